@@ -1,0 +1,169 @@
+"""Typed events the orchestrator publishes and the GUI, CLI and logs consume.
+
+Every event carries the turn id it belongs to. `droppable` events (answer text, audio progress)
+are discarded for stale turns; the others (status, errors, turn end) always get through.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Status(str, Enum):
+    IDLE = "Idle"
+    LOADING = "Loading"
+    LISTENING = "Listening"
+    HEARING = "Hearing you"
+    THINKING = "Thinking"
+    SPEAKING = "Speaking"
+    PAUSED = "Paused"
+    ERROR = "Error"
+
+
+@dataclass(frozen=True)
+class Event:
+    turn_id: int
+    t: float = field(default_factory=time.monotonic, kw_only=True)
+    droppable = False
+
+
+@dataclass(frozen=True)
+class StatusChanged(Event):
+    status: Status
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class MicLevel(Event):
+    rms: float          # 0..1
+    speech_prob: float  # last VAD probability
+    droppable = True
+
+
+@dataclass(frozen=True)
+class SpeechStarted(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class UtteranceEnded(Event):
+    duration_s: float
+    cut_at_max: bool = False
+
+
+@dataclass(frozen=True)
+class Transcript(Event):
+    text: str
+    final: bool = True
+    source: str = "voice"   # voice | text
+
+
+@dataclass(frozen=True)
+class AnswerDelta(Event):
+    """The answer text so far (whole text, so a late subscriber never shows a fragment)."""
+
+    text: str
+    droppable = True
+
+
+@dataclass(frozen=True)
+class AnswerDone(Event):
+    text: str                    # what the assistant said (only the played part if interrupted)
+    used_run_ids: tuple[str, ...]
+    facts: tuple[dict, ...]
+    interrupted: bool
+    fallback: bool               # the guard replaced the LLM text with the templated answer
+
+
+@dataclass(frozen=True)
+class Latency(Event):
+    """Per-stage latency of a turn, milliseconds, measured from end of speech (or text submit)."""
+
+    stages_ms: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ChunkPlayed(Event):
+    index: int
+    text: str
+    droppable = True
+
+
+@dataclass(frozen=True)
+class Interrupted(Event):
+    reason: str
+
+
+@dataclass(frozen=True)
+class ErrorEvent(Event):
+    stage: str
+    message: str          # one readable line with the fix
+    recoverable: bool = True
+
+
+@dataclass(frozen=True)
+class Progress(Event):
+    task: str
+    done: int
+    total: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class TurnEnded(Event):
+    reason: str = "done"   # done | interrupted | empty | error
+
+
+class EventBus:
+    """Fan-out of events to subscribers, each with its own bounded queue.
+
+    Publishing never blocks: a full subscriber queue loses its oldest droppable event.
+    """
+
+    def __init__(self, maxsize: int = 1000) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: list[queue.Queue] = []
+        self._maxsize = maxsize
+
+    def subscribe(self) -> "queue.Queue[Event]":
+        q: queue.Queue = queue.Queue(self._maxsize)
+        with self._lock:
+            self._subscribers.append(q)
+        return q
+
+    def unsubscribe(self, q: "queue.Queue[Event]") -> None:
+        with self._lock:
+            if q in self._subscribers:
+                self._subscribers.remove(q)
+
+    def publish(self, event: Event) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for q in subscribers:
+            while True:
+                try:
+                    q.put_nowait(event)
+                    break
+                except queue.Full:
+                    try:
+                        q.get_nowait()
+                    except queue.Empty:
+                        pass
+
+
+def drain(q: "queue.Queue[Event]", timeout: float = 0.0) -> list[Event]:
+    """Everything waiting in a subscriber queue (waits up to `timeout` for the first one)."""
+    items: list[Any] = []
+    try:
+        items.append(q.get(timeout=timeout) if timeout else q.get_nowait())
+    except queue.Empty:
+        return items
+    while True:
+        try:
+            items.append(q.get_nowait())
+        except queue.Empty:
+            return items

