@@ -1,0 +1,216 @@
+"""Grounded answers: retrieve facts, let the LLM phrase them, guard every speakable piece, and fall
+back to the templated sentence when the LLM's wording cannot be trusted.
+
+`GroundedAnswerer.answer()` returns an `AnswerStream`: iterating it yields speakable pieces as
+soon as they pass the guard (the pipeline sends each one to TTS at once); afterwards its
+`result` holds the full text, the run ids used, the facts and the latency stamps.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from labvoice.answer.guard import HallucinationGuard
+from labvoice.answer.prompt import build_messages
+from labvoice.cancel import CancelToken
+from labvoice.knowledge.facts import Context
+from labvoice.knowledge.retriever import Retrieval, Retriever
+from labvoice.llm.base import ChatModel, GenerationOptions, LlmError
+from labvoice.pipeline.chunker import SentenceChunker
+from labvoice.style import Style
+
+log = logging.getLogger(__name__)
+
+SMALL_TALK_FALLBACK = ("Hi! I'm labvoice. Ask me about your training runs, for example which run "
+                       "had the best validation accuracy.")
+LLM_DOWN_SMALL_TALK = "Sorry, my language model is not answering right now, but I can still look up your runs."
+
+
+@dataclass
+class Conversation:
+    """What earlier turns leave behind: played exchanges for the prompt, and what they were about."""
+
+    history: list[tuple[str, str]] = field(default_factory=list)
+    context: Context = field(default_factory=Context)
+
+    def remember(self, question: str, spoken: str, retrieval: Retrieval | None, interrupted: bool) -> None:
+        if spoken:
+            self.history.append((question, spoken + (" [interrupted]" if interrupted else "")))
+            del self.history[:-20]
+        if retrieval is not None and retrieval.used_run_ids:
+            q = retrieval.factset.query
+            self.context = Context(run_ids=retrieval.used_run_ids, datasets=q.datasets, metric=q.metric)
+
+
+@dataclass
+class AnswerResult:
+    question: str
+    text: str = ""
+    used_run_ids: tuple[str, ...] = ()
+    facts: tuple[dict, ...] = ()
+    fallback: bool = False
+    fallback_reason: str = ""
+    interrupted: bool = False
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    stamps: dict[str, float] = field(default_factory=dict)   # monotonic seconds
+    retrieval: Retrieval | None = None
+
+    def latency_ms(self) -> dict[str, float]:
+        """Milliseconds from the turn's start to each stamp."""
+        start = self.stamps.get("start")
+        if start is None:
+            return {}
+        return {name: round((t - start) * 1000, 1) for name, t in self.stamps.items() if name != "start"}
+
+
+_PROMPT_ECHO = re.compile(r"^\s*(?:(?:FACTS|NOTES|ANSWER|QUESTION)\s*:\s*)?(?:[-*\u2022]\s+)?", re.I)
+
+
+def clean_piece(piece: str) -> str:
+    """Strip what small models echo from the prompt ("FACTS: - ...") and markdown emphasis."""
+    return _PROMPT_ECHO.sub("", piece.replace("**", "").replace("__", "")).strip()
+
+
+def _sentences(spoken: list[str]) -> int:
+    return sum(1 for piece in spoken if piece.rstrip().endswith((".", "!", "?")))
+
+
+def _rest(chunker: SentenceChunker) -> list[str]:
+    rest = chunker.flush()
+    return [rest] if rest and rest.strip() else []
+
+
+class AnswerStream:
+    def __init__(self, pieces: Iterator[str], result: AnswerResult) -> None:
+        self._pieces = pieces
+        self.result = result
+
+    def __iter__(self) -> Iterator[str]:
+        return self._pieces
+
+    def finish(self) -> AnswerResult:
+        for _ in self._pieces:
+            pass
+        return self.result
+
+
+class GroundedAnswerer:
+    def __init__(self, retriever: Retriever, chat_model: ChatModel, llm_config, pipeline_config,
+                 set_note: Callable[[str, str], None] | None = None) -> None:
+        self.retriever = retriever
+        self.chat_model = chat_model
+        self.llm_config = llm_config
+        self.pipeline_config = pipeline_config
+        self.set_note = set_note or retriever.store.set_note
+
+    def _chunker(self) -> SentenceChunker:
+        return SentenceChunker(self.pipeline_config.chunk_min_words, self.pipeline_config.chunk_max_words)
+
+    def answer(self, question: str, style: Style, cancel: CancelToken, conversation: Conversation | None = None,
+               t_start: float | None = None) -> AnswerStream:
+        result = AnswerResult(question=question)
+        result.stamps["start"] = t_start if t_start is not None else time.monotonic()
+        return AnswerStream(self._run(question, style, cancel, conversation or Conversation(), result), result)
+
+    def _run(self, question: str, style: Style, cancel: CancelToken, conversation: Conversation,
+             result: AnswerResult) -> Iterator[str]:
+        retrieval = self.retriever.retrieve(question, conversation.context)
+        result.retrieval = retrieval
+        result.stamps["retrieval"] = time.monotonic()
+        result.warnings.extend(retrieval.warnings)
+        result.used_run_ids = retrieval.used_run_ids
+        result.facts = tuple(f.as_dict() for f in retrieval.factset.facts)
+        template = retrieval.factset.templated_answer
+
+        actions = [f.action for f in retrieval.factset.facts if f.action]
+        if actions:
+            template = self._perform(actions, template, result)
+            yield from self._emit_template(template, result, cancel, reason="")
+            return
+
+        spoken: list[str] = []
+        guard = HallucinationGuard(retrieval.grounding_text(), self.retriever.finder().vocab, question)
+        messages = build_messages(retrieval, style, conversation.history, self.llm_config.history_turns)
+        options = GenerationOptions(max_tokens=self.llm_config.max_tokens,
+                                    temperature=style.llm_temperature(self.llm_config.temperature))
+        chunker = self._chunker()
+        stream = self.chat_model.stream_chat(messages, options, cancel)
+        rejected = ""
+        try:
+            for token in stream:
+                result.stamps.setdefault("first_token", time.monotonic())
+                for piece in chunker.feed(token):
+                    piece = clean_piece(piece)
+                    verdict = guard.check(piece) if piece else None
+                    if verdict is not None and not verdict.ok:
+                        rejected = verdict.problem
+                        break
+                    if piece:
+                        yield from self._emit(piece, spoken, result)
+                if rejected or cancel.cancelled or _sentences(spoken) >= style.max_sentences():
+                    break
+            if not rejected and not cancel.cancelled:
+                for piece in filter(None, map(clean_piece, _rest(chunker))):
+                    verdict = guard.check(piece)
+                    if not verdict.ok:
+                        rejected = verdict.problem
+                        break
+                    yield from self._emit(piece, spoken, result)
+        except LlmError as err:
+            result.errors.append(str(err))
+            rejected = f"LLM failed: {err}"
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()  # releases the request (HTTP backends: the server aborts it)
+        result.stamps["llm_done"] = time.monotonic()
+        if cancel.cancelled:
+            result.interrupted = True
+            result.text = " ".join(spoken)
+            return
+        # The run ids the templated answer names must be in what the LLM said, or the answer is incomplete.
+        missing = [rid for rid in retrieval.used_run_ids[:3] if rid in template and rid not in " ".join(spoken)]
+        if rejected or not spoken or (retrieval.factset.facts and missing):
+            if not template:
+                template = LLM_DOWN_SMALL_TALK if result.errors else SMALL_TALK_FALLBACK
+            reason = rejected or ("empty answer" if not spoken else f"answer left out run ids {', '.join(missing)}")
+            yield from self._emit_template(template, result, cancel, reason, spoken)
+            return
+        result.text = " ".join(spoken)
+
+    def _emit(self, piece: str, spoken: list[str], result: AnswerResult) -> Iterator[str]:
+        result.stamps.setdefault("first_chunk", time.monotonic())
+        spoken.append(piece)
+        result.text = " ".join(spoken)
+        yield piece
+
+    def _emit_template(self, template: str, result: AnswerResult, cancel: CancelToken, reason: str,
+                       spoken: list[str] | None = None) -> Iterator[str]:
+        spoken = spoken if spoken is not None else []
+        if reason:
+            result.fallback = True
+            result.fallback_reason = reason
+            log.info("templated answer used: %s", reason)
+        chunker = self._chunker()
+        for piece in list(chunker.feed(template)) + _rest(chunker):
+            if cancel.cancelled:
+                result.interrupted = True
+                break
+            yield from self._emit(piece, spoken, result)
+        result.stamps.setdefault("llm_done", time.monotonic())
+
+    def _perform(self, actions, template: str, result: AnswerResult) -> str:
+        """Writes (flag for publishing) are committed before they are confirmed to the user."""
+        for kind, run_id, note in actions:
+            if kind != "set_note":
+                continue
+            try:
+                self.set_note(run_id, note)
+            except Exception as err:  # the confirmation must not claim a write that failed
+                result.errors.append(f"could not flag run {run_id}: {err}")
+                return f"Sorry, I could not flag run {run_id}: {err}"
+        return template

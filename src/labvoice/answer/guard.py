@@ -1,0 +1,89 @@
+"""The hallucination guard: every run id, number, dataset and model kind the LLM says must be in
+the facts, the passages or the question. A chunk that fails is not spoken.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from labvoice.knowledge.vocab import Vocabulary, model_aliases, normalize_text
+
+_HEX_ID = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{6,40}\b", re.I)
+_RUN_WORD_ID = re.compile(r"\brun[-_#]?\d+\b", re.I)
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)?(?:e-?\d+)?\s*(%|percent)?", re.I)
+_PROMPT_MARKER = re.compile(r"\b(FACTS|NOTES|QUESTION)\s*:", re.I)
+# Small whole numbers ("two sentences", list positions) are too common to police.
+FREE_INTEGER_MAX = 10
+
+
+def _values(text: str) -> list[tuple[float, int]]:
+    """(value, decimals shown) for every number in the text; percentages become fractions too."""
+    found = []
+    for m in _NUMBER.finditer(text):
+        raw = m.group(0).split("%")[0].replace("percent", "").strip().replace(",", ".")
+        try:
+            value = float(raw)
+        except ValueError:
+            continue
+        decimals = len(raw.split(".")[1].split("e")[0]) if "." in raw else 0
+        found.append((value, decimals))
+        if m.group(1):
+            found.append((value / 100.0, decimals + 2))
+    return found
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    problem: str = ""
+
+
+class HallucinationGuard:
+    """Built once per answer from the text the answer may draw on."""
+
+    def __init__(self, grounding: str, vocab: Vocabulary, question: str = "") -> None:
+        self.grounding = grounding
+        self._question = " ".join(question.lower().split())
+        low = grounding.lower()
+        self._ids = {m.lower() for m in _HEX_ID.findall(grounding)} | {m.lower() for m in _RUN_WORD_ID.findall(grounding)}
+        self._ids |= {rid.lower() for rid in vocab.run_ids if rid.lower() in low}
+        self._all_ids = {rid.lower() for rid in vocab.run_ids}
+        self._numbers = [v for v, _ in _values(grounding)]
+        self._norm_grounding = normalize_text(grounding)
+        self._datasets = [d for d in vocab.datasets if d.lower() not in low and
+                          d.lower().replace("_", " ") not in low]
+        self._kinds = {k: model_aliases(k) for k in vocab.model_kinds}
+
+    def _number_ok(self, value: float, decimals: int) -> bool:
+        if value == int(value) and 0 <= value <= FREE_INTEGER_MAX and decimals == 0:
+            return True
+        tolerance = 0.5 * 10 ** (-decimals) + 1e-12
+        return any(abs(value - g) <= tolerance or (g != 0 and abs(value - g) / abs(g) < 1e-3)
+                   for g in self._numbers)
+
+    def check(self, text: str) -> Verdict:
+        if _PROMPT_MARKER.search(text):
+            return Verdict(False, "the answer repeats the prompt")
+        said = " ".join(text.lower().split())
+        if len(said) > 8 and self._question and said.rstrip("?.!") in self._question:
+            return Verdict(False, "the answer repeats the question")
+        for token in _HEX_ID.findall(text) + _RUN_WORD_ID.findall(text):
+            if token.lower() not in self._ids:
+                return Verdict(False, f"run id {token} is not in the facts")
+        words = set(re.findall(r"[\w\-]+", text.lower()))
+        for rid in self._all_ids & words:
+            if rid not in self._ids:
+                return Verdict(False, f"run id {rid} is not in the facts")
+        for value, decimals in _values(text):
+            if not self._number_ok(value, decimals):
+                return Verdict(False, f"number {value:g} is not in the facts")
+        low = normalize_text(text)
+        for dataset in self._datasets:
+            if re.search(r"\b" + re.escape(dataset.lower()) + r"\b", low) or \
+                    re.search(r"\b" + re.escape(dataset.lower().replace("_", " ")) + r"\b", low):
+                return Verdict(False, f"dataset {dataset} is not in the facts")
+        tokens = set(re.findall(r"[a-z0-9_]+", low))
+        for kind, aliases in self._kinds.items():
+            if aliases & tokens and not aliases & set(re.findall(r"[a-z0-9_]+", self._norm_grounding)):
+                return Verdict(False, f"model {kind} is not in the facts")
+        return Verdict(True)

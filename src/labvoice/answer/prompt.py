@@ -1,0 +1,39 @@
+"""The LLM prompt: a stable system prefix (so llama.cpp reuses its KV cache across turns), then
+recent history, then this turn's facts, passages, style and question."""
+from __future__ import annotations
+
+from labvoice.knowledge.retriever import Retrieval
+from labvoice.llm.base import ChatMessage
+from labvoice.style import Style
+
+SYSTEM_PROMPT = (
+    "You are labvoice, a spoken assistant for machine-learning experiments. "
+    "Answer the question using only the FACTS and NOTES you are given. "
+    "Copy run ids, dataset names and numbers exactly as written; never invent any. "
+    "Speak plainly in short sentences, with no lists and no markdown."
+)
+SMALL_TALK_PROMPT = (
+    "There are no facts for this message: it is small talk. Reply in one short friendly sentence "
+    "without numbers or run ids, and offer to help with the user's training runs."
+)
+PASSAGE_CHARS = 400  # each passage is trimmed so the prompt stays short (prefill dominates on CPU)
+
+
+def build_messages(retrieval: Retrieval, style: Style, history: list[tuple[str, str]],
+                   history_turns: int) -> list[ChatMessage]:
+    messages = [ChatMessage("system", SYSTEM_PROMPT)]
+    for user_text, assistant_text in history[-history_turns:] if history_turns else []:
+        messages.append(ChatMessage("user", user_text))
+        messages.append(ChatMessage("assistant", assistant_text))
+    parts = []
+    facts = retrieval.factset.facts
+    if facts:
+        parts.append("FACTS:\n" + "\n".join(f"- {f.sentence}" for f in facts))
+    if retrieval.passages:
+        parts.append("NOTES:\n" + "\n".join(f"- {p.text[:PASSAGE_CHARS]}" for p in retrieval.passages))
+    if not facts and not retrieval.passages:
+        parts.append(SMALL_TALK_PROMPT)
+    parts.append(style.instructions())
+    parts.append(f"QUESTION: {retrieval.question}")
+    messages.append(ChatMessage("user", "\n\n".join(parts)))
+    return messages

@@ -1,0 +1,197 @@
+"""Command line: `python main.py [gui|ask|chat|listen|doctor]`.
+
+Every command takes --config FILE. Expected problems (bad config, missing DB or model, no audio
+device) print one line saying what is wrong and how to fix it, and exit with code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from labvoice.config import ConfigError, load_config
+
+EXIT_USAGE = 2
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from labvoice.backends import BackendUnavailable
+    from labvoice.knowledge.store import StoreError
+    from labvoice.llm.base import LlmError
+    from labvoice.models import ModelMissing
+
+    errors: list[type[BaseException]] = [ConfigError, StoreError, ModelMissing, BackendUnavailable, LlmError]
+    try:
+        from labvoice.audio.devices import AudioDeviceError
+        from labvoice.audio.wavio import AudioFileError
+
+        errors += [AudioDeviceError, AudioFileError]
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def _load(args) -> "object":
+    config = load_config(args.config)
+    overrides = {}
+    if getattr(args, "db", None):
+        overrides["paths.db"] = Path(args.db).resolve()
+    if getattr(args, "index", None):
+        overrides["paths.index"] = Path(args.index).resolve()
+    return config.replace(**overrides) if overrides else config
+
+
+def _result_json(result, transcript: str, extra_latency: dict | None = None) -> dict:
+    latency = result.latency_ms()
+    latency = {"retrieval": latency.get("retrieval"), "first_token": latency.get("first_token"),
+               "first_chunk": latency.get("first_chunk"), "answer": latency.get("llm_done"),
+               **(extra_latency or {})}
+    return {
+        "transcript": transcript,
+        "answer": result.text,
+        "used_run_ids": list(result.used_run_ids),
+        "facts": list(result.facts),
+        "latency_ms": {k: v for k, v in latency.items() if v is not None},
+        "interrupted": result.interrupted,
+        "fallback": result.fallback,
+        "warnings": result.warnings,
+        "errors": result.errors,
+    }
+
+
+def cmd_ask(args) -> int:
+    config = _load(args)
+    if args.wav:
+        from labvoice.pipeline.offline import answer_wav
+
+        payload = answer_wav(config, Path(args.wav), Path(args.out) if args.out else None)
+        print(json.dumps(payload) if args.json else payload["answer"])
+        return 0
+    from labvoice.answer.grounded import Conversation
+    from labvoice.app import load_brain
+    from labvoice.cancel import CancelToken
+    from labvoice.style import Style
+
+    brain = load_brain(config)
+    style = Style.from_config(config.style)
+    if args.text is not None:
+        questions = [args.text]
+    else:
+        source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
+        with source:
+            questions = [line.strip() for line in source if line.strip()]
+    for question in questions:
+        result = brain.answerer.answer(question, style, CancelToken(), Conversation()).finish()
+        if args.json:
+            print(json.dumps(_result_json(result, question)), flush=True)
+        else:
+            print(result.text, flush=True)
+    brain.close()
+    return 0
+
+
+def cmd_chat(args) -> int:
+    from labvoice.answer.grounded import Conversation
+    from labvoice.app import load_brain
+    from labvoice.cancel import CancelToken
+    from labvoice.style import Style
+
+    config = _load(args)
+    print("labvoice: loading models...", file=sys.stderr, flush=True)
+    brain = load_brain(config)
+    for warning in brain.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    style = Style.from_config(config.style)
+    conversation = Conversation()
+    print("Ask about your runs (empty line or Ctrl-D to quit).", flush=True)
+    while True:
+        try:
+            question = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            break
+        if not question:
+            break
+        stream = brain.answerer.answer(question, style, CancelToken(), conversation)
+        print("labvoice> ", end="", flush=True)
+        try:
+            for piece in stream:
+                print(piece, end=" ", flush=True)
+        except KeyboardInterrupt:
+            stream.result.interrupted = True
+        result = stream.result
+        ms = result.latency_ms()
+        print(f"\n  [runs: {', '.join(result.used_run_ids) or '-'}; first token {ms.get('first_token', 0):.0f} ms, "
+              f"answer {ms.get('llm_done', 0):.0f} ms{'; templated' if result.fallback else ''}]", flush=True)
+        conversation.remember(question, result.text, result.retrieval, result.interrupted)
+    brain.close()
+    return 0
+
+
+def cmd_listen(args) -> int:
+    from labvoice.pipeline.headless import listen
+
+    return listen(_load(args))
+
+
+def cmd_doctor(args) -> int:
+    from labvoice.doctor import run_doctor
+
+    return run_doctor(_load(args), as_json=args.json)
+
+
+def cmd_gui(args) -> int:
+    from labvoice.gui.app import run_gui
+
+    return run_gui(_load(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labvoice", description="Local voice assistant for your ML runs.")
+    parser.add_argument("--config", help="config YAML (default: config/config.yaml)")
+    sub = parser.add_subparsers(dest="command")
+
+    def common(p):
+        p.add_argument("--config", default=argparse.SUPPRESS, help="config YAML")
+        return p
+
+    ask = common(sub.add_parser("ask", help="answer one question (text or WAV) or a batch"))
+    src = ask.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="the question")
+    src.add_argument("--batch", help="file with one question per line ('-' = stdin)")
+    src.add_argument("--wav", help="a WAV file with the spoken question")
+    ask.add_argument("--out", help="write the spoken answer here (with --wav)")
+    ask.add_argument("--db", help="manifests DB (default from config)")
+    ask.add_argument("--index", help="knowledge index folder (default from config)")
+    ask.add_argument("--json", action="store_true", help="print JSON")
+    ask.set_defaults(func=cmd_ask)
+    chat = common(sub.add_parser("chat", help="interactive text console"))
+    chat.add_argument("--db")
+    chat.add_argument("--index")
+    chat.set_defaults(func=cmd_chat)
+    listen = common(sub.add_parser("listen", help="live microphone and speaker, no window"))
+    listen.add_argument("--db")
+    listen.add_argument("--index")
+    listen.set_defaults(func=cmd_listen)
+    doctor = common(sub.add_parser("doctor", help="check GPU, models, audio devices and index"))
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(func=cmd_doctor)
+    gui = common(sub.add_parser("gui", help="open the window (default)"))
+    gui.set_defaults(func=cmd_gui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        args.func, args.command = cmd_gui, "gui"
+    try:
+        return args.func(args)
+    except _user_errors() as err:
+        print(f"labvoice: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

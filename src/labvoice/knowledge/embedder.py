@@ -1,0 +1,160 @@
+"""Sentence embeddings for the knowledge index: the bundled all-MiniLM-L6-v2, loaded once per process.
+
+`describe_model()` identifies a model (name, hash of its config files, dimension) from its folder
+without loading torch, so `index.check()` can compare an index with the configured model cheaply.
+`Embedder` wraps a sentence-transformers model and returns L2-normalised float32 vectors, so an
+inner-product index ranks by cosine similarity.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from labvoice.models import BUNDLED, BUNDLED_MODELS, ModelMissing, resolve_model
+
+if TYPE_CHECKING:
+    from labvoice.config import Config
+
+log = logging.getLogger(__name__)
+
+MODEL_KIND = "embedding"
+POOLING_CONFIG = Path("1_Pooling") / "config.json"
+DIMENSION_KEYS = ("word_embedding_dimension", "hidden_size", "dim", "d_model")
+
+
+class EmbedderError(RuntimeError):
+    """The embedding model cannot be used as configured; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What identifies an embedding model for an index: name, config hash and vector size."""
+
+    name: str
+    config_hash: str
+    dimension: int
+    path: str
+
+
+def _config_files(path: Path) -> list[Path]:
+    files = sorted(p for p in path.glob("*.json") if p.is_file())
+    pooling = path / POOLING_CONFIG
+    if pooling.is_file():
+        files.append(pooling)
+    return files
+
+
+def _read_dimension(path: Path) -> int:
+    for candidate in (path / POOLING_CONFIG, path / "config.json"):
+        if not candidate.is_file():
+            continue
+        try:
+            data = json.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for key in DIMENSION_KEYS:
+            if isinstance(data.get(key), int):
+                return int(data[key])
+    raise EmbedderError(f"cannot tell the vector size of the embedding model at {path}: "
+                        "no config.json or 1_Pooling/config.json; reinstall the model")
+
+
+def model_name(configured: str) -> str:
+    """A stable, readable name: `package==version` for the bundled model, else the configured name."""
+    if configured != BUNDLED:
+        return configured
+    package = BUNDLED_MODELS[MODEL_KIND].package
+    try:
+        return f"{package}=={importlib.metadata.version(package)}"
+    except importlib.metadata.PackageNotFoundError:
+        return package
+
+
+def describe_model(path: Path, name: str) -> ModelInfo:
+    """Identify the model in folder `path` without loading it."""
+    if not path.is_dir():
+        raise ModelMissing(f"embedding model folder {path} not found; "
+                           f"{BUNDLED_MODELS[MODEL_KIND].install} or fix knowledge.embedding_model")
+    digest = hashlib.sha1()
+    for file in _config_files(path):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        digest.update(file.read_bytes())
+    return ModelInfo(name=name, config_hash=digest.hexdigest()[:16], dimension=_read_dimension(path),
+                     path=str(path))
+
+
+def model_info_from_config(config: "Config") -> ModelInfo:
+    """The configured embedding model's identity (no torch import)."""
+    name = config.knowledge.embedding_model
+    path = resolve_model(MODEL_KIND, name, config.paths.models)
+    return describe_model(path, model_name(name))
+
+
+@functools.lru_cache(maxsize=None)
+def _load(path: str, device: str) -> Any:
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise EmbedderError("knowledge.embedding_device is cuda but CUDA is not available; "
+                                "set it to cpu in config/config.yaml")
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as err:
+        raise EmbedderError(f"sentence-transformers is not installed ({err}); run: make install") from None
+    log.info("loading embedding model %s on %s", path, device)
+    return SentenceTransformer(path, device=device)
+
+
+class Embedder:
+    """Normalised float32 sentence vectors from one model; the model is loaded once per process."""
+
+    def __init__(self, path: Path, *, name: str, device: str, batch_size: int) -> None:
+        self.info = describe_model(Path(path), name)
+        self.device = device
+        self.batch_size = batch_size
+        self._model = _load(str(path), device)
+        self._lock = threading.Lock()
+        dimension_of = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension
+        loaded_dim = dimension_of()
+        if loaded_dim is not None and loaded_dim != self.info.dimension:
+            raise EmbedderError(f"embedding model at {path} produces {loaded_dim}-d vectors but its "
+                                f"config says {self.info.dimension}; reinstall the model")
+
+    @classmethod
+    def from_config(cls, config: "Config") -> "Embedder":
+        knowledge = config.knowledge
+        path = resolve_model(MODEL_KIND, knowledge.embedding_model, config.paths.models)
+        return cls(path, name=model_name(knowledge.embedding_model), device=knowledge.embedding_device,
+                   batch_size=knowledge.batch_size)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def dimension(self) -> int:
+        return self.info.dimension
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dimension) float32 array, each row of unit length."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
+                                         normalize_embeddings=True, show_progress_bar=False)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One (dimension,) float32 unit vector."""
+        return self.embed([text])[0]

@@ -1,0 +1,131 @@
+"""The Retriever: deterministic SQL facts plus passages from the FAISS index, for one question.
+
+Runs are re-read only when the DB file changes. A missing or broken index is not fatal: answers
+fall back to the SQL facts and a warning says how to rebuild the index.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from labvoice.knowledge.facts import Context, FactFinder, FactSet, resolve_followup
+from labvoice.knowledge.question import Intent, parse_question
+from labvoice.knowledge.store import ManifestStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Passage:
+    text: str
+    source: str                       # "run" | "doc"
+    run_ids: tuple[str, ...] = ()
+    score: float = 0.0
+    path: str = ""
+
+
+class PassageSource(Protocol):
+    def search_text(self, text: str, k: int) -> list: ...
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    question: str
+    factset: FactSet
+    passages: tuple[Passage, ...]
+    warnings: tuple[str, ...] = ()
+    timings_ms: dict = field(default_factory=dict)
+
+    @property
+    def intent(self) -> Intent:
+        return self.factset.query.intent
+
+    @property
+    def used_run_ids(self) -> tuple[str, ...]:
+        return self.factset.used_run_ids
+
+    @property
+    def is_factual(self) -> bool:
+        return self.intent not in (Intent.SMALL_TALK, Intent.UNKNOWN_TOPIC) or bool(self.factset.facts)
+
+    def grounding_text(self) -> str:
+        lines = [f.text for f in self.factset.facts] + [f.sentence for f in self.factset.facts]
+        lines += [p.text for p in self.passages]
+        return "\n".join([self.question] + lines)
+
+
+def _db_signature(path: Path) -> tuple:
+    sig = []
+    for suffix in ("", "-wal"):
+        try:
+            st = os.stat(f"{path}{suffix}")
+            sig.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            sig.append(None)
+    return tuple(sig)
+
+
+class Retriever:
+    def __init__(self, store: ManifestStore, passages: PassageSource | None, top_k_runs: int,
+                 top_k_passages: int, min_passage_score: float) -> None:
+        self.store = store
+        self.passages = passages
+        self.top_k_runs = top_k_runs
+        self.top_k_passages = top_k_passages
+        self.min_passage_score = min_passage_score
+        self.warnings: list[str] = []
+        self.skipped_rows = 0
+        self._lock = threading.Lock()
+        self._signature: tuple | None = None
+        self._finder: FactFinder | None = None
+
+    @classmethod
+    def from_config(cls, config, passages: PassageSource | None) -> "Retriever":
+        k = config.knowledge
+        return cls(ManifestStore(config.paths.db), passages, k.top_k_runs, k.top_k_passages, k.min_passage_score)
+
+    def finder(self) -> FactFinder:
+        """The fact finder over the current runs, reloaded when the DB changed on disk."""
+        with self._lock:
+            signature = _db_signature(self.store.path)
+            if self._finder is None or signature != self._signature:
+                report = self.store.load()
+                self.skipped_rows = report.skipped
+                self._finder = FactFinder(report.runs, self.top_k_runs)
+                self._signature = signature
+            return self._finder
+
+    def retrieve(self, question: str, context: Context | None = None) -> Retrieval:
+        t0 = time.perf_counter()
+        finder = self.finder()
+        query = parse_question(question, finder.vocab)
+        if context is not None:
+            query = resolve_followup(query, question, context)
+        factset = finder.find(query)
+        t_facts = time.perf_counter()
+        passages: tuple[Passage, ...] = ()
+        warnings = list(self.warnings)
+        if self.passages is not None and self.top_k_passages and query.intent != Intent.FLAG_REQUEST:
+            try:
+                found = self.passages.search_text(question, self.top_k_passages)
+                passages = tuple(Passage(p.text, p.source, tuple(p.run_ids), float(p.score), str(p.path or ""))
+                                 for p in found if p.score >= self.min_passage_score)
+            except Exception as err:  # a broken index must never lose the SQL answer
+                warnings.append(f"knowledge index unusable ({err}); answering from the run DB only. "
+                                "Rebuild it with: python scripts/build_index.py")
+                log.warning("passage search failed: %s", err)
+        t_passages = time.perf_counter()
+        if query.intent in (Intent.SMALL_TALK, Intent.UNKNOWN_TOPIC):
+            # Only documents that clearly match make a chit-chat question a document question.
+            passages = tuple(p for p in passages if p.source == "doc")
+            if passages:  # a question about the documents, not the runs: no "no match" fact
+                factset = FactSet(query, (), ())
+        if self.skipped_rows:
+            warnings.append(f"{self.skipped_rows} malformed run row(s) in {self.store.path} were skipped")
+        return Retrieval(question, factset, passages, tuple(warnings),
+                         {"facts": (t_facts - t0) * 1000, "passages": (t_passages - t_facts) * 1000})

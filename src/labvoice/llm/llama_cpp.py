@@ -1,0 +1,69 @@
+"""The CPU chat model: llama-cpp-python in-process with the bundled SmolLM2-135M-Instruct GGUF.
+
+llama.cpp reuses its KV cache for the longest common prompt prefix, so the system prompt kept
+first and unchanged is evaluated once, not every turn (prefill dominates time to first token).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Iterator
+
+from labvoice.cancel import CancelToken
+from labvoice.llm.base import ChatMessage, GenerationOptions, LlmError
+from labvoice.models import resolve_model
+
+log = logging.getLogger(__name__)
+
+
+class LlamaCppChat:
+    name = "llama_cpp"
+
+    def __init__(self, model_path: Path, n_ctx: int, threads: int, seed: int) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as err:
+            raise LlmError("llama-cpp-python is not installed; run: make install") from err
+        self.model_path = Path(model_path)
+        self._lock = threading.Lock()  # one llama context: one generation at a time
+        try:
+            self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=threads,
+                              n_threads_batch=threads, seed=seed, verbose=False)
+        except (ValueError, RuntimeError) as err:
+            raise LlmError(f"cannot load GGUF model {model_path}: {err}") from None
+
+    @classmethod
+    def from_config(cls, config) -> "LlamaCppChat":
+        cfg = config.llm.llama_cpp
+        path = resolve_model("llm", cfg.model, config.paths.models)
+        return cls(path, cfg.n_ctx, config.threads, cfg.seed)
+
+    def stream_chat(self, messages: list[ChatMessage], options: GenerationOptions,
+                    cancel: CancelToken) -> Iterator[str]:
+        payload = [{"role": m.role, "content": m.content} for m in messages]
+        with self._lock:
+            try:
+                chunks = self._llm.create_chat_completion(
+                    messages=payload, stream=True, max_tokens=options.max_tokens,
+                    temperature=options.temperature, stop=list(options.stop) or None)
+            except ValueError as err:  # e.g. prompt longer than the context window
+                raise LlmError(f"llama.cpp rejected the prompt: {err}") from None
+            try:
+                for chunk in chunks:
+                    if cancel.cancelled:
+                        return  # stop iterating: llama.cpp stops decoding
+                    delta = chunk["choices"][0].get("delta", {}).get("content")
+                    if delta:
+                        yield delta
+            finally:
+                close = getattr(chunks, "close", None)
+                if close:
+                    close()
+
+    def close(self) -> None:
+        llm, self._llm = getattr(self, "_llm", None), None
+        if llm is not None:
+            closer = getattr(llm, "close", None)
+            if closer:
+                closer()
