@@ -311,12 +311,13 @@ class FactFinder:
                      action=("set_note", rid, PUBLISH_NOTE))]
 
     def _unknown_topic(self, query: Query) -> list[Fact]:
-        return [self._nothing(query)]
+        return [self._nothing(query, query.note_terms[0] if query.note_terms else "")]
 
-    def _nothing(self, query: Query) -> Fact:
+    def _nothing(self, query: Query, what: str = "") -> Fact:
         datasets = ", ".join(self.vocab.datasets[:6]) or "none yet"
         kinds = ", ".join(k.replace("_", " ") for k in self.vocab.model_kinds[:6]) or "none yet"
-        sentence = (f"I found no runs matching that. The runs I know are on {datasets}, with {kinds} models.")
+        missing = f"on {what}" if what else "matching that"
+        sentence = (f"I found no runs {missing}. The runs I know are on {datasets}, with {kinds} models.")
         return Fact("no_match", sentence, sentence, ())
 
 

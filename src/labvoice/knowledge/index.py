@@ -95,7 +95,7 @@ def _unavailable(index_dir: Path, what: str) -> IndexUnavailable:
 
 def _live_version(index_dir: Path) -> Path:
     try:
-        return _live_version(index_dir)
+        return current_version(index_dir)
     except NoVersion:
         raise IndexUnavailable(f"no knowledge index at {index_dir}; build it with: {FIX}") from None
     except BadPointer as err:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
-from labvoice.knowledge.vocab import Vocabulary, normalize_text, question_tokens
+from labvoice.knowledge.vocab import Vocabulary, model_aliases, normalize_text, question_tokens
 
 NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                 "eight": 8, "nine": 9, "ten": 10, "a couple of": 2, "a few": 3}
@@ -125,6 +125,8 @@ def parse_question(question: str, vocab: Vocabulary) -> Query:
         if extreme is not None and not (re.search(r"\b(best|top|winning)\b", text) and not _adjacent(text, params[0])):
             return Query(Intent.PARAM_EXTREME, param=params[0], largest=extreme, **base)
         return Query(Intent.PARAM_OF_BEST, param=params[0], **base)
+    if not datasets and (unknown := _unknown_dataset(text, vocab)):
+        return Query(Intent.UNKNOWN_TOPIC, note_terms=(unknown,), **base)
     leaderboard_words = re.search(r"\b(best|top|highest|lowest|worst|leaderboard|rank|ranking|winner|"
                                   r"maximum|minimum|smallest|largest)\b", text)
     if leaderboard_words or metrics or datasets or kinds:
@@ -156,3 +158,23 @@ def _adjacent(text: str, param: str) -> bool:
     """An extreme word right before the parameter ("the highest learning rate")."""
     head = re.escape(param.lower().split("_")[-1].rstrip("s")[:5])
     return bool(re.search(r"\b(" + "|".join(_LARGEST + _SMALLEST) + r")\s+(?:\w+\s+)?\w*" + head, text))
+
+
+_NOT_DATASETS = {"average", "it", "that", "this", "the", "them", "those", "each", "all", "any", "one", "record",
+                 "top", "file", "disk", "test", "val", "validation", "train", "training", "my", "our", "your",
+                 "cpu", "gpu", "publishing", "purpose", "paper", "time", "earth", "a", "an"}
+
+
+def _unknown_dataset(text: str, vocab: Vocabulary) -> str | None:
+    """A dataset the question names ("on imagenet") that the DB does not have, so the answer is
+    "no runs on imagenet" instead of the best run on everything."""
+    m = re.search(r"\b(?:on|for) (?:the )?([a-z][a-z0-9_\-]*)(?: (?:dataset|data|set|benchmark))?\b", text)
+    if not m or m.group(1) in _NOT_DATASETS:
+        return None
+    word = m.group(1)
+    known = {t for d in vocab.datasets for t in re.split(r"[_\-/ ]+", d.lower())}
+    known |= {t for name in vocab.metrics + vocab.params + vocab.model_kinds for t in re.split(r"[_\-]+", name.lower())}
+    if word in known or word.rstrip("s") in known or any(word in model_aliases(k) for k in vocab.model_kinds):
+        return None
+    return word if re.search(r"(dataset|data|set|benchmark)\b", text[m.end():m.end() + 12]) or \
+        re.search(r"\b(best|top|accuracy|loss|runs?)\b", text[:m.start()]) else None

@@ -167,9 +167,10 @@ class Vocabulary:
             ds_tokens = {singular(t) for t in re.findall(r"[a-z0-9]+", spaced) if not re.fullmatch(r"v?\d+", t)}
             if ds.lower() in text or spaced in text or (ds_tokens and ds_tokens <= tokens):
                 found.append(ds)
-        # "digits" must not also select "digits_v2" when the question names exactly "digits".
-        exact = [d for d in found if d.lower() in text.split() or re.sub(r"[_\-/]+", " ", d.lower()) in text]
-        return exact or found
+        # "fashion mnist" names fashion_mnist, not also mnist: drop names inside a longer match.
+        spaced_found = {d: re.sub(r"[_\-/]+", " ", d.lower()) for d in found}
+        return [d for d in found if not any(o != d and spaced_found[d] in spaced_found[o] and
+                                            spaced_found[o] in re.sub(r"[_\-/]+", " ", text) for o in found)]
 
     def match_model_kinds(self, tokens: set[str]) -> list[str]:
         return [kind for kind in self.model_kinds if model_aliases(kind) & tokens]
@@ -187,7 +188,8 @@ def model_aliases(kind: str) -> set[str]:
     """Every word a question may use for this model kind: its own name plus its family's names."""
     norm = re.sub(r"[\s\-]+", "_", normalize_text(kind).strip())
     parts = set(norm.split("_"))
-    aliases = {norm}
+    parts |= {re.sub(r"\d+$", "", p) for p in parts if len(re.sub(r"\d+$", "", p)) >= 3}  # resnet18 -> resnet
+    aliases = {norm} | (parts - set(norm.split("_")))
     for family in MODEL_FAMILIES:
         if norm in family or parts & family:
             aliases |= family

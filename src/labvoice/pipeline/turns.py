@@ -1,0 +1,59 @@
+"""What travels through the pipeline's queues. Every item carries the turn id it belongs to, so a
+stage can drop items of a turn that was interrupted or superseded."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from labvoice.cancel import CancelToken
+
+
+@dataclass(frozen=True, eq=False)
+class TurnJob:
+    """A question for the Thinker: spoken (audio) or typed (text)."""
+
+    turn_id: int
+    cancel: CancelToken
+    t_start: float                      # monotonic: end of speech, or when the text was submitted
+    audio: np.ndarray | None = None     # 16 kHz mono float32 utterance
+    text: str | None = None
+    endpoint_ms: float = 0.0            # end of speech -> utterance emitted (the VAD's silence wait)
+    cut_at_max: bool = False
+
+
+@dataclass(frozen=True)
+class SpeechItem:
+    """A speakable piece of the answer for the Voice thread; `index` None marks the turn's end."""
+
+    turn_id: int
+    cancel: CancelToken
+    index: int | None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class PlaybackNote:
+    """What the Speaker reports back from the audio thread."""
+
+    kind: str          # first_audio | chunk_played | drained | tts_first_audio | tts_error
+    turn_id: int
+    t: float
+    index: int = -1
+    detail: str = ""
+
+
+@dataclass
+class TurnRecord:
+    """Everything the logs keep about one turn."""
+
+    turn_id: int
+    source: str                          # voice | text
+    transcript: str = ""
+    answer: str = ""                     # only what was played (voice) or produced (text)
+    used_run_ids: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    fallback: bool = False
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)

@@ -1,0 +1,100 @@
+"""faster-whisper speech-to-text: tiny.en int8 on CPU (bundled), large-v3(-turbo) on GPU.
+
+The audio arrives already endpointed by our VAD, so faster-whisper's own VAD filter is off, and
+decoding is tuned for latency: greedy (beam from config, 1 by default), no timestamps, no
+conditioning on previous text, one temperature (no fallback re-decodes). faster-whisper returns a
+lazy generator; `transcribe` consumes it in the calling thread and checks the cancel token between
+segments. Output that is probably not speech is dropped (see `is_noise`).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Iterator
+
+import numpy as np
+
+from labvoice.cancel import NEVER, CancelToken
+from labvoice.models import resolve_model
+from labvoice.stt.base import TranscriptSegment
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+TEMPERATURES = (0.0,)          # greedy only: a fallback re-decode costs a full pass for little gain
+# Whisper's own silence rule (paper, section 4.5): a segment whose no-speech probability is above
+# 0.6 while its average log-probability is below -1 is silence the decoder made words for.
+NO_SPEECH_THRESHOLD = 0.6
+LOG_PROB_THRESHOLD = -1.0
+# A no-speech probability this high is noise whatever the text's confidence ("Thank you." on silence
+# comes with a confident log-probability, so the joint rule above lets it through).
+NO_SPEECH_ALONE_THRESHOLD = 0.8
+COMPRESSION_RATIO_THRESHOLD = 2.4   # repetitive loops ("you you you ...") compress this well
+SILENCE_RMS = 1e-4             # below this the audio is digital silence: do not run the model at all
+_WORDS = re.compile(r"[A-Za-z0-9]")
+
+
+def is_noise(segment) -> bool:
+    """True when a faster-whisper segment is probably not speech (see the thresholds above)."""
+    if not _WORDS.search(segment.text):
+        return True
+    if segment.no_speech_prob > NO_SPEECH_ALONE_THRESHOLD:
+        return True
+    if segment.no_speech_prob > NO_SPEECH_THRESHOLD and segment.avg_logprob < LOG_PROB_THRESHOLD:
+        return True
+    return segment.compression_ratio > COMPRESSION_RATIO_THRESHOLD
+
+
+class FasterWhisperTranscriber:
+    """Implements `Transcriber`. Load once; `transcribe` is safe to call from one thread at a time."""
+
+    def __init__(self, model_path: str, *, device: str = "cpu", compute_type: str = "int8", threads: int = 1,
+                 language: str = "en", beam_size: int = 1) -> None:
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError:
+            raise ImportError("faster-whisper is not installed; install it with: pip install faster-whisper") from None
+        self.language = language
+        self.beam_size = beam_size
+        self.model_path = str(model_path)
+        self._model = WhisperModel(self.model_path, device=device, compute_type=compute_type,
+                                   cpu_threads=threads, num_workers=1, local_files_only=True)
+        log.info("faster-whisper %s loaded (%s, %s, %d threads)", model_path, device, compute_type, threads)
+
+    @classmethod
+    def from_config(cls, config, profile: str) -> "FasterWhisperTranscriber":
+        model = config.stt.gpu if profile == "gpu" else config.stt.cpu
+        path = resolve_model("stt", model.model, config.paths.models, subdir="faster-whisper-")
+        device = model.device
+        if device == "auto":
+            device = "cuda" if profile == "gpu" else "cpu"
+        return cls(str(path), device=device, compute_type=model.compute_type, threads=config.threads,
+                   language=config.stt.language, beam_size=config.stt.beam_size)
+
+    def transcribe(self, audio: np.ndarray, cancel: CancelToken = NEVER) -> Iterator[TranscriptSegment]:
+        """Segments of 16 kHz mono float32 speech, noise removed; stops quietly when cancelled."""
+        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        if cancel.cancelled or audio.size == 0 or float(np.sqrt(np.mean(audio * audio))) < SILENCE_RMS:
+            return
+        segments, _info = self._model.transcribe(
+            audio, language=self.language, beam_size=self.beam_size, temperature=list(TEMPERATURES),
+            without_timestamps=True, condition_on_previous_text=False, vad_filter=False,
+            no_speech_threshold=NO_SPEECH_THRESHOLD, log_prob_threshold=LOG_PROB_THRESHOLD,
+            compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD)
+        for segment in segments:  # decoding happens in this loop, on this thread
+            if cancel.cancelled:
+                return
+            if is_noise(segment):
+                log.debug("dropped noise segment %r (no_speech %.2f, logprob %.2f, ratio %.2f)", segment.text,
+                          segment.no_speech_prob, segment.avg_logprob, segment.compression_ratio)
+                continue
+            yield TranscriptSegment(segment.text.strip(), segment.no_speech_prob, segment.avg_logprob)
+
+    def transcribe_text(self, audio: np.ndarray, cancel: CancelToken = NEVER) -> str:
+        """All segments joined (empty when nothing was said)."""
+        return " ".join(s.text for s in self.transcribe(audio, cancel)).strip()
+
+    def warmup(self) -> None:
+        """Run the model once on a short tone so the first real utterance is not slower."""
+        t = np.arange(SAMPLE_RATE // 2) / SAMPLE_RATE
+        self.transcribe_text((0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32))

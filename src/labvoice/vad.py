@@ -1,0 +1,241 @@
+"""Voice activity detection: Silero VAD on onnxruntime, and the end-of-speech detector built on it.
+
+`SileroVad` runs the bundled Silero ONNX model directly (not `import silero_vad`, which would set
+torch to one thread for the whole process). It is streaming: it keeps the model's recurrent state
+and the last 64 samples of context that the model expects before each 512-sample frame at 16 kHz.
+
+`EndOfSpeechDetector` turns per-frame speech probabilities into events: `SpeechStart` once speech
+has lasted `min_speech_ms`, and an `Utterance` (audio with pre-roll) once `end_silence_ms` of
+silence follows, or when speech reaches `max_utterance_s`. `segment_file` does the same offline.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from labvoice.models import resolve_model
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+FRAME_SAMPLES = 512          # the model's frame at 16 kHz (32 ms)
+CONTEXT_SAMPLES = 64         # samples of the previous frame the model sees before each frame at 16 kHz
+STATE_SHAPE = (2, 1, 128)    # the model's recurrent state (v5/v6)
+# Speech continues until the probability drops this far below the threshold (Silero's own hysteresis).
+END_HYSTERESIS = 0.15
+MIN_END_THRESHOLD = 0.01     # never let the end threshold reach 0 (every frame would count as speech)
+# Audio kept after the last voiced frame so word endings the VAD judges early are not clipped.
+POST_ROLL_MS = 150
+
+
+class SileroVad:
+    """Streaming speech probability per 512-sample 16 kHz frame. One owner thread."""
+
+    def __init__(self, model_path: str | Path, threads: int = 1) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only: the model's initialisers trigger harmless warnings
+        self._session = onnxruntime.InferenceSession(str(model_path), sess_options=options,
+                                                     providers=["CPUExecutionProvider"])
+        names = {i.name for i in self._session.get_inputs()}
+        if names != {"input", "state", "sr"}:
+            raise ValueError(f"{model_path}: not a Silero VAD v5/v6 model (inputs {sorted(names)})")
+        self._sr = np.array(SAMPLE_RATE, dtype=np.int64)
+        self._input = np.zeros((1, CONTEXT_SAMPLES + FRAME_SAMPLES), dtype=np.float32)
+        self.reset()
+
+    @classmethod
+    def from_config(cls, config) -> "SileroVad":
+        return cls(resolve_model("vad", config.vad.model, config.paths.models), threads=config.threads)
+
+    def reset(self) -> None:
+        """Forget the past (new stream)."""
+        self._state = np.zeros(STATE_SHAPE, dtype=np.float32)
+        self._input[:] = 0.0
+
+    def __call__(self, frame: np.ndarray) -> float:
+        """Probability (0..1) that this 512-sample frame is speech."""
+        if frame.shape != (FRAME_SAMPLES,):
+            raise ValueError(f"VAD frame must be {FRAME_SAMPLES} samples at {SAMPLE_RATE} Hz, got {frame.shape}")
+        # Slide: the last 64 samples of the previous frame become this frame's context.
+        self._input[0, :CONTEXT_SAMPLES] = self._input[0, -CONTEXT_SAMPLES:]
+        self._input[0, CONTEXT_SAMPLES:] = frame
+        prob, self._state = self._session.run(None, {"input": self._input, "state": self._state, "sr": self._sr})
+        return float(prob[0, 0])
+
+
+@dataclass(frozen=True)
+class VadOptions:
+    threshold: float = 0.5        # speech probability that opens speech
+    min_speech_ms: int = 200      # voiced time before speech counts (shorter blips are ignored)
+    end_silence_ms: int = 400     # silence that ends an utterance
+    pre_roll_ms: int = 250        # audio kept from before speech start
+    max_utterance_s: float = 15.0 # longer speech is cut here
+
+    @classmethod
+    def from_config(cls, vad_config) -> "VadOptions":
+        return cls(threshold=vad_config.threshold, min_speech_ms=vad_config.min_speech_ms,
+                   end_silence_ms=vad_config.end_silence_ms, pre_roll_ms=vad_config.pre_roll_ms,
+                   max_utterance_s=vad_config.max_utterance_s)
+
+
+@dataclass(frozen=True)
+class SpeechStart:
+    t_speech_start: float         # time of the first voiced frame's start
+
+
+@dataclass(frozen=True, eq=False)
+class Utterance:
+    audio: np.ndarray             # float32 16 kHz: pre-roll + speech + a short tail
+    t_speech_start: float         # first voiced frame start (monotonic, or seconds into a file)
+    t_speech_end: float           # last voiced frame end
+    duration_s: float             # t_speech_end - t_speech_start
+    cut_at_max: bool = False      # speech went on past max_utterance_s
+
+
+class EndOfSpeechDetector:
+    """Feed frames in time order; get `SpeechStart` / `Utterance` events back. One owner thread.
+
+    `feed(frame, t_start)` returns at most one event per frame. `threshold` can be raised while
+    the assistant speaks (barge-in in speaker mode) with `set_threshold()` and restored with
+    `reset_threshold()`. `last_prob` is the latest frame's speech probability (for the level meter).
+    """
+
+    def __init__(self, vad: SileroVad, options: VadOptions = VadOptions()) -> None:
+        self.vad = vad
+        self.options = options
+        self.frame_s = FRAME_SAMPLES / SAMPLE_RATE
+        self._pre_roll_frames = math.ceil(options.pre_roll_ms / 1000 / self.frame_s)
+        self._post_roll_frames = math.ceil(POST_ROLL_MS / 1000 / self.frame_s)
+        self._threshold = options.threshold
+        self.last_prob = 0.0
+        self.reset()
+
+    @classmethod
+    def from_config(cls, config, vad: SileroVad | None = None) -> "EndOfSpeechDetector":
+        return cls(vad or SileroVad.from_config(config), VadOptions.from_config(config.vad))
+
+    # -- threshold -------------------------------------------------------------------------
+    @property
+    def threshold(self) -> float:
+        return self._threshold
+
+    def set_threshold(self, value: float) -> None:
+        if not 0.0 < value < 1.0:
+            raise ValueError(f"VAD threshold must be between 0 and 1, got {value}")
+        self._threshold = value
+
+    def reset_threshold(self) -> None:
+        self._threshold = self.options.threshold
+
+    # -- state -----------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Drop any speech in progress (e.g. while muted) and the model's memory."""
+        self.vad.reset()
+        self._history: deque[np.ndarray] = deque(maxlen=self._pre_roll_frames)
+        self._frames: list[np.ndarray] = []   # frames of the candidate / utterance, pre-roll first
+        self._active = False                  # a candidate or confirmed utterance is open
+        self._confirmed = False               # SpeechStart was emitted
+        self._voiced_s = 0.0
+        self._silence_frames = 0
+        self._t_start = 0.0
+        self._t_last_voiced_end = 0.0
+        self._frames_at_last_voiced = 0
+
+    @property
+    def in_speech(self) -> bool:
+        return self._confirmed
+
+    def feed(self, frame: np.ndarray, t_start: float) -> SpeechStart | Utterance | None:
+        prob = self.vad(frame)
+        self.last_prob = prob
+        t_end = t_start + self.frame_s
+        voiced = prob >= self._threshold
+        if not self._active:
+            if voiced:
+                self._open(frame, t_start, t_end)
+            else:
+                self._history.append(frame)
+            return None
+        self._frames.append(frame)
+        if voiced or prob >= max(MIN_END_THRESHOLD, self._threshold - END_HYSTERESIS):
+            # Voiced, or in the hysteresis band: speech goes on (only voiced frames add voiced time).
+            if voiced:
+                self._voiced_s += self.frame_s
+            self._silence_frames = 0
+            self._t_last_voiced_end = t_end
+            self._frames_at_last_voiced = len(self._frames)
+        else:
+            self._silence_frames += 1
+        if not self._confirmed and self._voiced_s * 1000 >= self.options.min_speech_ms:
+            self._confirmed = True
+            return SpeechStart(self._t_start)
+        if self._silence_frames * self.frame_s * 1000 >= self.options.end_silence_ms:
+            return self._close(cut_at_max=False)
+        if self._confirmed and t_end - self._t_start >= self.options.max_utterance_s:
+            return self._close(cut_at_max=True)
+        return None
+
+    def finish(self) -> Utterance | None:
+        """End of input (a file, or the mic stopping): the confirmed utterance in progress, if any."""
+        if self._active and self._confirmed:
+            return self._close(cut_at_max=False)
+        self._active = False
+        return None
+
+    def _open(self, frame: np.ndarray, t_start: float, t_end: float) -> None:
+        self._frames = list(self._history) + [frame]
+        self._history.clear()
+        self._active, self._confirmed = True, False
+        self._voiced_s = self.frame_s
+        self._silence_frames = 0
+        self._t_start = t_start
+        self._t_last_voiced_end = t_end
+        self._frames_at_last_voiced = len(self._frames)
+
+    def _close(self, cut_at_max: bool) -> Utterance | None:
+        keep = min(len(self._frames), self._frames_at_last_voiced + self._post_roll_frames)
+        confirmed = self._confirmed
+        audio = np.concatenate(self._frames[:keep]) if confirmed else None
+        # The trailing silence becomes the next utterance's pre-roll; after a cut the speech goes
+        # on, and repeating its last frames would repeat words in the next transcript.
+        self._history.clear()
+        if not cut_at_max and self._pre_roll_frames:
+            self._history.extend(self._frames[-self._pre_roll_frames:])
+        self._frames = []
+        self._active = self._confirmed = False
+        self._silence_frames = 0
+        if not confirmed:
+            return None  # a blip shorter than min_speech_ms
+        return Utterance(audio=audio, t_speech_start=self._t_start, t_speech_end=self._t_last_voiced_end,
+                         duration_s=self._t_last_voiced_end - self._t_start, cut_at_max=cut_at_max)
+
+
+def segment_file(audio: np.ndarray, detector: EndOfSpeechDetector) -> list[Utterance]:
+    """All utterances in 16 kHz mono audio; times are seconds from the start of `audio`."""
+    detector.reset()
+    utterances: list[Utterance] = []
+    usable = len(audio) - len(audio) % FRAME_SAMPLES
+    frames = np.asarray(audio[:usable], dtype=np.float32).reshape(-1, FRAME_SAMPLES)
+    for i, frame in enumerate(frames):
+        event = detector.feed(frame, i * FRAME_SAMPLES / SAMPLE_RATE)
+        if isinstance(event, Utterance):
+            utterances.append(event)
+    if len(audio) > usable:  # zero-pad the last partial frame so trailing speech is not lost
+        tail = np.zeros(FRAME_SAMPLES, dtype=np.float32)
+        tail[:len(audio) - usable] = audio[usable:]
+        event = detector.feed(tail, usable / SAMPLE_RATE)
+        if isinstance(event, Utterance):
+            utterances.append(event)
+    last = detector.finish()
+    if last is not None:
+        utterances.append(last)
+    return utterances

@@ -1,0 +1,1 @@
+"""Test support: virtual audio devices and shared session fixtures."""

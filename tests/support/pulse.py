@@ -1,0 +1,310 @@
+"""A private PulseAudio daemon with a virtual microphone and speaker, for tests on real devices.
+
+Layout (the recipe in DESIGN.md):
+
+    app --ALSA pcm "vspk"--> null sink "spk"  --monitor--> ALSA pcm "spkmon" / parec (recordings)
+    paplay --> null sink "micfeed" --monitor--> remap source "vmic" --ALSA pcm "vmic"--> app
+
+ORDER MATTERS: PortAudio (sounddevice) reads the ALSA configuration (``$HOME/.asoundrc``) and
+the PulseAudio address (``PULSE_SERVER``) once, when ``sounddevice`` is first imported
+(``Pa_Initialize``). Call :func:`start_virtual_audio` before anything imports sounddevice;
+``tests/support/fixtures.py`` does this when pytest loads it as a plugin. Starting it later
+works for the pulse command-line tools but PortAudio will not list the virtual devices.
+
+Everything lives in one temporary folder (HOME, XDG_RUNTIME_DIR, the socket, the logs), and
+every process started here is ended by its own id in :meth:`VirtualAudio.stop`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+INPUT_DEVICE = "vmic"        # config audio.input_device: ALSA pcm on the remapped source
+OUTPUT_DEVICE = "vspk"       # config audio.output_device: ALSA pcm on the null sink "spk"
+MONITOR_DEVICE = "spkmon"    # ALSA pcm recording what was played to "spk"
+SPEAKER_SINK = "spk"
+MIC_FEED_SINK = "micfeed"
+SINK_RATE = 48000            # the null sinks' rate: a common hardware rate, so resampling is exercised
+RECORD_CHANNELS = 1
+RECORD_BYTES_PER_SAMPLE = 4  # float32le
+# Small client latencies keep timestamps tight; pulse delivers ~10 ms fragments.
+KEEPALIVE_LATENCY_MS = 10
+RECORD_LATENCY_MS = 10
+READ_BYTES = 4096            # parec read size; os.read returns whatever is there (<= this)
+START_TIMEOUT_S = 15.0       # the daemon answers `pactl info` within ~0.2 s; be generous on CI
+STOP_TIMEOUT_S = 5.0
+TOOLS = ("pulseaudio", "pactl", "pacat", "paplay", "parec")
+
+_ENV_KEYS = ("HOME", "XDG_RUNTIME_DIR", "PULSE_SERVER", "PULSE_CLIENTCONFIG", "PULSE_RUNTIME_PATH")
+
+_ASOUNDRC = """\
+pcm.{inp} {{ type pulse; device "{inp}" }}
+pcm.{out} {{ type pulse; device "{spk}" }}
+pcm.{mon} {{ type pulse; device "{spk}.monitor" }}
+pcm.!default {{ type pulse }}
+ctl.!default {{ type pulse }}
+"""
+
+_DEFAULT_PA = """\
+load-module module-native-protocol-unix auth-anonymous=1 socket={socket}
+load-module module-null-sink sink_name={spk} rate={rate} channels=2 sink_properties=device.description=VirtualSpeaker
+load-module module-null-sink sink_name={feed} rate={rate} channels=2 sink_properties=device.description=MicFeed
+load-module module-remap-source source_name={inp} master={feed}.monitor source_properties=device.description=VirtualMic
+set-default-sink {spk}
+set-default-source {inp}
+"""
+
+
+class VirtualAudioError(RuntimeError):
+    """The virtual audio daemon could not be started; the message says why."""
+
+
+@dataclass(frozen=True, eq=False)
+class SpeakerRecording:
+    """What the virtual speaker played, with a clock: sample i was played at time_of(i)."""
+
+    path: Path
+    audio: np.ndarray          # float32 mono
+    sample_rate: int
+    t_first_sample: float      # monotonic time the sink played sample 0 (upper-bound estimate)
+
+    def time_of(self, index: int) -> float:
+        return self.t_first_sample + index / self.sample_rate
+
+    def index_at(self, t: float) -> int:
+        return int(round((t - self.t_first_sample) * self.sample_rate))
+
+
+@dataclass(eq=False)
+class MicPlayback:
+    """A running `paplay` into the virtual microphone."""
+
+    process: subprocess.Popen
+    t_started: float
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.process.wait(timeout)
+
+    def stop(self) -> None:
+        _end(self.process)
+
+
+@dataclass(eq=False)
+class _Recorder:
+    path: Path
+    process: subprocess.Popen
+    chunks: list[bytes] = field(default_factory=list)
+    # (monotonic time of a read, total samples received after it): bounds when sample 0 played
+    stamps: list[tuple[float, int]] = field(default_factory=list)
+    thread: threading.Thread | None = None
+
+    def read_loop(self) -> None:
+        fd = self.process.stdout.fileno()
+        received = 0
+        while True:
+            data = os.read(fd, READ_BYTES)
+            now = time.monotonic()
+            if not data:
+                return
+            self.chunks.append(data)
+            received += len(data)
+            self.stamps.append((now, received // (RECORD_BYTES_PER_SAMPLE * RECORD_CHANNELS)))
+
+
+def _end(process: subprocess.Popen | None) -> None:
+    """End one process we started, by its id: terminate, then kill if it lingers."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(STOP_TIMEOUT_S)
+
+
+class VirtualAudio:
+    """Owns one PulseAudio daemon and its helper clients, all under `root`."""
+
+    input_device = INPUT_DEVICE
+    output_device = OUTPUT_DEVICE
+    monitor_device = MONITOR_DEVICE
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.home = self.root / "home"
+        self.runtime = self.root / "runtime"
+        self.socket = self.runtime / "pulse" / "native"
+        self.log_path = self.root / "pulseaudio.log"
+        self._daemon: subprocess.Popen | None = None
+        self._keepalive: list[subprocess.Popen] = []
+        self._players: list[MicPlayback] = []
+        self._recorder: _Recorder | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+
+    # -- life cycle -------------------------------------------------------------------------
+    @property
+    def env(self) -> dict[str, str]:
+        """The variables a client needs to reach this daemon (and only this one)."""
+        return {
+            "HOME": str(self.home),
+            "XDG_RUNTIME_DIR": str(self.runtime),
+            "PULSE_RUNTIME_PATH": str(self.runtime / "pulse"),
+            "PULSE_SERVER": f"unix:{self.socket}",
+            "PULSE_CLIENTCONFIG": str(self.root / "client.conf"),
+        }
+
+    def _child_env(self) -> dict[str, str]:
+        return {**os.environ, **self.env}
+
+    def start(self) -> "VirtualAudio":
+        missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+        if missing:
+            raise VirtualAudioError(f"missing {', '.join(missing)}; run: apt-get install pulseaudio pulseaudio-utils "
+                                    "libasound2-plugins libportaudio2")
+        for folder in (self.home, self.runtime, self.runtime / "pulse"):
+            folder.mkdir(parents=True, exist_ok=True)
+            folder.chmod(0o700)  # pulseaudio refuses a runtime dir others can read
+        (self.home / ".asoundrc").write_text(_ASOUNDRC.format(inp=INPUT_DEVICE, out=OUTPUT_DEVICE,
+                                                              mon=MONITOR_DEVICE, spk=SPEAKER_SINK))
+        (self.root / "client.conf").write_text("autospawn = no\n")
+        script = self.root / "default.pa"
+        script.write_text(_DEFAULT_PA.format(socket=self.socket, spk=SPEAKER_SINK, feed=MIC_FEED_SINK,
+                                             inp=INPUT_DEVICE, rate=SINK_RATE))
+        self._saved_env = {key: os.environ.get(key) for key in _ENV_KEYS}
+        os.environ.update(self.env)
+        with open(self.log_path, "wb") as log_file:
+            self._daemon = subprocess.Popen(
+                ["pulseaudio", "-n", "-F", str(script), "--daemonize=no", "--system=false",
+                 "--exit-idle-time=-1", "--disallow-exit", "--use-pid-file=false", "--log-target=stderr"],
+                env=self._child_env(), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+                cwd=self.root)
+        try:
+            self._wait_ready()
+            # A silent low-latency client on each null sink: without it new streams stall up to 2 s.
+            for sink in (SPEAKER_SINK, MIC_FEED_SINK):
+                self._keepalive.append(subprocess.Popen(
+                    ["pacat", "-p", f"--device={sink}", f"--latency-msec={KEEPALIVE_LATENCY_MS}",
+                     f"--rate={SINK_RATE}", "--client-name=keepalive"],
+                    env=self._child_env(), stdin=open("/dev/zero", "rb"),
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        except Exception:
+            self.stop()
+            raise
+        log.info("virtual audio up at %s", self.socket)
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._daemon.poll() is not None:
+                raise VirtualAudioError(f"pulseaudio exited with {self._daemon.returncode}: "
+                                        f"{self._log_tail()}")
+            done = subprocess.run(["pactl", "info"], env=self._child_env(), capture_output=True, text=True)
+            if done.returncode == 0 and self._has_devices():
+                return
+            time.sleep(0.05)
+        raise VirtualAudioError(f"pulseaudio did not answer within {START_TIMEOUT_S} s: {self._log_tail()}")
+
+    def _has_devices(self) -> bool:
+        sources = self.pactl("list", "short", "sources")
+        return INPUT_DEVICE in sources and f"{SPEAKER_SINK}.monitor" in sources
+
+    def _log_tail(self) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "no log"
+        return " | ".join(lines[-3:]) or "empty log"
+
+    def pactl(self, *args: str) -> str:
+        done = subprocess.run(["pactl", *args], env=self._child_env(), capture_output=True, text=True)
+        return done.stdout
+
+    def stop(self) -> None:
+        """End every process started here (by id) and restore the environment."""
+        if self._recorder is not None:
+            _end(self._recorder.process)
+            self._recorder = None
+        for player in self._players:
+            player.stop()
+        self._players.clear()
+        for process in self._keepalive:
+            if process.stdin:
+                process.stdin.close()
+            _end(process)
+        self._keepalive.clear()
+        _end(self._daemon)
+        self._daemon = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env = {}
+
+    # -- microphone -------------------------------------------------------------------------
+    def play_into_mic(self, wav_path: str | os.PathLike) -> MicPlayback:
+        """Start playing a WAV into the virtual microphone; returns at once (call .wait())."""
+        process = subprocess.Popen(["paplay", f"--device={MIC_FEED_SINK}", str(wav_path)],
+                                   env=self._child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        playback = MicPlayback(process, time.monotonic())
+        self._players.append(playback)
+        return playback
+
+    # -- speaker ----------------------------------------------------------------------------
+    def record_speaker(self, path: str | os.PathLike) -> None:
+        """Start recording what the virtual speaker plays (mono float32 at SINK_RATE)."""
+        with self._lock:
+            if self._recorder is not None:
+                raise VirtualAudioError("already recording; call stop_recording() first")
+            process = subprocess.Popen(
+                ["parec", f"--device={SPEAKER_SINK}.monitor", "--format=float32le", f"--rate={SINK_RATE}",
+                 f"--channels={RECORD_CHANNELS}", f"--latency-msec={RECORD_LATENCY_MS}", "--raw",
+                 "--client-name=recorder"],
+                env=self._child_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+            recorder = _Recorder(Path(path), process)
+            recorder.thread = threading.Thread(target=recorder.read_loop, name="speaker-recorder", daemon=True)
+            recorder.thread.start()
+            self._recorder = recorder
+
+    def stop_recording(self) -> SpeakerRecording:
+        """Stop recording, write the WAV and return it with its clock."""
+        with self._lock:
+            recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            raise VirtualAudioError("not recording; call record_speaker() first")
+        _end(recorder.process)
+        recorder.thread.join(STOP_TIMEOUT_S)
+        raw = b"".join(recorder.chunks)
+        usable = len(raw) - len(raw) % RECORD_BYTES_PER_SAMPLE
+        audio = np.frombuffer(raw[:usable], dtype="<f4").astype(np.float32)
+        # A read at time t that brought the total to n samples means sample n-1 played before t,
+        # so sample 0 played at or before t - n/rate; the smallest bound is the tightest.
+        t0 = min((t - n / SINK_RATE for t, n in recorder.stamps), default=time.monotonic())
+        import soundfile  # test-only dependency of this helper, already a project dependency
+
+        soundfile.write(str(recorder.path), audio, SINK_RATE, subtype="FLOAT")
+        return SpeakerRecording(recorder.path, audio, SINK_RATE, t0)
+
+    def __enter__(self) -> "VirtualAudio":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start_virtual_audio(tmpdir: str | os.PathLike) -> VirtualAudio:
+    """Start the daemon under `tmpdir` and point this process at it. Call before importing sounddevice."""
+    return VirtualAudio(Path(tmpdir)).start()
