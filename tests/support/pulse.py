@@ -184,26 +184,48 @@ class VirtualAudio:
                                              inp=INPUT_DEVICE, rate=SINK_RATE))
         self._saved_env = {key: os.environ.get(key) for key in _ENV_KEYS}
         os.environ.update(self.env)
-        with open(self.log_path, "wb") as log_file:
-            self._daemon = subprocess.Popen(
-                ["pulseaudio", "-n", "-F", str(script), "--daemonize=no", "--system=false",
-                 "--exit-idle-time=-1", "--disallow-exit", "--use-pid-file=false", "--log-target=stderr"],
-                env=self._child_env(), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-                cwd=self.root)
         try:
-            self._wait_ready()
-            # A silent low-latency client on each null sink: without it new streams stall up to 2 s.
-            for sink in (SPEAKER_SINK, MIC_FEED_SINK):
-                self._keepalive.append(subprocess.Popen(
-                    ["pacat", "-p", f"--device={sink}", f"--latency-msec={KEEPALIVE_LATENCY_MS}",
-                     f"--rate={SINK_RATE}", "--client-name=keepalive"],
-                    env=self._child_env(), stdin=open("/dev/zero", "rb"),
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            self._start_daemon(script)
         except Exception:
             self.stop()
             raise
         log.info("virtual audio up at %s", self.socket)
         return self
+
+    def _start_daemon(self, script: Path) -> None:
+        with open(self.log_path, "ab") as log_file:
+            self._daemon = subprocess.Popen(
+                ["pulseaudio", "-n", "-F", str(script), "--daemonize=no", "--system=false",
+                 "--exit-idle-time=-1", "--disallow-exit", "--use-pid-file=false", "--log-target=stderr"],
+                env=self._child_env(), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+                cwd=self.root)
+        self._wait_ready()
+        # A silent low-latency client on each null sink: without it new streams stall up to 2 s.
+        for sink in (SPEAKER_SINK, MIC_FEED_SINK):
+            with open("/dev/zero", "rb") as zeros:
+                self._keepalive.append(subprocess.Popen(
+                    ["pacat", "-p", f"--device={sink}", f"--latency-msec={KEEPALIVE_LATENCY_MS}",
+                     f"--rate={SINK_RATE}", "--client-name=keepalive"],
+                    env=self._child_env(), stdin=zeros, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+    def _end_daemon(self) -> None:
+        for process in self._keepalive:
+            _end(process)
+        self._keepalive.clear()
+        _end(self._daemon)
+        self._daemon = None
+
+    def kill_daemon(self) -> None:
+        """Simulate the audio devices vanishing: the server dies, open streams fail at once."""
+        if self._daemon is not None:
+            self._daemon.kill()
+            self._daemon.wait(STOP_TIMEOUT_S)
+        self._end_daemon()
+
+    def restart_daemon(self) -> None:
+        """Bring the devices back (same socket, same names) after kill_daemon()."""
+        self._end_daemon()
+        self._start_daemon(self.root / "default.pa")
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -240,13 +262,7 @@ class VirtualAudio:
         for player in self._players:
             player.stop()
         self._players.clear()
-        for process in self._keepalive:
-            if process.stdin:
-                process.stdin.close()
-            _end(process)
-        self._keepalive.clear()
-        _end(self._daemon)
-        self._daemon = None
+        self._end_daemon()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -16,8 +16,9 @@ _PROMPT_MARKER = re.compile(r"\b(FACTS|NOTES|QUESTION)\s*:", re.I)
 FREE_INTEGER_MAX = 10
 
 
-def _values(text: str) -> list[tuple[float, int]]:
-    """(value, decimals shown) for every number in the text; percentages become fractions too."""
+def _values(text: str) -> list[list[tuple[float, int]]]:
+    """For every number in the text, its readings as (value, decimals shown): a percentage may
+    stand for itself or for a fraction (98.1% = 0.981)."""
     found = []
     for m in _NUMBER.finditer(text):
         raw = m.group(0).split("%")[0].replace("percent", "").strip().replace(",", ".")
@@ -26,9 +27,10 @@ def _values(text: str) -> list[tuple[float, int]]:
         except ValueError:
             continue
         decimals = len(raw.split(".")[1].split("e")[0]) if "." in raw else 0
-        found.append((value, decimals))
+        readings = [(value, decimals)]
         if m.group(1):
-            found.append((value / 100.0, decimals + 2))
+            readings.append((value / 100.0, decimals + 2))
+        found.append(readings)
     return found
 
 
@@ -48,7 +50,7 @@ class HallucinationGuard:
         self._ids = {m.lower() for m in _HEX_ID.findall(grounding)} | {m.lower() for m in _RUN_WORD_ID.findall(grounding)}
         self._ids |= {rid.lower() for rid in vocab.run_ids if rid.lower() in low}
         self._all_ids = {rid.lower() for rid in vocab.run_ids}
-        self._numbers = [v for v, _ in _values(grounding)]
+        self._numbers = [v for readings in _values(grounding) for v, _ in readings]
         self._norm_grounding = normalize_text(grounding)
         self._datasets = [d for d in vocab.datasets if d.lower() not in low and
                           d.lower().replace("_", " ") not in low]
@@ -74,9 +76,9 @@ class HallucinationGuard:
         for rid in self._all_ids & words:
             if rid not in self._ids:
                 return Verdict(False, f"run id {rid} is not in the facts")
-        for value, decimals in _values(text):
-            if not self._number_ok(value, decimals):
-                return Verdict(False, f"number {value:g} is not in the facts")
+        for readings in _values(text):
+            if not any(self._number_ok(value, decimals) for value, decimals in readings):
+                return Verdict(False, f"number {readings[0][0]:g} is not in the facts")
         low = normalize_text(text)
         for dataset in self._datasets:
             if re.search(r"\b" + re.escape(dataset.lower()) + r"\b", low) or \

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 FRAME_QUEUE_SIZE = 256          # ~8 s of 32 ms frames: a slow consumer loses the oldest, not the newest
 STALL_TIMEOUT_S = 3.0           # no callback for this long = device gone (pulse stalls new streams <= 2 s)
 MAX_SANE_INPUT_DELAY_S = 1.0    # a reported ADC time further back than this is garbage: use the clock
+CLOCK_SLEW = 1e-3               # s/s the frame clock may drift later (sound cards drift ~1e-4)
 LATENCY = "low"                 # PortAudio's low-latency setting for the device
 
 
@@ -53,7 +54,8 @@ class MicrophoneCapture:
     def __init__(self, device: str | int | None = None, *, sample_rate: int = 16000, frame_samples: int = 512,
                  on_frame: Callable[[AudioFrame], None] | None = None,
                  on_error: Callable[[Exception], None] | None = None,
-                 frames: "queue.Queue[AudioFrame] | None" = None, device_rate: int | None = None) -> None:
+                 frames: "queue.Queue[AudioFrame] | None" = None, device_rate: int | None = None,
+                 stall_timeout_s: float = STALL_TIMEOUT_S) -> None:
         self.device_setting = device
         self.sample_rate = sample_rate
         self.frame_samples = frame_samples
@@ -61,6 +63,7 @@ class MicrophoneCapture:
         self._on_frame = on_frame
         self._on_error = on_error
         self._device_rate = device_rate      # force opening at this rate (tests, devices that lie)
+        self._stall_timeout_s = stall_timeout_s
         self._muted = threading.Event()
         self._stopping = threading.Event()
         self._alive = threading.Event()      # set by every callback; the monitor clears it
@@ -130,7 +133,7 @@ class MicrophoneCapture:
             except Exception as err:  # noqa: BLE001 - a vanished device may fail to close; nothing to do
                 log.debug("closing input stream: %s", err)
         if self._monitor is not None and self._monitor is not threading.current_thread():
-            self._monitor.join(STALL_TIMEOUT_S)
+            self._monitor.join(self._stall_timeout_s)
         self._monitor = None
 
     def restart(self) -> None:
@@ -150,43 +153,68 @@ class MicrophoneCapture:
     def _reset_assembly(self, rate: int) -> None:
         # Owned by the audio thread while the stream runs; rebuilt here only while it is closed.
         self._resampler = StreamingResampler(rate, self.sample_rate)
-        self._pending = np.zeros(0, dtype=np.float32)
         self._frame_index = 0
+        self._reanchor()
+
+    def _reanchor(self) -> None:
+        """Restart the sample clock (start, unmute, overflow): counts from 0, time unknown."""
+        self._resampler.reset()
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._device_samples = 0     # device-rate samples since the anchor
+        self._pipeline_samples = 0   # pipeline-rate samples emitted as frames since the anchor
+        self._t0: float | None = None
+        self._t_anchor_update = 0.0
 
     # -- audio thread ----------------------------------------------------------------------
     def _callback(self, indata, frames, time_info, status) -> None:
         now = time.monotonic()
         self._alive.set()
+        if self._muted.is_set():
+            if self._device_samples:
+                self._reanchor()
+            return
         if status.input_overflow:
             self.overflows += 1
-        if self._muted.is_set():
-            self._pending = self._pending[:0]
-            return
+            self._reanchor()  # samples were lost: the count no longer tells the time
         try:
             self._assemble(indata, frames, time_info, now)
         except Exception as err:  # noqa: BLE001 - never let an exception kill the audio thread silently
             self._errors.put(err)
 
-    def _assemble(self, indata, frames: int, time_info, now: float) -> None:
-        mono = indata[:, 0] if indata.shape[1] == 1 else indata.mean(axis=1, dtype=np.float32)
+    def _block_time(self, frames: int, time_info, now: float) -> float:
+        """Best single-block estimate of when this block's first sample was captured."""
         adc = time_info.inputBufferAdcTime
         delay = time_info.currentTime - adc
         if adc > 0 and 0.0 <= delay < MAX_SANE_INPUT_DELAY_S:
-            t_block = now - delay
+            return now - delay
+        return now - frames / self.stream_rate
+
+    def _update_clock(self, t_block: float, now: float) -> None:
+        """t0 = time of the anchor's sample 0. Each block bounds it from above (a block is only
+        delivered after it was captured); the smallest bound is the best, and t0 may creep up by
+        CLOCK_SLEW per second to follow a device clock slower than ours."""
+        candidate = t_block - self._device_samples / self.stream_rate
+        if self._t0 is None:
+            self._t0 = candidate
         else:
-            t_block = now - frames / self.stream_rate
+            self._t0 = min(self._t0 + CLOCK_SLEW * (now - self._t_anchor_update), candidate)
+        self._t_anchor_update = now
+
+    def _assemble(self, indata, frames: int, time_info, now: float) -> None:
+        mono = indata[:, 0] if indata.shape[1] == 1 else indata.mean(axis=1, dtype=np.float32)
+        self._update_clock(self._block_time(frames, time_info, now), now)
+        self._device_samples += frames
         converted = self._resampler.process(mono)
-        # Time of the first pending sample: what is already pending precedes this block.
-        t_first = t_block - self._resampler.delay_s - self._pending.size / self.sample_rate
         pending = np.concatenate((self._pending, converted)) if self._pending.size else converted
         period = 1.0 / self.sample_rate
         offset = 0
         while pending.size - offset >= self.frame_samples:
             samples = np.array(pending[offset:offset + self.frame_samples], dtype=np.float32)
-            t_start = t_first + offset * period
+            t_start = self._t0 + self._pipeline_samples * period - self._resampler.delay_s
             frame = AudioFrame(samples, t_start, t_start + self.frame_samples * period,
                                float(np.sqrt(np.mean(samples * samples))), self._frame_index)
             self._frame_index += 1
+            self._pipeline_samples += self.frame_samples
             offset += self.frame_samples
             self._deliver(frame)
         self._pending = pending[offset:].copy() if offset else pending
@@ -218,7 +246,7 @@ class MicrophoneCapture:
         last_alive = time.monotonic()
         while not self._stopping.is_set():
             try:
-                error = self._errors.get(timeout=STALL_TIMEOUT_S / 4)
+                error = self._errors.get(timeout=self._stall_timeout_s / 4)
             except queue.Empty:
                 error = None
             if self._stopping.is_set():
@@ -226,9 +254,9 @@ class MicrophoneCapture:
             if self._alive.is_set():
                 self._alive.clear()
                 last_alive = time.monotonic()
-            elif error is None and time.monotonic() - last_alive > STALL_TIMEOUT_S:
+            elif error is None and time.monotonic() - last_alive > self._stall_timeout_s:
                 error = AudioDeviceError(f"input device {self.device.name if self.device else '?'} delivered no "
-                                         f"audio for {STALL_TIMEOUT_S:.0f} s; check audio.input_device")
+                                         f"audio for {self._stall_timeout_s:.1f} s; check audio.input_device")
             if error is not None:
                 log.warning("microphone error: %s", error)
                 if self._on_error is not None:

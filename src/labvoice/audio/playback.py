@@ -136,6 +136,11 @@ class Speaker:
         self._current = None
         self._idle.set()
 
+    def restart(self) -> None:
+        """Reopen the device (after an error); whatever was queued is dropped."""
+        self.stop()
+        self.start()
+
     # -- API (any thread) ------------------------------------------------------------------
     @property
     def current_turn(self) -> int:
@@ -218,6 +223,10 @@ class Speaker:
                 if chunk is None:
                     out[pos:] = 0.0
                     break
+            if chunk.samples.size == 0:  # nothing to play, but the caller counts it as played
+                self._notices.put(_Notice("played", chunk.turn_id, chunk.index, t_dac + pos / self.rate))
+                self._current = None
+                continue
             if self._pos == 0 and chunk.turn_id != self._announced_turn:
                 self._announced_turn = chunk.turn_id
                 self._notices.put(_Notice("first", chunk.turn_id, chunk.index, t_dac + pos / self.rate))
@@ -235,7 +244,7 @@ class Speaker:
         self._current, self._pos = None, 0
         while self._items:
             chunk = self._items.popleft()
-            if chunk.turn_id >= self._cb_turn and chunk.samples.size:
+            if chunk.turn_id >= self._cb_turn:
                 self._current = chunk
                 return chunk
         self._idle.set()

@@ -23,7 +23,7 @@ from labvoice.events import (Event, EventBus, Interrupted, MicLevel, SpeechStart
                              ErrorEvent, UtteranceEnded)
 from labvoice.pipeline.logs import ConversationLog
 from labvoice.pipeline.stages import Stages, ThinkerLoop, VoiceLoop
-from labvoice.pipeline.turns import TurnJob
+from labvoice.pipeline.turns import PlaybackNote, TurnJob
 from labvoice.style import Style
 
 log = logging.getLogger(__name__)
@@ -104,8 +104,9 @@ class Orchestrator:
         if self._with_output:
             from labvoice.audio.playback import Speaker
 
-            self._speaker = Speaker.from_config(self.config, sample_rate=stages.synthesizer.sample_rate,
-                                                on_note=self._on_playback_note)
+            self._speaker = Speaker.from_config(self.config, on_first_audio=self._on_first_audio,
+                                                on_chunk_played=self._on_chunk_played,
+                                                on_error=self._on_device_error)
             self._speaker.start()
         self._thinker = ThinkerLoop(self, stages)
         self._voice = VoiceLoop(self, stages, self._speaker)
@@ -258,8 +259,11 @@ class Orchestrator:
                                  cut_at_max=event.cut_at_max)
 
     # --- callbacks from the audio threads (never block) -----------------------------------------
-    def _on_playback_note(self, note) -> None:
-        self._thinker.notes.put(note)
+    def _on_first_audio(self, turn_id: int, t: float) -> None:
+        self._thinker.notes.put(PlaybackNote("first_audio", turn_id, t))
+
+    def _on_chunk_played(self, turn_id: int, index: int, t: float) -> None:
+        self._thinker.notes.put(PlaybackNote("chunk_played", turn_id, t, index))
 
     def _on_device_error(self, err: Exception) -> None:
         self.publish(ErrorEvent(self._turn_id, "audio", f"{err}; press Start to reopen the device",

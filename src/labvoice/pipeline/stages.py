@@ -158,13 +158,15 @@ class ThinkerLoop:
         self._back_to_listening(turn)
 
     def _await_playback(self, job: TurnJob, n_pieces: int) -> tuple[set[int], dict[str, float]]:
-        """Wait until the turn's audio has drained or the turn was cancelled. Returns the indices
-        of the pieces that finished playing and the audio stamps (monotonic)."""
-        played: set[int] = set()
+        """Wait until every synthesized piece of the turn has played, or the turn was cancelled.
+        Returns the indices of the pieces played to the end and the audio stamps (monotonic)."""
+        queued: dict[int, int] = {}      # piece index -> number of audio chunks sent to the speaker
+        played_chunks: dict[int, int] = {}
         stamps: dict[str, float] = {}
+        synth_done = False
         last_news = time.monotonic()
-        while not self.orch._stop.is_set():
-            if job.cancel.cancelled:
+        while not self.orch._stop.is_set() and not job.cancel.cancelled:
+            if synth_done and all(played_chunks.get(i, 0) >= n for i, n in queued.items()):
                 break
             try:
                 note = self.notes.get(timeout=POLL_S)
@@ -179,12 +181,17 @@ class ThinkerLoop:
             last_news = time.monotonic()
             if note.kind in ("first_audio", "tts_first_audio"):
                 stamps.setdefault(note.kind, note.t)
+            elif note.kind == "piece_queued":
+                queued[note.index] = int(note.detail)
+                if queued[note.index] and played_chunks.get(note.index, 0) >= queued[note.index]:
+                    self.orch.publish(ChunkPlayed(job.turn_id, note.index, ""))
             elif note.kind == "chunk_played":
-                played.add(note.index)
-                self.orch.publish(ChunkPlayed(job.turn_id, note.index, ""))
-            elif note.kind == "drained":
-                break
-        # Pieces whose every chunk played count as played; the speaker reports per piece index.
+                played_chunks[note.index] = played_chunks.get(note.index, 0) + 1
+                if played_chunks[note.index] == queued.get(note.index):
+                    self.orch.publish(ChunkPlayed(job.turn_id, note.index, ""))
+            elif note.kind == "synth_done":
+                synth_done = True
+        played = {i for i, n in queued.items() if n and played_chunks.get(i, 0) >= n}
         return played, stamps
 
 
@@ -195,8 +202,8 @@ class VoiceLoop:
         self.speaker = speaker
         self.items: "queue.Queue[SpeechItem | None]" = queue.Queue()
 
-    def _note(self, kind: str, turn_id: int, index: int = -1) -> None:
-        self.orch._thinker.notes.put(PlaybackNote(kind, turn_id, time.monotonic(), index))
+    def _note(self, kind: str, turn_id: int, index: int = -1, detail: str = "") -> None:
+        self.orch._thinker.notes.put(PlaybackNote(kind, turn_id, time.monotonic(), index, detail))
 
     def run(self) -> None:
         synthesizer = self.stages.synthesizer
@@ -207,27 +214,26 @@ class VoiceLoop:
             if self.orch.is_stale(item.turn_id) or item.cancel.cancelled:
                 continue
             if item.index is None:
-                if self.speaker is not None:
-                    self.speaker.end_turn(item.turn_id)
-                else:
-                    self._note("drained", item.turn_id)
+                self._note("synth_done", item.turn_id)
                 continue
-            first = True
+            chunks = 0
             try:
                 for chunk in synthesizer.synthesize(item.text, self.orch.style, item.cancel):
                     if item.cancel.cancelled or self.orch.is_stale(item.turn_id):
                         break
-                    if first:
-                        first = False
+                    if chunks == 0:
                         if item.index == 0:
                             self._note("tts_first_audio", item.turn_id)
                         self.orch.mark_speaking(item.turn_id)
                     if self.speaker is not None:
-                        self.speaker.enqueue(item.turn_id, item.index, chunk)
-                    elif item.index == 0:
-                        self._note("first_audio", item.turn_id)
-                if self.speaker is None and not item.cancel.cancelled:
-                    self._note("chunk_played", item.turn_id, item.index)
+                        if not self.speaker.play(item.turn_id, item.index, chunk, synthesizer.sample_rate):
+                            break  # the turn went stale between our check and the queue
+                    else:  # no output device (files, tests): "played" as soon as it exists
+                        if item.index == 0 and chunks == 0:
+                            self._note("first_audio", item.turn_id)
+                        self._note("chunk_played", item.turn_id, item.index)
+                    chunks += 1
             except Exception as err:  # the text still shows; the next sentence is spoken
                 log.warning("TTS failed on piece %d of turn %d: %s", item.index, item.turn_id, err)
                 self.orch.publish(ErrorEvent(item.turn_id, "tts", f"could not speak a sentence: {err}"))
+            self._note("piece_queued", item.turn_id, item.index, str(chunks))

@@ -1,0 +1,54 @@
+"""The hallucination guard: ids, numbers, datasets and models must come from the grounding."""
+from labvoice.answer.guard import HallucinationGuard
+from labvoice.knowledge.vocab import Vocabulary
+
+VOCAB = Vocabulary(metrics=("val_accuracy",), datasets=("digits", "wine"), model_kinds=("mlp", "linear_svm"),
+                   params=("learning_rate",), run_ids=frozenset({"68305ae9", "1a2b3c4d"}))
+GROUNDING = "The best run on digits is 68305ae9, a mlp, with val_accuracy 0.9806."
+
+
+def guard():
+    return HallucinationGuard(GROUNDING, VOCAB, question="which run is best on digits?")
+
+
+def test_grounded_sentence_passes():
+    assert guard().check("Run 68305ae9, an MLP, reached 0.981 on digits.").ok
+
+
+def test_percent_of_a_grounded_fraction_passes():
+    assert guard().check("It scored 98.1% on digits.").ok
+
+
+def test_invented_run_id_fails():
+    verdict = guard().check("The best run is 1a2b3c4d.")
+    assert not verdict.ok and "1a2b3c4d" in verdict.problem
+
+
+def test_garbled_id_like_token_fails():
+    assert not guard().check("The best run is 68305af9.").ok
+
+
+def test_invented_number_fails():
+    assert not guard().check("It reached 0.93 accuracy.").ok
+
+
+def test_wrong_precision_rounding_fails():
+    assert not guard().check("It reached 0.97.").ok
+
+
+def test_dataset_not_in_facts_fails():
+    assert not guard().check("It was trained on wine.").ok
+
+
+def test_model_not_in_facts_fails():
+    assert not guard().check("The best model is a support vector machine.").ok or \
+        not guard().check("The best model is an svm.").ok
+
+
+def test_prompt_echo_and_question_echo_fail():
+    assert not guard().check("FACTS: the best run").ok
+    assert not guard().check("Which run is best on digits?").ok
+
+
+def test_small_integers_are_free():
+    assert guard().check("I looked at 3 runs.").ok

@@ -1,0 +1,115 @@
+"""The manifests store: unusable files, malformed rows, notes, and reads during a write (WAL)."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+import pytest
+
+from labvoice.knowledge.log_run import build_manifest_row, insert_row
+from labvoice.knowledge.store import SCHEMA, ManifestStore, StoreError, connect_rw
+
+
+def _row(run_id: str, **overrides) -> dict:
+    row = build_manifest_row(run_id=run_id, dataset_id="iris", params={"model": "mlp", "seed": 0},
+                             metrics={"val_accuracy": 0.9}, artifacts={})
+    return {**row, **overrides}
+
+
+def _insert(path, *rows) -> None:
+    conn = connect_rw(path)
+    try:
+        for row in rows:
+            insert_row(conn, row)
+    finally:
+        conn.close()
+
+
+def test_a_file_that_is_not_sqlite_is_a_clear_error(tmp_path):
+    path = tmp_path / "runs.db"
+    path.write_text("run_id,val_accuracy\nabc,0.9\n")
+    with pytest.raises(StoreError, match="is not a SQLite database") as err:
+        ManifestStore(path).load()
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_missing_db_names_the_fix(tmp_path):
+    with pytest.raises(StoreError, match="not found.*--db PATH"):
+        ManifestStore(tmp_path / "nope.db").load()
+
+
+def test_a_sqlite_db_without_the_manifests_table(tmp_path):
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE experiments (id TEXT)")
+    conn.close()
+    with pytest.raises(StoreError, match="has no `manifests` table"):
+        ManifestStore(path).check()
+
+
+def test_malformed_rows_are_skipped_and_counted(tmp_path):
+    path = tmp_path / "runs.db"
+    _insert(path, _row("good0001"), _row("good0002", final_metrics_json=json.dumps({"val_accuracy": 0.5})),
+            _row("badjson1", params_json="{not json"),
+            _row("badjson2", final_metrics_json="[1, 2]"),
+            _row("nometric", final_metrics_json=json.dumps({"val_accuracy": "high"})))
+    report = ManifestStore(path).load()
+    assert sorted(r.run_id for r in report.runs) == ["good0001", "good0002"]
+    assert report.skipped == 3
+    assert {reason.split(":")[0] for reason in report.skipped_reasons} == {"badjson1", "badjson2", "nometric"}
+
+
+def test_non_finite_metrics_are_dropped_from_a_run(tmp_path):
+    path = tmp_path / "runs.db"
+    _insert(path, _row("nan00001", final_metrics_json='{"val_accuracy": 0.7, "val_loss": NaN}'))
+    (run,) = ManifestStore(path).runs()
+    assert run.metrics == {"val_accuracy": 0.7}
+
+
+def test_read_succeeds_while_a_writer_holds_a_write_transaction(tmp_path):
+    path = tmp_path / "runs.db"
+    _insert(path, _row("committed"))
+    writer = connect_rw(path)
+    try:
+        assert writer.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("INSERT INTO manifests (run_id, final_metrics_json) VALUES ('pending1', '{\"a\": 1}')")
+        started = time.perf_counter()
+        runs = ManifestStore(path).runs()
+        waited = time.perf_counter() - started
+        assert [r.run_id for r in runs] == ["committed"]     # the uncommitted row is not visible
+        assert waited < 1.0                                   # and the reader did not wait for the lock
+        writer.commit()
+    finally:
+        writer.close()
+    assert sorted(r.run_id for r in ManifestStore(path).runs()) == ["committed", "pending1"]
+
+
+def test_set_note_is_committed_and_changes_the_fingerprint(tmp_path):
+    path = tmp_path / "runs.db"
+    _insert(path, _row("note0001"))
+    store = ManifestStore(path)
+    before = store.fingerprint_rows()["note0001"]
+    store.set_note("note0001", "PUBLISH")
+    assert store.runs()[0].note == "PUBLISH"
+    assert store.fingerprint_rows()["note0001"] != before
+
+
+def test_set_note_on_an_unknown_run_is_an_error(tmp_path):
+    path = tmp_path / "runs.db"
+    _insert(path, _row("note0001"))
+    with pytest.raises(StoreError, match="no run with id 'missing1'"):
+        ManifestStore(path).set_note("missing1", "PUBLISH")
+
+
+def test_the_schema_is_the_documented_one(tmp_path):
+    path = tmp_path / "runs.db"
+    connect_rw(path).close()
+    with sqlite3.connect(path) as conn:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(manifests)")]
+    conn.close()
+    assert columns == ["run_id", "timestamp", "git_hash", "git_diff", "command", "python_version",
+                       "pip_freeze", "device_info", "dataset_id", "params_json", "final_metrics_json",
+                       "artifacts_json", "wandb_url", "note"]
+    assert "CREATE TABLE IF NOT EXISTS manifests" in SCHEMA
