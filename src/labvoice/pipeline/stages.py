@@ -87,8 +87,8 @@ class ThinkerLoop:
             except Exception as err:  # a turn must never take the assistant down
                 log.exception("turn %d failed", job.turn_id)
                 self.orch.publish(ErrorEvent(job.turn_id, "pipeline", f"this turn failed: {err}"))
-                self.orch.publish(TurnEnded(job.turn_id, "error"))
                 self._back_to_listening(job.turn_id)
+                self.orch.publish(TurnEnded(job.turn_id, "error"))
 
     def _back_to_listening(self, turn_id: int) -> None:
         self.orch.end_speaking(turn_id)
@@ -111,8 +111,8 @@ class ThinkerLoop:
                 question = ""
             stamps["stt"] = time.monotonic()
             if not question:
-                orch.publish(TurnEnded(turn, "empty" if not record.errors else "error"))
                 self._back_to_listening(turn)
+                orch.publish(TurnEnded(turn, "empty" if not record.errors else "error"))
                 return
         record.transcript = question
         orch.publish(Transcript(turn, question, True, record.source))
@@ -153,9 +153,9 @@ class ThinkerLoop:
         orch.publish(AnswerDone(turn, spoken, tuple(result.used_run_ids), tuple(result.facts), interrupted,
                                 result.fallback))
         orch.publish(Latency(turn, latency))
-        orch.publish(TurnEnded(turn, "interrupted" if interrupted else "done"))
         orch.log.write_turn(record)
         self._back_to_listening(turn)
+        orch.publish(TurnEnded(turn, "interrupted" if interrupted else "done"))
 
     def _await_playback(self, job: TurnJob, n_pieces: int) -> tuple[set[int], dict[str, float]]:
         """Wait until every synthesized piece of the turn has played, or the turn was cancelled.
