@@ -93,6 +93,7 @@ class VllmConfig(_Section):
     dtype: Literal["auto", "bfloat16", "float16"]
     startup_timeout_s: float = Field(gt=0)
     stop: tuple[str, ...] = ()
+    executable: Path | None = None  # `vllm` CLI; None = external/vllm/.venv/bin/vllm
 
 
 class OpenAIConfig(_Section):

@@ -25,7 +25,8 @@ NEVER_SENTENCE_END = frozenset({
 MAYBE_SENTENCE_END = frozenset({"etc", "al"})
 
 # Punctuation (with closing quotes/brackets) followed by whitespace: the only places we cut.
-_BREAK = re.compile(r"""(?P<punct>\.{2,}|…|[.!?]+|[,;:]|\n)(?P<close>["'”’)\]]*)(?=\s)""")
+# A line break cuts by itself (lists, paragraphs).
+_BREAK = re.compile(r"""(?P<punct>\.{2,}|…|[.!?]+|[,;:])(?P<close>["'”’)\]]*)(?=\s)|(?P<newline>\n)""")
 _WORD_BEFORE = re.compile(r"""(\S+)$""")
 _INITIALS = re.compile(r"""^(?:[A-Za-z]\.)+[A-Za-z]$""")  # e.g / i.e / U.S (dots inside)
 _SPEAKABLE = re.compile(r"\w")
@@ -89,7 +90,7 @@ class SentenceChunker:
         for match in _BREAK.finditer(buf):
             end = match.end()
             punct = match.group("punct")
-            if punct == "\n":
+            if match.group("newline"):
                 if buf[:match.start()].strip():
                     return end
                 continue

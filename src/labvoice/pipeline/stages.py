@@ -81,6 +81,7 @@ class ThinkerLoop:
             if job is None:
                 break
             if self.orch.is_stale(job.turn_id) or job.cancel.cancelled:
+                self.orch.publish(TurnEnded(job.turn_id, "interrupted"))  # cut off before it began
                 continue
             try:
                 self.run_turn(job)

@@ -1,0 +1,228 @@
+"""Speaker and MicrophoneCapture on real (virtual PulseAudio) devices: timing, flush, turns, recovery."""
+from __future__ import annotations
+
+import queue
+import time
+
+import numpy as np
+import pytest
+
+from labvoice.audio.wavio import write_wav
+
+VOICE_RATE = 22050         # Piper's rate: the Speaker resamples it to the device rate
+CHUNK_S = 0.15             # like PiperSynthesizer pieces
+LOUD = 0.05                # |sample| above this is "sounding" (tones are played at 0.5)
+TIMING_TOLERANCE_S = 0.025 # recording clock vs reported times (measured agreement: ~3 ms)
+FLUSH_SILENCE_S = 0.050    # the product target: silence within 50 ms of an interrupt
+WAIT_S = 5.0
+
+
+def _tone(seconds: float, rate: int = VOICE_RATE, freq: float = 440.0) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def _chunks(audio: np.ndarray, rate: int = VOICE_RATE) -> list[np.ndarray]:
+    step = int(rate * CHUNK_S)
+    return [audio[i:i + step] for i in range(0, len(audio), step)]
+
+
+def _sounding(audio: np.ndarray) -> tuple[int, int]:
+    loud = np.nonzero(np.abs(audio) > LOUD)[0]
+    assert loud.size, "the recording is silent"
+    return int(loud[0]), int(loud[-1]) + 1
+
+
+def _dominant_frequency(audio: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+    return float(np.argmax(spectrum) * rate / len(audio))
+
+
+def _drain(q: queue.Queue) -> list:
+    items = []
+    while True:
+        try:
+            items.append(q.get_nowait())
+        except queue.Empty:
+            return items
+
+
+@pytest.fixture
+def speaker(audio_test_config):
+    from labvoice.audio.playback import Speaker
+
+    events: queue.Queue = queue.Queue()
+    spk = Speaker.from_config(audio_test_config,
+                              on_first_audio=lambda turn, t: events.put(("first", turn, -1, t)),
+                              on_chunk_played=lambda turn, index, t: events.put(("played", turn, index, t)),
+                              on_error=lambda err: events.put(("error", -1, -1, err)))
+    spk.start()
+    spk.events = events
+    yield spk
+    spk.stop()
+
+
+def _wait_played(events: queue.Queue, turn: int, count: int) -> list[tuple]:
+    got, deadline = [], time.monotonic() + WAIT_S
+    while time.monotonic() < deadline and sum(1 for e in got if e[0] == "played" and e[1] == turn) < count:
+        try:
+            got.append(events.get(timeout=0.1))
+        except queue.Empty:
+            pass
+    return got
+
+
+def test_speaker_plays_a_tone_and_reports_when(virtual_audio, speaker, tmp_path):
+    tone = _tone(0.6)
+    chunks = _chunks(tone)
+    virtual_audio.record_speaker(tmp_path / "out.wav")
+    time.sleep(0.2)
+    speaker.set_current_turn(1)
+    for i, chunk in enumerate(chunks):
+        assert speaker.play(1, i, chunk, VOICE_RATE)
+    events = _wait_played(speaker.events, 1, len(chunks))
+    time.sleep(0.1)
+    rec = virtual_audio.stop_recording()
+    start, end = _sounding(rec.audio)
+    assert (end - start) / rec.sample_rate == pytest.approx(0.6, abs=0.02)
+    assert _dominant_frequency(rec.audio[start:end], rec.sample_rate) == pytest.approx(440, abs=5)
+    first = [e for e in events if e[0] == "first"]
+    played = [e for e in events if e[0] == "played"]
+    assert [e[1] for e in first] == [1]
+    assert [e[2] for e in played] == list(range(len(chunks)))
+    assert first[0][3] == pytest.approx(rec.time_of(start), abs=TIMING_TOLERANCE_S)
+    assert played[-1][3] == pytest.approx(rec.time_of(end), abs=TIMING_TOLERANCE_S)
+    assert speaker.idle
+
+
+def test_flush_silences_within_50_ms(virtual_audio, speaker, tmp_path):
+    chunks = _chunks(_tone(3.0))
+    virtual_audio.record_speaker(tmp_path / "flush.wav")
+    time.sleep(0.2)
+    speaker.set_current_turn(2)
+    for i, chunk in enumerate(chunks):
+        speaker.play(2, i, chunk, VOICE_RATE)
+    time.sleep(0.7)
+    t_flush = time.monotonic()
+    speaker.flush()
+    flush_call_s = time.monotonic() - t_flush
+    time.sleep(0.5)
+    rec = virtual_audio.stop_recording()
+    start, end = _sounding(rec.audio)
+    silent_after = rec.time_of(end) - t_flush
+    assert rec.time_of(start) < t_flush - 0.4, "the tone should have been playing before the flush"
+    assert silent_after <= FLUSH_SILENCE_S, f"still sounding {silent_after * 1000:.0f} ms after flush()"
+    assert flush_call_s < FLUSH_SILENCE_S
+    assert speaker.idle
+    reported = [e for e in _drain(speaker.events) if e[0] == "played"]
+    assert reported and all(e[3] <= t_flush + TIMING_TOLERANCE_S for e in reported)
+    assert len(reported) < len(chunks)
+
+
+def test_stale_turns_are_dropped(virtual_audio, speaker, tmp_path):
+    virtual_audio.record_speaker(tmp_path / "stale.wav")
+    time.sleep(0.2)
+    speaker.set_current_turn(10)
+    assert not speaker.play(9, 0, _tone(0.3), VOICE_RATE)      # stale on arrival
+    for i, chunk in enumerate(_chunks(_tone(2.0))):              # queued, then made stale
+        assert speaker.play(10, i, chunk, VOICE_RATE)
+    time.sleep(0.5)
+    t_new_turn = time.monotonic()
+    speaker.set_current_turn(11)
+    time.sleep(0.4)
+    rec = virtual_audio.stop_recording()
+    _, end = _sounding(rec.audio)
+    # Without flush() the audio already handed to the device still plays out (one buffer).
+    assert rec.time_of(end) - t_new_turn < 0.1
+    assert speaker.current_turn == 11
+
+
+def _write_tone_wav(path, seconds=1.0, rate=44100, pad_s=0.3):
+    silence = np.zeros(int(rate * pad_s), np.float32)
+    return write_wav(path, np.concatenate([silence, _tone(seconds, rate), silence]), rate)
+
+
+@pytest.mark.parametrize("device_rate", [None, 48000], ids=["native-16k", "resampled-48k"])
+def test_capture_delivers_timed_512_sample_frames(virtual_audio, audio_test_config, tmp_path, device_rate):
+    from labvoice.audio.capture import MicrophoneCapture
+
+    wav = _write_tone_wav(tmp_path / "tone.wav")
+    errors: list = []
+    capture = MicrophoneCapture.from_config(audio_test_config, device_rate=device_rate, on_error=errors.append)
+    capture.start()
+    try:
+        assert capture.stream_rate == (device_rate or 16000)
+        time.sleep(0.2)
+        playback = virtual_audio.play_into_mic(wav)
+        assert playback.wait(WAIT_S) == 0
+        time.sleep(0.3)
+        frames = _drain(capture.frames)
+        newest = capture.frames.get(timeout=1.0)
+        assert 0 <= time.monotonic() - newest.t_end < 0.1     # frame times are "now", not stale
+    finally:
+        capture.stop()
+    assert not errors
+    assert all(f.samples.shape == (512,) and f.samples.dtype == np.float32 for f in frames)
+    steps = np.diff([f.t_start for f in frames])
+    assert np.all(np.abs(steps - 0.032) < 0.005), "frames must be contiguous, 32 ms apart"
+    assert [f.index for f in frames] == list(range(frames[0].index, frames[0].index + len(frames)))
+    loud = [f for f in frames if f.rms > 0.2]
+    assert len(loud) * 0.032 == pytest.approx(1.0, abs=0.07)
+    assert _dominant_frequency(np.concatenate([f.samples for f in loud]), 16000) == pytest.approx(440, abs=5)
+    assert playback.t_started < loud[0].t_start < playback.t_started + 1.0
+
+
+def test_muted_capture_delivers_nothing(audio_test_config, virtual_audio):
+    from labvoice.audio.capture import MicrophoneCapture
+
+    capture = MicrophoneCapture.from_config(audio_test_config)
+    capture.start()
+    try:
+        capture.muted = True
+        time.sleep(0.1)
+        _drain(capture.frames)
+        time.sleep(0.3)
+        assert capture.frames.empty()
+        capture.muted = False
+        assert capture.frames.get(timeout=1.0).samples.shape == (512,)
+    finally:
+        capture.stop()
+
+
+def test_devices_vanishing_are_reported_and_restart_recovers(virtual_audio, audio_test_config):
+    """Runs last in this module: it kills the sound server and brings it back."""
+    from labvoice.audio.capture import MicrophoneCapture
+    from labvoice.audio.devices import AudioDeviceError
+    from labvoice.audio.playback import Speaker
+
+    errors: queue.Queue = queue.Queue()
+    capture = MicrophoneCapture.from_config(audio_test_config, on_error=lambda e: errors.put(("mic", e)))
+    speaker = Speaker.from_config(audio_test_config, on_error=lambda e: errors.put(("speaker", e)))
+    capture.start()
+    speaker.start()
+    try:
+        capture.frames.get(timeout=1.0)
+        virtual_audio.kill_daemon()
+        reported = {}
+        deadline = time.monotonic() + WAIT_S
+        while len(reported) < 2 and time.monotonic() < deadline:
+            try:
+                who, err = errors.get(timeout=0.1)
+                reported[who] = err
+            except queue.Empty:
+                pass
+        assert set(reported) == {"mic", "speaker"}
+        assert all(isinstance(e, AudioDeviceError) for e in reported.values())
+        assert "audio.input_device" in str(reported["mic"])
+    finally:
+        virtual_audio.restart_daemon()
+    try:
+        capture.restart()
+        speaker.restart()
+        _drain(capture.frames)
+        assert capture.frames.get(timeout=2.0).samples.shape == (512,)
+        assert speaker.play(1, 0, _tone(0.2), VOICE_RATE)
+        assert speaker.wait_idle(2.0)
+    finally:
+        capture.stop()
+        speaker.stop()

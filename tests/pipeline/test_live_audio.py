@@ -1,0 +1,94 @@
+"""The whole pipeline on real (virtual PulseAudio) devices: a spoken question in through the mic,
+an answer out through the speaker, and interruption measured from the speaker's recording."""
+from __future__ import annotations
+
+import queue
+import time
+
+import numpy as np
+import pytest
+
+from labvoice.events import AnswerDone, Interrupted, Status, StatusChanged, Transcript, TurnEnded
+from labvoice.pipeline.orchestrator import Orchestrator
+
+SILENCE = 0.003          # peak level of a flushed (silent) speaker
+INTERRUPT_BUDGET_S = 0.050
+ANSWER_TIMEOUT_S = 90
+
+
+def wait_for(events, kind, turn_id=None, timeout=ANSWER_TIMEOUT_S, where=lambda e: True):
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        try:
+            event = events.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        seen.append(event)
+        if isinstance(event, kind) and (turn_id is None or event.turn_id == turn_id) and where(event):
+            return event, seen
+    raise AssertionError(f"no {kind.__name__} within {timeout}s; saw {[type(e).__name__ for e in seen][-20:]}")
+
+
+@pytest.fixture
+def running(live_config, live_stages):
+    orch = Orchestrator(live_config, stages=live_stages)
+    events = orch.events()
+    orch.start()
+    yield orch, events
+    orch.stop()
+
+
+def test_spoken_question_is_answered_through_the_speaker(running, virtual_audio, piper_synthesizer, tmp_path):
+    orch, events = running
+    question = piper_synthesizer.synthesize_to_wav("Which run had the best validation accuracy on mnist?",
+                                                    tmp_path / "q.wav", pad_s=(0.5, 1.0))
+    virtual_audio.record_speaker(tmp_path / "speaker.wav")
+    virtual_audio.play_into_mic(question)
+    transcript, _ = wait_for(events, Transcript)
+    done, _ = wait_for(events, AnswerDone, transcript.turn_id)
+    wait_for(events, TurnEnded, transcript.turn_id)
+    time.sleep(0.3)
+    recording = virtual_audio.stop_recording()
+    assert "accuracy" in transcript.text.lower()
+    assert done.text and not done.interrupted
+    assert len(done.used_run_ids) == 1
+    spoken = recording.audio[np.abs(recording.audio) > 0.05]
+    assert len(spoken) > recording.sample_rate * 0.05, "the speaker played no answer"
+
+
+def test_interrupt_silences_within_50_ms_and_nothing_stale_follows(running, virtual_audio, tmp_path):
+    orch, events = running
+    orch.set_style(verbosity=1.0)
+    virtual_audio.record_speaker(tmp_path / "speaker.wav")
+    turn = orch.ask_text("What are the top five runs by test accuracy?")
+    wait_for(events, StatusChanged, turn, where=lambda e: e.status is Status.SPEAKING)
+    time.sleep(0.8)
+    t_interrupt = time.monotonic()
+    orch.interrupt()
+    done, _ = wait_for(events, AnswerDone, turn)
+    time.sleep(1.5)   # anything stale would play in here
+    recording = virtual_audio.stop_recording()
+    orch.set_style(verbosity=0.4)
+    assert done.interrupted
+    at = recording.index_at(t_interrupt)
+    before = recording.audio[max(0, at - recording.sample_rate // 2):at]
+    after = recording.audio[recording.index_at(t_interrupt + INTERRUPT_BUDGET_S):]
+    assert np.abs(before).max() > 0.05, "it was not speaking when interrupted"
+    assert len(after) > recording.sample_rate, "recording too short to see stale audio"
+    assert np.abs(after).max() < SILENCE, "audio continued more than 50 ms after interrupt()"
+
+
+def test_interrupt_storms_are_harmless_and_the_next_turn_works(running):
+    orch, events = running
+    for _ in range(5):
+        orch.interrupt()           # nothing playing
+    turn = orch.ask_text("How many runs used an MLP?")
+    for _ in range(10):
+        orch.interrupt()           # during retrieval / LLM
+    wait_for(events, TurnEnded, turn)
+    turn = orch.ask_text("How many runs used an MLP?")
+    done, _ = wait_for(events, AnswerDone, turn)
+    assert "runs" in done.text and not done.interrupted
+    interrupts = [e for e in (events.get_nowait() for _ in range(events.qsize())) if isinstance(e, Interrupted)]
+    assert all(e.turn_id < turn for e in interrupts)

@@ -1,0 +1,81 @@
+"""faster-whisper tiny.en on Piper-synthesized questions, endpointed by our VAD."""
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pytest
+
+from labvoice.audio.wavio import read_for_pipeline
+from labvoice.cancel import CancelToken
+from labvoice.stt.base import TranscriptSegment
+from labvoice.stt.faster_whisper import FasterWhisperTranscriber
+from labvoice.vad import EndOfSpeechDetector, VadOptions, segment_file
+
+MAX_WER = 0.25
+MAX_SECONDS_PER_UTTERANCE = 5.0   # generous on a busy 2-core box (measured ~0.5 s)
+
+
+def _words(text: str) -> list[str]:
+    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    ref, hyp = _words(reference), _words(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1] / max(1, len(ref))
+
+
+def test_word_error_rate_helper():
+    assert word_error_rate("the best run", "The best run.") == 0
+    assert word_error_rate("the best run", "the run") == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_transcribes_a_spoken_question(whisper_transcriber, silero_vad, spoken_questions, cpu_config, index):
+    question = spoken_questions[index]
+    audio = read_for_pipeline(question.path)
+    (utterance,) = segment_file(audio, EndOfSpeechDetector(silero_vad, VadOptions.from_config(cpu_config.vad)))
+    started = time.perf_counter()
+    segments = list(whisper_transcriber.transcribe(utterance.audio, CancelToken()))
+    elapsed = time.perf_counter() - started
+    assert segments and all(isinstance(s, TranscriptSegment) for s in segments)
+    text = " ".join(s.text for s in segments)
+    assert word_error_rate(question.text, text) <= MAX_WER, text
+    assert elapsed < MAX_SECONDS_PER_UTTERANCE
+
+
+def test_noise_and_silence_give_no_text(whisper_transcriber):
+    rng = np.random.default_rng(0)
+    hum = 0.1 * np.sin(2 * np.pi * 100 * np.arange(32000) / 16000)
+    for audio in (np.zeros(32000), 0.003 * rng.standard_normal(32000), 0.05 * rng.standard_normal(32000), hum):
+        assert whisper_transcriber.transcribe_text(audio.astype(np.float32)) == ""
+    assert whisper_transcriber.transcribe_text(np.zeros(0, np.float32)) == ""
+
+
+def test_cancelled_token_stops_before_decoding(whisper_transcriber, spoken_questions):
+    audio = read_for_pipeline(spoken_questions[0].path)
+    token = CancelToken()
+    token.cancel("test")
+    started = time.perf_counter()
+    assert list(whisper_transcriber.transcribe(audio, token)) == []
+    assert time.perf_counter() - started < 0.05
+
+
+def test_from_config_cpu_profile(cpu_config):
+    transcriber = FasterWhisperTranscriber.from_config(cpu_config, "cpu")
+    assert transcriber.model_path.endswith("model")
+    assert transcriber.beam_size == cpu_config.stt.beam_size and transcriber.language == "en"
+
+
+def test_gpu_profile_without_weights_names_the_download(cpu_config, tmp_path):
+    from labvoice.models import ModelMissing
+
+    config = cpu_config.replace(**{"paths.models": str(tmp_path)})
+    with pytest.raises(ModelMissing, match="download_models.py"):
+        FasterWhisperTranscriber.from_config(config, "gpu")
