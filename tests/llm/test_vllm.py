@@ -89,7 +89,8 @@ def test_existing_server_is_used_not_started(tmp_path, llama_server):
 
 
 def test_crash_during_start_quotes_the_log(tmp_path):
-    executable = _script(tmp_path / "vllm", 'echo "loading model"; echo "torch.OutOfMemoryError: CUDA out of memory"; exit 3')
+    executable = _script(tmp_path / "vllm",
+                         'echo "loading model"; echo "torch.OutOfMemoryError: CUDA out of memory"; exit 3')
     with pytest.raises(LlmError, match="vLLM exited with code 3 while starting.*CUDA out of memory"):
         VllmChat.from_config(_config(tmp_path, executable))
 

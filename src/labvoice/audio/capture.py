@@ -29,7 +29,9 @@ FRAME_QUEUE_SIZE = 256          # ~8 s of 32 ms frames: a slow consumer loses th
 STALL_TIMEOUT_S = 3.0           # no callback for this long = device gone (pulse stalls new streams <= 2 s)
 MAX_SANE_INPUT_DELAY_S = 1.0    # a reported ADC time further back than this is garbage: use the clock
 CLOCK_SLEW = 1e-3               # s/s the frame clock may drift later (sound cards drift ~1e-4)
-LATENCY = "low"                 # PortAudio's low-latency setting for the device
+# Device buffer: frames are delivered every block whatever its size, so a roomy buffer costs no
+# delay and lets a busy process (GIL, a loaded CPU) catch up instead of losing audio (overflow).
+INPUT_LATENCY_S = 0.1
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,7 +113,7 @@ class MicrophoneCapture:
         blocksize = int(round(self.frame_samples * rate / self.sample_rate))
         try:
             self._stream = sd.InputStream(device=self.device.index, samplerate=rate, channels=channels,
-                                          dtype="float32", blocksize=blocksize, latency=LATENCY,
+                                          dtype="float32", blocksize=blocksize, latency=INPUT_LATENCY_S,
                                           callback=self._callback, finished_callback=self._finished)
             self._stream.start()
         except (sd.PortAudioError, ValueError) as err:

@@ -32,7 +32,10 @@ from labvoice.audio.resample import StreamingResampler
 log = logging.getLogger(__name__)
 
 MAX_SANE_OUTPUT_DELAY_S = 1.0   # a DAC time further ahead than this is garbage: use the latency instead
-LATENCY = "low"                 # PortAudio's low-latency setting for the device
+# Device buffer. flush() aborts the stream, which drops this buffer, so its size does not delay an
+# interrupt; it only delays the first audio by this much and absorbs scheduling hiccups (GIL, a
+# loaded CPU): with PortAudio's "low" (~12 ms) a busy 2-core box underran audibly.
+OUTPUT_LATENCY_S = 0.05
 NOTIFIER_IDLE_S = 0.5           # how often the notifier wakes with nothing to do (to notice stop())
 STOP_TIMEOUT_S = 2.0
 
@@ -59,8 +62,10 @@ class Speaker:
     def __init__(self, device: str | int | None = None, *, blocksize: int = 256,
                  on_first_audio: Callable[[int, float], None] | None = None,
                  on_chunk_played: Callable[[int, int, float], None] | None = None,
-                 on_error: Callable[[Exception], None] | None = None, device_rate: int | None = None) -> None:
+                 on_error: Callable[[Exception], None] | None = None, device_rate: int | None = None,
+                 latency_s: float = OUTPUT_LATENCY_S) -> None:
         self.device_setting = device
+        self.latency_s = latency_s
         self.blocksize = blocksize
         self._on_first_audio = on_first_audio
         self._on_chunk_played = on_chunk_played
@@ -105,7 +110,7 @@ class Speaker:
         self._stopping.clear()
         try:
             self._stream = sd.OutputStream(device=self.device.index, samplerate=self.rate, channels=self.channels,
-                                           dtype="float32", blocksize=self.blocksize, latency=LATENCY,
+                                           dtype="float32", blocksize=self.blocksize, latency=self.latency_s,
                                            callback=self._callback, finished_callback=self._finished)
             self._stream.start()
         except (sd.PortAudioError, ValueError) as err:

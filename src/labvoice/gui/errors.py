@@ -7,6 +7,7 @@ else is a bug: the banner says what happened in one line and that the details ar
 from __future__ import annotations
 
 import logging
+import sys
 
 log = logging.getLogger(__name__)
 
@@ -14,20 +15,21 @@ MAX_LINES = 6          # an audio-device error lists every device; keep the bann
 MAX_CHARS = 600
 
 
-def user_error_types() -> tuple[type[BaseException], ...]:
-    """The errors whose message is meant for the person at the keyboard."""
-    from labvoice.audio.devices import AudioDeviceError
-    from labvoice.audio.wavio import AudioFileError
-    from labvoice.backends import BackendUnavailable
-    from labvoice.config import ConfigError
-    from labvoice.knowledge.embedder import EmbedderError
-    from labvoice.knowledge.index import IndexUnavailable
-    from labvoice.knowledge.store import StoreError
-    from labvoice.llm.base import LlmError
-    from labvoice.models import ModelMissing
+# (module, class) of the errors whose message is meant for the person at the keyboard. Looked up
+# in sys.modules rather than imported: an instance of a class means its module is loaded, and
+# importing e.g. the index module (faiss) just to classify an error would stall the Tk thread.
+USER_ERRORS = (
+    ("labvoice.config", "ConfigError"), ("labvoice.knowledge.store", "StoreError"),
+    ("labvoice.models", "ModelMissing"), ("labvoice.backends", "BackendUnavailable"),
+    ("labvoice.llm.base", "LlmError"), ("labvoice.audio.devices", "AudioDeviceError"),
+    ("labvoice.audio.wavio", "AudioFileError"), ("labvoice.knowledge.index", "IndexUnavailable"),
+    ("labvoice.knowledge.embedder", "EmbedderError"),
+)
 
-    return (ConfigError, StoreError, ModelMissing, BackendUnavailable, LlmError, AudioDeviceError,
-            AudioFileError, IndexUnavailable, EmbedderError)
+
+def user_error_types() -> tuple[type[BaseException], ...]:
+    return tuple(getattr(sys.modules[module], name) for module, name in USER_ERRORS
+                 if module in sys.modules and hasattr(sys.modules[module], name))
 
 
 def trim(message: str) -> str:
@@ -42,8 +44,9 @@ def describe(err: BaseException) -> str:
     """The banner text for an exception raised by background work."""
     if isinstance(err, user_error_types()):
         return trim(str(err))
-    if isinstance(err, (FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)):
-        return trim(f"{err.strerror or err}: {err.filename}; check the path in Settings")
+    if isinstance(err, OSError):
+        where = f"{err.strerror}: {err.filename}" if err.filename and err.strerror else str(err)
+        return trim(f"{where}; check the path in Settings")
     log.error("unexpected error in the window", exc_info=(type(err), err, err.__traceback__))
     return trim(f"Unexpected {type(err).__name__}: {err}. The details are in the log; "
                 "please report it with the log file.")

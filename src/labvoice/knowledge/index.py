@@ -288,7 +288,8 @@ def build(store: ManifestStore | str | os.PathLike, kb_dir: str | os.PathLike | 
         docs = document_cards(kb_dir, chunking)
         cards.extend(docs.cards)
     reusable, old_keys = _previous_vectors(index_dir, embedder.info)
-    todo = sorted({c.fingerprint: c.text for c in cards if c.fingerprint not in reusable}.items())
+    pending = {c.fingerprint: c.text for c in cards if c.fingerprint not in reusable}
+    todo = sorted(pending.items(), key=lambda item: (len(item[1]), item[0]))  # similar lengths batch well
     fresh = _embed(embedder, [text for _, text in todo], progress)
     by_fingerprint = {**reusable, **{fp: fresh[i] for i, (fp, _) in enumerate(todo)}}
     matrix = np.zeros((len(cards), embedder.dimension), dtype=np.float32)

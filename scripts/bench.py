@@ -1,0 +1,246 @@
+"""Voice pipeline benchmark (CPU profile): end of speech -> first answer audio, streaming vs a
+sequential baseline, stage breakdown, and interrupt -> silence. Not a test: it reports figures.
+
+    python scripts/bench.py [--json] [--questions N] [--config FILE] [--files]
+
+Questions are Piper-synthesized and played into a virtual microphone (a private PulseAudio with
+null sinks, as in the tests); answers are recorded from the virtual speaker's monitor. With
+--files (or when PulseAudio is not installed) the same questions are fed as files instead.
+The sequential baseline answers the same utterances in the same run: whole answer, then whole
+TTS, then play, through the same speaker.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+QUESTIONS = [
+    "Which run had the best validation accuracy on digits?",
+    "What are the top three runs by validation accuracy on wine?",
+    "Which runs are flagged for publishing?",
+    "Which run has the lowest training loss?",
+    "What learning rate did the best random forest use?",
+    "Which runs have validation accuracy above 0.97?",
+    "What is the most recent run?",
+    "Which runs diverged?",
+    "How many runs used a perceptron?",
+    "Compare the best random forest with the best perceptron on iris.",
+    "Which run had the best validation accuracy on breast cancer?",
+    "Hello, how are you today?",
+]
+PAD_S = (0.6, 1.2)
+SILENCE = 0.003
+INTERRUPT_AFTER_S = 0.6
+TURN_TIMEOUT_S = 120
+STAGES = ("endpointing", "stt", "retrieval", "first_token", "first_chunk", "tts_first_audio", "first_audio")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return round(ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo), 1)
+
+
+def stage_durations(cumulative: dict[str, float]) -> dict[str, float]:
+    """Cumulative stamps (ms since end of speech) -> time spent in each stage."""
+    out, previous = {}, 0.0
+    for name in STAGES:
+        if name in cumulative:
+            out[name] = round(cumulative[name] - previous, 1)
+            previous = cumulative[name]
+    return out
+
+
+def wait_event(events, kinds, turn_id, timeout=TURN_TIMEOUT_S, where=lambda e: True):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            event = events.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        if isinstance(event, kinds) and event.turn_id == turn_id and where(event):
+            return event
+    raise TimeoutError(f"turn {turn_id}: no {kinds} within {timeout}s")
+
+
+def synthesize_questions(stages, folder: Path, n: int) -> list[Path]:
+    paths = []
+    for i, text in enumerate((QUESTIONS * 3)[:n]):
+        paths.append(stages.synthesizer.synthesize_to_wav(text, folder / f"q{i:02d}.wav", pad_s=PAD_S))
+    return paths
+
+
+def sequential_first_audio(stages, wav: Path, speaker, turn_id: int) -> float:
+    """Baseline: endpoint, STT, the whole answer, the whole TTS, then play. ms from end of speech."""
+    from labvoice.answer.grounded import Conversation
+    from labvoice.cancel import CancelToken
+    from labvoice.pipeline.offline import _endpoint
+    from labvoice.audio.wavio import read_for_pipeline
+    from labvoice.style import Style
+
+    audio = read_for_pipeline(wav, 16000)
+    utterance, decided_at = _endpoint(stages, audio)
+    t_speech_end = time.monotonic() - (decided_at - utterance.t_speech_end)
+    text = stages.transcribe(utterance.audio, CancelToken())
+    result = stages.brain.answerer.answer(text, Style.from_config(stages.config.style), CancelToken(),
+                                          Conversation()).finish()
+    speech = stages.synthesizer.synthesize_all(result.text)
+    if speaker is None:
+        return (time.monotonic() - t_speech_end) * 1000
+    first = queue.Queue()
+    speaker._on_first_audio = lambda turn, t: first.put(t)   # benchmark-only hook on our own speaker
+    speaker.set_current_turn(turn_id)
+    speaker.play(turn_id, 0, speech, stages.synthesizer.sample_rate)
+    t_first = first.get(timeout=30)
+    speaker.flush()
+    return (t_first - t_speech_end) * 1000
+
+
+def run_live(config, stages, wavs: list[Path], virtual, workdir: Path) -> dict:
+    from labvoice.audio.playback import Speaker
+    from labvoice.events import Latency, Status, StatusChanged, TurnEnded, Transcript
+    from labvoice.pipeline.orchestrator import Orchestrator
+
+    orch = Orchestrator(config, stages=stages)
+    events = orch.events()
+    orch.start()
+    first_audio, stages_ms, transcripts, interrupts = [], {s: [] for s in STAGES}, [], []
+    try:
+        time.sleep(1.0)
+        for i, wav in enumerate(wavs):
+            playback = virtual.play_into_mic(wav)
+            turn, transcript = None, ""
+            deadline = time.monotonic() + TURN_TIMEOUT_S
+            while turn is None and time.monotonic() < deadline:
+                event = events.get(timeout=TURN_TIMEOUT_S)
+                if isinstance(event, Transcript):
+                    turn, transcript = event.turn_id, event.text
+                elif isinstance(event, TurnEnded) and event.reason == "empty":
+                    break
+            playback.wait(30)
+            if turn is None:
+                continue
+            transcripts.append(transcript)
+            latency = wait_event(events, Latency, turn)
+            wait_event(events, TurnEnded, turn)
+            if "first_audio" in latency.stages_ms:
+                first_audio.append(latency.stages_ms["first_audio"])
+                for name, value in stage_durations(latency.stages_ms).items():
+                    stages_ms[name].append(value)
+            time.sleep(0.3)
+        # interrupt -> silence, measured on the speaker's recording
+        orch.set_style(verbosity=1.0)
+        for i in range(3):
+            virtual.record_speaker(workdir / f"interrupt{i}.wav")
+            turn = orch.ask_text("What are the top five runs by validation accuracy?")
+            wait_event(events, StatusChanged, turn, where=lambda e: e.status is Status.SPEAKING)
+            time.sleep(INTERRUPT_AFTER_S)
+            t_interrupt = time.monotonic()
+            orch.interrupt()
+            wait_event(events, TurnEnded, turn)
+            time.sleep(1.0)
+            rec = virtual.stop_recording()
+            start = rec.index_at(t_interrupt)
+            loud = [j for j in range(start, len(rec.audio)) if abs(rec.audio[j]) > SILENCE]
+            interrupts.append(round((loud[-1] - start) / rec.sample_rate * 1000, 1) if loud else 0.0)
+        orch.set_style(verbosity=config.style.verbosity)
+    finally:
+        orch.stop()
+    speaker = Speaker.from_config(config)
+    speaker.start()
+    try:
+        sequential = [sequential_first_audio(stages, wav, speaker, 10_000 + i) for i, wav in enumerate(wavs)]
+    finally:
+        speaker.stop()
+    return {"first_audio": first_audio, "stages": stages_ms, "sequential": sequential, "interrupt": interrupts,
+            "transcripts": transcripts, "mode": "virtual audio devices (PulseAudio null sinks)"}
+
+
+def run_files(config, stages, wavs: list[Path]) -> dict:
+    from labvoice.pipeline.offline import answer_file
+
+    first_audio, stages_ms, transcripts = [], {s: [] for s in STAGES}, []
+    for wav in wavs:
+        payload = answer_file(stages, wav, None)
+        transcripts.append(payload["transcript"])
+        if "first_audio" in payload["latency_ms"]:
+            first_audio.append(payload["latency_ms"]["first_audio"])
+            for name, value in stage_durations(payload["latency_ms"]).items():
+                stages_ms[name].append(value)
+    sequential = [sequential_first_audio(stages, wav, None, 0) for wav in wavs]
+    return {"first_audio": first_audio, "stages": stages_ms, "sequential": sequential, "interrupt": [],
+            "transcripts": transcripts, "mode": "files (no audio devices)"}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--questions", type=int, default=len(QUESTIONS))
+    parser.add_argument("--files", action="store_true", help="feed files instead of the virtual devices")
+    args = parser.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="labvoice-bench-"))
+    virtual = None
+    if not args.files and shutil.which("pulseaudio"):
+        from tests.support.pulse import start_virtual_audio
+
+        virtual = start_virtual_audio(workdir / "pulse")   # before sounddevice is imported
+    from labvoice.config import load_config
+    from labvoice.hardware import device_summary
+    from labvoice.pipeline.stages import Stages
+
+    config = load_config(args.config).replace(profile="cpu", **{"paths.logs": workdir / "logs"})
+    if virtual is not None:
+        config = config.replace(**{"audio.input_device": virtual.input_device,
+                                   "audio.output_device": virtual.output_device})
+    stages = Stages.load(config)
+    try:
+        wavs = synthesize_questions(stages, workdir, args.questions)
+        raw = run_live(config, stages, wavs, virtual, workdir) if virtual else run_files(config, stages, wavs)
+    finally:
+        stages.close()
+        if virtual is not None:
+            virtual.stop()
+    p50 = pct(raw["first_audio"], 0.5)
+    seq50 = pct(raw["sequential"], 0.5)
+    report = {
+        "machine": device_summary(),
+        "mode": raw["mode"],
+        "questions": len(wavs),
+        "answered": len(raw["first_audio"]),
+        "first_audio_ms": {"p50": p50, "p95": pct(raw["first_audio"], 0.95)},
+        "sequential_first_audio_ms": {"p50": seq50, "p95": pct(raw["sequential"], 0.95)},
+        "ratio": round(p50 / seq50, 3) if seq50 else None,
+        "interrupt_ms": {"p50": pct(raw["interrupt"], 0.5), "max": max(raw["interrupt"]) if raw["interrupt"] else None},
+        "stages_ms": {name: pct(values, 0.5) for name, values in raw["stages"].items() if values},
+        "transcripts": raw["transcripts"],
+    }
+    shutil.rmtree(workdir, ignore_errors=True)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"machine: {report['machine']}\nmode: {report['mode']}; {report['answered']}/{report['questions']} answered")
+        print(f"end of speech -> first audio: p50 {p50} ms, p95 {report['first_audio_ms']['p95']} ms")
+        print(f"sequential baseline:          p50 {seq50} ms, p95 {report['sequential_first_audio_ms']['p95']} ms")
+        print(f"ratio streaming/sequential:   {report['ratio']}")
+        print(f"interrupt -> silence:         p50 {report['interrupt_ms']['p50']} ms, max {report['interrupt_ms']['max']} ms")
+        print("stage p50 (ms): " + ", ".join(f"{k} {v}" for k, v in report["stages_ms"].items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,453 @@
+"""The labvoice desktop window: talk to your runs, watch the assistant work, interrupt it, tune it.
+
+`run_gui(config)` opens `LabvoiceWindow` (or prints one line and returns 2 when there is no
+display). The window runs in the Tk main thread and never waits on anything: it polls the
+orchestrator's event queue and its workers' outcome queue with `after()`, and every blocking call
+(model loading, orchestrator calls that touch audio devices, DB reads, index rebuilds, chart
+drawing) runs on a worker thread (see session.py, tasks.py). It holds no pipeline logic.
+
+Keyboard: Space and Esc interrupt the answer (Space types a space while a text field has the
+focus); Enter in the question box asks. Space is "interrupt" rather than push-to-talk because the
+assistant listens hands-free (the voice detector finds your turns), so the key a person reaches for
+is the one that makes it stop talking.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import queue
+import sys
+import time
+import tkinter
+
+import customtkinter as ctk
+
+from labvoice.config import Config, ConfigError
+from labvoice.events import (AnswerDelta, AnswerDone, ErrorEvent, Latency, MicLevel, Progress, Status,
+                             StatusChanged, Transcript, TurnEnded)
+from labvoice.gui.conversation import ConversationView
+from labvoice.gui.errors import describe
+from labvoice.gui.prefs import Prefs, PrefsFile, config_overrides, settings_path
+from labvoice.gui.runs_panel import RunsPanel
+from labvoice.gui.session import AssistantSession, Started
+from labvoice.gui.settings import SettingsPanel
+from labvoice.gui.tasks import Worker, run_outcomes
+from labvoice.gui.widgets import (INTERRUPT_COLORS, INTERRUPT_HOVER, MUTED_TEXT, Banner, LevelMeter, StatusPill,
+                                  StyleSliders)
+
+log = logging.getLogger(__name__)
+
+NO_DISPLAY_MESSAGE = "no display: run `python main.py chat` or `listen`, or set DISPLAY"
+EXIT_NO_DISPLAY = 2
+POLL_MS = 30                  # ~33 polls/s: above the meter's 15 updates/s, far below a noticeable delay
+MAX_EVENTS_PER_POLL = 400     # bounded work per poll: a burst of events can never stall the loop
+MAX_OUTCOMES_PER_POLL = 50
+SYSTEM_APPEARANCE_POLL_MS = 5000   # how often "follow the system" re-reads the desktop's dark/light
+DEFAULT_GEOMETRY = "1280x800"
+MIN_WINDOW = (1000, 660)
+RECENT_EVENTS = 2000          # kept for the tests and for a look in a debugger
+WELCOME = ("Press Start to load the models and listen, then ask about your runs out loud, "
+           "or type a question below.\n\n")
+
+
+def _system_is_dark() -> bool:
+    """The desktop's appearance (runs `gsettings` on Linux: call it off the Tk thread)."""
+    try:
+        import darkdetect
+
+        return darkdetect.theme() == "Dark"
+    except Exception:  # noqa: BLE001 - no desktop settings service: light it is
+        return False
+
+
+class LabvoiceWindow(ctk.CTk):
+    """The main window. Public attributes are its widgets and state (the tests drive them)."""
+
+    def __init__(self, config: Config, prefs_file: PrefsFile | None = None) -> None:
+        self.base_config = config
+        self.prefs_file = prefs_file or PrefsFile(settings_path(config.gui.settings_file))
+        self.prefs: Prefs = self.prefs_file.load()
+        self.appearance = self.prefs.appearance or config.gui.appearance
+        self._system_dark = _system_is_dark() if self.appearance == "system" else False
+        # Set before the first widget exists: customtkinter's own "system" mode runs gsettings in
+        # the Tk thread every 30 ms; here the system is polled from a worker instead.
+        ctk.set_appearance_mode(self._mode_name())
+        super().__init__()
+        self.title("labvoice")
+        self.geometry(self.prefs.geometry or DEFAULT_GEOMETRY)
+        self.minsize(*MIN_WINDOW)
+        self.outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.session = AssistantSession(self.outbox, self.show_error)
+        self.tools = Worker("gui-tools", self.outbox, self.show_error)
+        self.runs_worker = Worker("gui-runs", self.outbox, self.show_error)
+        self.config = self._effective_config(self.prefs)
+        self.recent_events: collections.deque = collections.deque(maxlen=RECENT_EVENTS)
+        self.pending_questions: list[str] = []
+        self.last_interrupt_at: float | None = None
+        self._build()
+        self.protocol("WM_DELETE_WINDOW", self.close)
+        self.bind_all("<Escape>", self._key_interrupt)
+        self.bind_all("<space>", self._key_space)
+        self._poll_job = self.after(POLL_MS, self._poll)
+        self.after(SYSTEM_APPEARANCE_POLL_MS, self._poll_system_appearance)
+        self.tools.submit(_startup_problems, self.config, on_done=self._startup_checked)
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.grid_columnconfigure(0, weight=1)
+        self.grid_rowconfigure(3, weight=1)
+        bar = ctk.CTkFrame(self, corner_radius=0)
+        bar.grid(row=0, column=0, sticky="ew")
+        self.start_button = ctk.CTkButton(bar, text="Start", width=110, height=40, command=self.toggle_start)
+        self.start_button.pack(side="left", padx=(12, 6), pady=10)
+        self.pause_button = ctk.CTkButton(bar, text="Pause", width=110, height=40, state="disabled",
+                                          command=self.toggle_pause)
+        self.pause_button.pack(side="left", padx=6)
+        self.interrupt_button = ctk.CTkButton(
+            bar, text="\u25a0  Interrupt   (Space / Esc)", width=250, height=48, fg_color=INTERRUPT_COLORS,
+            hover_color=INTERRUPT_HOVER, font=ctk.CTkFont(size=16, weight="bold"), command=self.interrupt)
+        self.interrupt_button.pack(side="left", padx=12)
+        self.status_pill = StatusPill(bar, height=30)
+        self.status_pill.pack(side="left", padx=12)
+        self.detail_label = ctk.CTkLabel(bar, text="", text_color=MUTED_TEXT)
+        self.detail_label.pack(side="left", padx=4)
+        self.level_meter = LevelMeter(bar)
+        self.level_meter.pack(side="right", padx=16)
+
+        self.loading = ctk.CTkFrame(self, fg_color="transparent")
+        self.loading_bar = ctk.CTkProgressBar(self.loading, mode="indeterminate", width=360)
+        self.loading_bar.pack(side="left", padx=(14, 8), pady=(4, 0))
+        self.loading_label = ctk.CTkLabel(self.loading, text="", text_color=MUTED_TEXT)
+        self.loading_label.pack(side="left", pady=(4, 0))
+        self.loading.grid(row=1, column=0, sticky="ew")
+        self.loading.grid_remove()
+        self.banner = Banner(self)
+        self.banner.grid(row=2, column=0, sticky="ew", padx=12, pady=(8, 0))
+        self.banner.grid_remove()
+
+        body = ctk.CTkFrame(self, fg_color="transparent")
+        body.grid(row=3, column=0, sticky="nsew", padx=12, pady=10)
+        body.grid_columnconfigure(0, weight=5, uniform="body")
+        body.grid_columnconfigure(1, weight=6, uniform="body")
+        body.grid_rowconfigure(0, weight=1)
+        left = ctk.CTkFrame(body)
+        left.grid(row=0, column=0, sticky="nsew", padx=(0, 6))
+        left.grid_columnconfigure(0, weight=1)
+        left.grid_rowconfigure(1, weight=1)
+        ctk.CTkLabel(left, text="Conversation", font=ctk.CTkFont(weight="bold")).grid(
+            row=0, column=0, sticky="w", padx=10, pady=(8, 0))
+        self.conversation = ConversationView(left, font=ctk.CTkFont(size=14))
+        self.conversation.grid(row=1, column=0, columnspan=2, sticky="nsew", padx=8, pady=6)
+        self.conversation.configure(state="normal")
+        self.conversation.insert("end", WELCOME, ("muted",))
+        self.conversation.configure(state="disabled")
+        self.question_entry = ctk.CTkEntry(left, placeholder_text="Type a question and press Enter", height=36)
+        self.question_entry.grid(row=2, column=0, sticky="ew", padx=(8, 4), pady=(0, 8))
+        self.question_entry.bind("<Return>", lambda e: self.ask())
+        self.ask_button = ctk.CTkButton(left, text="Ask", width=80, height=36, command=self.ask)
+        self.ask_button.grid(row=2, column=1, padx=(4, 8), pady=(0, 8))
+
+        right = ctk.CTkFrame(body, fg_color="transparent")
+        right.grid(row=0, column=1, sticky="nsew", padx=(6, 0))
+        right.grid_columnconfigure(0, weight=1)
+        right.grid_rowconfigure(1, weight=1)
+        style = {**self.config.style.model_dump(), **self.prefs.style}
+        self.sliders = StyleSliders(right, style, self._style_moved)
+        self.sliders.grid(row=0, column=0, sticky="ew", pady=(0, 6))
+        self.tabs = ctk.CTkTabview(right)
+        self.tabs.grid(row=1, column=0, sticky="nsew")
+        self.runs_panel = RunsPanel(self.tabs.add("Runs"), self.runs_worker, lambda: self.config.paths.db,
+                                    self.prefs.chart or "curves", self._chart_mode_chosen, fg_color="transparent")
+        self.runs_panel.pack(fill="both", expand=True)
+        self.settings = SettingsPanel(self.tabs.add("Settings"), self.config, self.appearance, self.tools, self.outbox,
+                                      on_apply=self.apply_settings, on_appearance=self.set_appearance,
+                                      on_rebuilt=self._index_rebuilt, on_error=self.show_error,
+                                      fg_color="transparent")
+        self.settings.pack(fill="both", expand=True)
+        ctk.CTkLabel(self, text="Space or Esc: interrupt   \u00b7   Enter: ask   \u00b7   hover a latency for "
+                     "its stage breakdown, click it to expand", text_color=MUTED_TEXT).grid(
+            row=4, column=0, sticky="w", padx=14, pady=(0, 6))
+
+    # -- controls -------------------------------------------------------------------------------
+    def toggle_start(self) -> None:
+        if self.session.state == "stopped":
+            self.start()
+        elif self.session.state == "running":
+            self._set_controls("stopping")
+            self.session.stop(on_stopped=lambda err: self._stopped(err))
+
+    def start(self) -> None:
+        self._set_controls("loading")
+        self.session.start(self.config, self.sliders.values(), on_started=self._started, on_failed=self._start_failed)
+
+    def _started(self, started: Started) -> None:
+        self._set_controls("running")
+        modes = {(True, True): "", (True, False): "no speaker", (False, True): "typed questions only",
+                 (False, False): "typed questions only, no speaker"}
+        self.detail_label.configure(text=modes[(started.with_input, started.with_output)])
+        if started.warning:
+            self.banner.show(started.warning, action=("Open settings", lambda: self.tabs.set("Settings")), info=True)
+        questions, self.pending_questions = self.pending_questions, []
+        for text in questions:
+            self.session.ask(text)
+
+    def _start_failed(self, err: Exception) -> None:
+        self._set_controls("stopped")
+        self.status_pill.set(Status.ERROR)
+        self.loading.grid_remove()
+        self.pending_questions.clear()
+        self.show_error(err)
+
+    def _stopped(self, err: Exception | None) -> None:
+        self._set_controls("stopped")
+        self.detail_label.configure(text="")
+        if err is not None:
+            self.show_error(err)
+
+    def _set_controls(self, state: str) -> None:
+        labels = {"stopped": ("Start", "normal"), "loading": ("Loading\u2026", "disabled"),
+                  "running": ("Stop", "normal"), "stopping": ("Stopping\u2026", "disabled")}
+        text, enabled = labels[state]
+        self.start_button.configure(text=text, state=enabled)
+        self.pause_button.configure(state="normal" if state == "running" else "disabled", text="Pause")
+
+    def toggle_pause(self) -> None:
+        if self.status_pill.status == Status.PAUSED:
+            self.session.resume()
+        else:
+            self.session.pause()
+
+    def interrupt(self) -> None:
+        self.last_interrupt_at = time.monotonic()
+        self.session.interrupt()
+
+    def ask(self) -> None:
+        text = self.question_entry.get().strip()
+        if not text:
+            return
+        self.question_entry.delete(0, "end")
+        if self.session.running:
+            self.session.ask(text)
+        else:
+            self.pending_questions.append(text)
+            if self.session.state == "stopped":
+                self.start()
+
+    def _key_interrupt(self, event: tkinter.Event) -> str:
+        self.interrupt()
+        return "break"
+
+    def _key_space(self, event: tkinter.Event) -> str | None:
+        try:
+            focus = self.focus_get()
+        except (KeyError, tkinter.TclError):   # focus in a menu or a vanished widget
+            focus = None
+        if isinstance(focus, (tkinter.Entry, tkinter.Text)) and str(focus.cget("state")) != "disabled":
+            return None        # typing: the space goes into the text
+        self.interrupt()
+        return "break"
+
+    def _style_moved(self, name: str, value: float) -> None:
+        self.session.set_style(**{name: round(value, 3)})
+
+    @property
+    def orchestrator(self):
+        """The running assistant's public API (None before the first Start)."""
+        return self.session.orchestrator
+
+    # -- events ---------------------------------------------------------------------------------
+    def _poll(self) -> None:
+        try:
+            run_outcomes(self.outbox, MAX_OUTCOMES_PER_POLL)
+            self._drain_events()
+            self.level_meter.tick()
+        finally:
+            self._poll_job = self.after(POLL_MS, self._poll)
+
+    def _drain_events(self) -> None:
+        events_q = self.session.events
+        if events_q is None:
+            return
+        batch = []
+        for _ in range(MAX_EVENTS_PER_POLL):
+            try:
+                batch.append(events_q.get_nowait())
+            except queue.Empty:
+                break
+        last_delta = {e.turn_id: i for i, e in enumerate(batch) if isinstance(e, AnswerDelta)}
+        last_level = max((i for i, e in enumerate(batch) if isinstance(e, MicLevel)), default=-1)
+        for i, event in enumerate(batch):
+            self.recent_events.append(event)
+            if isinstance(event, AnswerDelta) and last_delta[event.turn_id] != i:
+                continue           # a newer whole-text delta for this turn is in the same batch
+            if isinstance(event, MicLevel) and i != last_level:
+                continue
+            self._handle(event)
+
+    def _handle(self, event) -> None:
+        if isinstance(event, StatusChanged):
+            self.status_pill.set(event.status)
+            loading = event.status == Status.LOADING
+            if loading:
+                self.loading_label.configure(text=(event.detail or "loading") + "\u2026")
+                self.loading.grid()
+                self.loading_bar.start()
+            else:
+                self.loading_bar.stop()
+                self.loading.grid_remove()
+            if self.session.running:
+                self.pause_button.configure(text="Resume" if event.status == Status.PAUSED else "Pause")
+        elif isinstance(event, MicLevel):
+            self.level_meter.set(event.rms, event.speech_prob)
+        elif isinstance(event, Transcript):
+            self.conversation.add_transcript(event.turn_id, event.text, event.source)
+        elif isinstance(event, AnswerDelta):
+            self.conversation.stream_answer(event.turn_id, event.text)
+        elif isinstance(event, AnswerDone):
+            self.conversation.finish_answer(event.turn_id, event.text, event.interrupted, event.fallback,
+                                            event.used_run_ids)
+            self.runs_panel.show(event.used_run_ids, event.facts)
+        elif isinstance(event, Latency):
+            self.conversation.set_latency(event.turn_id, event.stages_ms)
+        elif isinstance(event, TurnEnded):
+            self.conversation.end_turn(event.turn_id, event.reason)
+        elif isinstance(event, ErrorEvent):
+            action = ("Reopen audio", self.session.restart_audio) if event.stage == "audio" else None
+            self.banner.show(f"{event.stage}: {event.message}", action=action)
+        elif isinstance(event, Progress) and event.total:
+            self.loading_label.configure(text=f"{event.task}: {event.message or ''} {event.done}/{event.total}")
+
+    # -- errors ---------------------------------------------------------------------------------
+    def show_error(self, err: BaseException) -> None:
+        """A readable banner, with a button for the usual fix; never a traceback."""
+        message = describe(err)
+        action = None
+        if "build_index.py" in message:
+            action = ("Rebuild index", self._rebuild_from_banner)
+        elif any(word in message for word in ("--db", "audio.input_device", "audio.output_device", "Settings")):
+            action = ("Open settings", lambda: self.tabs.set("Settings"))
+        self.banner.show(message, action=action)
+
+    def report_callback_exception(self, exc, value, tb) -> None:
+        log.error("error in a window callback", exc_info=(exc, value, tb))
+        self.show_error(value)
+
+    def _rebuild_from_banner(self) -> None:
+        self.tabs.set("Settings")
+        self.settings.rebuild_index()
+
+    def _startup_checked(self, problems: list[str]) -> None:
+        if problems:
+            self.banner.show(problems[0], action=("Rebuild index", self._rebuild_from_banner))
+
+    def _index_rebuilt(self, summary: str) -> None:
+        if "build_index.py" in self.banner.message:
+            self.banner.hide()
+
+    # -- settings, appearance, prefs ----------------------------------------------------------------
+    def _effective_config(self, prefs: Prefs) -> Config:
+        try:
+            return self.base_config.replace(**config_overrides(prefs))
+        except ConfigError as err:
+            self.after_idle(lambda: self.show_error(err))
+            return self.base_config
+
+    def apply_settings(self, values: dict) -> None:
+        prefs = self.prefs.with_changes(**values)
+        try:
+            config = self.base_config.replace(**config_overrides(prefs))
+        except ConfigError as err:
+            self.show_error(err)
+            return
+        self.prefs, self.config = prefs, config
+        self.settings.set_config(config)
+        self.save_prefs()
+        if self.session.running:
+            self._set_controls("stopping")
+            self.session.stop(on_stopped=lambda err: (self._stopped(err), self.start()))
+        else:
+            self.banner.show("Settings saved; they apply when you press Start.", info=True)
+
+    def set_appearance(self, appearance: str) -> None:
+        self.appearance = appearance
+        self.prefs = self.prefs.with_changes(appearance=appearance)
+        self._apply_appearance()
+        self.save_prefs()
+        if appearance == "system":
+            self.tools.submit(_system_is_dark, on_done=self._system_detected)
+
+    def _mode_name(self) -> str:
+        dark = self.appearance == "dark" or (self.appearance == "system" and self._system_dark)
+        return "dark" if dark else "light"
+
+    def _apply_appearance(self) -> None:
+        ctk.set_appearance_mode(self._mode_name())
+        self.conversation.apply_colors()
+        self.runs_panel.apply_colors()
+
+    def _poll_system_appearance(self) -> None:
+        if self.appearance == "system" and not self.tools.busy:
+            self.tools.submit(_system_is_dark, on_done=self._system_detected)
+        self.after(SYSTEM_APPEARANCE_POLL_MS, self._poll_system_appearance)
+
+    def _system_detected(self, dark: bool) -> None:
+        if dark != self._system_dark:
+            self._system_dark = dark
+            if self.appearance == "system":
+                self._apply_appearance()
+
+    def _chart_mode_chosen(self, mode: str) -> None:
+        self.prefs = self.prefs.with_changes(chart=mode)
+
+    def save_prefs(self) -> None:
+        self.prefs = self.prefs.with_changes(geometry=self.geometry(), style=self.sliders.values())
+        try:
+            self.prefs_file.save(self.prefs)
+        except OSError as err:
+            log.warning("cannot save the window settings to %s: %s", self.prefs_file.path, err)
+
+    def close(self) -> None:
+        """Save the settings, stop the assistant (models freed), close the window."""
+        self.save_prefs()
+        self.withdraw()
+        self.after_cancel(self._poll_job)
+        self.session.close()
+        self.tools.close(timeout=0)
+        self.runs_worker.close(timeout=0)
+        self.destroy()
+
+
+def _startup_problems(config: Config) -> list[str]:
+    """DB and index checks, cheap enough for start-up (no model is loaded)."""
+    from labvoice.knowledge.cards import Chunking
+    from labvoice.knowledge.embedder import model_info_from_config
+    from labvoice.knowledge.index import check
+    from labvoice.knowledge.store import ManifestStore
+
+    store = ManifestStore(config.paths.db)
+    store.check()
+    return check(store, config.paths.knowledge_base, config.paths.index, model_info_from_config(config),
+                 chunking=Chunking.from_config(config.knowledge))
+
+
+def _has_display() -> bool:
+    if not sys.platform.startswith("linux"):
+        return True            # Windows and macOS Tk need no X server
+    return bool(os.environ.get("DISPLAY"))
+
+
+def run_gui(config: Config) -> int:
+    """Open the window and run until it is closed. 2 (and one line on stderr) without a display."""
+    if not _has_display():
+        print(NO_DISPLAY_MESSAGE, file=sys.stderr)
+        return EXIT_NO_DISPLAY
+    try:
+        window = LabvoiceWindow(config)
+    except tkinter.TclError as err:
+        if "display" not in str(err).lower():
+            raise
+        print(NO_DISPLAY_MESSAGE, file=sys.stderr)
+        return EXIT_NO_DISPLAY
+    window.mainloop()
+    return 0

@@ -1,0 +1,151 @@
+"""The runs panel's data and chart, prepared off the Tk thread.
+
+`load_runs` reads the runs an answer used from the manifests DB, picks the metric to show (the one
+the answer's facts talk about), formats the table rows and reads each run's per-epoch metrics CSV
+artifact. `render` draws either the metric curves or a leaderboard bar chart with matplotlib's Agg
+canvas into a PIL image. Both run in a worker thread: matplotlib figures made without pyplot are
+independent objects, and drawing one can take longer than a Tk frame should wait; the window only
+shows the finished image.
+"""
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+PREFERRED_METRICS = ("val_accuracy", "accuracy", "val_f1", "f1", "val_loss", "loss")
+KEY_METRICS_SHOWN = 3      # metrics in the table's "key metrics" column
+MAX_CURVE_RUNS = 6         # more curves than this are unreadable in a panel this size
+CURVES, LEADERBOARD = "curves", "leaderboard"
+DPI = 100                  # pixels per inch for the Agg canvas: figure inches = pixels / DPI
+MIN_SIZE_PX = (240, 160)
+FONT_SIZE = 8
+LIGHT = {"bg": "#ffffff", "fg": "#202124", "grid": "#dadce0", "bar": "#8ab4f8", "best": "#1967d2"}
+DARK = {"bg": "#2b2b2b", "fg": "#e8eaed", "grid": "#4a4a4a", "bar": "#5f7db0", "best": "#8ab4f8"}
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    dataset: str
+    model: str
+    key_metrics: str
+    note: str
+
+
+@dataclass(frozen=True)
+class RunsData:
+    """What the panel shows for one answer."""
+
+    rows: tuple[RunRow, ...]
+    metric: str | None
+    values: tuple[tuple[str, float], ...]                       # (run id, final metric), answer order
+    curves: tuple[tuple[str, tuple[float, ...], tuple[float, ...]], ...] = ()  # (run id, epochs, values)
+    missing: tuple[str, ...] = ()                                # run ids not in the DB (any more)
+    lower_is_better: bool = False
+
+
+def fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def chart_metric(runs: list[Any], facts: tuple[dict, ...]) -> str | None:
+    """The metric the answer was about: the longest metric name its facts mention, else a usual one."""
+    names = sorted({m for run in runs for m in run.metrics}, key=len, reverse=True)
+    said = " ".join(str(fact.get("text", "")) for fact in facts)
+    for name in names:
+        if name in said:
+            return name
+    for name in PREFERRED_METRICS:
+        if name in names:
+            return name
+    return names[-1] if names else None
+
+
+def _key_metrics(metrics: dict[str, float], first: str | None) -> str:
+    order = ([first] if first in metrics else []) + sorted(k for k in metrics if k != first)
+    return "  ".join(f"{k} {fmt(metrics[k])}" for k in order[:KEY_METRICS_SHOWN])
+
+
+def _read_curve(path: Any, metric: str) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    if not path or not Path(path).is_file():
+        return None
+    epochs, values = [], []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for i, row in enumerate(csv.DictReader(fh)):
+            try:
+                value = float(row[metric])
+            except (KeyError, TypeError, ValueError):
+                continue
+            try:
+                epochs.append(float(row.get("epoch", i + 1)))
+            except (TypeError, ValueError):
+                epochs.append(float(i + 1))
+            values.append(value)
+    return (tuple(epochs), tuple(values)) if values else None
+
+
+def load_runs(db: Path, run_ids: tuple[str, ...], facts: tuple[dict, ...]) -> RunsData:
+    """The runs an answer used (in its order), their table rows, final metric values and curves."""
+    from labvoice.knowledge.store import ManifestStore
+    from labvoice.knowledge.vocab import is_lower_better
+
+    by_id = {run.run_id: run for run in ManifestStore(db).runs()}
+    runs = [by_id[r] for r in run_ids if r in by_id]
+    metric = chart_metric(runs, facts)
+    rows = tuple(RunRow(r.run_id, r.dataset_id, r.model_kind or "-", _key_metrics(r.metrics, metric), r.note)
+                 for r in runs)
+    values = tuple((r.run_id, r.metrics[metric]) for r in runs if metric in r.metrics)
+    curves = []
+    for run in runs[:MAX_CURVE_RUNS]:
+        curve = _read_curve(run.artifacts.get("metrics_csv"), metric) if metric else None
+        if curve is not None:
+            curves.append((run.run_id, *curve))
+    return RunsData(rows, metric, values, tuple(curves), tuple(r for r in run_ids if r not in by_id),
+                    bool(metric and is_lower_better(metric)))
+
+
+def render(data: RunsData, mode: str, size_px: tuple[int, int], dark: bool):
+    """A PIL image of the chart: metric curves per epoch, or the leaderboard as bars."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    colors = DARK if dark else LIGHT
+    width, height = max(size_px[0], MIN_SIZE_PX[0]), max(size_px[1], MIN_SIZE_PX[1])
+    figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, facecolor=colors["bg"])
+    canvas = FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.set_facecolor(colors["bg"])
+    for spine in axes.spines.values():
+        spine.set_color(colors["grid"])
+    axes.tick_params(colors=colors["fg"], labelsize=FONT_SIZE)
+    axes.grid(True, color=colors["grid"], linewidth=0.5)
+    direction = "lower is better" if data.lower_is_better else "higher is better"
+    if mode == CURVES and data.curves:
+        for run_id, epochs, values in data.curves:
+            axes.plot(epochs, values, marker="o", markersize=2.5, linewidth=1.4, label=run_id)
+        axes.set_xlabel("epoch", color=colors["fg"], fontsize=FONT_SIZE)
+        axes.set_title(f"{data.metric} per epoch ({direction})", color=colors["fg"], fontsize=FONT_SIZE + 1)
+        legend = axes.legend(fontsize=FONT_SIZE - 1, facecolor=colors["bg"], edgecolor=colors["grid"])
+        for text in legend.get_texts():
+            text.set_color(colors["fg"])
+    elif data.values:
+        names = [run_id for run_id, _ in data.values][::-1]        # best (first) at the top
+        values = [value for _, value in data.values][::-1]
+        bar_colors = [colors["bar"]] * (len(values) - 1) + [colors["best"]]
+        bars = axes.barh(names, values, color=bar_colors)
+        axes.bar_label(bars, labels=[fmt(v) for v in values], fontsize=FONT_SIZE, color=colors["fg"], padding=2)
+        axes.set_title(f"{data.metric} ({direction})", color=colors["fg"], fontsize=FONT_SIZE + 1)
+        axes.margins(x=0.15)
+    else:
+        axes.set_axis_off()
+        axes.text(0.5, 0.5, "no metric to chart for these runs", ha="center", va="center", color=colors["fg"],
+                  fontsize=FONT_SIZE + 1, transform=axes.transAxes)
+    figure.tight_layout()
+    canvas.draw()
+    return Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).copy()

@@ -1,0 +1,246 @@
+"""The conversation view: what you said, what the assistant answered (as it streams), which
+answers were interrupted, and each turn's latency with its stage breakdown.
+
+One read-only text widget holds every turn as three tagged regions, `user-N`, `ans-N` and
+`meta-N` (N = turn id). Updating a turn replaces one region in place (find its range by tag,
+delete, insert at the same index), so a late event for an older turn lands in the right place and
+nothing else is redrawn. The latency in the meta line shows the stage breakdown in a tooltip on
+hover, and a click expands it inline under the turn.
+
+An interrupted answer keeps only what was actually spoken in normal text; what the model wrote
+but the speaker never said follows struck through, then an "interrupted" mark: the same honest
+history the assistant itself keeps.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import customtkinter as ctk
+
+from labvoice.gui.widgets import MUTED_TEXT, Tooltip, pick
+
+# Stages of a turn, in pipeline order, as the Latency event names them (ms after end of speech).
+STAGES = (
+    ("endpointing", "end of speech detected"),
+    ("stt", "speech recognised"),
+    ("retrieval", "facts and passages found"),
+    ("first_token", "first word from the language model"),
+    ("first_chunk", "first sentence ready"),
+    ("tts_first_audio", "first sentence synthesized"),
+    ("first_audio", "first sound from the speaker"),
+    ("llm_done", "answer fully written"),
+)
+HEADLINE_STAGES = (("first_audio", "to first audio"), ("first_chunk", "to first sentence (no speaker)"))
+USER_COLOR = ("#1967d2", "#8ab4f8")
+BOT_COLOR = ("#188038", "#81c995")
+LINK_COLOR = ("#6a3fb5", "#c58af9")
+FLAG_COLOR = ("#b06000", "#fcad70")
+INDENT_PX = 18
+TURN_GAP_PX = 10
+
+
+@dataclass
+class TurnView:
+    """What the window knows about one turn."""
+
+    turn_id: int
+    source: str = "voice"
+    transcript: str = ""
+    generated: str = ""           # everything the model wrote so far (AnswerDelta)
+    answer: str = ""              # what was said (AnswerDone: only the played part if interrupted)
+    done: bool = False
+    interrupted: bool = False
+    fallback: bool = False
+    used_run_ids: tuple[str, ...] = ()
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    expanded: bool = False
+    note: str = ""
+
+    @property
+    def unspoken(self) -> str:
+        """The part of the written answer that was never played (interrupted turns)."""
+        if not self.interrupted or not self.generated:
+            return ""
+        if self.generated.startswith(self.answer):
+            return self.generated[len(self.answer):].strip()
+        return "" if self.answer else self.generated
+
+    def headline_latency(self) -> tuple[float, str] | None:
+        for key, label in HEADLINE_STAGES:
+            if key in self.latency_ms:
+                return self.latency_ms[key], label
+        return None
+
+    def breakdown(self) -> str:
+        lines = [f"{label}: {self.latency_ms[key]:.0f} ms" for key, label in STAGES if key in self.latency_ms]
+        start = "you stopped talking" if self.source == "voice" else "you pressed Ask"
+        return f"milliseconds after {start}\n" + "\n".join(lines) if lines else "no timings for this turn"
+
+
+class ConversationView(ctk.CTkTextbox):
+    """Read-only transcript of the session. Call the update methods from the Tk thread only."""
+
+    def __init__(self, master, **kwargs) -> None:
+        super().__init__(master, wrap="word", state="disabled", **kwargs)
+        self.turns: dict[int, TurnView] = {}
+        self._tooltip = Tooltip(self)
+        self.apply_colors()
+
+    # -- public updates -----------------------------------------------------------------------
+    def add_transcript(self, turn_id: int, text: str, source: str) -> None:
+        turn = self._ensure(turn_id)
+        turn.transcript, turn.source = text, source
+        self._render(turn, "user")
+
+    def stream_answer(self, turn_id: int, text: str) -> None:
+        turn = self._ensure(turn_id)
+        if turn.done:
+            return
+        turn.generated = text
+        self._render(turn, "ans")
+
+    def finish_answer(self, turn_id: int, text: str, interrupted: bool, fallback: bool,
+                      used_run_ids: tuple[str, ...]) -> None:
+        turn = self._ensure(turn_id)
+        turn.answer, turn.interrupted, turn.fallback = text, interrupted, fallback
+        turn.used_run_ids, turn.done = tuple(used_run_ids), True
+        self._render(turn, "ans")
+        self._render(turn, "meta")
+
+    def set_latency(self, turn_id: int, stages_ms: dict[str, float]) -> None:
+        turn = self._ensure(turn_id)
+        turn.latency_ms = dict(stages_ms)
+        self._render(turn, "meta")
+
+    def end_turn(self, turn_id: int, reason: str) -> None:
+        """TurnEnded: a turn that produced no words or failed gets a short note."""
+        if reason in ("empty", "error") and (turn_id in self.turns or reason == "empty"):
+            turn = self._ensure(turn_id)
+            turn.done = True
+            turn.note = "heard a sound, but no words" if reason == "empty" else "this turn failed (see the banner)"
+            self._render(turn, "meta")
+
+    def toggle_breakdown(self, turn_id: int) -> None:
+        turn = self.turns.get(turn_id)
+        if turn is not None:
+            turn.expanded = not turn.expanded
+            self._render(turn, "meta")
+
+    def text(self) -> str:
+        return self.get("1.0", "end")
+
+    def latest(self) -> TurnView | None:
+        return self.turns[max(self.turns)] if self.turns else None
+
+    def apply_colors(self) -> None:
+        """(Re)colour the tags for the current appearance mode."""
+        self.tag_config("who_user", foreground=pick(USER_COLOR))
+        self.tag_config("who_bot", foreground=pick(BOT_COLOR))
+        self.tag_config("muted", foreground=pick(MUTED_TEXT))
+        self.tag_config("unspoken", foreground=pick(MUTED_TEXT), overstrike=True)
+        self.tag_config("flag", foreground=pick(FLAG_COLOR))
+        self.tag_config("link", foreground=pick(LINK_COLOR), underline=True)
+        self.tag_config("meta", lmargin1=INDENT_PX, lmargin2=INDENT_PX, spacing3=TURN_GAP_PX)
+        self.tag_config("breakdown", lmargin1=2 * INDENT_PX, lmargin2=2 * INDENT_PX, foreground=pick(MUTED_TEXT))
+
+    # -- rendering ------------------------------------------------------------------------------
+    def _ensure(self, turn_id: int) -> TurnView:
+        turn = self.turns.get(turn_id)
+        if turn is None:
+            turn = self.turns[turn_id] = TurnView(turn_id)
+            with _Editable(self):
+                for region in ("user", "ans", "meta"):
+                    self._insert_segments("end", f"{region}-{turn_id}", self._segments(turn, region))
+            link = f"lat-{turn_id}"
+            self.tag_bind(link, "<Enter>", lambda e, t=turn_id: self._hover(t, e.x_root, e.y_root))
+            self.tag_bind(link, "<Leave>", lambda e: self._unhover())
+            self.tag_bind(link, "<Button-1>", lambda e, t=turn_id: self.toggle_breakdown(t))
+        return turn
+
+    def _hover(self, turn_id: int, x: int, y: int) -> None:
+        self.configure(cursor="hand2")
+        self._tooltip.show(self.turns[turn_id].breakdown(), x, y)
+
+    def _unhover(self) -> None:
+        self.configure(cursor="")
+        self._tooltip.hide()
+
+    def _segments(self, turn: TurnView, region: str) -> list[tuple[str, tuple[str, ...]]]:
+        if region == "user":
+            who = "You" if turn.source == "voice" else "You (typed)"
+            return [(f"{who}  ", ("who_user",)), (turn.transcript or "\u2026", ()), ("\n", ())]
+        if region == "ans":
+            if turn.done:
+                said = turn.answer
+                parts: list[tuple[str, tuple[str, ...]]] = [("labvoice  ", ("who_bot",))]
+                if said:
+                    parts.append((said, ()))
+                if turn.unspoken:
+                    parts.append(((" " if said else "") + turn.unspoken, ("unspoken",)))
+                if not said and not turn.unspoken:
+                    parts.append(("(nothing was said)", ("muted",)))
+                return parts + [("\n", ())]
+            if not turn.generated:
+                return [("labvoice  ", ("who_bot",)), ("\u2026", ("muted",)), ("\n", ())]
+            return [("labvoice  ", ("who_bot",)), (turn.generated, ()), ("\n", ())]
+        return self._meta_segments(turn)
+
+    def _meta_segments(self, turn: TurnView) -> list[tuple[str, tuple[str, ...]]]:
+        tags = ("meta",)
+        if turn.note:
+            return [(turn.note, (*tags, "muted")), ("\n", tags)]
+        if not turn.done:
+            return [("thinking\u2026" if not turn.generated else "speaking\u2026", (*tags, "muted")), ("\n", tags)]
+        parts: list[tuple[str, tuple[str, ...]]] = []
+        headline = turn.headline_latency()
+        if headline is not None:
+            arrow = "\u25be" if turn.expanded else "\u25b8"
+            parts.append((f"\u23f1 {headline[0]:.0f} ms {headline[1]} {arrow}", (*tags, "link", f"lat-{turn.turn_id}")))
+        else:
+            parts.append(("\u23f1 \u2026", (*tags, "muted")))
+        if turn.interrupted:
+            parts.append(("  \u00b7  ", (*tags, "muted")))
+            parts.append(("\u23f9 interrupted", (*tags, "flag")))
+        if turn.fallback:
+            parts.append(("  \u00b7  templated answer (the model's wording failed the fact check)", (*tags, "muted")))
+        if turn.used_run_ids:
+            parts.append((f"  \u00b7  runs: {', '.join(turn.used_run_ids)}", (*tags, "muted")))
+        parts.append(("\n", tags))
+        if turn.expanded and headline is not None:
+            parts.append((turn.breakdown() + "\n", ("breakdown", "meta")))
+        return parts
+
+    def _render(self, turn: TurnView, region: str) -> None:
+        tag = f"{region}-{turn.turn_id}"
+        at_bottom = self.yview()[1] >= 1.0
+        with _Editable(self):
+            ranges = self.tag_ranges(tag)
+            if ranges:
+                start = self.index(ranges[0])
+                self.delete(start, ranges[-1])
+            else:
+                start = "end"
+            self._insert_segments(start, tag, self._segments(turn, region))
+        if at_bottom:
+            self.see("end")
+
+    def _insert_segments(self, index: str, tag: str, segments: list[tuple[str, tuple[str, ...]]]) -> None:
+        for text, tags in segments:
+            if not text:
+                continue
+            self.insert(index, text, (*tags, tag))
+            if index != "end":
+                index = self.index(f"{index} + {len(text)} chars")
+
+
+class _Editable:
+    """Unlock the read-only text widget for the duration of a `with` block."""
+
+    def __init__(self, view: ConversationView) -> None:
+        self.view = view
+
+    def __enter__(self) -> None:
+        self.view.configure(state="normal")
+
+    def __exit__(self, *exc) -> None:
+        self.view.configure(state="disabled")

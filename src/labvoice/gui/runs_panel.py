@@ -1,0 +1,217 @@
+"""The runs panel: the runs the last answer used as a small table (run id, dataset, model, key
+metrics, note), a matplotlib chart of them (metric curves from the runs' metrics CSV artifacts, or
+a leaderboard bar chart), and a button to flag the selected run for publishing.
+
+Reading the DB, reading the CSVs and drawing the chart happen on the panel's worker thread (see
+chart.py); the Tk thread only fills the table and shows the finished image. Flagging writes the
+run's note through `ManifestStore.set_note`, which commits before it returns; the panel re-reads
+the run and only then says it is done.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from tkinter import ttk
+from typing import Callable
+
+import customtkinter as ctk
+
+from labvoice.gui.chart import CURVES, LEADERBOARD, RunsData, load_runs, render
+from labvoice.gui.tasks import Worker
+from labvoice.gui.widgets import MUTED_TEXT, pick
+
+PUBLISH_NOTE = "PUBLISH"   # the note the demo and the facts engine read as "flagged for publishing"
+COLUMNS = (("run", "run id", 80), ("dataset", "dataset", 90), ("model", "model", 120),
+           ("metrics", "key metrics", 230), ("note", "note", 140))
+TABLE_ROWS = 5
+RESIZE_DEBOUNCE_MS = 250   # redraw the chart once the window stops changing size
+CHART_PAD_PX = 8
+MODE_NAMES = {"Curves": CURVES, "Leaderboard": LEADERBOARD}
+TABLE_COLORS = {"bg": ("#ffffff", "#2b2b2b"), "fg": ("#202124", "#e8eaed"), "head": ("#e8eaed", "#3c3c3c"),
+                "select": ("#c2dbff", "#1f4b8f")}
+
+
+def flagged_note(note: str) -> str:
+    """The note with the publish flag added (kept when it is already there)."""
+    if note.strip().upper().startswith(PUBLISH_NOTE):
+        return note
+    return f"{PUBLISH_NOTE}; {note}" if note.strip() else PUBLISH_NOTE
+
+
+class RunsPanel(ctk.CTkFrame):
+    """Table + chart + "Flag for publishing". `show()` after each answer that used runs."""
+
+    def __init__(self, master, worker: Worker, db_path: Callable[[], Path], chart_mode: str,
+                 on_mode: Callable[[str], None], **kwargs) -> None:
+        super().__init__(master, **kwargs)
+        self._worker = worker
+        self._db_path = db_path
+        self._on_mode = on_mode
+        self.mode = chart_mode if chart_mode in (CURVES, LEADERBOARD) else CURVES
+        self.data: RunsData | None = None
+        self.status = ""
+        self.chart_image: ctk.CTkImage | None = None
+        self._request = 0          # newest chart request; older renders that finish late are dropped
+        self._resize_job: str | None = None
+        self.grid_columnconfigure(0, weight=1)
+        self.grid_rowconfigure(3, weight=1)
+
+        self.title = ctk.CTkLabel(self, text="Runs the last answer used", font=ctk.CTkFont(weight="bold"))
+        self.title.grid(row=0, column=0, sticky="w", padx=10, pady=(8, 2))
+        self.table = ttk.Treeview(self, columns=[c[0] for c in COLUMNS], show="headings", height=TABLE_ROWS,
+                                  selectmode="browse", style="Runs.Treeview")
+        for key, heading, width in COLUMNS:
+            self.table.heading(key, text=heading, anchor="w")
+            self.table.column(key, width=width, minwidth=40, anchor="w", stretch=key in ("metrics", "note"))
+        self.table.grid(row=1, column=0, sticky="ew", padx=10, pady=4)
+        self.table.bind("<<TreeviewSelect>>", lambda e: self._selection_changed())
+
+        bar = ctk.CTkFrame(self, fg_color="transparent")
+        bar.grid(row=2, column=0, sticky="ew", padx=10, pady=2)
+        self.flag_button = ctk.CTkButton(bar, text="Flag for publishing", width=150, state="disabled",
+                                         command=self.flag_selected)
+        self.flag_button.pack(side="left")
+        self.status_label = ctk.CTkLabel(bar, text="", text_color=MUTED_TEXT)
+        self.status_label.pack(side="left", padx=10)
+        self.mode_button = ctk.CTkSegmentedButton(bar, values=list(MODE_NAMES), command=self._mode_chosen)
+        self.mode_button.set(next(k for k, v in MODE_NAMES.items() if v == self.mode))
+        self.mode_button.pack(side="right")
+
+        self.chart = ctk.CTkLabel(self, text="Ask about your runs: the runs an answer used appear here.",
+                                  text_color=MUTED_TEXT)
+        self.chart.grid(row=3, column=0, sticky="nsew", padx=10, pady=(4, 10))
+        self.chart.bind("<Configure>", lambda e: self._schedule_redraw())
+        self.apply_colors()
+
+    # -- showing runs ---------------------------------------------------------------------------
+    def show(self, run_ids: tuple[str, ...], facts: tuple[dict, ...]) -> None:
+        """Load and show the runs an answer used (no-op for answers that used none)."""
+        if not run_ids:
+            return
+        self._request += 1
+        request, size, dark = self._request, self._chart_size(), ctk.get_appearance_mode() == "Dark"
+        mode = self.mode
+
+        def job():
+            data = load_runs(self._db_path(), tuple(run_ids), tuple(facts))
+            return request, data, render(data, mode, size, dark)
+
+        self._worker.submit(job, on_done=self._loaded, on_error=self._failed)
+
+    def _loaded(self, result) -> None:
+        request, data, image = result
+        if request != self._request:
+            return
+        self.data = data
+        self.table.delete(*self.table.get_children())
+        for row in data.rows:
+            self.table.insert("", "end", iid=row.run_id,
+                              values=(row.run_id, row.dataset, row.model, row.key_metrics, row.note))
+        missing = f"; not in the DB: {', '.join(data.missing)}" if data.missing else ""
+        self._set_status(f"{len(data.rows)} run(s){missing}")
+        self._show_image(image)
+        self._selection_changed()
+
+    def _failed(self, err: Exception) -> None:
+        from labvoice.gui.errors import describe
+
+        self._set_status(f"cannot show the runs: {describe(err)}")
+
+    def _show_image(self, image) -> None:
+        self.chart_image = ctk.CTkImage(light_image=image, dark_image=image, size=image.size)
+        self.chart.configure(image=self.chart_image, text="")
+
+    def redraw(self) -> None:
+        """Draw the current data again (new size, mode or appearance)."""
+        if self.data is None:
+            return
+        self._request += 1
+        request, data, mode = self._request, self.data, self.mode
+        size, dark = self._chart_size(), ctk.get_appearance_mode() == "Dark"
+        self._worker.submit(lambda: (request, render(data, mode, size, dark)), on_done=self._redrawn,
+                            on_error=self._failed)
+
+    def _redrawn(self, result) -> None:
+        request, image = result
+        if request == self._request:
+            self._show_image(image)
+
+    def _schedule_redraw(self) -> None:
+        if self._resize_job is not None:
+            self.after_cancel(self._resize_job)
+        self._resize_job = self.after(RESIZE_DEBOUNCE_MS, self._resized)
+
+    def _resized(self) -> None:
+        self._resize_job = None
+        if self.chart_image is not None and tuple(self.chart_image.cget("size")) != self._chart_size():
+            self.redraw()
+
+    def _chart_size(self) -> tuple[int, int]:
+        return (max(1, self.chart.winfo_width() - CHART_PAD_PX), max(1, self.chart.winfo_height() - CHART_PAD_PX))
+
+    def _mode_chosen(self, name: str) -> None:
+        self.mode = MODE_NAMES[name]
+        self._on_mode(self.mode)
+        self.redraw()
+
+    # -- flag for publishing ----------------------------------------------------------------------
+    @property
+    def selected_run_id(self) -> str | None:
+        selection = self.table.selection()
+        return selection[0] if selection else None
+
+    def select(self, run_id: str) -> None:
+        self.table.selection_set(run_id)
+        self.table.see(run_id)
+
+    def _selection_changed(self) -> None:
+        self.flag_button.configure(state="normal" if self.selected_run_id else "disabled")
+
+    def flag_selected(self) -> None:
+        run_id = self.selected_run_id
+        if run_id is None:
+            return
+        self.flag_button.configure(state="disabled")
+        self._set_status(f"flagging {run_id}\u2026")
+        db = self._db_path()
+
+        def job():
+            from labvoice.knowledge.store import ManifestStore
+
+            store = ManifestStore(db)
+            run = next((r for r in store.runs() if r.run_id == run_id), None)
+            if run is None:
+                raise LookupError(f"run {run_id} is no longer in {db}")
+            store.set_note(run_id, flagged_note(run.note))    # committed when this returns
+            return next(r for r in store.runs() if r.run_id == run_id)
+
+        self._worker.submit(job, on_done=self._flagged, on_error=self._flag_failed)
+
+    def _flagged(self, run) -> None:
+        if self.table.exists(run.run_id):
+            self.table.set(run.run_id, "note", run.note)
+        self._set_status(f"\u2713 {run.run_id} flagged for publishing (saved)")
+        self._selection_changed()
+
+    def _flag_failed(self, err: Exception) -> None:
+        from labvoice.gui.errors import describe
+
+        self._set_status(f"not flagged: {describe(err)}")
+        self._selection_changed()
+
+    def _set_status(self, text: str) -> None:
+        self.status = text
+        self.status_label.configure(text=text)
+
+    # -- appearance -------------------------------------------------------------------------------
+    def apply_colors(self) -> None:
+        style = ttk.Style(self)
+        if "clam" in style.theme_names():
+            style.theme_use("clam")    # the default X11 theme ignores background colours
+        bg, fg = pick(TABLE_COLORS["bg"]), pick(TABLE_COLORS["fg"])
+        style.configure("Runs.Treeview", background=bg, fieldbackground=bg, foreground=fg, borderwidth=0)
+        style.configure("Runs.Treeview.Heading", background=pick(TABLE_COLORS["head"]), foreground=fg)
+        style.map("Runs.Treeview", background=[("selected", pick(TABLE_COLORS["select"]))],
+                  foreground=[("selected", fg)])
+        self.status_label.configure(text_color=MUTED_TEXT)
+        self.redraw()
+

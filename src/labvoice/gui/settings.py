@@ -1,0 +1,301 @@
+"""The settings tab: microphone and speaker pickers (with a mic check and a test tone), profile,
+barge-in mode, the run DB and knowledge folder, "Rebuild index" with a progress bar, and the
+appearance (system, light, dark).
+
+Device, profile, barge-in and path changes are saved with "Apply"; the window then restarts the
+assistant if it is running (the models stay loaded when only audio or barge-in changed). Listing
+devices, the device checks and the index rebuild run on the tools worker: they open audio
+devices, load the embedding model or embed documents, none of which may hold up the Tk thread.
+"""
+from __future__ import annotations
+
+import queue
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import customtkinter as ctk
+import numpy as np
+
+from labvoice.config import Config
+from labvoice.gui.tasks import Outcome, Worker, post
+from labvoice.gui.widgets import MUTED_TEXT, Tooltip
+
+DEFAULT_DEVICE = "System default"
+PROFILES = ("auto", "cpu", "gpu")
+BARGE_IN = ("headphones", "speaker", "off")
+APPEARANCE_NAMES = {"System": "system", "Light": "light", "Dark": "dark"}
+BARGE_IN_HELP = ("headphones: your voice interrupts the answer at once.\n"
+                 "speaker: only clear, loud speech interrupts (the mic also hears the answer).\n"
+                 "off: only the Interrupt button, Space or Esc interrupt.")
+PROFILE_HELP = ("auto: the GPU models when CUDA and the downloaded models are there, else the small CPU models.\n"
+                "Changing it reloads the models at the next Start.")
+TONE_HZ = 440.0
+TONE_S = 0.6
+TONE_LEVEL = 0.3           # well below full scale: a test tone should not startle anyone
+TONE_RATE = 16000          # the Speaker resamples to whatever the device runs at
+TONE_WAIT_MARGIN_S = 3.0   # device start-up (PulseAudio may stall new streams ~2 s) + playback latency
+MIC_CHECK_S = 2.0
+MIC_SILENT_RMS = 0.003     # below this the microphone is (practically) silent
+FRAME_WAIT_S = 0.1
+ENTRY_WIDTH = 260
+
+
+def _device_value(name: str) -> str | None:
+    return None if name == DEFAULT_DEVICE else name
+
+
+class SettingsPanel(ctk.CTkScrollableFrame):
+    """Settings widgets; the window passes callbacks for what they change."""
+
+    def __init__(self, master, config: Config, appearance: str, tools: Worker, outbox: "queue.SimpleQueue[Outcome]",
+                 on_apply: Callable[[dict[str, Any]], None], on_appearance: Callable[[str], None],
+                 on_rebuilt: Callable[[str], None], on_error: Callable[[Exception], None], **kwargs) -> None:
+        super().__init__(master, **kwargs)
+        self.config = config
+        self._tools, self._outbox = tools, outbox
+        self._on_apply, self._on_appearance, self._on_rebuilt = on_apply, on_appearance, on_rebuilt
+        self._on_error = on_error
+        self.rebuild_status = ""
+        self.rebuild_running = False
+        self.grid_columnconfigure(1, weight=1)
+        row = self._section(0, "Audio")
+        self.input_menu = ctk.CTkOptionMenu(self, values=[DEFAULT_DEVICE], dynamic_resizing=False, width=ENTRY_WIDTH)
+        row = self._labelled(row, "Microphone", self.input_menu)
+        self.mic_button = ctk.CTkButton(self, text="Check mic", width=110, command=self.check_mic)
+        self.mic_button.grid(row=row - 1, column=2, padx=6, pady=3)
+        self.output_menu = ctk.CTkOptionMenu(self, values=[DEFAULT_DEVICE], dynamic_resizing=False, width=ENTRY_WIDTH)
+        row = self._labelled(row, "Speaker", self.output_menu)
+        self.tone_button = ctk.CTkButton(self, text="Test tone", width=110, command=self.test_tone)
+        self.tone_button.grid(row=row - 1, column=2, padx=6, pady=3)
+        self.device_status = ctk.CTkLabel(self, text="", text_color=MUTED_TEXT, anchor="w", justify="left")
+        self.device_status.grid(row=row, column=1, columnspan=2, sticky="w", padx=6)
+        row += 1
+        self.barge_in = ctk.CTkSegmentedButton(self, values=list(BARGE_IN))
+        self.barge_in.set(config.pipeline.barge_in)
+        row = self._labelled(row, "Barge-in \u24d8", self.barge_in, BARGE_IN_HELP)
+
+        row = self._section(row, "Assistant")
+        self.profile = ctk.CTkSegmentedButton(self, values=list(PROFILES))
+        self.profile.set(config.profile)
+        row = self._labelled(row, "Profile \u24d8", self.profile, PROFILE_HELP)
+
+        row = self._section(row, "Knowledge")
+        self.db_entry = ctk.CTkEntry(self, width=ENTRY_WIDTH)
+        self.db_entry.insert(0, str(config.paths.db))
+        row = self._labelled(row, "Run DB", self.db_entry)
+        ctk.CTkButton(self, text="Browse\u2026", width=110, command=self._browse_db).grid(row=row - 1, column=2, padx=6)
+        self.kb_entry = ctk.CTkEntry(self, width=ENTRY_WIDTH)
+        self.kb_entry.insert(0, str(config.paths.knowledge_base))
+        row = self._labelled(row, "Documents", self.kb_entry)
+        ctk.CTkButton(self, text="Browse\u2026", width=110, command=self._browse_kb).grid(row=row - 1, column=2, padx=6)
+        self.rebuild_button = ctk.CTkButton(self, text="Rebuild index", width=130, command=self.rebuild_index)
+        self.rebuild_button.grid(row=row, column=0, sticky="w", padx=10, pady=(8, 3))
+        self.rebuild_progress = ctk.CTkProgressBar(self, mode="determinate")
+        self.rebuild_progress.set(0.0)
+        self.rebuild_progress.grid(row=row, column=1, columnspan=2, sticky="ew", padx=6, pady=(8, 3))
+        self.rebuild_label = ctk.CTkLabel(self, text="", text_color=MUTED_TEXT, anchor="w", justify="left",
+                                          wraplength=420)
+        self.rebuild_label.grid(row=row + 1, column=0, columnspan=3, sticky="w", padx=10)
+        row += 2
+
+        row = self._section(row, "Window")
+        self.appearance = ctk.CTkSegmentedButton(self, values=list(APPEARANCE_NAMES),
+                                                 command=lambda name: self._on_appearance(APPEARANCE_NAMES[name]))
+        self.appearance.set(next(k for k, v in APPEARANCE_NAMES.items() if v == appearance))
+        row = self._labelled(row, "Appearance", self.appearance)
+        self.apply_button = ctk.CTkButton(self, text="Apply", width=130, command=self.apply)
+        self.apply_button.grid(row=row, column=0, sticky="w", padx=10, pady=(12, 4))
+        ctk.CTkLabel(self, text="saves the settings; a running assistant restarts with them",
+                     text_color=MUTED_TEXT).grid(row=row, column=1, columnspan=2, sticky="w", padx=6, pady=(12, 4))
+        self.load_devices()
+
+    # -- layout helpers ---------------------------------------------------------------------------
+    def _section(self, row: int, title: str) -> int:
+        ctk.CTkLabel(self, text=title, font=ctk.CTkFont(weight="bold")).grid(
+            row=row, column=0, columnspan=3, sticky="w", padx=10, pady=(10, 2))
+        return row + 1
+
+    def _labelled(self, row: int, label: str, widget, hint: str = "") -> int:
+        title = ctk.CTkLabel(self, text=label, anchor="w")
+        title.grid(row=row, column=0, sticky="w", padx=10, pady=3)
+        if hint:
+            Tooltip.attach(title, hint)
+        widget.grid(row=row, column=1, sticky="ew", padx=6, pady=3)
+        return row + 1
+
+    def _browse_db(self) -> None:
+        path = ctk.filedialog.askopenfilename(title="Run manifests DB", filetypes=[("SQLite DB", "*.db"), ("All", "*")])
+        if path:
+            self.db_entry.delete(0, "end")
+            self.db_entry.insert(0, path)
+
+    def _browse_kb(self) -> None:
+        path = ctk.filedialog.askdirectory(title="Knowledge-base folder (md, txt, pdf)")
+        if path:
+            self.kb_entry.delete(0, "end")
+            self.kb_entry.insert(0, path)
+
+    # -- values -------------------------------------------------------------------------------------
+    def values(self) -> dict[str, Any]:
+        """What Apply saves (prefs field names)."""
+        return {"input_device": _device_value(self.input_menu.get()), "output_device": _device_value(self.output_menu.get()),
+                "profile": self.profile.get(), "barge_in": self.barge_in.get(),
+                "db": self.db_entry.get().strip() or None, "knowledge_base": self.kb_entry.get().strip() or None}
+
+    def apply(self) -> None:
+        self._on_apply(self.values())
+
+    def set_config(self, config: Config) -> None:
+        self.config = config
+
+    # -- devices ------------------------------------------------------------------------------------
+    def load_devices(self) -> None:
+        from labvoice.audio.devices import list_devices
+
+        def job():
+            return [d.name for d in list_devices("input")], [d.name for d in list_devices("output")]
+
+        self._tools.submit(job, on_done=self._devices_listed, on_error=self._device_failed)
+
+    def _devices_listed(self, names: tuple[list[str], list[str]]) -> None:
+        for menu, found, current in ((self.input_menu, names[0], self.config.audio.input_device),
+                                     (self.output_menu, names[1], self.config.audio.output_device)):
+            options = [DEFAULT_DEVICE] + list(dict.fromkeys(found))
+            chosen = DEFAULT_DEVICE if current is None else str(current)
+            if chosen not in options:
+                options.append(chosen)
+            menu.configure(values=options)
+            menu.set(chosen)
+
+    def _device_failed(self, err: Exception) -> None:
+        from labvoice.gui.errors import describe
+
+        self.device_status.configure(text=describe(err).splitlines()[0])
+
+    def test_tone(self) -> None:
+        device, blocksize = _device_value(self.output_menu.get()), self.config.audio.output_blocksize
+        self.tone_button.configure(state="disabled")
+        self.device_status.configure(text="playing a test tone\u2026")
+        self._tools.submit(_play_tone, device, blocksize, on_done=self._checked, on_error=self._check_failed)
+
+    def check_mic(self) -> None:
+        device = _device_value(self.input_menu.get())
+        self.mic_button.configure(state="disabled")
+        self.device_status.configure(text=f"listening for {MIC_CHECK_S:.0f} s: say something\u2026")
+        self._tools.submit(_check_mic, device, self.config, on_done=self._checked, on_error=self._check_failed)
+
+    def _checked(self, message: str) -> None:
+        self.device_status.configure(text=message)
+        self.tone_button.configure(state="normal")
+        self.mic_button.configure(state="normal")
+
+    def _check_failed(self, err: Exception) -> None:
+        from labvoice.gui.errors import describe
+
+        self._checked(describe(err))
+
+    # -- index ----------------------------------------------------------------------------------------
+    def rebuild_index(self) -> None:
+        if self.rebuild_running:
+            return
+        values = self.values()
+        config = self.config.replace(**{"paths.db": Path(values["db"] or self.config.paths.db).expanduser(),
+                                        "paths.knowledge_base": Path(values["knowledge_base"]
+                                                                     or self.config.paths.knowledge_base).expanduser()})
+        self.rebuild_running = True
+        self.rebuild_button.configure(state="disabled")
+        self.rebuild_progress.configure(mode="indeterminate")
+        self.rebuild_progress.start()
+        self._rebuild_phase("checking the run DB")
+        outbox = self._outbox
+        self._tools.submit(_rebuild, config, lambda phase: post(outbox, self._rebuild_phase, phase),
+                           on_done=self._rebuilt, on_error=self._rebuild_failed)
+
+    def _rebuild_phase(self, phase: str) -> None:
+        self.rebuild_status = phase
+        self.rebuild_label.configure(text=phase + "\u2026")
+
+    def _rebuild_finished(self, text: str) -> None:
+        self.rebuild_running = False
+        self.rebuild_progress.stop()
+        self.rebuild_progress.configure(mode="determinate")
+        self.rebuild_button.configure(state="normal")
+        self.rebuild_status = text
+        self.rebuild_label.configure(text=text)
+
+    def _rebuilt(self, summary: str) -> None:
+        self.rebuild_progress.set(1.0)
+        self._rebuild_finished(summary)
+        self._on_rebuilt(summary)
+
+    def _rebuild_failed(self, err: Exception) -> None:
+        from labvoice.gui.errors import describe
+
+        self.rebuild_progress.set(0.0)
+        self._rebuild_finished(f"not rebuilt: {describe(err)}")
+        self._on_error(err)
+
+
+def _play_tone(device: str | None, blocksize: int) -> str:
+    import threading
+
+    from labvoice.audio.playback import Speaker
+
+    played = threading.Event()
+    speaker = Speaker(device, blocksize=blocksize, on_chunk_played=lambda turn, index, t: played.set())
+    speaker.start()
+    try:
+        t = np.arange(int(TONE_RATE * TONE_S)) / TONE_RATE
+        speaker.set_current_turn(1)
+        speaker.play(1, 0, (TONE_LEVEL * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.float32), TONE_RATE)
+        ok = played.wait(TONE_S + TONE_WAIT_MARGIN_S)
+    finally:
+        speaker.stop()
+    name = speaker.device.name
+    return f"played a {TONE_HZ:.0f} Hz tone on {name}" if ok else f"{name} did not report playing the tone"
+
+
+def _check_mic(device: str | None, config: Config) -> str:
+    from labvoice.audio.capture import MicrophoneCapture
+
+    capture = MicrophoneCapture(device, sample_rate=config.audio.sample_rate, frame_samples=config.audio.frame_samples)
+    capture.start()
+    peak, frames, deadline = 0.0, 0, time.monotonic() + MIC_CHECK_S
+    try:
+        while time.monotonic() < deadline:
+            try:
+                frame = capture.frames.get(timeout=FRAME_WAIT_S)
+            except queue.Empty:
+                continue
+            frames += 1
+            peak = max(peak, frame.rms)
+    finally:
+        capture.stop()
+    name = capture.device.name
+    if not frames:
+        return f"{name} delivered no audio; pick another microphone"
+    if peak < MIC_SILENT_RMS:
+        return f"{name} works but heard only silence (peak level {peak:.4f}); is it muted?"
+    return f"{name} works: peak level {peak:.3f}"
+
+
+def _rebuild(config: Config, phase: Callable[[str], None]) -> str:
+    from labvoice.hardware import apply_thread_budget
+    from labvoice.knowledge.cards import Chunking
+    from labvoice.knowledge.embedder import Embedder
+    from labvoice.knowledge.index import build
+    from labvoice.knowledge.store import ManifestStore
+
+    store = ManifestStore(config.paths.db)
+    store.check()
+    kb = config.paths.knowledge_base
+    if not kb.is_dir():
+        raise NotADirectoryError(f"knowledge folder {kb} not found; choose it in Settings")
+    apply_thread_budget(config.threads)
+    phase("loading the embedding model")
+    embedder = Embedder.from_config(config)
+    phase("embedding new and changed runs and documents")
+    report = build(store, kb, config.paths.index, embedder, chunking=Chunking.from_config(config.knowledge),
+                   progress=False)
+    return report.summary()

@@ -1,0 +1,100 @@
+"""Helpers that drive the real window under Xvfb: pump the Tk loop, wait for a condition, click and
+type with xdotool (real X input events), measure Tk loop gaps, take screenshots.
+
+The test thread is the Tk thread: nothing here blocks without pumping the loop. xdotool runs as a
+child process while the loop keeps turning, so the harness never adds its own stalls to what
+the heartbeat measures.
+"""
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+PUMP_SLEEP_S = 0.004     # between Tk updates: well under the 10 ms heartbeat
+HEARTBEAT_MS = 10        # the after() interval whose lateness measures loop stalls
+XDOTOOL_TIMEOUT_S = 10.0
+
+
+def pump(window, seconds: float, until: Callable[[], bool] | None = None) -> bool:
+    """Run the Tk loop for `seconds`, or until `until()` is true (returns whether it became true)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        window.update()
+        if until is not None and until():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(PUMP_SLEEP_S)
+
+
+def wait_for(window, condition: Callable[[], bool], timeout: float, what: str) -> None:
+    if not pump(window, timeout, condition):
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _run_pumping(window, args: list[str]) -> None:
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if not pump(window, XDOTOOL_TIMEOUT_S, lambda: process.poll() is not None):
+        process.kill()
+        process.wait()
+        raise AssertionError(f"{' '.join(args)} did not finish")
+    if process.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed: {process.stderr.read().decode(errors='replace')}")
+
+
+def click_at(window, x: int, y: int) -> None:
+    _run_pumping(window, ["xdotool", "mousemove", str(x), str(y), "click", "1"])
+
+
+def click(window, widget, fx: float = 0.5, fy: float = 0.5) -> None:
+    """A real mouse click at a fraction (fx, fy) of the widget's area."""
+    window.update_idletasks()
+    x = widget.winfo_rootx() + int(max(1, min(widget.winfo_width() - 2, fx * widget.winfo_width())))
+    y = widget.winfo_rooty() + int(max(1, min(widget.winfo_height() - 2, fy * widget.winfo_height())))
+    click_at(window, x, y)
+
+
+def type_text(window, text: str) -> None:
+    _run_pumping(window, ["xdotool", "type", "--delay", "15", text])
+
+
+def press_key(window, key: str) -> None:
+    _run_pumping(window, ["xdotool", "key", key])
+
+
+def screenshot(window, path: Path) -> Path:
+    window.update()
+    _run_pumping(window, ["import", "-window", "root", str(path)])
+    return path
+
+
+@dataclass
+class Heartbeat:
+    """An after(HEARTBEAT_MS) callback that records how late each beat came: the Tk loop's stalls."""
+
+    window: object
+    gaps_s: list[float] = field(default_factory=list)
+    _last: float = 0.0
+    _job: str | None = None
+
+    def start(self) -> "Heartbeat":
+        self.gaps_s.clear()
+        self._last = time.monotonic()
+        self._job = self.window.after(HEARTBEAT_MS, self._beat)
+        return self
+
+    def _beat(self) -> None:
+        now = time.monotonic()
+        self.gaps_s.append(now - self._last)
+        self._last = now
+        self._job = self.window.after(HEARTBEAT_MS, self._beat)
+
+    def stop(self) -> float:
+        """Stop; returns the longest gap between beats, seconds."""
+        if self._job is not None:
+            self.window.after_cancel(self._job)
+            self._job = None
+        return max(self.gaps_s, default=0.0)
