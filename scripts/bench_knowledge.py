@@ -111,12 +111,14 @@ def time_queries(search: Callable[[str], Any], extra: Callable[[str], Any] | Non
 
 
 def bench_full(db: Path, index_dir: Path, embedder: Embedder, chunking: Chunking, queries: int) -> dict[str, Any]:
+    cpu_started = time.process_time()
     report = build(db, None, index_dir, embedder, chunking=chunking, progress=False)
+    build_cpu_s = time.process_time() - cpu_started
     index = KnowledgeIndex.load(index_dir, embedder)
     latency = time_queries(lambda q: index.search(q, 5), extra_query_fn_factory(db), queries)
     return {"method": "real full build() of all run cards; queries on that index",
-            "build_s": report.seconds, "cards": report.total, "cards_per_s": report.total / report.seconds,
-            "query": latency}
+            "build_s": report.seconds, "build_cpu_s": build_cpu_s, "cards": report.total,
+            "cards_per_s": report.total / report.seconds, "query": latency}
 
 
 def bench_sampled(db: Path, tmp: Path, embedder: Embedder, sample: int, queries: int) -> dict[str, Any]:
@@ -124,9 +126,9 @@ def bench_sampled(db: Path, tmp: Path, embedder: Embedder, sample: int, queries:
     cards = run_cards(ManifestStore(db).runs())
     cards_s = time.perf_counter() - started
     picked = [cards[i] for i in np.linspace(0, len(cards) - 1, min(sample, len(cards))).astype(int)]
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     vectors = embedder.embed([c.text for c in picked])
-    embed_s = time.perf_counter() - started
+    embed_s, embed_cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
     tiled = np.ascontiguousarray(np.resize(vectors, (len(cards), embedder.dimension)))
     started = time.perf_counter()
     flat = faiss.IndexFlatIP(embedder.dimension)
@@ -142,6 +144,7 @@ def bench_sampled(db: Path, tmp: Path, embedder: Embedder, sample: int, queries:
                        f"of {len(cards)} vectors real ({faiss_s:.2f} s); full build time PROJECTED from these; "
                        f"queries on a flat index of {len(cards)} vectors = the sample's real vectors repeated"),
             "cards": len(cards), "embed_sample": len(picked), "embed_cards_per_s": embed_rate,
+            "embed_cpu_s": embed_cpu_s,
             "cards_s": cards_s, "faiss_s": faiss_s, "projected_build_s": projected_s,
             "projected_cards_per_s": len(cards) / projected_s, "query": latency}
 
@@ -169,6 +172,7 @@ def run_bench(sizes: list[int], full: bool, full_limit: int, sample: int, querie
             else:
                 entry.update(bench_sampled(db, tmp, embedder, sample, queries))
             entry["peak_rss_mib"] = peak_rss_mib()
+            entry["load_average_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
             result["sizes"][str(size)] = entry
     return result
 
@@ -180,14 +184,16 @@ def format_text(result: dict[str, Any]) -> str:
     for size, e in result["sizes"].items():
         q = e["query"]
         if "cards_per_s" in e:
-            build_text = f"full index build {e['cards']:,} cards in {e['build_s']:.1f} s = {e['cards_per_s']:.1f} cards/s"
+            build_text = (f"full index build {e['cards']:,} cards in {e['build_s']:.1f} s = {e['cards_per_s']:.1f} "
+                          f"cards/s ({e['build_cpu_s']:.0f} CPU-s)")
         else:
             build_text = (f"PROJECTED full build {e['projected_build_s']:.0f} s = {e['projected_cards_per_s']:.1f} "
                           f"cards/s (embedding measured on {e['embed_sample']:,} cards: "
-                          f"{e['embed_cards_per_s']:.1f} cards/s)")
+                          f"{e['embed_cards_per_s']:.1f} cards/s, {e['embed_cpu_s']:.0f} CPU-s)")
         lines.append(f"{int(size):,} runs: logged via log_run in {e['log_run_s']:.1f} s ({e['log_runs_per_s']:.0f} "
                      f"runs/s); {build_text}; query p50 {q['p50_ms']:.1f} ms, p95 {q['p95_ms']:.1f} ms "
-                     f"({q['queries']} queries); peak RSS {e['peak_rss_mib']:.0f} MiB")
+                     f"({q['queries']} queries); peak RSS {e['peak_rss_mib']:.0f} MiB; load average after "
+                     f"{e['load_average_after']:.1f}")
         lines.append(f"    method: {e['method']}")
     return "\n".join(lines)
 

@@ -49,6 +49,10 @@ def click_at(window, x: int, y: int) -> None:
     _run_pumping(window, ["xdotool", "mousemove", str(x), str(y), "click", "1"])
 
 
+def move_pointer(window, x: int, y: int) -> None:
+    _run_pumping(window, ["xdotool", "mousemove", str(x), str(y)])
+
+
 def click(window, widget, fx: float = 0.5, fy: float = 0.5) -> None:
     """A real mouse click at a fraction (fx, fy) of the widget's area."""
     window.update_idletasks()

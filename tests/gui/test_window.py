@@ -15,10 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.gui.driver import Heartbeat, click, click_at, press_key, pump, screenshot, type_text, wait_for
+from tests.gui.driver import (Heartbeat, click, click_at, move_pointer, press_key, pump, screenshot, type_text,
+                              wait_for)
 
 TURN_TIMEOUT_S = 120.0
 LOUD = 0.02                  # |sample| above this counts as the assistant's voice in a speaker recording
+SILENCE = 0.003              # peak level of a silent (flushed) speaker: anything above is still sound
 INTERRUPT_BUDGET_S = 0.050   # the product target: silence within 50 ms of pressing Interrupt
 SPEAKING_BEFORE_S = 0.5      # the voice must have sounded this recently when Interrupt was pressed
 INTERRUPT_AFTER_S = 0.6      # press Interrupt this long after the answer starts playing
@@ -30,6 +32,7 @@ MIN_SCREENSHOT_COLORS = 200
 LONG_QUESTION = "Compare the best random forest with the best mlp on digits"
 STYLE_QUESTION = "Which run had the best validation accuracy on iris?"
 TYPED_QUESTION = "How many runs used the mlp model?"
+SCREENSHOT_QUESTION = "What are the top 3 runs by validation accuracy on digits?"
 
 
 @dataclass
@@ -147,33 +150,6 @@ def test_latency_breakdown_expands_on_click(running_window, spoken_turn):
     assert "speech recognised:" in window.conversation.text() and "first sound from the speaker:" in window.conversation.text()
 
 
-def test_screenshot_shows_the_window_in_use(running_window, spoken_turn, tmp_path):
-    from PIL import Image
-
-    window = running_window
-    window.tabs.set("Runs")
-    wait_for(window, lambda: window.runs_panel.chart_image is not None and window.runs_panel.data is not None, 30,
-             "the runs chart")
-    pump(window, 1.0)
-    path = screenshot(window, tmp_path / "window.png")
-    image = np.asarray(Image.open(path).convert("RGB"))
-    assert image.shape[:2] == (window.winfo_screenheight(), window.winfo_screenwidth())
-    assert len(np.unique(image.reshape(-1, 3), axis=0)) > MIN_SCREENSHOT_COLORS, "the screenshot is (nearly) blank"
-
-    def region(widget) -> np.ndarray:
-        x, y = widget.winfo_rootx(), widget.winfo_rooty()
-        return image[y:y + widget.winfo_height(), x:x + widget.winfo_width()]
-
-    red = np.array([int(window.interrupt_button.cget("fg_color")[0][i:i + 2], 16) for i in (1, 3, 5)])
-    button = region(window.interrupt_button)
-    assert (np.abs(button.astype(int) - red).sum(axis=2) < 30).mean() > 0.5, "the red Interrupt button is missing"
-    for widget in (window.conversation, window.runs_panel.chart, window.runs_panel.table, window.sliders):
-        assert widget.winfo_ismapped() and region(widget).std() > 10, f"{widget} shows nothing"
-    if os.environ.get(UPDATE_SCREENSHOT_ENV) == "1" or not SCREENSHOT.exists():
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        shutil.copyfile(path, SCREENSHOT)
-
-
 def test_interrupt_button_silences_the_answer_within_50_ms(running_window, virtual_audio, tmp_path):
     from labvoice.events import Status
 
@@ -192,10 +168,11 @@ def test_interrupt_button_silences_the_answer_within_50_ms(running_window, virtu
     pump(window, 0.5)
     recording = virtual_audio.stop_recording()
     _set_slider(window, "verbosity", 0.0)
-    loud = _sounding(recording)
+    loud, sound = _sounding(recording), np.nonzero(np.abs(recording.audio) > SILENCE)[0]
     assert loud.size, "nothing was played"
-    silent_after = recording.time_of(int(loud[-1]) + 1) - pressed
     assert recording.time_of(int(loud[-1])) > pressed - SPEAKING_BEFORE_S, "the answer was not sounding"
+    silent_after = recording.time_of(int(sound[-1]) + 1) - pressed
+    print(f"\nsilent {silent_after * 1000:.1f} ms after Interrupt was pressed")
     assert silent_after <= INTERRUPT_BUDGET_S, f"still sounding {silent_after * 1000:.0f} ms after Interrupt"
     turn = _new_turn(window, before, "text")
     assert turn.interrupted
@@ -212,8 +189,9 @@ def test_style_slider_changes_the_next_answers_voice(running_window, virtual_aud
         seen = _ask_typed(window, virtual_audio, STYLE_QUESTION, tmp_path / f"energy-{fraction}.wav")
         loud = _sounding(seen.recording)
         assert loud.size and seen.turn.answer
-        rates.append(len(seen.turn.answer) / ((loud[-1] - loud[0]) / seen.recording.sample_rate))
+        rates.append(len(seen.turn.answer) / (loud.size / seen.recording.sample_rate))   # chars per voiced second
     _set_slider(window, "energy", 0.5)
+    print(f"\nPiper length_scale {scales[0]:.2f} -> {scales[1]:.2f}; speech {rates[0]:.1f} -> {rates[1]:.1f} chars/s")
     assert scales[1] < scales[0], "the energy slider did not change Piper's length_scale"
     assert rates[1] / rates[0] > SLOW_FAST_RATE_RATIO, f"speech rates (chars/s) {rates}"
 
@@ -272,6 +250,36 @@ def test_a_bad_db_path_gives_a_readable_banner(running_window, tmp_path):
     assert not window.banner.winfo_ismapped()
     window.tabs.set("Runs")
     assert _listening(window), "the assistant should keep listening through a settings error"
+
+
+def test_screenshot_shows_the_window_in_use(running_window, spoken_turn, virtual_audio, tmp_path):
+    """Taken after the other tests: a spoken, an interrupted and several typed turns are on screen."""
+    from PIL import Image
+
+    window = running_window
+    window.tabs.set("Runs")
+    _ask_typed(window, virtual_audio, SCREENSHOT_QUESTION, tmp_path / "last.wav")
+    move_pointer(window, window.winfo_screenwidth() - 1, window.winfo_screenheight() - 1)  # no hover tooltips
+    wait_for(window, lambda: window.runs_panel.chart_image is not None and window.runs_panel.data is not None, 30,
+             "the runs chart")
+    pump(window, 1.0)
+    path = screenshot(window, tmp_path / "window.png")
+    image = np.asarray(Image.open(path).convert("RGB"))
+    assert image.shape[:2] == (window.winfo_screenheight(), window.winfo_screenwidth())
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > MIN_SCREENSHOT_COLORS, "the screenshot is (nearly) blank"
+
+    def region(widget) -> np.ndarray:
+        x, y = widget.winfo_rootx(), widget.winfo_rooty()
+        return image[y:y + widget.winfo_height(), x:x + widget.winfo_width()]
+
+    red = np.array([int(window.interrupt_button.cget("fg_color")[0][i:i + 2], 16) for i in (1, 3, 5)])
+    button = region(window.interrupt_button)
+    assert (np.abs(button.astype(int) - red).sum(axis=2) < 30).mean() > 0.5, "the red Interrupt button is missing"
+    for widget in (window.conversation, window.runs_panel.chart, window.runs_panel.table, window.sliders):
+        assert widget.winfo_ismapped() and region(widget).std() > 10, f"{widget} shows nothing"
+    if os.environ.get(UPDATE_SCREENSHOT_ENV) == "1" or not SCREENSHOT.exists():
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(path, SCREENSHOT)
 
 
 def test_settings_are_remembered(running_window, gui_config):

@@ -90,11 +90,14 @@ def test_the_function_gets_the_run_id_both_ways(tmp_path):
     assert json.loads(row["params_json"]) == {"dataset": "digits", "seed": 1}
 
 
-def test_a_caller_may_choose_the_run_id(tmp_path):
-    train = log_run(db=tmp_path / "runs.db", dataset_id="iris")(lambda **kw: {"metrics": {"acc": 1}})
+def test_a_caller_may_choose_the_run_id_but_not_reuse_one(tmp_path):
+    calls = []
+    train = log_run(db=tmp_path / "runs.db", dataset_id="iris")(
+        lambda **kw: calls.append(kw["seed"]) or {"metrics": {"acc": 1}})
     assert train(run_id="cafe0001", seed=3).run_id == "cafe0001"
     with pytest.raises(LogRunError, match="already recorded"):
         train(run_id="cafe0001", seed=4)
+    assert calls == [3]                                  # refused before it trained again
     assert [r["run_id"] for r in _rows(tmp_path / "runs.db")] == ["cafe0001"]
 
 

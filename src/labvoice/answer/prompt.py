@@ -17,13 +17,14 @@ SMALL_TALK_PROMPT = (
     "without numbers or run ids, and offer to help with the user's training runs."
 )
 PASSAGE_CHARS = 400  # each passage is trimmed so the prompt stays short (prefill dominates on CPU)
+QUESTION_CHARS = 400  # likewise a question (this turn's or in history): 5,000 pasted characters cost minutes
 
 
 def build_messages(retrieval: Retrieval, style: Style, history: list[tuple[str, str]],
                    history_turns: int) -> list[ChatMessage]:
     messages = [ChatMessage("system", SYSTEM_PROMPT)]
     for user_text, assistant_text in history[-history_turns:] if history_turns else []:
-        messages.append(ChatMessage("user", user_text))
+        messages.append(ChatMessage("user", user_text[:QUESTION_CHARS]))
         messages.append(ChatMessage("assistant", assistant_text))
     parts = []
     facts = retrieval.factset.facts
@@ -34,6 +35,6 @@ def build_messages(retrieval: Retrieval, style: Style, history: list[tuple[str, 
     if not facts and not retrieval.passages:
         parts.append(SMALL_TALK_PROMPT)
     parts.append(style.instructions())
-    parts.append(f"QUESTION: {retrieval.question}")
+    parts.append(f"QUESTION: {retrieval.question[:QUESTION_CHARS]}")
     messages.append(ChatMessage("user", "\n\n".join(parts)))
     return messages

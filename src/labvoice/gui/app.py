@@ -48,7 +48,7 @@ DEFAULT_GEOMETRY = "1280x800"
 MIN_WINDOW = (1000, 660)
 RECENT_EVENTS = 2000          # kept for the tests and for a look in a debugger
 WELCOME = ("Press Start to load the models and listen, then ask about your runs out loud, "
-           "or type a question below.\n\n")
+           "or type a question below.\n")
 
 
 def _system_is_dark() -> bool:
@@ -139,9 +139,7 @@ class LabvoiceWindow(ctk.CTk):
             row=0, column=0, sticky="w", padx=10, pady=(8, 0))
         self.conversation = ConversationView(left, font=ctk.CTkFont(size=14))
         self.conversation.grid(row=1, column=0, columnspan=2, sticky="nsew", padx=8, pady=6)
-        self.conversation.configure(state="normal")
-        self.conversation.insert("end", WELCOME, ("muted",))
-        self.conversation.configure(state="disabled")
+        self.conversation.set_welcome(WELCOME)
         self.question_entry = ctk.CTkEntry(left, placeholder_text="Type a question and press Enter", height=36)
         self.question_entry.grid(row=2, column=0, sticky="ew", padx=(8, 4), pady=(0, 8))
         self.question_entry.bind("<Return>", lambda e: self.ask())

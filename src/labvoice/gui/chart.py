@@ -18,7 +18,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 PREFERRED_METRICS = ("val_accuracy", "accuracy", "val_f1", "f1", "val_loss", "loss")
-KEY_METRICS_SHOWN = 3      # metrics in the table's "key metrics" column
+KEY_METRICS_SHOWN = 2      # metrics in the table's "key metrics" column (more do not fit)
 MAX_CURVE_RUNS = 6         # more curves than this are unreadable in a panel this size
 CURVES, LEADERBOARD = "curves", "leaderboard"
 DPI = 100                  # pixels per inch for the Agg canvas: figure inches = pixels / DPI
@@ -67,8 +67,9 @@ def chart_metric(runs: list[Any], facts: tuple[dict, ...]) -> str | None:
 
 
 def _key_metrics(metrics: dict[str, float], first: str | None) -> str:
-    order = ([first] if first in metrics else []) + sorted(k for k in metrics if k != first)
-    return "  ".join(f"{k} {fmt(metrics[k])}" for k in order[:KEY_METRICS_SHOWN])
+    usual = [k for k in PREFERRED_METRICS if k in metrics and k != first]
+    order = ([first] if first in metrics else []) + usual + sorted(k for k in metrics if k != first and k not in usual)
+    return ", ".join(f"{k} {metrics[k]:.3g}" for k in order[:KEY_METRICS_SHOWN])
 
 
 def _read_curve(path: Any, metric: str) -> tuple[tuple[float, ...], tuple[float, ...]] | None:

@@ -30,7 +30,7 @@ STAGES = (
     ("first_audio", "first sound from the speaker"),
     ("llm_done", "answer fully written"),
 )
-HEADLINE_STAGES = (("first_audio", "to first audio"), ("first_chunk", "to first sentence (no speaker)"))
+HEADLINE_STAGES = (("first_audio", "to first audio"), ("first_chunk", "to first sentence"))
 USER_COLOR = ("#1967d2", "#8ab4f8")
 BOT_COLOR = ("#188038", "#81c995")
 LINK_COLOR = ("#6a3fb5", "#c58af9")
@@ -87,6 +87,11 @@ class ConversationView(ctk.CTkTextbox):
         self.apply_colors()
 
     # -- public updates -----------------------------------------------------------------------
+    def set_welcome(self, text: str) -> None:
+        """A hint shown until the first turn arrives."""
+        with _Editable(self):
+            self.insert("end", text, ("muted", "welcome"))
+
     def add_transcript(self, turn_id: int, text: str, source: str) -> None:
         turn = self._ensure(turn_id)
         turn.transcript, turn.source = text, source
@@ -123,6 +128,7 @@ class ConversationView(ctk.CTkTextbox):
     def toggle_breakdown(self, turn_id: int) -> None:
         turn = self.turns.get(turn_id)
         if turn is not None:
+            self._unhover()       # the link is redrawn under the pointer: no <Leave> will come
             turn.expanded = not turn.expanded
             self._render(turn, "meta")
 
@@ -140,7 +146,8 @@ class ConversationView(ctk.CTkTextbox):
         self.tag_config("unspoken", foreground=pick(MUTED_TEXT), overstrike=True)
         self.tag_config("flag", foreground=pick(FLAG_COLOR))
         self.tag_config("link", foreground=pick(LINK_COLOR), underline=True)
-        self.tag_config("meta", lmargin1=INDENT_PX, lmargin2=INDENT_PX, spacing3=TURN_GAP_PX)
+        self.tag_config("meta", lmargin1=INDENT_PX, lmargin2=INDENT_PX)
+        self.tag_config("turn_start", spacing1=TURN_GAP_PX)
         self.tag_config("breakdown", lmargin1=2 * INDENT_PX, lmargin2=2 * INDENT_PX, foreground=pick(MUTED_TEXT))
 
     # -- rendering ------------------------------------------------------------------------------
@@ -149,6 +156,9 @@ class ConversationView(ctk.CTkTextbox):
         if turn is None:
             turn = self.turns[turn_id] = TurnView(turn_id)
             with _Editable(self):
+                welcome = self.tag_ranges("welcome")
+                if welcome:
+                    self.delete(welcome[0], welcome[-1])
                 for region in ("user", "ans", "meta"):
                     self._insert_segments("end", f"{region}-{turn_id}", self._segments(turn, region))
             link = f"lat-{turn_id}"
@@ -168,7 +178,7 @@ class ConversationView(ctk.CTkTextbox):
     def _segments(self, turn: TurnView, region: str) -> list[tuple[str, tuple[str, ...]]]:
         if region == "user":
             who = "You" if turn.source == "voice" else "You (typed)"
-            return [(f"{who}  ", ("who_user",)), (turn.transcript or "\u2026", ()), ("\n", ())]
+            return [(f"{who}  ", ("who_user", "turn_start")), (turn.transcript or "\u2026", ()), ("\n", ())]
         if region == "ans":
             if turn.done:
                 said = turn.answer
@@ -195,12 +205,12 @@ class ConversationView(ctk.CTkTextbox):
         headline = turn.headline_latency()
         if headline is not None:
             arrow = "\u25be" if turn.expanded else "\u25b8"
-            parts.append((f"\u23f1 {headline[0]:.0f} ms {headline[1]} {arrow}", (*tags, "link", f"lat-{turn.turn_id}")))
+            parts.append((f"{headline[0]:.0f} ms {headline[1]} {arrow}", (*tags, "link", f"lat-{turn.turn_id}")))
         else:
-            parts.append(("\u23f1 \u2026", (*tags, "muted")))
+            parts.append(("timing\u2026", (*tags, "muted")))
         if turn.interrupted:
             parts.append(("  \u00b7  ", (*tags, "muted")))
-            parts.append(("\u23f9 interrupted", (*tags, "flag")))
+            parts.append(("\u25a0 interrupted", (*tags, "flag")))
         if turn.fallback:
             parts.append(("  \u00b7  templated answer (the model's wording failed the fact check)", (*tags, "muted")))
         if turn.used_run_ids:

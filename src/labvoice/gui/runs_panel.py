@@ -10,6 +10,7 @@ the run and only then says it is done.
 from __future__ import annotations
 
 from pathlib import Path
+from tkinter import font as tkfont
 from tkinter import ttk
 from typing import Callable
 
@@ -20,8 +21,10 @@ from labvoice.gui.tasks import Worker
 from labvoice.gui.widgets import MUTED_TEXT, pick
 
 PUBLISH_NOTE = "PUBLISH"   # the note the demo and the facts engine read as "flagged for publishing"
-COLUMNS = (("run", "run id", 80), ("dataset", "dataset", 90), ("model", "model", 120),
-           ("metrics", "key metrics", 230), ("note", "note", 140))
+COLUMNS = (("run", "run id", 74), ("dataset", "dataset", 98), ("model", "model", 110),
+           ("metrics", "key metrics", 190), ("note", "note", 140))
+TABLE_FONT_SIZE = 10       # points: five columns must fit the panel's ~620 px
+TABLE_ROW_PX = 22
 TABLE_ROWS = 5
 RESIZE_DEBOUNCE_MS = 250   # redraw the chart once the window stops changing size
 CHART_PAD_PX = 8
@@ -52,6 +55,8 @@ class RunsPanel(ctk.CTkFrame):
         self.chart_image: ctk.CTkImage | None = None
         self._request = 0          # newest chart request; older renders that finish late are dropped
         self._resize_job: str | None = None
+        self._table_font: tkfont.Font | None = None
+        self._table_bold: tkfont.Font | None = None
         self.grid_columnconfigure(0, weight=1)
         self.grid_rowconfigure(3, weight=1)
 
@@ -208,8 +213,14 @@ class RunsPanel(ctk.CTkFrame):
         if "clam" in style.theme_names():
             style.theme_use("clam")    # the default X11 theme ignores background colours
         bg, fg = pick(TABLE_COLORS["bg"]), pick(TABLE_COLORS["fg"])
-        style.configure("Runs.Treeview", background=bg, fieldbackground=bg, foreground=fg, borderwidth=0)
-        style.configure("Runs.Treeview.Heading", background=pick(TABLE_COLORS["head"]), foreground=fg)
+        if self._table_font is None:
+            family = tkfont.nametofont("TkDefaultFont").actual("family")
+            self._table_font = tkfont.Font(self, family=family, size=TABLE_FONT_SIZE)
+            self._table_bold = tkfont.Font(self, family=family, size=TABLE_FONT_SIZE, weight="bold")
+        style.configure("Runs.Treeview", background=bg, fieldbackground=bg, foreground=fg, borderwidth=0,
+                        font=self._table_font, rowheight=TABLE_ROW_PX)
+        style.configure("Runs.Treeview.Heading", background=pick(TABLE_COLORS["head"]), foreground=fg,
+                        font=self._table_bold)
         style.map("Runs.Treeview", background=[("selected", pick(TABLE_COLORS["select"]))],
                   foreground=[("selected", fg)])
         self.status_label.configure(text_color=MUTED_TEXT)

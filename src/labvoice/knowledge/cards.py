@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 DOC_SUFFIXES = (".md", ".txt", ".pdf")
 TEXT_ENCODING = "utf-8"
 METRIC_FORMAT = ".4g"           # significant digits of metric values in run cards
+DATE_CHARS = len("YYYY-MM-DD")  # ISO timestamps are cut to their date in cards
 DATASET_PARAM_KEYS = ("dataset", "dataset_id")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
@@ -96,7 +97,7 @@ def _key_params(params: dict) -> list[str]:
 
 
 def run_card_text(run: Run) -> str:
-    """The card text for one run: id, dataset, model kind, key params, all final metrics, note, command."""
+    """The card text for one run: id, dataset, model kind, key params, all final metrics, note, date, command."""
     model = run.model_kind or "unknown model"
     lines = [f"Run {run.run_id}: {model} trained on dataset {run.dataset_id or 'unknown'}."]
     params = _key_params(run.params)
@@ -107,7 +108,7 @@ def run_card_text(run: Run) -> str:
     if run.note:
         lines.append(f"Note: {run.note}")
     if run.timestamp:
-        lines.append(f"Recorded: {run.timestamp}.")
+        lines.append(f"Recorded on {run.timestamp[:DATE_CHARS]}.")  # the date only: fewer tokens to embed
     if run.command:
         lines.append(f"Command: {run.command}")
     return "\n".join(lines)

@@ -209,6 +209,16 @@ def insert_row(conn: sqlite3.Connection, row: Mapping[str, Any]) -> None:
         raise LogRunError(f"run id {row['run_id']!r} is already recorded; pass a new run_id or none") from None
 
 
+def _is_recorded(db_path: Path, run_id: str) -> bool:
+    if not db_path.is_file():
+        return False
+    conn = connect_rw(db_path)
+    try:
+        return conn.execute("SELECT 1 FROM manifests WHERE run_id = ?", (run_id,)).fetchone() is not None
+    finally:
+        conn.close()
+
+
 def _bind_params(sig: inspect.Signature, args: tuple, kwargs: dict) -> dict[str, Any]:
     try:
         bound = sig.bind(*args, **kwargs)
@@ -251,10 +261,13 @@ def log_run(*, db: str | os.PathLike, dataset_id: str | None = None,
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> LoggedRun:
-            rid = str(kwargs.pop(RUN_ID_ARG, None) or run_id or new_run_id())
-            params = _bind_params(sig, args, {**kwargs, RUN_ID_ARG: rid} if wants_run_id else kwargs)
-            dataset = _dataset_from(params, dataset_id, name)
+            chosen = kwargs.pop(RUN_ID_ARG, None) or run_id
+            rid = str(chosen or new_run_id())
             call_kwargs = {**kwargs, RUN_ID_ARG: rid} if wants_run_id else kwargs
+            params = _bind_params(sig, args, call_kwargs)
+            dataset = _dataset_from(params, dataset_id, name)
+            if chosen and _is_recorded(db_path, rid):  # fail before training, not after
+                raise LogRunError(f"run id {rid!r} is already recorded in {db_path}; pass a new run_id or none")
             token = _current_run_id.set(rid)
             try:
                 result = fn(*args, **call_kwargs)

@@ -2,7 +2,9 @@
 
 Each turn is appended and flushed (and fsynced) as soon as it ends, so a crash loses at most the
 turn in flight. A failing disk never stops the conversation: the log counts what it could not
-write and says so in the next line it manages to write.
+write and says so in the next line it manages to write. A write that fails part-way (the disk
+filled mid-line) is cut back off both files, so a turn is in both or in neither and every JSONL
+line stays whole.
 """
 from __future__ import annotations
 
@@ -35,6 +37,22 @@ class ConversationLog:
             fh.flush()
             os.fsync(fh.fileno())
 
+    @staticmethod
+    def _size(path: Path) -> int:
+        try:
+            return path.stat().st_size
+        except OSError:
+            return 0
+
+    def _roll_back(self, sizes: dict[Path, int]) -> None:
+        """Cut off what a failed write left behind (truncating needs no free space)."""
+        for path, size in sizes.items():
+            try:
+                if self._size(path) > size:
+                    os.truncate(path, size)
+            except OSError as err:
+                log.warning("conversation log: could not cut a partial write off %s (%s)", path, err)
+
     def write_turn(self, record: TurnRecord) -> bool:
         """Append one turn to both files; False (and counted) when the disk refused."""
         stamp = datetime.now().isoformat(timespec="seconds")
@@ -59,11 +77,13 @@ class ConversationLog:
             details.append(f"{self.lost_turns} earlier turn(s) could not be logged ({self.last_error})")
         if details:
             lines.append(f"<sub>{' · '.join(details)}</sub>\n\n")
+        sizes = {path: self._size(path) for path in (self.jsonl_path, self.markdown_path)}
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._append(self.jsonl_path, json.dumps(entry) + "\n")
             self._append(self.markdown_path, "".join(lines))
         except OSError as err:
+            self._roll_back(sizes)
             self.lost_turns += 1
             self.last_error = err.strerror or str(err)
             log.warning("conversation log: could not write turn %d (%s)", record.turn_id, self.last_error)

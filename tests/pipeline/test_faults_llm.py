@@ -1,0 +1,43 @@
+"""The LLM fails mid-answer (the real llama.cpp model, wrapped to raise after a few tokens): the
+turn still ends with an answer built from the facts, the model is released, the next turn works.
+A server that dies mid-stream is covered by the OpenAI client's tests (tests/llm)."""
+from __future__ import annotations
+
+from labvoice.events import AnswerDone
+
+from tests.pipeline.conftest import assert_next_turn_works
+from tests.pipeline.faults import INJECTED, FailingChat
+
+TOKENS_BEFORE_FAILURE = 3
+
+
+def _best_on(rows, dataset: str, metric: str = "val_acc") -> str:
+    return max((r for r in rows if r["dataset"] == dataset), key=lambda r: r[metric])["run_id"]
+
+
+def test_llm_error_mid_answer_falls_back_to_the_facts(make_driver, live_stages, heldout_rows):
+    chat = FailingChat(live_stages.brain.chat_model)
+    driver = make_driver(chat_model=chat)
+    chat.arm(TOKENS_BEFORE_FAILURE)
+    turn = driver.ask("Which run had the best validation accuracy on mnist?")
+    best = _best_on(heldout_rows, "mnist")
+    assert chat.raised == 1
+    assert any(e.stage == "llm" and INJECTED in e.message for e in turn.errors), turn.errors
+    assert turn.ended.reason == "done"
+    assert turn.done.used_run_ids == (best,)
+    assert turn.done.fallback and best in turn.done.text   # the templated answer from the SQL facts
+    assert_next_turn_works(driver, heldout_rows)
+
+
+def test_unexpected_llm_crash_ends_the_turn_and_releases_the_model(make_driver, live_stages, heldout_rows):
+    chat = FailingChat(live_stages.brain.chat_model)
+    driver = make_driver(chat_model=chat)
+    chat.arm(TOKENS_BEFORE_FAILURE, RuntimeError(f"{INJECTED}: segfault-like crash in the backend"))
+    turn = driver.ask("Hello! What can you do?")
+    assert chat.raised == 1
+    assert any(e.stage == "llm" and INJECTED in e.message for e in turn.errors), turn.errors
+    assert turn.ended.reason in ("done", "error")
+    assert len(turn.of(AnswerDone)) <= 1
+    # The llama.cpp context is locked per generation: a leaked lock would hang this turn.
+    assert_next_turn_works(driver, heldout_rows)
+    assert len(chat.prompts) == 2
