@@ -151,10 +151,10 @@ def running_window(indexed_window, observed):
 
     def watch() -> bool:
         if win.status_pill.status == Status.LOADING:
-            detail = win.loading_label.cget("text")
+            detail = win.loading.label.cget("text")
             if detail and (not observed.loading_details or observed.loading_details[-1] != detail):
                 observed.loading_details.append(detail)
-            observed.loading_bar_shown |= bool(win.loading.winfo_ismapped())
+            observed.loading_bar_shown |= win.loading.shown and bool(win.loading.winfo_ismapped())
         return win.session.running and win.status_pill.status == Status.LISTENING
 
     wait_for(win, watch, LOAD_TIMEOUT_S, "the models to load and the assistant to listen")

@@ -16,6 +16,9 @@ from typing import Callable
 PUMP_SLEEP_S = 0.004     # between Tk updates: well under the 10 ms heartbeat
 HEARTBEAT_MS = 10        # the after() interval whose lateness measures loop stalls
 XDOTOOL_TIMEOUT_S = 10.0
+# customtkinter ignores a second click on a button within its 100 ms click animation (it marks the
+# pointer as outside until the animation ends); a person never clicks that fast, the harness might.
+CLICK_SETTLE_S = 0.15
 
 
 def pump(window, seconds: float, until: Callable[[], bool] | None = None) -> bool:
@@ -47,6 +50,7 @@ def _run_pumping(window, args: list[str]) -> None:
 
 def click_at(window, x: int, y: int) -> None:
     _run_pumping(window, ["xdotool", "mousemove", str(x), str(y), "click", "1"])
+    pump(window, CLICK_SETTLE_S)
 
 
 def move_pointer(window, x: int, y: int) -> None:
@@ -81,11 +85,13 @@ class Heartbeat:
 
     window: object
     gaps_s: list[float] = field(default_factory=list)
+    stamps: list[float] = field(default_factory=list)      # when each beat ran (monotonic)
     _last: float = 0.0
     _job: str | None = None
 
     def start(self) -> "Heartbeat":
         self.gaps_s.clear()
+        self.stamps.clear()
         self._last = time.monotonic()
         self._job = self.window.after(HEARTBEAT_MS, self._beat)
         return self
@@ -93,8 +99,19 @@ class Heartbeat:
     def _beat(self) -> None:
         now = time.monotonic()
         self.gaps_s.append(now - self._last)
+        self.stamps.append(now)
         self._last = now
         self._job = self.window.after(HEARTBEAT_MS, self._beat)
+
+    def worst(self, events, count: int = 3) -> str:
+        """The longest stalls, each with the last event the window had received before it."""
+        lines = []
+        for i in sorted(range(len(self.gaps_s)), key=self.gaps_s.__getitem__)[-count:][::-1]:
+            start = self.stamps[i] - self.gaps_s[i]
+            before = [e for e in events if e.t <= start]
+            last = type(before[-1]).__name__ if before else "-"
+            lines.append(f"{self.gaps_s[i] * 1000:.0f} ms stall, {start - self.stamps[0]:.2f} s in, after {last}")
+        return "; ".join(lines)
 
     def stop(self) -> float:
         """Stop; returns the longest gap between beats, seconds."""

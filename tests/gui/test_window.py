@@ -19,13 +19,16 @@ from tests.gui.driver import (Heartbeat, click, click_at, move_pointer, press_ke
                               wait_for)
 
 TURN_TIMEOUT_S = 120.0
+TONE_HZ = 440.0              # what Settings > Test tone plays
 LOUD = 0.02                  # |sample| above this counts as the assistant's voice in a speaker recording
 SILENCE = 0.003              # peak level of a silent (flushed) speaker: anything above is still sound
 INTERRUPT_BUDGET_S = 0.050   # the product target: silence within 50 ms of pressing Interrupt
 SPEAKING_BEFORE_S = 0.5      # the voice must have sounded this recently when Interrupt was pressed
 INTERRUPT_AFTER_S = 0.6      # press Interrupt this long after the answer starts playing
 MAX_LOOP_GAP_S = 0.100       # the Tk loop may never stall longer than this during a turn
-SLOW_FAST_RATE_RATIO = 1.3   # energy 0 -> 1 makes Piper ~1.67x faster (length_scale 1.25 -> 0.75)
+# Energy 0 -> 1 makes Piper's phonemes 1.67x faster (length_scale 1.25 -> 0.75); the two answers'
+# texts differ (the style also changes the instructions) and pauses do not all scale: measured ~1.4.
+SLOW_FAST_RATE_RATIO = 1.2
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
 UPDATE_SCREENSHOT_ENV = "LABVOICE_UPDATE_SCREENSHOT"   # =1: also refresh docs/screenshot.png
 MIN_SCREENSHOT_COLORS = 200
@@ -41,6 +44,7 @@ class TurnSeen:
     shown: str                   # the conversation text once the turn was over
     recording: object            # tests.support.pulse.SpeakerRecording of the whole turn
     max_gap_s: float             # the longest Tk loop stall during the turn
+    stalls: str = ""             # the worst stalls and what the window was doing
 
 
 def _listening(window) -> bool:
@@ -68,8 +72,10 @@ def _whole_turn(window, virtual_audio, wav: Path, source: str, begin) -> TurnSee
     wait_for(window, lambda: _new_turn(window, before, source) is not None, TURN_TIMEOUT_S, f"a {source} turn")
     wait_for(window, lambda: _listening(window), TURN_TIMEOUT_S, "the turn to end")
     gap = beat.stop()
+    stalls = beat.worst(list(window.recent_events))
     pump(window, 0.3)
-    return TurnSeen(_new_turn(window, before, source), window.conversation.text(), virtual_audio.stop_recording(), gap)
+    return TurnSeen(_new_turn(window, before, source), window.conversation.text(), virtual_audio.stop_recording(), gap,
+                    stalls)
 
 
 def _ask_typed(window, virtual_audio, text: str, wav: Path) -> TurnSeen:
@@ -136,8 +142,8 @@ def test_spoken_question_shows_transcript_and_answer_and_plays(spoken_turn):
 
 
 def test_tk_loop_is_never_blocked_over_100_ms_during_a_turn(spoken_turn):
-    print(f"\nlongest Tk loop stall during the spoken turn: {spoken_turn.max_gap_s * 1000:.1f} ms")
-    assert spoken_turn.max_gap_s < MAX_LOOP_GAP_S, f"the Tk loop stalled {spoken_turn.max_gap_s * 1000:.0f} ms"
+    print(f"\nlongest Tk loop stall during the spoken turn: {spoken_turn.max_gap_s * 1000:.1f} ms ({spoken_turn.stalls})")
+    assert spoken_turn.max_gap_s < MAX_LOOP_GAP_S, f"the Tk loop stalled: {spoken_turn.stalls}"
 
 
 def test_latency_breakdown_expands_on_click(running_window, spoken_turn):
@@ -189,7 +195,7 @@ def test_style_slider_changes_the_next_answers_voice(running_window, virtual_aud
         seen = _ask_typed(window, virtual_audio, STYLE_QUESTION, tmp_path / f"energy-{fraction}.wav")
         loud = _sounding(seen.recording)
         assert loud.size and seen.turn.answer
-        rates.append(len(seen.turn.answer) / (loud.size / seen.recording.sample_rate))   # chars per voiced second
+        rates.append(len(seen.turn.answer) / ((loud[-1] - loud[0]) / seen.recording.sample_rate))   # chars/s
     _set_slider(window, "energy", 0.5)
     print(f"\nPiper length_scale {scales[0]:.2f} -> {scales[1]:.2f}; speech {rates[0]:.1f} -> {rates[1]:.1f} chars/s")
     assert scales[1] < scales[0], "the energy slider did not change Piper's length_scale"
@@ -206,7 +212,7 @@ def test_typed_question_space_types_and_escape_interrupts(running_window, virtua
 
     seen = _whole_turn(window, virtual_audio, tmp_path / "typed.wav", "text", lambda: press_key(window, "Return"))
     assert seen.turn.transcript == TYPED_QUESTION and seen.turn.answer in seen.shown
-    assert seen.max_gap_s < MAX_LOOP_GAP_S, f"the Tk loop stalled {seen.max_gap_s * 1000:.0f} ms"
+    assert seen.max_gap_s < MAX_LOOP_GAP_S, f"the Tk loop stalled: {seen.stalls}"
 
     window.focus_force()
     press_key(window, "Escape")
@@ -252,6 +258,55 @@ def test_a_bad_db_path_gives_a_readable_banner(running_window, tmp_path):
     assert _listening(window), "the assistant should keep listening through a settings error"
 
 
+def test_test_tone_and_mic_check(running_window, virtual_audio, spoken_questions, tmp_path):
+    from labvoice.events import Status
+
+    window, settings = running_window, running_window.settings
+    window.tabs.set("Settings")
+    virtual_audio.record_speaker(tmp_path / "tone.wav")
+    pump(window, 0.3)
+    click(window, settings.tone_button)
+    wait_for(window, lambda: str(settings.tone_button.cget("state")) == "normal", 15, "the test tone")
+    pump(window, 0.3)
+    recording = virtual_audio.stop_recording()
+    assert settings.device_status.cget("text").startswith("played a 440 Hz tone"), settings.device_status.cget("text")
+    tone = recording.audio[np.abs(recording.audio) > LOUD]
+    spectrum = np.abs(np.fft.rfft(tone * np.hanning(len(tone))))
+    assert np.argmax(spectrum) * recording.sample_rate / len(tone) == pytest.approx(TONE_HZ, abs=5)
+
+    click(window, window.pause_button)           # the assistant must not answer the check's speech
+    wait_for(window, lambda: window.status_pill.status == Status.PAUSED, 10, "Paused")
+    playback = virtual_audio.play_into_mic(spoken_questions[1].path)
+    click(window, settings.mic_button)
+    wait_for(window, lambda: str(settings.mic_button.cget("state")) == "normal", 15, "the mic check")
+    assert "works: peak level" in settings.device_status.cget("text"), settings.device_status.cget("text")
+    wait_for(window, lambda: playback.process.poll() is not None, 15, "the question to finish playing")
+    click(window, window.pause_button)
+    wait_for(window, lambda: _listening(window), 10, "Listening again")
+    window.tabs.set("Runs")
+
+
+def test_apply_restarts_with_the_new_settings_and_keeps_the_models(running_window, observed):
+    import time
+
+    window, settings = running_window, running_window.settings
+    window.tabs.set("Settings")
+    old = window.orchestrator
+    settings.barge_in.set("speaker")
+    started = time.monotonic()
+    click(window, settings.apply_button)
+    wait_for(window, lambda: window.orchestrator is not old and window.session.running and _listening(window), 60,
+             "the restart")
+    restart_s = time.monotonic() - started
+    assert window.orchestrator.config.pipeline.barge_in == "speaker"
+    assert restart_s < max(observed.load_s, 1.0), f"restart took {restart_s:.1f} s: were the models reloaded?"
+    settings.barge_in.set("headphones")
+    click(window, settings.apply_button)
+    wait_for(window, lambda: window.session.running and _listening(window)
+             and window.orchestrator.config.pipeline.barge_in == "headphones", 60, "the second restart")
+    window.tabs.set("Runs")
+
+
 def test_screenshot_shows_the_window_in_use(running_window, spoken_turn, virtual_audio, tmp_path):
     """Taken after the other tests: a spoken, an interrupted and several typed turns are on screen."""
     from PIL import Image
@@ -293,3 +348,4 @@ def test_settings_are_remembered(running_window, gui_config):
     assert saved["appearance"] == "light"
     assert saved["geometry"].startswith("1280x800")
     assert set(saved["style"]) == {"warmth", "humour", "energy", "verbosity"}
+    assert saved["barge_in"] == "headphones" and saved["db"] == str(gui_config.paths.db)

@@ -16,9 +16,11 @@ every process started here is ended by its own id in :meth:`VirtualAudio.stop`.
 """
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -43,6 +45,7 @@ RECORD_LATENCY_MS = 10
 READ_BYTES = 4096            # parec read size; os.read returns whatever is there (<= this)
 START_TIMEOUT_S = 15.0       # the daemon answers `pactl info` within ~0.2 s; be generous on CI
 STOP_TIMEOUT_S = 5.0
+PR_SET_PDEATHSIG = 1         # linux/prctl.h
 TOOLS = ("pulseaudio", "pactl", "pacat", "paplay", "parec")
 
 _ENV_KEYS = ("HOME", "XDG_RUNTIME_DIR", "PULSE_SERVER", "PULSE_CLIENTCONFIG", "PULSE_RUNTIME_PATH")
@@ -121,6 +124,12 @@ class _Recorder:
             self.stamps.append((now, received // (RECORD_BYTES_PER_SAMPLE * RECORD_CHANNELS)))
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the test process dies, so no daemon outlives it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _end(process: subprocess.Popen | None) -> None:
     """End one process we started, by its id: terminate, then kill if it lingers."""
     if process is None or process.poll() is not None:
@@ -178,7 +187,9 @@ class VirtualAudio:
             folder.chmod(0o700)  # pulseaudio refuses a runtime dir others can read
         (self.home / ".asoundrc").write_text(_ASOUNDRC.format(inp=INPUT_DEVICE, out=OUTPUT_DEVICE,
                                                               mon=MONITOR_DEVICE, spk=SPEAKER_SINK))
-        (self.root / "client.conf").write_text("autospawn = no\n")
+        # No shared memory: when the server dies, libpulse can deadlock freeing blocks it imported
+        # over SHM (seen: pa_memimport_free waiting forever while holding the stream's lock).
+        (self.root / "client.conf").write_text("autospawn = no\nenable-shm = no\nenable-memfd = no\n")
         script = self.root / "default.pa"
         script.write_text(_DEFAULT_PA.format(socket=self.socket, spk=SPEAKER_SINK, feed=MIC_FEED_SINK,
                                              inp=INPUT_DEVICE, rate=SINK_RATE))
@@ -196,9 +207,10 @@ class VirtualAudio:
         with open(self.log_path, "ab") as log_file:
             self._daemon = subprocess.Popen(
                 ["pulseaudio", "-n", "-F", str(script), "--daemonize=no", "--system=false",
-                 "--exit-idle-time=-1", "--disallow-exit", "--use-pid-file=false", "--log-target=stderr"],
+                 "--exit-idle-time=-1", "--disallow-exit", "--use-pid-file=false", "--log-target=stderr",
+                 "--disable-shm=yes"],
                 env=self._child_env(), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-                cwd=self.root)
+                cwd=self.root, preexec_fn=_die_with_parent)
         self._wait_ready()
         # A silent low-latency client on each null sink: without it new streams stall up to 2 s.
         for sink in (SPEAKER_SINK, MIC_FEED_SINK):
@@ -206,7 +218,8 @@ class VirtualAudio:
                 self._keepalive.append(subprocess.Popen(
                     ["pacat", "-p", f"--device={sink}", f"--latency-msec={KEEPALIVE_LATENCY_MS}",
                      f"--rate={SINK_RATE}", "--client-name=keepalive"],
-                    env=self._child_env(), stdin=zeros, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                    env=self._child_env(), stdin=zeros, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    preexec_fn=_die_with_parent))
 
     def _end_daemon(self) -> None:
         for process in self._keepalive:

@@ -16,7 +16,8 @@ SMALL_TALK_PROMPT = (
     "There are no facts for this message: it is small talk. Reply in one short friendly sentence "
     "without numbers or run ids, and offer to help with the user's training runs."
 )
-PASSAGE_CHARS = 400  # each passage is trimmed so the prompt stays short (prefill dominates on CPU)
+PASSAGE_CHARS = 400   # each passage is trimmed so the prompt stays short (prefill dominates on CPU)
+PROMPT_PASSAGES = 2   # passages put in the prompt (all retrieved ones still ground the guard)
 QUESTION_CHARS = 400  # likewise a question (this turn's or in history): 5,000 pasted characters cost minutes
 
 
@@ -30,8 +31,11 @@ def build_messages(retrieval: Retrieval, style: Style, history: list[tuple[str, 
     facts = retrieval.factset.facts
     if facts:
         parts.append("FACTS:\n" + "\n".join(f"- {f.sentence}" for f in facts))
-    if retrieval.passages:
-        parts.append("NOTES:\n" + "\n".join(f"- {p.text[:PASSAGE_CHARS]}" for p in retrieval.passages))
+    if retrieval.passages and not facts:
+        # Facts already carry what run cards would say; passages only feed document questions.
+        # Prefill dominates time to first token on CPU, so few and short.
+        passages = retrieval.passages[:PROMPT_PASSAGES]
+        parts.append("NOTES:\n" + "\n".join(f"- {p.text[:PASSAGE_CHARS]}" for p in passages))
     if not facts and not retrieval.passages:
         parts.append(SMALL_TALK_PROMPT)
     parts.append(style.instructions())

@@ -20,7 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from labvoice.audio.devices import AudioDevice, AudioDeviceError, _sounddevice, resolve_device, supports
+from labvoice.audio.devices import (AudioDevice, AudioDeviceError, close_stream, import_sounddevice,
+                                    resolve_device, supports)
 from labvoice.audio.resample import StreamingResampler
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class MicrophoneCapture:
         """Open the configured device and start delivering frames. Raises AudioDeviceError."""
         if self._stream is not None:
             return
-        sd = _sounddevice()
+        sd = import_sounddevice()
         self.device = resolve_device(self.device_setting, "input")
         rate, channels = self._open_settings(self.device)
         self.stream_rate, self.stream_channels = rate, channels
@@ -129,11 +130,7 @@ class MicrophoneCapture:
         self._stopping.set()
         stream, self._stream = self._stream, None
         if stream is not None:
-            try:
-                stream.abort()
-                stream.close()
-            except Exception as err:  # noqa: BLE001 - a vanished device may fail to close; nothing to do
-                log.debug("closing input stream: %s", err)
+            close_stream(stream, "input stream")
         if self._monitor is not None and self._monitor is not threading.current_thread():
             self._monitor.join(self._stall_timeout_s)
         self._monitor = None

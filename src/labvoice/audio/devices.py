@@ -9,6 +9,7 @@ traceback.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 Kind = Literal["input", "output"]
 CONFIG_KEYS = {"input": "audio.input_device", "output": "audio.output_device"}
 ENV_KEYS = {"input": "LABVOICE_AUDIO__INPUT_DEVICE", "output": "LABVOICE_AUDIO__OUTPUT_DEVICE"}
+CLOSE_TIMEOUT_S = 2.0   # closing a healthy stream takes a few ms; longer means the server is gone
 PORTAUDIO_HINT = "install PortAudio: apt-get install libportaudio2 (then pip install sounddevice)"
 
 
@@ -41,7 +43,7 @@ class AudioDevice:
                 f"{self.max_output_channels} out; {self.default_samplerate:.0f} Hz)")
 
 
-def _sounddevice():
+def import_sounddevice():
     try:
         import sounddevice
     except (ImportError, OSError) as err:  # OSError: the PortAudio library itself is missing
@@ -51,7 +53,7 @@ def _sounddevice():
 
 def list_devices(kind: Kind | None = None) -> list[AudioDevice]:
     """All devices, or only those with input (or output) channels."""
-    sd = _sounddevice()
+    sd = import_sounddevice()
     hostapis = [api["name"] for api in sd.query_hostapis()]
     devices = [AudioDevice(index=int(info["index"]), name=str(info["name"]), hostapi=hostapis[info["hostapi"]],
                            max_input_channels=int(info["max_input_channels"]),
@@ -81,7 +83,7 @@ def resolve_device(value: str | int | None, kind: Kind) -> AudioDevice:
 
     An exact name (case-insensitive) wins over a substring; among substrings the first listed wins.
     """
-    sd = _sounddevice()
+    sd = import_sounddevice()
     candidates = list_devices(kind)
     if value is None:
         default = sd.default.device[0 if kind == "input" else 1]
@@ -109,10 +111,34 @@ def resolve_device(value: str | int | None, kind: Kind) -> AudioDevice:
 
 def supports(device: AudioDevice, kind: Kind, samplerate: float, channels: int) -> bool:
     """Whether PortAudio accepts these settings for the device (float32 samples)."""
-    sd = _sounddevice()
+    sd = import_sounddevice()
     check = sd.check_input_settings if kind == "input" else sd.check_output_settings
     try:
         check(device=device.index, samplerate=samplerate, channels=channels, dtype="float32")
     except (sd.PortAudioError, ValueError):
         return False
     return True
+
+
+def close_stream(stream, what: str) -> bool:
+    """Abort and close a PortAudio stream without letting a dead sound server hang the caller.
+
+    When a sound server dies, libpulse (via ALSA) can deadlock inside abort/close; the work runs
+    in a helper thread, and after CLOSE_TIMEOUT_S the stream is abandoned so restart() can go on.
+    """
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            stream.abort()
+            stream.close()
+        except Exception as err:  # noqa: BLE001 - a vanished device may fail to close; nothing to do
+            log.debug("closing %s: %s", what, err)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name=f"close-{what}", daemon=True).start()
+    if done.wait(CLOSE_TIMEOUT_S):
+        return True
+    log.warning("%s did not close within %.0f s (sound server gone?); abandoning it", what, CLOSE_TIMEOUT_S)
+    return False

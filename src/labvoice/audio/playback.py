@@ -26,7 +26,8 @@ from typing import Callable
 
 import numpy as np
 
-from labvoice.audio.devices import AudioDevice, AudioDeviceError, _sounddevice, resolve_device, supports
+from labvoice.audio.devices import (AudioDevice, AudioDeviceError, close_stream, import_sounddevice,
+                                    resolve_device, supports)
 from labvoice.audio.resample import StreamingResampler
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class Speaker:
         """Open the configured device and start the (silent) stream. Raises AudioDeviceError."""
         if self._stream is not None:
             return
-        sd = _sounddevice()
+        sd = import_sounddevice()
         self.device = resolve_device(self.device_setting, "output")
         self.rate = int(self._device_rate or self.device.default_samplerate)
         self.channels = 1 if supports(self.device, "output", self.rate, 1) else self.device.max_output_channels
@@ -127,11 +128,7 @@ class Speaker:
         self._stopping.set()
         stream, self._stream = self._stream, None
         if stream is not None:
-            try:
-                stream.abort()
-                stream.close()
-            except Exception as err:  # noqa: BLE001 - a vanished device may fail to close; nothing to do
-                log.debug("closing output stream: %s", err)
+            close_stream(stream, "output stream")
         self._notices.put(_Notice("stop"))
         if self._notifier is not None and self._notifier is not threading.current_thread():
             self._notifier.join(STOP_TIMEOUT_S)
@@ -262,9 +259,10 @@ class Speaker:
             self._items.clear()
             self._current = None
         else:
-            kept = [c for c in list(self._items) if c.turn_id != turn_id]
-            self._items.clear()
-            self._items.extend(kept)
+            for _ in range(len(self._items)):  # rotate once; chunks play() appends meanwhile stay
+                chunk = self._items.popleft()
+                if chunk.turn_id != turn_id:
+                    self._items.append(chunk)
             if self._current is not None and self._current.turn_id == turn_id:
                 self._current = None
         self._pos = 0

@@ -26,6 +26,7 @@ import customtkinter as ctk
 from labvoice.config import Config, ConfigError
 from labvoice.events import (AnswerDelta, AnswerDone, ErrorEvent, Latency, MicLevel, Progress, Status,
                              StatusChanged, Transcript, TurnEnded)
+from labvoice.gui.appearance import Appearance
 from labvoice.gui.conversation import ConversationView
 from labvoice.gui.errors import describe
 from labvoice.gui.prefs import Prefs, PrefsFile, config_overrides, settings_path
@@ -33,8 +34,8 @@ from labvoice.gui.runs_panel import RunsPanel
 from labvoice.gui.session import AssistantSession, Started
 from labvoice.gui.settings import SettingsPanel
 from labvoice.gui.tasks import Worker, run_outcomes
-from labvoice.gui.widgets import (INTERRUPT_COLORS, INTERRUPT_HOVER, MUTED_TEXT, Banner, LevelMeter, StatusPill,
-                                  StyleSliders)
+from labvoice.gui.toolbar import LoadingStrip, Toolbar
+from labvoice.gui.widgets import MUTED_TEXT, Banner, StyleSliders
 
 log = logging.getLogger(__name__)
 
@@ -43,22 +44,12 @@ EXIT_NO_DISPLAY = 2
 POLL_MS = 30                  # ~33 polls/s: above the meter's 15 updates/s, far below a noticeable delay
 MAX_EVENTS_PER_POLL = 400     # bounded work per poll: a burst of events can never stall the loop
 MAX_OUTCOMES_PER_POLL = 50
-SYSTEM_APPEARANCE_POLL_MS = 5000   # how often "follow the system" re-reads the desktop's dark/light
 DEFAULT_GEOMETRY = "1280x800"
 MIN_WINDOW = (1000, 660)
+CONVERSATION_SHARE, PANELS_SHARE = 4, 6   # window width split: the runs table needs ~700 px
 RECENT_EVENTS = 2000          # kept for the tests and for a look in a debugger
 WELCOME = ("Press Start to load the models and listen, then ask about your runs out loud, "
            "or type a question below.\n")
-
-
-def _system_is_dark() -> bool:
-    """The desktop's appearance (runs `gsettings` on Linux: call it off the Tk thread)."""
-    try:
-        import darkdetect
-
-        return darkdetect.theme() == "Dark"
-    except Exception:  # noqa: BLE001 - no desktop settings service: light it is
-        return False
 
 
 class LabvoiceWindow(ctk.CTk):
@@ -68,11 +59,8 @@ class LabvoiceWindow(ctk.CTk):
         self.base_config = config
         self.prefs_file = prefs_file or PrefsFile(settings_path(config.gui.settings_file))
         self.prefs: Prefs = self.prefs_file.load()
-        self.appearance = self.prefs.appearance or config.gui.appearance
-        self._system_dark = _system_is_dark() if self.appearance == "system" else False
-        # Set before the first widget exists: customtkinter's own "system" mode runs gsettings in
-        # the Tk thread every 30 ms; here the system is polled from a worker instead.
-        ctk.set_appearance_mode(self._mode_name())
+        self.appearance = Appearance(self.prefs.appearance or config.gui.appearance)
+        self.appearance.apply()            # before the first widget exists (see appearance.py)
         super().__init__()
         self.title("labvoice")
         self.geometry(self.prefs.geometry or DEFAULT_GEOMETRY)
@@ -90,36 +78,20 @@ class LabvoiceWindow(ctk.CTk):
         self.bind_all("<Escape>", self._key_interrupt)
         self.bind_all("<space>", self._key_space)
         self._poll_job = self.after(POLL_MS, self._poll)
-        self.after(SYSTEM_APPEARANCE_POLL_MS, self._poll_system_appearance)
+        self.appearance.follow(self, self.tools, self._recolor)
         self.tools.submit(_startup_problems, self.config, on_done=self._startup_checked)
 
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
         self.grid_columnconfigure(0, weight=1)
         self.grid_rowconfigure(3, weight=1)
-        bar = ctk.CTkFrame(self, corner_radius=0)
-        bar.grid(row=0, column=0, sticky="ew")
-        self.start_button = ctk.CTkButton(bar, text="Start", width=110, height=40, command=self.toggle_start)
-        self.start_button.pack(side="left", padx=(12, 6), pady=10)
-        self.pause_button = ctk.CTkButton(bar, text="Pause", width=110, height=40, state="disabled",
-                                          command=self.toggle_pause)
-        self.pause_button.pack(side="left", padx=6)
-        self.interrupt_button = ctk.CTkButton(
-            bar, text="\u25a0  Interrupt   (Space / Esc)", width=250, height=48, fg_color=INTERRUPT_COLORS,
-            hover_color=INTERRUPT_HOVER, font=ctk.CTkFont(size=16, weight="bold"), command=self.interrupt)
-        self.interrupt_button.pack(side="left", padx=12)
-        self.status_pill = StatusPill(bar, height=30)
-        self.status_pill.pack(side="left", padx=12)
-        self.detail_label = ctk.CTkLabel(bar, text="", text_color=MUTED_TEXT)
-        self.detail_label.pack(side="left", padx=4)
-        self.level_meter = LevelMeter(bar)
-        self.level_meter.pack(side="right", padx=16)
-
-        self.loading = ctk.CTkFrame(self, fg_color="transparent")
-        self.loading_bar = ctk.CTkProgressBar(self.loading, mode="indeterminate", width=360)
-        self.loading_bar.pack(side="left", padx=(14, 8), pady=(4, 0))
-        self.loading_label = ctk.CTkLabel(self.loading, text="", text_color=MUTED_TEXT)
-        self.loading_label.pack(side="left", pady=(4, 0))
+        self.toolbar = Toolbar(self, on_start=self.toggle_start, on_pause=self.toggle_pause,
+                               on_interrupt=self.interrupt)
+        self.toolbar.grid(row=0, column=0, sticky="ew")
+        self.start_button, self.pause_button = self.toolbar.start_button, self.toolbar.pause_button
+        self.interrupt_button, self.status_pill = self.toolbar.interrupt_button, self.toolbar.status_pill
+        self.detail_label, self.level_meter = self.toolbar.detail_label, self.toolbar.level_meter
+        self.loading = LoadingStrip(self)
         self.loading.grid(row=1, column=0, sticky="ew")
         self.loading.grid_remove()
         self.banner = Banner(self)
@@ -128,8 +100,8 @@ class LabvoiceWindow(ctk.CTk):
 
         body = ctk.CTkFrame(self, fg_color="transparent")
         body.grid(row=3, column=0, sticky="nsew", padx=12, pady=10)
-        body.grid_columnconfigure(0, weight=5, uniform="body")
-        body.grid_columnconfigure(1, weight=6, uniform="body")
+        body.grid_columnconfigure(0, weight=CONVERSATION_SHARE, uniform="body")
+        body.grid_columnconfigure(1, weight=PANELS_SHARE, uniform="body")
         body.grid_rowconfigure(0, weight=1)
         left = ctk.CTkFrame(body)
         left.grid(row=0, column=0, sticky="nsew", padx=(0, 6))
@@ -158,7 +130,8 @@ class LabvoiceWindow(ctk.CTk):
         self.runs_panel = RunsPanel(self.tabs.add("Runs"), self.runs_worker, lambda: self.config.paths.db,
                                     self.prefs.chart or "curves", self._chart_mode_chosen, fg_color="transparent")
         self.runs_panel.pack(fill="both", expand=True)
-        self.settings = SettingsPanel(self.tabs.add("Settings"), self.config, self.appearance, self.tools, self.outbox,
+        self.settings = SettingsPanel(self.tabs.add("Settings"), self.config, self.appearance.mode, self.tools,
+                                      self.outbox,
                                       on_apply=self.apply_settings, on_appearance=self.set_appearance,
                                       on_rebuilt=self._index_rebuilt, on_error=self.show_error,
                                       fg_color="transparent")
@@ -193,7 +166,7 @@ class LabvoiceWindow(ctk.CTk):
     def _start_failed(self, err: Exception) -> None:
         self._set_controls("stopped")
         self.status_pill.set(Status.ERROR)
-        self.loading.grid_remove()
+        self.loading.hide()
         self.pending_questions.clear()
         self.show_error(err)
 
@@ -204,11 +177,7 @@ class LabvoiceWindow(ctk.CTk):
             self.show_error(err)
 
     def _set_controls(self, state: str) -> None:
-        labels = {"stopped": ("Start", "normal"), "loading": ("Loading\u2026", "disabled"),
-                  "running": ("Stop", "normal"), "stopping": ("Stopping\u2026", "disabled")}
-        text, enabled = labels[state]
-        self.start_button.configure(text=text, state=enabled)
-        self.pause_button.configure(state="normal" if state == "running" else "disabled", text="Pause")
+        self.toolbar.set_state(state)
 
     def toggle_pause(self) -> None:
         if self.status_pill.status == Status.PAUSED:
@@ -286,14 +255,10 @@ class LabvoiceWindow(ctk.CTk):
     def _handle(self, event) -> None:
         if isinstance(event, StatusChanged):
             self.status_pill.set(event.status)
-            loading = event.status == Status.LOADING
-            if loading:
-                self.loading_label.configure(text=(event.detail or "loading") + "\u2026")
-                self.loading.grid()
-                self.loading_bar.start()
+            if event.status == Status.LOADING:
+                self.loading.show(event.detail)
             else:
-                self.loading_bar.stop()
-                self.loading.grid_remove()
+                self.loading.hide()
             if self.session.running:
                 self.pause_button.configure(text="Resume" if event.status == Status.PAUSED else "Pause")
         elif isinstance(event, MicLevel):
@@ -314,7 +279,7 @@ class LabvoiceWindow(ctk.CTk):
             action = ("Reopen audio", self.session.restart_audio) if event.stage == "audio" else None
             self.banner.show(f"{event.stage}: {event.message}", action=action)
         elif isinstance(event, Progress) and event.total:
-            self.loading_label.configure(text=f"{event.task}: {event.message or ''} {event.done}/{event.total}")
+            self.loading.progress(f"{event.task}: {event.message} {event.done}/{event.total}", event.done / event.total)
 
     # -- errors ---------------------------------------------------------------------------------
     def show_error(self, err: BaseException) -> None:
@@ -367,33 +332,18 @@ class LabvoiceWindow(ctk.CTk):
         else:
             self.banner.show("Settings saved; they apply when you press Start.", info=True)
 
-    def set_appearance(self, appearance: str) -> None:
-        self.appearance = appearance
-        self.prefs = self.prefs.with_changes(appearance=appearance)
-        self._apply_appearance()
+    def set_appearance(self, mode: str) -> None:
+        """system | light | dark (the Settings toggle)."""
+        self.appearance.mode = mode
+        self.prefs = self.prefs.with_changes(appearance=mode)
+        self.appearance.apply()
+        self._recolor()
         self.save_prefs()
-        if appearance == "system":
-            self.tools.submit(_system_is_dark, on_done=self._system_detected)
 
-    def _mode_name(self) -> str:
-        dark = self.appearance == "dark" or (self.appearance == "system" and self._system_dark)
-        return "dark" if dark else "light"
-
-    def _apply_appearance(self) -> None:
-        ctk.set_appearance_mode(self._mode_name())
+    def _recolor(self) -> None:
+        """Plain-Tk parts (text tags, the runs table, the chart) pick their colours themselves."""
         self.conversation.apply_colors()
         self.runs_panel.apply_colors()
-
-    def _poll_system_appearance(self) -> None:
-        if self.appearance == "system" and not self.tools.busy:
-            self.tools.submit(_system_is_dark, on_done=self._system_detected)
-        self.after(SYSTEM_APPEARANCE_POLL_MS, self._poll_system_appearance)
-
-    def _system_detected(self, dark: bool) -> None:
-        if dark != self._system_dark:
-            self._system_dark = dark
-            if self.appearance == "system":
-                self._apply_appearance()
 
     def _chart_mode_chosen(self, mode: str) -> None:
         self.prefs = self.prefs.with_changes(chart=mode)

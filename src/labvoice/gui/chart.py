@@ -110,6 +110,12 @@ def load_runs(db: Path, run_ids: tuple[str, ...], facts: tuple[dict, ...]) -> Ru
                     bool(metric and is_lower_better(metric)))
 
 
+def warm_up() -> None:
+    """Import matplotlib and draw once (font cache, Agg): done at start-up so that the first answer's
+    chart does not pay for it while a turn is running."""
+    render(RunsData((), None, ()), LEADERBOARD, MIN_SIZE_PX, dark=False)
+
+
 def render(data: RunsData, mode: str, size_px: tuple[int, int], dark: bool):
     """A PIL image of the chart: metric curves per epoch, or the leaderboard as bars."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -161,6 +161,7 @@ class ConversationView(ctk.CTkTextbox):
                     self.delete(welcome[0], welcome[-1])
                 for region in ("user", "ans", "meta"):
                     self._insert_segments("end", f"{region}-{turn_id}", self._segments(turn, region))
+            self.see("end")       # a new turn always comes into view
             link = f"lat-{turn_id}"
             self.tag_bind(link, "<Enter>", lambda e, t=turn_id: self._hover(t, e.x_root, e.y_root))
             self.tag_bind(link, "<Leave>", lambda e: self._unhover())

@@ -16,14 +16,14 @@ from typing import Callable
 
 import customtkinter as ctk
 
-from labvoice.gui.chart import CURVES, LEADERBOARD, RunsData, load_runs, render
+from labvoice.gui.chart import CURVES, LEADERBOARD, RunsData, load_runs, render, warm_up
 from labvoice.gui.tasks import Worker
 from labvoice.gui.widgets import MUTED_TEXT, pick
 
 PUBLISH_NOTE = "PUBLISH"   # the note the demo and the facts engine read as "flagged for publishing"
-COLUMNS = (("run", "run id", 74), ("dataset", "dataset", 98), ("model", "model", 110),
-           ("metrics", "key metrics", 190), ("note", "note", 140))
-TABLE_FONT_SIZE = 10       # points: five columns must fit the panel's ~620 px
+COLUMNS = (("run", "run id", 80), ("dataset", "dataset", 100), ("model", "model", 115),
+           ("metrics", "key metrics", 235), ("note", "note", 160))
+TABLE_FONT_SIZE = 10       # points: five columns must fit the panel's ~700 px
 TABLE_ROW_PX = 22
 TABLE_ROWS = 5
 RESIZE_DEBOUNCE_MS = 250   # redraw the chart once the window stops changing size
@@ -86,6 +86,7 @@ class RunsPanel(ctk.CTkFrame):
         self.chart.grid(row=3, column=0, sticky="nsew", padx=10, pady=(4, 10))
         self.chart.bind("<Configure>", lambda e: self._schedule_redraw())
         self.apply_colors()
+        worker.submit(warm_up)
 
     # -- showing runs ---------------------------------------------------------------------------
     def show(self, run_ids: tuple[str, ...], facts: tuple[dict, ...]) -> None:

@@ -143,7 +143,8 @@ class ThinkerLoop:
         stamps.update({k: v for k, v in result.stamps.items() if k != "start"})
         stamps.update(audio_stamps)
         interrupted = job.cancel.cancelled
-        spoken = " ".join(pieces[i] for i in sorted(played) if i < len(pieces))
+        # Interrupted: only what was played. Otherwise every piece (a sentence TTS failed on still shows).
+        spoken = " ".join(pieces[i] for i in sorted(played) if i < len(pieces)) if interrupted else " ".join(pieces)
         self.conversation.remember(question, spoken, result.retrieval, interrupted)
         latency = {name: round((t - job.t_start) * 1000, 1) for name, t in stamps.items()}
         record.answer, record.interrupted, record.fallback = spoken, interrupted, result.fallback

@@ -1,0 +1,178 @@
+"""Soak the whole pipeline on the CPU profile: N turns with interrupts, barge-ins, typed and spoken
+questions and style changes; report errors, threads, memory growth, stale audio and latency drift.
+
+    python scripts/soak.py --turns 500 [--json] [--config FILE] [--db PATH] [--index DIR] [--seed N]
+                           [--no-virtual-audio]
+
+Spoken questions are synthesized by Piper and played into a private PulseAudio virtual microphone
+(tests/support/pulse.py, started before anything opens the audio devices); the answers play on
+its virtual speaker, which is recorded around every interrupt to prove nothing stale is heard.
+Without PulseAudio (or with --no-virtual-audio) spoken questions go through `ask_audio` and no
+audio device is opened. The mix of turns is printed with the results. Exit code 1 when a target
+of issue 6 is missed (errors, thread growth, RSS growth >= 50 MB/100 turns, stale audio, p50
+latency drift > 20 %), 2 on bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from labvoice.config import PROJECT_ROOT, ConfigError, load_config
+
+PULSE_HELPER = PROJECT_ROOT / "tests" / "support" / "pulse.py"
+EXIT_OK, EXIT_TARGET_MISSED, EXIT_BAD_INPUT = 0, 1, 2
+MAX_RSS_SLOPE_MB = 50.0
+MAX_LATENCY_DRIFT = 0.20
+PAD_S = (0.4, 0.9)
+PROGRESS_EVERY = 25
+# Short questions with short answers (the soak measures the pipeline, not the answers).
+QUESTIONS = ("How many runs used a perceptron?", "Which runs diverged?", "What is the most recent run?",
+             "Which run has the lowest training loss?", "How many runs trained a random forest?",
+             "Hi there, how are you?", "What is the best run on iris?", "Which runs are flagged for publishing?")
+SPOKEN = ("How many runs used a perceptron?", "Which runs diverged?", "What is the most recent run?",
+          "Which run has the lowest training loss?")
+
+log = logging.getLogger("labvoice.scripts.soak")
+
+
+def start_virtual_audio(root: Path):
+    """The colleague-owned PulseAudio helper, loaded by path (tests/ is not installed)."""
+    spec = importlib.util.spec_from_file_location("labvoice_pulse_helper", PULSE_HELPER)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # its dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module.start_virtual_audio(root)
+
+
+def mix_description(with_mic: bool) -> str:
+    from labvoice.evaluation.soak import BLOCK, BLOCK_TURNS
+
+    names = {"text": "typed, played to the end", "text_interrupt": "typed, then stop button",
+             "supersede": "typed, superseded by a typed question (2 turns)",
+             "spoken": "spoken via the virtual mic" if with_mic else "spoken via ask_audio",
+             "barge_in": ("typed, barge-in by voice on the mic (2 turns)" if with_mic
+                          else "typed, superseded by ask_audio (2 turns)"),
+             "audio": "spoken via ask_audio (file path)"}
+    parts = ", ".join(f"{n} x {names[a]}" for a, n in BLOCK)
+    return f"per {BLOCK_TURNS} turns: {parts}; style change before 15% of actions; verbosity 0-0.15"
+
+
+def targets_missed(out: dict) -> list[str]:
+    missed = []
+    if out["errors"]:
+        missed.append(f"{out['errors']} errors")
+    if out["threads_end"] > out["threads_start"]:
+        missed.append(f"threads grew {out['threads_start']} -> {out['threads_end']}")
+    if (out["rss_slope_mb_per_100_turns"] or 0) >= MAX_RSS_SLOPE_MB:
+        missed.append(f"RSS grows {out['rss_slope_mb_per_100_turns']} MB per 100 turns")
+    if out["stale_audio_after_interrupt"]:
+        missed.append(f"{out['stale_audio_after_interrupt']} stale audio after interrupts")
+    if out["latency_drift_p50"] is not None and out["latency_drift_p50"] > MAX_LATENCY_DRIFT:
+        missed.append(f"p50 latency drifted {out['latency_drift_p50']:+.0%}")
+    return missed
+
+
+def prepare_questions(stages, folder: Path):
+    from labvoice.audio.wavio import to_pipeline_rate
+    from labvoice.evaluation.soak import SpokenQuestion
+
+    voice = stages.synthesizer
+    spoken = []
+    for i, text in enumerate(SPOKEN):
+        wav = voice.synthesize_to_wav(text, folder / f"question-{i}.wav", pad_s=PAD_S)
+        spoken.append(SpokenQuestion(text, wav, to_pipeline_rate(voice.synthesize_all(text), voice.sample_rate)))
+    return spoken
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=100, help="turns to run (default 100)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--config", type=Path, help="config file (default: config/config.yaml)")
+    parser.add_argument("--db", type=Path, help="manifests DB (default: config paths.db)")
+    parser.add_argument("--index", type=Path, help="knowledge index (default: config paths.index)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-virtual-audio", action="store_true", help="no audio devices: ask_audio only")
+    args = parser.parse_args(argv)
+    if args.turns < 4:
+        print("error: --turns must be at least 4 (quarters are compared)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    work = Path(tempfile.mkdtemp(prefix="labvoice-soak-"))
+    mic = None
+    try:
+        if not args.no_virtual_audio:   # before anything imports sounddevice
+            try:
+                mic = start_virtual_audio(work / "pulse")
+            except Exception as err:  # no PulseAudio here: the file path still soaks everything else
+                print(f"virtual audio unavailable ({err}); spoken questions go through ask_audio", file=sys.stderr)
+        try:
+            config = load_config(args.config)
+        except ConfigError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        overrides = {"profile": "cpu", "paths.logs": work / "logs"}
+        if args.db:
+            overrides["paths.db"] = args.db.resolve()
+        if args.index:
+            overrides["paths.index"] = args.index.resolve()
+        if mic is not None:
+            overrides.update({"audio.input_device": mic.input_device, "audio.output_device": mic.output_device})
+        config = config.replace(**overrides)
+        return run(config, args, mic, work)
+    finally:
+        if mic is not None:
+            mic.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(config, args, mic, work: Path) -> int:
+    from labvoice.evaluation.soak import Soak, summary
+    from labvoice.knowledge.store import ManifestStore, StoreError
+    from labvoice.pipeline.orchestrator import Orchestrator
+    from labvoice.pipeline.stages import Stages
+
+    try:
+        ManifestStore(config.paths.db).check()
+    except StoreError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    t0 = time.monotonic()
+    stages = Stages.load(config)
+    logging.getLogger().setLevel(logging.WARNING)   # 500 turns of INFO lines hide the results
+    spoken = prepare_questions(stages, work)
+    orch = Orchestrator(config, stages=stages, with_audio_input=mic is not None, with_audio_output=mic is not None)
+    orch.start()
+    print(f"models loaded and devices open in {time.monotonic() - t0:.0f} s; soaking {args.turns} turns "
+          f"({'virtual PulseAudio devices' if mic else 'no audio devices'})", file=sys.stderr, flush=True)
+
+    def progress(res) -> None:
+        if res.turns and res.turns % PROGRESS_EVERY in (0, 1) and getattr(progress, "last", -1) != res.turns // PROGRESS_EVERY:
+            progress.last = res.turns // PROGRESS_EVERY
+            print(f"  {res.turns} turns, RSS {res.rss_mb[-1]:.0f} MB, errors {res.errors + res.hung_turns}",
+                  file=sys.stderr, flush=True)
+
+    soak = Soak(orch, list(QUESTIONS), spoken, mic=mic, seed=args.seed, workdir=work)
+    try:
+        res = soak.run(args.turns, progress)
+    finally:
+        orch.close()
+    out = summary(res, mix_description(mic is not None))
+    out["conversation_log_lost_turns"] = orch.log.lost_turns
+    out["targets_missed"] = targets_missed(out)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for key, value in out.items():
+            print(f"{key}: {value}")
+    return EXIT_TARGET_MISSED if out["targets_missed"] else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,296 @@
+"""The soak: many turns through one running orchestrator, with interrupts, barge-ins, typed and
+spoken questions and style changes, measuring what must not drift (threads, memory, latency) and
+what must never happen (errors, audio of an interrupted turn heard after the interrupt).
+
+The actions repeat in blocks of `BLOCK_TURNS` turns with a fixed mix (shuffled inside a block), so
+every quarter of a run has the same mix and first-vs-last-quarter latency compares like with like.
+Spoken questions go through the virtual microphone when `mic` is given (PulseAudio, see
+tests/support/pulse.py), else through `ask_audio` (the same VAD-less utterance a file gives).
+When `mic` can record the virtual speaker, every interrupt is also checked on the recording: the
+speaker must be silent from 50 ms after the interrupt until the next turn speaks.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import psutil
+
+from labvoice.evaluation.scoring import percentile
+from labvoice.evaluation.turnlog import TurnTracker
+
+log = logging.getLogger(__name__)
+
+# One block: (action, how many of it); the turns they make add up to BLOCK_TURNS.
+BLOCK = (("text", 7), ("text_interrupt", 3), ("supersede", 2), ("spoken", 4), ("barge_in", 2), ("audio", 3))
+TURNS_PER_ACTION = {"text": 1, "text_interrupt": 1, "supersede": 2, "spoken": 1, "barge_in": 2, "audio": 1}
+BLOCK_TURNS = sum(TURNS_PER_ACTION[a] * n for a, n in BLOCK)   # 25
+STYLE_CHANGE_P = 0.15
+SOAK_VERBOSITY = (0.0, 0.15)       # one-sentence answers: short turns
+INTERRUPT_AFTER_S = (0.15, 0.8)    # after the turn starts speaking
+TURN_TIMEOUT_S = 120.0
+SPEAK_TIMEOUT_S = 60.0
+SILENCE_BUDGET_S = 0.050           # the product's target: silence within 50 ms of an interrupt
+STALE_WINDOW_S = 0.6               # how long after an interrupt the recording is checked
+SILENCE_LEVEL = 0.003              # peak level of a silent virtual speaker
+WARMUP_TURNS = 3
+RSS_SKIP_FRACTION = 0.1            # the first turns (allocator warm-up) are left out of the slope
+
+
+@dataclass(frozen=True)
+class SpokenQuestion:
+    text: str
+    wav: Path                 # at the voice's rate, padded with silence (for the virtual mic)
+    audio16k: np.ndarray      # the same speech at the pipeline rate (for ask_audio)
+
+
+@dataclass
+class SoakResult:
+    turns: int = 0
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    hung_turns: int = 0
+    threads_start: int = 0
+    threads_end: int = 0
+    os_threads_start: int = 0
+    os_threads_end: int = 0
+    rss_mb: list[float] = field(default_factory=list)      # after each counted turn
+    latencies: list[float] = field(default_factory=list)   # first audio ms, in turn order (None: no audio)
+    ended: dict[str, int] = field(default_factory=dict)
+    actions: dict[str, int] = field(default_factory=dict)
+    style_changes: int = 0
+    interrupts: int = 0
+    stale_events: int = 0
+    stale_recorded: int = 0
+    recordings_checked: int = 0
+    barge_ins_missed: int = 0
+    seconds: float = 0.0
+
+
+def rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def slope_per_100(values: list[float]) -> float | None:
+    """Least-squares slope of values against their index, times 100."""
+    if len(values) < 2:
+        return None
+    x = np.arange(len(values), dtype=float)
+    return float(np.polyfit(x, np.asarray(values, dtype=float), 1)[0] * 100)
+
+
+class Soak:
+    def __init__(self, orch, questions: list[str], spoken: list[SpokenQuestion], mic=None,
+                 seed: int = 0, workdir: Path | None = None) -> None:
+        self.orch = orch
+        self.questions = questions
+        self.spoken = spoken
+        self.mic = mic                       # VirtualAudio or None
+        self.rng = random.Random(seed)
+        self.tracker = TurnTracker(orch.events()).start()
+        self.result = SoakResult()
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="labvoice-soak-"))
+        self._recordings = 0
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _question(self) -> str:
+        return self.rng.choice(self.questions)
+
+    def _spoken(self) -> SpokenQuestion:
+        return self.rng.choice(self.spoken)
+
+    def _wait(self, turn_id: int) -> None:
+        if self.tracker.wait_ended(turn_id, TURN_TIMEOUT_S) is None:
+            self.result.hung_turns += 1
+            self.orch.interrupt(reason="soak: turn hung")
+
+    def _speaking(self, turn_id: int) -> bool:
+        return self.tracker.wait_speaking(turn_id, SPEAK_TIMEOUT_S)
+
+    def _record_start(self) -> bool:
+        if self.mic is None:
+            return False
+        self._recordings += 1
+        self.mic.record_speaker(self.workdir / f"speaker-{self._recordings % 2}.wav")
+        return True
+
+    def _record_check(self, interrupted_turn: int, next_turn: int | None) -> None:
+        """Stop recording once the window after the interrupt has passed; count audio heard in it."""
+        t_int = self.tracker.turns[interrupted_turn].interrupted_at
+        if t_int is None:
+            self.mic.stop_recording()
+            return
+        time.sleep(max(0.0, t_int + STALE_WINDOW_S - time.monotonic()))
+        recording = self.mic.stop_recording()
+        t_end = t_int + STALE_WINDOW_S
+        if next_turn is not None and (t_next := self.tracker.turns.get(next_turn)) and t_next.speaking_at:
+            t_end = min(t_end, t_next.speaking_at)
+        start, stop = recording.index_at(t_int + SILENCE_BUDGET_S), recording.index_at(t_end)
+        if start < 0 or stop <= start or stop > len(recording.audio):
+            return   # the recording does not cover the window (started late): not checkable
+        self.result.recordings_checked += 1
+        if float(np.abs(recording.audio[start:stop]).max()) > SILENCE_LEVEL:
+            self.result.stale_recorded += 1
+            log.warning("audio of turn %d heard %.0f ms after its interrupt", interrupted_turn,
+                        (t_end - t_int) * 1000)
+
+    def _interrupt_later(self, turn_id: int, interrupt: Callable[[], int | None]) -> int | None:
+        """Once `turn_id` speaks: record, wait a little, interrupt; returns the follow-up turn, if any."""
+        if not self._speaking(turn_id):
+            self._wait(turn_id)
+            return None
+        recording = self._record_start()
+        time.sleep(self.rng.uniform(*INTERRUPT_AFTER_S))
+        follow_up = interrupt()
+        self.result.interrupts += 1
+        self._wait(turn_id)
+        if recording:
+            self._record_check(turn_id, follow_up)
+        return follow_up
+
+    # --- actions ------------------------------------------------------------------------------
+    def text(self) -> None:
+        self._wait(self.orch.ask_text(self._question()))
+
+    def _stop_button(self) -> None:
+        self.orch.interrupt(reason="soak: stop button")
+
+    def text_interrupt(self) -> None:
+        turn = self.orch.ask_text(self._question())
+        self._interrupt_later(turn, self._stop_button)
+
+    def supersede(self) -> None:
+        turn = self.orch.ask_text(self._question())
+        follow_up = self._interrupt_later(turn, lambda: self.orch.ask_text(self._question()))
+        self._wait(follow_up if follow_up is not None else self.orch.ask_text(self._question()))
+
+    def audio(self) -> None:
+        self._wait(self.orch.ask_audio(self._spoken().audio16k))
+
+    def spoken(self) -> None:
+        if self.mic is None:
+            return self.audio()
+        before = self.orch.current_turn
+        playback = self.mic.play_into_mic(self._spoken().wav)
+        if self.tracker.wait_new_turn_ended(before, TURN_TIMEOUT_S) is None:
+            self.result.hung_turns += 1
+        playback.wait(TURN_TIMEOUT_S)
+
+    def barge_in(self) -> None:
+        turn = self.orch.ask_text(self._question())
+        if self.mic is None:   # no microphone: the spoken question supersedes through ask_audio
+            follow_up = self._interrupt_later(turn, lambda: self.orch.ask_audio(self._spoken().audio16k))
+            return self._wait(follow_up) if follow_up is not None else self.audio()
+        if not self._speaking(turn):
+            self._wait(turn)
+            return self.spoken()
+        recording = self._record_start()
+        time.sleep(self.rng.uniform(*INTERRUPT_AFTER_S))
+        playback = self.mic.play_into_mic(self._spoken().wav)
+        self._wait(turn)
+        if self.tracker.turns[turn].interrupt_reason != "barge-in":
+            self.result.barge_ins_missed += 1
+        else:
+            self.result.interrupts += 1
+        follow_up = self.tracker.wait_new_turn_ended(turn, TURN_TIMEOUT_S)
+        if recording:
+            self._record_check(turn, follow_up.turn_id if follow_up else None)
+        if follow_up is None:
+            self.result.hung_turns += 1
+        playback.wait(TURN_TIMEOUT_S)
+
+    def _change_style(self) -> None:
+        self.orch.set_style(warmth=round(self.rng.random(), 2), humour=round(self.rng.random(), 2),
+                            energy=round(self.rng.uniform(0.5, 1.0), 2),
+                            verbosity=round(self.rng.uniform(*SOAK_VERBOSITY), 2))
+        self.result.style_changes += 1
+
+    def _plan(self):
+        while True:
+            block = [action for action, n in BLOCK for _ in range(n)]
+            self.rng.shuffle(block)
+            yield from block
+
+    # --- the run ------------------------------------------------------------------------------
+    def run(self, turns: int, progress: Callable[[SoakResult], None] | None = None) -> SoakResult:
+        res = self.result
+        self.orch.set_style(verbosity=SOAK_VERBOSITY[0], energy=1.0)
+        for _ in range(WARMUP_TURNS):
+            self.text()
+        base = self.tracker.ended_count()
+        res.threads_start, res.os_threads_start = threading.active_count(), psutil.Process().num_threads()
+        started = time.monotonic()
+        plan = self._plan()
+        while self.tracker.ended_count() - base < turns:
+            if self.rng.random() < STYLE_CHANGE_P:
+                self._change_style()
+            action = next(plan)
+            res.actions[action] = res.actions.get(action, 0) + 1
+            try:
+                getattr(self, action)()
+            except Exception as err:  # the driver's own failure is an error of the run, not a crash
+                log.exception("soak action %s failed", action)
+                res.errors += 1
+                res.error_samples.append(f"{action}: {err}")
+            res.rss_mb.append(round(rss_mb(), 1))
+            res.turns = self.tracker.ended_count() - base
+            if progress is not None:
+                progress(res)
+        time.sleep(0.5)   # let the last events arrive
+        res.threads_end, res.os_threads_end = threading.active_count(), psutil.Process().num_threads()
+        res.seconds = round(time.monotonic() - started, 1)
+        self._collect(base)
+        self.tracker.stop()
+        return res
+
+    def _collect(self, base: int) -> None:
+        res = self.result
+        counted = [self.tracker.turns[t] for t in self.tracker.ended_order[base:]]
+        res.turns = len(counted)
+        for turn in counted:
+            res.ended[turn.ended] = res.ended.get(turn.ended, 0) + 1
+            res.errors += len(turn.errors)
+            res.error_samples += [f"turn {turn.turn_id}: {e}" for e in turn.errors][:3]
+            res.stale_events += turn.stale_chunks
+            if turn.ended == "done":
+                res.latencies.append(turn.first_audio_ms)
+        res.errors += res.hung_turns
+        del res.error_samples[10:]
+
+
+def summary(res: SoakResult, mix: str) -> dict:
+    """The issue's fields (and a few more) as one JSON-able object."""
+    quarter = max(1, len(res.latencies) // 4)
+    first, last = res.latencies[:quarter], res.latencies[-quarter:]
+    skip = int(len(res.rss_mb) * RSS_SKIP_FRACTION)
+
+    def pct(values, q):
+        p = percentile([v for v in values if v is not None], q)
+        return round(p, 1) if p is not None else None
+
+    out = {
+        "turns": res.turns, "errors": res.errors, "hung_turns": res.hung_turns,
+        "threads_start": res.threads_start, "threads_end": res.threads_end,
+        "os_threads_start": res.os_threads_start, "os_threads_end": res.os_threads_end,
+        "rss_mb_start": res.rss_mb[0] if res.rss_mb else None, "rss_mb_end": res.rss_mb[-1] if res.rss_mb else None,
+        "rss_slope_mb_per_100_turns": (round(s, 2) if (s := slope_per_100(res.rss_mb[skip:])) is not None else None),
+        "stale_audio_after_interrupt": res.stale_events + res.stale_recorded,
+        "stale_audio_events": res.stale_events, "stale_audio_recorded": res.stale_recorded,
+        "interrupts": res.interrupts, "interrupts_checked_on_recording": res.recordings_checked,
+        "barge_ins_missed": res.barge_ins_missed,
+        "latency_p50_ms_first_quarter": pct(first, 50), "latency_p50_ms_last_quarter": pct(last, 50),
+        "latency_p95_ms_first_quarter": pct(first, 95), "latency_p95_ms_last_quarter": pct(last, 95),
+        "latency_p50_ms_all": pct(res.latencies, 50), "latency_p95_ms_all": pct(res.latencies, 95),
+        "turn_endings": res.ended, "actions": res.actions, "style_changes": res.style_changes,
+        "mix": mix, "seconds": res.seconds, "error_samples": res.error_samples,
+    }
+    p50_first, p50_last = out["latency_p50_ms_first_quarter"], out["latency_p50_ms_last_quarter"]
+    out["latency_drift_p50"] = round(p50_last / p50_first - 1, 3) if p50_first and p50_last else None
+    return out
