@@ -58,10 +58,53 @@ QUESTIONS = ("best random forest run on digits", "which mlp runs diverged?", "co
              "how do we split the data", "val_f1 of the best cifar10 model", "how many runs used mnist")
 
 
+DEFAULT_ASK_ROUNDS = 3
+
+
 def extra_query_fn_factory(db: Path) -> Callable[[str], Any] | None:
-    """HOOK (lead): return `question -> facts` for the DB at `db` (e.g. the Retriever's SQL facts);
-    its time is then included in each query's latency. None = passages only (embedding + FAISS)."""
-    return None
+    """`question -> facts` for the DB at `db`: the Retriever's SQL fact path (question parsing and
+    fact finding over the loaded runs); its time is included in each query's latency."""
+    if not db.is_file():
+        return None
+    from labvoice.knowledge.facts import FactFinder
+    from labvoice.knowledge.question import parse_question
+    from labvoice.knowledge.store import ManifestStore
+
+    finder = FactFinder(ManifestStore(db).runs())
+    return lambda question: finder.find(parse_question(question, finder.vocab))
+
+
+ASK_QUESTIONS = ("Which run had the best validation accuracy on digits?", "What are the top three runs by "
+                 "validation F1 on wine?", "Which runs are flagged for publishing?", "Which run has the lowest "
+                 "training loss?", "What is the most recent run?", "How many runs used a perceptron?",
+                 "Which runs diverged?", "Hello, how are you?")
+
+
+def bench_ask(config, rounds: int) -> dict[str, Any]:
+    """`ask --text` on the configured (demo) DB and index: time to first token and to the full answer."""
+    import statistics
+
+    from labvoice.answer.grounded import Conversation
+    from labvoice.app import load_brain
+    from labvoice.cancel import CancelToken
+    from labvoice.style import Style
+
+    brain = load_brain(config, "cpu")
+    style = Style.from_config(config.style)
+    first, full, templated = [], [], 0
+    try:
+        for _ in range(rounds):
+            for question in ASK_QUESTIONS:
+                result = brain.answerer.answer(question, style, CancelToken(), Conversation()).finish()
+                ms = result.latency_ms()
+                first.append(ms.get("first_token", ms.get("llm_done", 0.0)))
+                full.append(ms.get("llm_done", 0.0))
+                templated += result.fallback
+    finally:
+        brain.close()
+    return {"questions": len(first), "first_token_p50_ms": statistics.median(first),
+            "answer_p50_ms": statistics.median(full), "templated_fallbacks": templated,
+            "peak_rss_mib": peak_rss_mib()}
 
 
 def peak_rss_mib() -> float:
@@ -156,8 +199,7 @@ def run_bench(sizes: list[int], full: bool, full_limit: int, sample: int, querie
         "machine": device_summary(), "python": platform.python_version(), "threads": config.threads,
         "load_average_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "embedding_model": f"{embedder.name} ({embedder.dimension}-d), batch {embedder.batch_size}",
-        "facts_hook": extra_query_fn_factory.__name__ + (" (not set: passages only)"
-                                                         if extra_query_fn_factory(Path()) is None else ""),
+        "facts_hook": "SQL facts (question parsing + fact finding) included in query latency",
         "sizes": {},
     }
     with tempfile.TemporaryDirectory(prefix="labvoice-bench-") as folder:
@@ -209,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="cards embedded to measure throughput at larger sizes")
     parser.add_argument("--queries", type=int, default=DEFAULT_QUERIES, help="timed queries per size")
     parser.add_argument("--config", type=Path, help="config file (default: config/config.yaml)")
+    parser.add_argument("--ask-rounds", type=int, default=DEFAULT_ASK_ROUNDS,
+                        help="rounds of `ask --text` questions on the configured DB (0 = skip)")
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
@@ -217,7 +261,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     apply_thread_budget(config.threads)
     result = run_bench(args.sizes, args.full, args.full_limit, args.embed_sample, args.queries, config)
-    print(json.dumps(result, indent=1) if args.json else format_text(result))
+    if args.ask_rounds:
+        result["ask_text"] = bench_ask(config, args.ask_rounds)
+    text = format_text(result)
+    if "ask_text" in result:
+        a = result["ask_text"]
+        text += (f"\nask --text on {config.paths.db} ({a['questions']} answers): first token p50 "
+                 f"{a['first_token_p50_ms']:.0f} ms, full answer p50 {a['answer_p50_ms']:.0f} ms, "
+                 f"{a['templated_fallbacks']} templated; peak RSS {a['peak_rss_mib']:.0f} MiB")
+    print(json.dumps(result, indent=1) if args.json else text)
     return 0
 
 
