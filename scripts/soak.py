@@ -32,12 +32,14 @@ MAX_RSS_SLOPE_MB = 50.0
 MAX_LATENCY_DRIFT = 0.20
 PAD_S = (0.4, 0.9)
 PROGRESS_EVERY = 25
-# Short questions with short answers (the soak measures the pipeline, not the answers).
-QUESTIONS = ("How many runs used a perceptron?", "Which runs diverged?", "What is the most recent run?",
-             "Which run has the lowest training loss?", "How many runs trained a random forest?",
-             "Hi there, how are you?", "What is the best run on iris?", "Which runs are flagged for publishing?")
-SPOKEN = ("How many runs used a perceptron?", "Which runs diverged?", "What is the most recent run?",
-          "Which run has the lowest training loss?")
+# Questions with short answers (the soak measures the pipeline, not the answers; an answer that
+# spells out run ids takes 10-15 s to speak), plus two with a run id, so long pieces occur too.
+QUESTIONS = ("How many runs used a perceptron?", "How many runs trained a random forest?",
+             "How many runs used an MLP?", "How many runs used logistic regression?", "Hi there, how are you?",
+             "Thanks, that's all for now.", "Which run had the best validation accuracy on digits?",
+             "What is the most recent run?")
+SPOKEN = ("How many runs used a perceptron?", "How many runs used an MLP?", "Hello there, how are you?",
+          "Which run is best on digits?")
 
 log = logging.getLogger("labvoice.scripts.soak")
 

@@ -121,7 +121,7 @@ def window(display, gui_config, observed):
 def indexed_window(window, gui_config, observed):
     """The window after "Rebuild index" was clicked in Settings and finished."""
     settings = window.settings
-    window.tabs.set("Settings")
+    window.show_tab("Settings")
     pump(window, 0.3)
     started = time.monotonic()
     click(window, settings.rebuild_button)
@@ -136,7 +136,7 @@ def indexed_window(window, gui_config, observed):
     wait_for(window, watch, REBUILD_TIMEOUT_S, "the index rebuild")
     observed.rebuild_s = time.monotonic() - started
     observed.rebuild_summary = settings.rebuild_status
-    window.tabs.set("Runs")
+    window.show_tab("Runs")
     return window
 
 

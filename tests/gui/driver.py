@@ -7,25 +7,35 @@ the heartbeat measures.
 """
 from __future__ import annotations
 
+import _tkinter
 import subprocess
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-PUMP_SLEEP_S = 0.004     # between Tk updates: well under the 10 ms heartbeat
+PUMP_SLEEP_S = 0.002     # idle wait between event checks: well under the 10 ms heartbeat
 HEARTBEAT_MS = 10        # the after() interval whose lateness measures loop stalls
 XDOTOOL_TIMEOUT_S = 10.0
 # customtkinter ignores a second click on a button within its 100 ms click animation (it marks the
 # pointer as outside until the animation ends); a person never clicks that fast, the harness might.
 CLICK_SETTLE_S = 0.15
+SHOW_TIMEOUT_S = 5.0     # a tab just switched to is laid out within a few frames, even on a busy machine
 
 
 def pump(window, seconds: float, until: Callable[[], bool] | None = None) -> bool:
-    """Run the Tk loop for `seconds`, or until `until()` is true (returns whether it became true)."""
+    """Run the Tk loop for `seconds`, or until `until()` is true (returns whether it became true).
+
+    Events are dispatched one at a time, as `mainloop()` does. Not `update()`: Tk's update ends
+    with an XSync, a round trip to the X server per call, which the real window never makes and
+    which stalls the loop whenever the X server waits for a CPU.
+    """
     deadline = time.monotonic() + seconds
     while True:
-        window.update()
+        while window.tk.dooneevent(_tkinter.DONT_WAIT):
+            pass
         if until is not None and until():
             return True
         if time.monotonic() >= deadline:
@@ -58,11 +68,21 @@ def move_pointer(window, x: int, y: int) -> None:
 
 
 def click(window, widget, fx: float = 0.5, fy: float = 0.5) -> None:
-    """A real mouse click at a fraction (fx, fy) of the widget's area."""
-    window.update_idletasks()
-    x = widget.winfo_rootx() + int(max(1, min(widget.winfo_width() - 2, fx * widget.winfo_width())))
-    y = widget.winfo_rooty() + int(max(1, min(widget.winfo_height() - 2, fy * widget.winfo_height())))
-    click_at(window, x, y)
+    """A real mouse click at a fraction (fx, fy) of the widget's area, once it is on screen there."""
+    def point() -> tuple[int, int]:
+        x = widget.winfo_rootx() + int(max(1, min(widget.winfo_width() - 2, fx * widget.winfo_width())))
+        y = widget.winfo_rooty() + int(max(1, min(widget.winfo_height() - 2, fy * widget.winfo_height())))
+        return x, y
+
+    def on_screen() -> bool:
+        target = window.winfo_containing(*point()) if widget.winfo_viewable() else None
+        return target is not None and (str(target) == str(widget) or str(target).startswith(f"{widget}."))
+
+    if not pump(window, SHOW_TIMEOUT_S, on_screen):
+        shot = screenshot(window, Path(tempfile.mkdtemp(prefix="labvoice-gui-")) / "not-visible.png")
+        raise AssertionError(f"{widget} is not visible at {point()}: {window.winfo_containing(*point())} is there "
+                             f"(screenshot: {shot})")
+    click_at(window, *point())
 
 
 def type_text(window, text: str) -> None:
@@ -74,33 +94,52 @@ def press_key(window, key: str) -> None:
 
 
 def screenshot(window, path: Path) -> Path:
-    window.update()
+    window.update()          # everything drawn (an XSync is wanted here)
     _run_pumping(window, ["import", "-window", "root", str(path)])
     return path
 
 
+def _runqueue_wait_s() -> float:
+    """How long the calling thread has waited for a CPU so far (Linux schedstat; 0 elsewhere)."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 @dataclass
 class Heartbeat:
-    """An after(HEARTBEAT_MS) callback that records how late each beat came: the Tk loop's stalls."""
+    """An after(HEARTBEAT_MS) callback that records how late each beat came: the Tk loop's stalls.
+
+    For each gap it also notes how much of it the OS kept the Tk thread waiting for a CPU, which
+    tells a stall caused by a busy machine from one caused by the window's own work.
+    """
 
     window: object
     gaps_s: list[float] = field(default_factory=list)
     stamps: list[float] = field(default_factory=list)      # when each beat ran (monotonic)
+    runqueue_s: list[float] = field(default_factory=list)  # of each gap, the time spent waiting for a CPU
+    _last_wait: float = 0.0
     _last: float = 0.0
     _job: str | None = None
 
     def start(self) -> "Heartbeat":
         self.gaps_s.clear()
         self.stamps.clear()
+        self.runqueue_s.clear()
+        self._last_wait = _runqueue_wait_s()
         self._last = time.monotonic()
         self._job = self.window.after(HEARTBEAT_MS, self._beat)
         return self
 
     def _beat(self) -> None:
         now = time.monotonic()
+        wait = _runqueue_wait_s()
         self.gaps_s.append(now - self._last)
         self.stamps.append(now)
-        self._last = now
+        self.runqueue_s.append(wait - self._last_wait)
+        self._last, self._last_wait = now, wait
         self._job = self.window.after(HEARTBEAT_MS, self._beat)
 
     def worst(self, events, count: int = 3) -> str:
@@ -110,7 +149,8 @@ class Heartbeat:
             start = self.stamps[i] - self.gaps_s[i]
             before = [e for e in events if e.t <= start]
             last = type(before[-1]).__name__ if before else "-"
-            lines.append(f"{self.gaps_s[i] * 1000:.0f} ms stall, {start - self.stamps[0]:.2f} s in, after {last}")
+            lines.append(f"{self.gaps_s[i] * 1000:.0f} ms stall ({self.runqueue_s[i] * 1000:.0f} ms of it waiting "
+                         f"for a CPU), {start - self.stamps[0]:.2f} s in, after {last}")
         return "; ".join(lines)
 
     def stop(self) -> float:

@@ -46,6 +46,24 @@ class FailingChat:
         """The wrapped model is shared by the whole session: never closed here."""
 
 
+class ScriptedChat:
+    """A ChatModel that streams a fixed reply token by token (what a runaway model might say)."""
+
+    name = "scripted"
+
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = tokens
+
+    def stream_chat(self, messages, options, cancel) -> Iterator[str]:
+        for token in self.tokens:
+            if cancel.cancelled:
+                return
+            yield token
+
+    def close(self) -> None:
+        pass
+
+
 class FailingSynthesizer:
     """A Synthesizer whose n-th call (0-based, counted from arm()) raises before any audio."""
 

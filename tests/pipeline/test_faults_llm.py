@@ -6,7 +6,7 @@ from __future__ import annotations
 from labvoice.events import AnswerDone
 
 from tests.pipeline.conftest import assert_next_turn_works
-from tests.pipeline.faults import INJECTED, FailingChat
+from tests.pipeline.faults import INJECTED, FailingChat, ScriptedChat
 
 TOKENS_BEFORE_FAILURE = 1   # one-sentence answers can be short: fail early enough to be sure it happens
 
@@ -41,3 +41,15 @@ def test_unexpected_llm_crash_ends_the_turn_and_releases_the_model(make_driver, 
     # The llama.cpp context is locked per generation: a leaked lock would hang this turn.
     assert_next_turn_works(driver, heldout_rows)
     assert len(chat.prompts) == 2
+
+
+def test_runaway_numbers_from_the_llm_are_rejected_not_fatal(make_driver, heldout_rows):
+    """A small model can stream absurd numbers ("1e999", hundreds of digits): the guard must reject
+    them (it once crashed converting infinity to int, which failed the whole turn)."""
+    runaway = ["The", " best", " run", " scored", " 1" + "0" * 400, ".", " Also", " 1e999", "."]
+    driver = make_driver(chat_model=ScriptedChat(runaway))
+    turn = driver.ask("Which run had the best validation accuracy on mnist?")
+    best = _best_on(heldout_rows, "mnist")
+    assert not turn.errors, turn.errors
+    assert turn.done.fallback and turn.done.used_run_ids == (best,) and best in turn.done.text
+    assert "0000" not in turn.done.text

@@ -22,12 +22,14 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import soundfile
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +145,14 @@ def _end(process: subprocess.Popen | None) -> None:
 
 
 class VirtualAudio:
-    """Owns one PulseAudio daemon and its helper clients, all under `root`."""
+    """Owns one PulseAudio daemon and its helper clients, all under `root`.
+
+    Devices for config: `input_device` ("vmic"), `output_device` ("vspk"); `monitor_device`
+    ("spkmon") records the speaker through PortAudio. Feed the mic with `play_into_mic(wav)`;
+    record the speaker with `record_speaker(path)` ... `stop_recording()`, whose result maps
+    sample positions to time.monotonic(). `kill_daemon()` / `restart_daemon()` simulate the
+    devices vanishing and coming back. Methods are meant for one (test) thread.
+    """
 
     input_device = INPUT_DEVICE
     output_device = OUTPUT_DEVICE
@@ -178,6 +187,9 @@ class VirtualAudio:
         return {**os.environ, **self.env}
 
     def start(self) -> "VirtualAudio":
+        if "sounddevice" in sys.modules:
+            log.warning("sounddevice was imported before the virtual audio started: PortAudio will not "
+                        "see vmic/vspk/spkmon in this process")
         missing = [tool for tool in TOOLS if shutil.which(tool) is None]
         if missing:
             raise VirtualAudioError(f"missing {', '.join(missing)}; run: apt-get install pulseaudio pulseaudio-utils "
@@ -287,9 +299,9 @@ class VirtualAudio:
     def play_into_mic(self, wav_path: str | os.PathLike) -> MicPlayback:
         """Start playing a WAV into the virtual microphone; returns at once (call .wait())."""
         process = subprocess.Popen(["paplay", f"--device={MIC_FEED_SINK}", str(wav_path)],
-                                   env=self._child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                   env=self._child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         playback = MicPlayback(process, time.monotonic())
-        self._players.append(playback)
+        self._players = [p for p in self._players if p.process.poll() is None] + [playback]
         return playback
 
     # -- speaker ----------------------------------------------------------------------------
@@ -322,8 +334,6 @@ class VirtualAudio:
         # A read at time t that brought the total to n samples means sample n-1 played before t,
         # so sample 0 played at or before t - n/rate; the smallest bound is the tightest.
         t0 = min((t - n / SINK_RATE for t, n in recorder.stamps), default=time.monotonic())
-        import soundfile  # test-only dependency of this helper, already a project dependency
-
         soundfile.write(str(recorder.path), audio, SINK_RATE, subtype="FLOAT")
         return SpeakerRecording(recorder.path, audio, SINK_RATE, t0)
 

@@ -64,6 +64,14 @@ def test_energy_changes_the_pace_and_warmth_the_noise(piper_synthesizer):
     assert neutral.noise_w_scale == pytest.approx(piper_synthesizer.params.noise_w_scale)
 
 
+def test_noise_free_params_are_deterministic(piper_synthesizer):
+    from labvoice.tts.piper import PiperParams
+
+    steady = piper_synthesizer.with_params(PiperParams(length_scale=1.0, noise_scale=0.0, noise_w_scale=0.0))
+    assert np.array_equal(steady.synthesize_all("Hello there."), steady.synthesize_all("Hello there."))
+    assert piper_synthesizer.params.noise_scale > 0  # the shared voice is unchanged
+
+
 def test_synthesize_to_wav(piper_synthesizer, tmp_path):
     path = piper_synthesizer.synthesize_to_wav("Testing one two three.", tmp_path / "t.wav", pad_s=(0.5, 0.25))
     audio, rate = read_wav(path)

@@ -3,6 +3,7 @@ the facts, the passages or the question. A chunk that fails is not spoken.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -57,6 +58,8 @@ class HallucinationGuard:
         self._kinds = {k: model_aliases(k) for k in vocab.model_kinds}
 
     def _number_ok(self, value: float, decimals: int) -> bool:
+        if not math.isfinite(value):  # "1e999" or 400 digits from a runaway LLM: int() would raise
+            return False
         if value == int(value) and 0 <= value <= FREE_INTEGER_MAX and decimals == 0:
             return True
         tolerance = 0.5 * 10 ** (-decimals) + 1e-12

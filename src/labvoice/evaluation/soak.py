@@ -29,7 +29,7 @@ from labvoice.evaluation.turnlog import TurnTracker
 log = logging.getLogger(__name__)
 
 # One block: (action, how many of it); the turns they make add up to BLOCK_TURNS.
-BLOCK = (("text", 7), ("text_interrupt", 3), ("supersede", 2), ("spoken", 4), ("barge_in", 2), ("audio", 3))
+BLOCK = (("text", 9), ("text_interrupt", 3), ("supersede", 2), ("spoken", 3), ("barge_in", 2), ("audio", 2))
 TURNS_PER_ACTION = {"text": 1, "text_interrupt": 1, "supersede": 2, "spoken": 1, "barge_in": 2, "audio": 1}
 BLOCK_TURNS = sum(TURNS_PER_ACTION[a] * n for a, n in BLOCK)   # 25
 STYLE_CHANGE_P = 0.15
@@ -65,6 +65,7 @@ class SoakResult:
     latencies: list[float] = field(default_factory=list)   # first audio ms, in turn order (None: no audio)
     ended: dict[str, int] = field(default_factory=dict)
     actions: dict[str, int] = field(default_factory=dict)
+    action_seconds: dict[str, float] = field(default_factory=dict)
     style_changes: int = 0
     interrupts: int = 0
     stale_events: int = 0
@@ -88,10 +89,11 @@ def slope_per_100(values: list[float]) -> float | None:
 
 class Soak:
     def __init__(self, orch, questions: list[str], spoken: list[SpokenQuestion], mic=None,
-                 seed: int = 0, workdir: Path | None = None) -> None:
+                 seed: int = 0, workdir: Path | None = None, block: tuple[tuple[str, int], ...] = BLOCK) -> None:
         self.orch = orch
+        self.block = block
         self.questions = questions
-        self.spoken = spoken
+        self.spoken_questions = spoken
         self.mic = mic                       # VirtualAudio or None
         self.rng = random.Random(seed)
         self.tracker = TurnTracker(orch.events()).start()
@@ -104,7 +106,7 @@ class Soak:
         return self.rng.choice(self.questions)
 
     def _spoken(self) -> SpokenQuestion:
-        return self.rng.choice(self.spoken)
+        return self.rng.choice(self.spoken_questions)
 
     def _wait(self, turn_id: int) -> None:
         if self.tracker.wait_ended(turn_id, TURN_TIMEOUT_S) is None:
@@ -214,7 +216,7 @@ class Soak:
 
     def _plan(self):
         while True:
-            block = [action for action, n in BLOCK for _ in range(n)]
+            block = [action for action, n in self.block for _ in range(n)]
             self.rng.shuffle(block)
             yield from block
 
@@ -233,12 +235,14 @@ class Soak:
                 self._change_style()
             action = next(plan)
             res.actions[action] = res.actions.get(action, 0) + 1
+            t_action = time.monotonic()
             try:
                 getattr(self, action)()
             except Exception as err:  # the driver's own failure is an error of the run, not a crash
                 log.exception("soak action %s failed", action)
                 res.errors += 1
                 res.error_samples.append(f"{action}: {err}")
+            res.action_seconds[action] = round(res.action_seconds.get(action, 0.0) + time.monotonic() - t_action, 1)
             res.rss_mb.append(round(rss_mb(), 1))
             res.turns = self.tracker.ended_count() - base
             if progress is not None:
@@ -288,7 +292,8 @@ def summary(res: SoakResult, mix: str) -> dict:
         "latency_p50_ms_first_quarter": pct(first, 50), "latency_p50_ms_last_quarter": pct(last, 50),
         "latency_p95_ms_first_quarter": pct(first, 95), "latency_p95_ms_last_quarter": pct(last, 95),
         "latency_p50_ms_all": pct(res.latencies, 50), "latency_p95_ms_all": pct(res.latencies, 95),
-        "turn_endings": res.ended, "actions": res.actions, "style_changes": res.style_changes,
+        "turn_endings": res.ended, "actions": res.actions, "action_seconds": res.action_seconds,
+        "style_changes": res.style_changes,
         "mix": mix, "seconds": res.seconds, "error_samples": res.error_samples,
     }
     p50_first, p50_last = out["latency_p50_ms_first_quarter"], out["latency_p50_ms_last_quarter"]

@@ -32,7 +32,7 @@ from labvoice.gui.errors import describe
 from labvoice.gui.prefs import Prefs, PrefsFile, config_overrides, settings_path
 from labvoice.gui.runs_panel import RunsPanel
 from labvoice.gui.session import AssistantSession, Started
-from labvoice.gui.settings import SettingsPanel
+from labvoice.gui.settings import SettingsPanel, startup_problems
 from labvoice.gui.tasks import Worker, run_outcomes
 from labvoice.gui.toolbar import LoadingStrip, Toolbar
 from labvoice.gui.widgets import MUTED_TEXT, Banner, StyleSliders
@@ -47,6 +47,7 @@ MAX_OUTCOMES_PER_POLL = 50
 DEFAULT_GEOMETRY = "1280x800"
 MIN_WINDOW = (1000, 660)
 CONVERSATION_SHARE, PANELS_SHARE = 4, 6   # window width split: the runs table needs ~700 px
+TAB_SETTLE_MS = 150           # past customtkinter's 100 ms delayed hiding of the other tabs
 RECENT_EVENTS = 2000          # kept for the tests and for a look in a debugger
 WELCOME = ("Press Start to load the models and listen, then ask about your runs out loud, "
            "or type a question below.\n")
@@ -79,7 +80,7 @@ class LabvoiceWindow(ctk.CTk):
         self.bind_all("<space>", self._key_space)
         self._poll_job = self.after(POLL_MS, self._poll)
         self.appearance.follow(self, self.tools, self._recolor)
-        self.tools.submit(_startup_problems, self.config, on_done=self._startup_checked)
+        self.tools.submit(startup_problems, self.config, on_done=self._startup_checked)
 
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -158,7 +159,7 @@ class LabvoiceWindow(ctk.CTk):
                  (False, False): "typed questions only, no speaker"}
         self.detail_label.configure(text=modes[(started.with_input, started.with_output)])
         if started.warning:
-            self.banner.show(started.warning, action=("Open settings", lambda: self.tabs.set("Settings")), info=True)
+            self.banner.show(started.warning, action=("Open settings", lambda: self.show_tab("Settings")), info=True)
         questions, self.pending_questions = self.pending_questions, []
         for text in questions:
             self.session.ask(text)
@@ -217,6 +218,12 @@ class LabvoiceWindow(ctk.CTk):
 
     def _style_moved(self, name: str, value: float) -> None:
         self.session.set_style(**{name: round(value, 3)})
+
+    def show_tab(self, name: str) -> None:
+        """Runs | Settings. customtkinter's `set()` hides every other tab 100 ms later, even one
+        chosen in between; choosing the current tab again after that keeps the last choice shown."""
+        self.tabs.set(name)
+        self.after(TAB_SETTLE_MS, lambda: self.tabs.set(self.tabs.get()))
 
     @property
     def orchestrator(self):
@@ -289,7 +296,7 @@ class LabvoiceWindow(ctk.CTk):
         if "build_index.py" in message:
             action = ("Rebuild index", self._rebuild_from_banner)
         elif any(word in message for word in ("--db", "audio.input_device", "audio.output_device", "Settings")):
-            action = ("Open settings", lambda: self.tabs.set("Settings"))
+            action = ("Open settings", lambda: self.show_tab("Settings"))
         self.banner.show(message, action=action)
 
     def report_callback_exception(self, exc, value, tb) -> None:
@@ -297,7 +304,7 @@ class LabvoiceWindow(ctk.CTk):
         self.show_error(value)
 
     def _rebuild_from_banner(self) -> None:
-        self.tabs.set("Settings")
+        self.show_tab("Settings")
         self.settings.rebuild_index()
 
     def _startup_checked(self, problems: list[str]) -> None:
@@ -364,19 +371,6 @@ class LabvoiceWindow(ctk.CTk):
         self.tools.close(timeout=0)
         self.runs_worker.close(timeout=0)
         self.destroy()
-
-
-def _startup_problems(config: Config) -> list[str]:
-    """DB and index checks, cheap enough for start-up (no model is loaded)."""
-    from labvoice.knowledge.cards import Chunking
-    from labvoice.knowledge.embedder import model_info_from_config
-    from labvoice.knowledge.index import check
-    from labvoice.knowledge.store import ManifestStore
-
-    store = ManifestStore(config.paths.db)
-    store.check()
-    return check(store, config.paths.knowledge_base, config.paths.index, model_info_from_config(config),
-                 chunking=Chunking.from_config(config.knowledge))
 
 
 def _has_display() -> bool:

@@ -39,14 +39,19 @@ MIC_CHECK_S = 2.0
 MIC_SILENT_RMS = 0.003     # below this the microphone is (practically) silent
 FRAME_WAIT_S = 0.1
 ENTRY_WIDTH = 260
+SIDE_BUTTON_WIDTH = 110
+ROW_PAD = 2                # the fields must fit the tab without scrolling on a 768-pixel-high screen
+STATUS_HEIGHT = 18         # one line of muted status text
+REBUILD_WRAP_PX = 560
 
 
 def _device_value(name: str) -> str | None:
     return None if name == DEFAULT_DEVICE else name
 
 
-class SettingsPanel(ctk.CTkScrollableFrame):
-    """Settings widgets; the window passes callbacks for what they change."""
+class SettingsPanel(ctk.CTkFrame):
+    """Settings widgets (a scrolling list of fields over a fixed Apply bar); the window passes
+    callbacks for what they change."""
 
     def __init__(self, master, config: Config, appearance: str, tools: Worker, outbox: "queue.SimpleQueue[Outcome]",
                  on_apply: Callable[[dict[str, Any]], None], on_appearance: Callable[[str], None],
@@ -58,70 +63,75 @@ class SettingsPanel(ctk.CTkScrollableFrame):
         self._on_error = on_error
         self.rebuild_status = ""
         self.rebuild_running = False
-        self.grid_columnconfigure(1, weight=1)
-        row = self._section(0, "Audio")
-        self.input_menu = ctk.CTkOptionMenu(self, values=[DEFAULT_DEVICE], dynamic_resizing=False, width=ENTRY_WIDTH)
+        bar = ctk.CTkFrame(self, fg_color="transparent")
+        bar.pack(side="bottom", fill="x", pady=(6, 2))
+        self.fields = fields = ctk.CTkScrollableFrame(self, fg_color="transparent")
+        fields.pack(side="top", fill="both", expand=True)
+        fields.grid_columnconfigure(1, weight=1)
+        row = self._section(0, "Audio and voice")
+        self.input_menu = ctk.CTkOptionMenu(fields, values=[DEFAULT_DEVICE], dynamic_resizing=False, width=ENTRY_WIDTH)
         row = self._labelled(row, "Microphone", self.input_menu)
-        self.mic_button = ctk.CTkButton(self, text="Check mic", width=110, command=self.check_mic)
-        self.mic_button.grid(row=row - 1, column=2, padx=6, pady=3)
-        self.output_menu = ctk.CTkOptionMenu(self, values=[DEFAULT_DEVICE], dynamic_resizing=False, width=ENTRY_WIDTH)
+        self.mic_button = ctk.CTkButton(fields, text="Check mic", width=SIDE_BUTTON_WIDTH, command=self.check_mic)
+        self.mic_button.grid(row=row - 1, column=2, padx=6, pady=ROW_PAD)
+        self.output_menu = ctk.CTkOptionMenu(fields, values=[DEFAULT_DEVICE], dynamic_resizing=False, width=ENTRY_WIDTH)
         row = self._labelled(row, "Speaker", self.output_menu)
-        self.tone_button = ctk.CTkButton(self, text="Test tone", width=110, command=self.test_tone)
-        self.tone_button.grid(row=row - 1, column=2, padx=6, pady=3)
-        self.device_status = ctk.CTkLabel(self, text="", text_color=MUTED_TEXT, anchor="w", justify="left")
+        self.tone_button = ctk.CTkButton(fields, text="Test tone", width=SIDE_BUTTON_WIDTH, command=self.test_tone)
+        self.tone_button.grid(row=row - 1, column=2, padx=6, pady=ROW_PAD)
+        self.device_status = ctk.CTkLabel(fields, text="", text_color=MUTED_TEXT, anchor="w", justify="left",
+                                          height=STATUS_HEIGHT)
         self.device_status.grid(row=row, column=1, columnspan=2, sticky="w", padx=6)
         row += 1
-        self.barge_in = ctk.CTkSegmentedButton(self, values=list(BARGE_IN))
+        self.barge_in = ctk.CTkSegmentedButton(fields, values=list(BARGE_IN))
         self.barge_in.set(config.pipeline.barge_in)
-        row = self._labelled(row, "Barge-in \u24d8", self.barge_in, BARGE_IN_HELP)
-
-        row = self._section(row, "Assistant")
-        self.profile = ctk.CTkSegmentedButton(self, values=list(PROFILES))
+        row = self._labelled(row, "Barge-in (?)", self.barge_in, BARGE_IN_HELP)
+        self.profile = ctk.CTkSegmentedButton(fields, values=list(PROFILES))
         self.profile.set(config.profile)
-        row = self._labelled(row, "Profile \u24d8", self.profile, PROFILE_HELP)
+        row = self._labelled(row, "Profile (?)", self.profile, PROFILE_HELP)
 
         row = self._section(row, "Knowledge")
-        self.db_entry = ctk.CTkEntry(self, width=ENTRY_WIDTH)
+        self.db_entry = ctk.CTkEntry(fields, width=ENTRY_WIDTH)
         self.db_entry.insert(0, str(config.paths.db))
         row = self._labelled(row, "Run DB", self.db_entry)
-        ctk.CTkButton(self, text="Browse\u2026", width=110, command=self._browse_db).grid(row=row - 1, column=2, padx=6)
-        self.kb_entry = ctk.CTkEntry(self, width=ENTRY_WIDTH)
+        ctk.CTkButton(fields, text="Browse\u2026", width=SIDE_BUTTON_WIDTH, command=self._browse_db).grid(
+            row=row - 1, column=2, padx=6, pady=ROW_PAD)
+        self.kb_entry = ctk.CTkEntry(fields, width=ENTRY_WIDTH)
         self.kb_entry.insert(0, str(config.paths.knowledge_base))
         row = self._labelled(row, "Documents", self.kb_entry)
-        ctk.CTkButton(self, text="Browse\u2026", width=110, command=self._browse_kb).grid(row=row - 1, column=2, padx=6)
-        self.rebuild_button = ctk.CTkButton(self, text="Rebuild index", width=130, command=self.rebuild_index)
-        self.rebuild_button.grid(row=row, column=0, sticky="w", padx=10, pady=(8, 3))
-        self.rebuild_progress = ctk.CTkProgressBar(self, mode="determinate")
+        ctk.CTkButton(fields, text="Browse\u2026", width=SIDE_BUTTON_WIDTH, command=self._browse_kb).grid(
+            row=row - 1, column=2, padx=6, pady=ROW_PAD)
+        self.rebuild_button = ctk.CTkButton(fields, text="Rebuild index", width=SIDE_BUTTON_WIDTH,
+                                            command=self.rebuild_index)
+        self.rebuild_button.grid(row=row, column=2, padx=6, pady=ROW_PAD)
+        self.rebuild_progress = ctk.CTkProgressBar(fields, mode="determinate")
         self.rebuild_progress.set(0.0)
-        self.rebuild_progress.grid(row=row, column=1, columnspan=2, sticky="ew", padx=6, pady=(8, 3))
-        self.rebuild_label = ctk.CTkLabel(self, text="", text_color=MUTED_TEXT, anchor="w", justify="left",
-                                          wraplength=420)
+        self.rebuild_progress.grid(row=row, column=0, columnspan=2, sticky="ew", padx=10, pady=ROW_PAD)
+        self.rebuild_label = ctk.CTkLabel(fields, text="", text_color=MUTED_TEXT, anchor="w", justify="left",
+                                          wraplength=REBUILD_WRAP_PX, height=STATUS_HEIGHT)
         self.rebuild_label.grid(row=row + 1, column=0, columnspan=3, sticky="w", padx=10)
-        row += 2
 
-        row = self._section(row, "Window")
-        self.appearance = ctk.CTkSegmentedButton(self, values=list(APPEARANCE_NAMES),
+        self.apply_button = ctk.CTkButton(bar, text="Apply", width=110, command=self.apply)
+        self.apply_button.pack(side="left", padx=(10, 6))
+        Tooltip.attach(self.apply_button, "Save these settings; a running assistant restarts with them "
+                                          "(the models stay loaded unless the profile or a path changed).")
+        self.appearance = ctk.CTkSegmentedButton(bar, values=list(APPEARANCE_NAMES),
                                                  command=lambda name: self._on_appearance(APPEARANCE_NAMES[name]))
         self.appearance.set(next(k for k, v in APPEARANCE_NAMES.items() if v == appearance))
-        row = self._labelled(row, "Appearance", self.appearance)
-        self.apply_button = ctk.CTkButton(self, text="Apply", width=130, command=self.apply)
-        self.apply_button.grid(row=row, column=0, sticky="w", padx=10, pady=(12, 4))
-        ctk.CTkLabel(self, text="saves the settings; a running assistant restarts with them",
-                     text_color=MUTED_TEXT).grid(row=row, column=1, columnspan=2, sticky="w", padx=6, pady=(12, 4))
+        self.appearance.pack(side="right", padx=10)
+        ctk.CTkLabel(bar, text="Appearance").pack(side="right", padx=4)
         self.load_devices()
 
     # -- layout helpers ---------------------------------------------------------------------------
     def _section(self, row: int, title: str) -> int:
-        ctk.CTkLabel(self, text=title, font=ctk.CTkFont(weight="bold")).grid(
-            row=row, column=0, columnspan=3, sticky="w", padx=10, pady=(10, 2))
+        ctk.CTkLabel(self.fields, text=title, font=ctk.CTkFont(weight="bold")).grid(
+            row=row, column=0, columnspan=3, sticky="w", padx=10, pady=(6, 0))
         return row + 1
 
     def _labelled(self, row: int, label: str, widget, hint: str = "") -> int:
-        title = ctk.CTkLabel(self, text=label, anchor="w")
-        title.grid(row=row, column=0, sticky="w", padx=10, pady=3)
+        title = ctk.CTkLabel(self.fields, text=label, anchor="w")
+        title.grid(row=row, column=0, sticky="w", padx=10, pady=ROW_PAD)
         if hint:
             Tooltip.attach(title, hint)
-        widget.grid(row=row, column=1, sticky="ew", padx=6, pady=3)
+        widget.grid(row=row, column=1, sticky="ew", padx=6, pady=ROW_PAD)
         return row + 1
 
     def _browse_db(self) -> None:
@@ -299,3 +309,17 @@ def _rebuild(config: Config, phase: Callable[[str], None]) -> str:
     report = build(store, kb, config.paths.index, embedder, chunking=Chunking.from_config(config.knowledge),
                    progress=False)
     return report.summary()
+
+
+def startup_problems(config: Config) -> list[str]:
+    """The run DB and index checks the window makes at start-up (cheap: no model is loaded).
+    Raises StoreError for a missing or unusable DB; returns the index's problems, each naming its fix."""
+    from labvoice.knowledge.cards import Chunking
+    from labvoice.knowledge.embedder import model_info_from_config
+    from labvoice.knowledge.index import check
+    from labvoice.knowledge.store import ManifestStore
+
+    store = ManifestStore(config.paths.db)
+    store.check()
+    return check(store, config.paths.knowledge_base, config.paths.index, model_info_from_config(config),
+                 chunking=Chunking.from_config(config.knowledge))

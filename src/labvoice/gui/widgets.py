@@ -50,6 +50,7 @@ METER_FLOOR = 0.02         # below this the bar shows zero rather than creeping 
 SLIDER_STEPS = 20          # 0.05 per step: fine enough to hear, coarse enough to click
 TOOLTIP_OFFSET_PX = 14     # away from the pointer so it never covers what it explains
 TOOLTIP_WRAP_PX = 360
+TOOLTIP_DELAY_MS = 400     # rest this long before help appears: no flicker while the pointer passes
 STYLE_LABELS = {
     "warmth": ("Warmth", "cooler, more concise  <->  warmer, more expressive voice"),
     "humour": ("Humour", "no jokes  <->  playful (only when no facts are at stake)"),
@@ -152,9 +153,23 @@ class Tooltip:
 
     @classmethod
     def attach(cls, widget: tkinter.Misc, text: str) -> "Tooltip":
+        """Show `text` when the pointer rests on `widget` for TOOLTIP_DELAY_MS."""
         tip = cls(widget)
-        widget.bind("<Enter>", lambda event: tip.show(text, event.x_root, event.y_root), add="+")
-        widget.bind("<Leave>", lambda event: tip.hide(), add="+")
+        pending: list[str] = []
+
+        def enter(event: tkinter.Event) -> None:
+            leave(event)
+            x, y = event.x_root, event.y_root
+            pending.append(widget.after(TOOLTIP_DELAY_MS, lambda: tip.show(text, x, y)))
+
+        def leave(event: tkinter.Event) -> None:
+            while pending:
+                widget.after_cancel(pending.pop())
+            tip.hide()
+
+        widget.bind("<Enter>", enter, add="+")
+        widget.bind("<Leave>", leave, add="+")
+        widget.bind("<ButtonPress>", leave, add="+")
         return tip
 
     def show(self, text: str, x_root: int, y_root: int) -> None:

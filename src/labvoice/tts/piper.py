@@ -9,6 +9,7 @@ expressiveness (`noise_scale`).
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from dataclasses import dataclass
@@ -78,6 +79,12 @@ class PiperSynthesizer:
         path = resolve_model("tts", piper.voice, config.paths.models)
         params = PiperParams(piper.length_scale, piper.noise_scale, piper.noise_w_scale)
         return cls(path, params, threads=config.threads)
+
+    def with_params(self, params: PiperParams) -> "PiperSynthesizer":
+        """The same loaded voice with other base values (noise 0 makes the output deterministic)."""
+        twin = copy.copy(self)
+        twin.params = params
+        return twin
 
     def synthesis_config(self, style: Style):
         from piper import SynthesisConfig

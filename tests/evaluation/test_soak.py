@@ -1,0 +1,53 @@
+"""The soak driver on the text path (no audio devices): every kind of action runs, the turns are
+counted, nothing errs or goes stale, threads do not grow, and the summary has the issue's fields.
+(The 500-turn soak through the virtual devices is `scripts/soak.py`; see docs/reliability.md.)"""
+from __future__ import annotations
+
+import importlib.util
+
+from labvoice.audio.wavio import to_pipeline_rate
+from labvoice.config import PROJECT_ROOT
+from labvoice.evaluation.soak import TURNS_PER_ACTION, Soak, SpokenQuestion, summary
+from labvoice.pipeline.orchestrator import Orchestrator
+
+from tests.pipeline.conftest import copy_db, rewire
+
+ISSUE_FIELDS = {"turns", "errors", "threads_start", "threads_end", "rss_mb_start", "rss_mb_end",
+                "rss_slope_mb_per_100_turns", "stale_audio_after_interrupt", "latency_p50_ms_first_quarter",
+                "latency_p50_ms_last_quarter"}
+ONE_OF_EACH = tuple((action, 1) for action in TURNS_PER_ACTION)
+TURNS = sum(TURNS_PER_ACTION.values())
+
+
+def test_soak_runs_every_action_on_the_text_path(live_stages, heldout_db, tmp_path):
+    stages = rewire(live_stages, db=copy_db(heldout_db[0], tmp_path / "runs.db"), index=tmp_path / "no-index",
+                    logs=tmp_path / "logs")
+    orch = Orchestrator(stages.config, stages=stages, with_audio_input=False, with_audio_output=False)
+    voice = live_stages.synthesizer
+    text = "How many runs used an MLP?"
+    spoken = [SpokenQuestion(text, tmp_path / "unused.wav", to_pipeline_rate(voice.synthesize_all(text), voice.sample_rate))]
+    orch.start()
+    try:
+        soak = Soak(orch, [text, "Hi there!"], spoken, seed=3, workdir=tmp_path, block=ONE_OF_EACH)
+        result = soak.run(TURNS)
+    finally:
+        orch.stop()
+    out = summary(result, "one of each action")
+    assert ISSUE_FIELDS <= set(out)
+    assert out["turns"] >= TURNS and out["errors"] == 0 and out["hung_turns"] == 0, out["error_samples"]
+    assert set(out["actions"]) == set(TURNS_PER_ACTION)
+    assert out["stale_audio_after_interrupt"] == 0
+    assert out["threads_end"] <= out["threads_start"]
+    assert out["latency_p50_ms_first_quarter"] is not None and out["rss_mb_end"] > 0
+
+
+def test_soak_script_refuses_too_few_turns():
+    spec = importlib.util.spec_from_file_location("labvoice_soak_script", PROJECT_ROOT / "scripts" / "soak.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--turns", "2", "--no-virtual-audio"]) == module.EXIT_BAD_INPUT
+    assert module.targets_missed({"errors": 0, "threads_start": 9, "threads_end": 10,
+                                  "rss_slope_mb_per_100_turns": 60.0, "stale_audio_after_interrupt": 1,
+                                  "latency_drift_p50": 0.3}) == [
+        "threads grew 9 -> 10", "RSS grows 60.0 MB per 100 turns", "1 stale audio after interrupts",
+        "p50 latency drifted +30%"]
