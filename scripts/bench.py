@@ -83,7 +83,7 @@ def synthesize_questions(stages, folder: Path, n: int) -> list[Path]:
     return paths
 
 
-def sequential_first_audio(stages, wav: Path, speaker, turn_id: int) -> float:
+def sequential_first_audio(stages, wav: Path, speaker, turn_id: int, first_audio: "queue.Queue | None" = None) -> float:
     """Baseline: endpoint, STT, the whole answer, the whole TTS, then play. ms from end of speech."""
     from labvoice.answer.grounded import Conversation
     from labvoice.cancel import CancelToken
@@ -100,11 +100,12 @@ def sequential_first_audio(stages, wav: Path, speaker, turn_id: int) -> float:
     speech = stages.synthesizer.synthesize_all(result.text)
     if speaker is None:
         return (time.monotonic() - t_speech_end) * 1000
-    first = queue.Queue()
-    speaker._on_first_audio = lambda turn, t: first.put(t)   # benchmark-only hook on our own speaker
     speaker.set_current_turn(turn_id)
     speaker.play(turn_id, 0, speech, stages.synthesizer.sample_rate)
-    t_first = first.get(timeout=30)
+    while True:
+        turn, t_first = first_audio.get(timeout=30)
+        if turn == turn_id:
+            break
     speaker.flush()
     return (t_first - t_speech_end) * 1000
 
@@ -159,10 +160,12 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path) -> dict:
         orch.set_style(verbosity=config.style.verbosity)
     finally:
         orch.stop()
-    speaker = Speaker.from_config(config)
+    first_audio_q: queue.Queue = queue.Queue()
+    speaker = Speaker.from_config(config, on_first_audio=lambda turn, t: first_audio_q.put((turn, t)))
     speaker.start()
     try:
-        sequential = [sequential_first_audio(stages, wav, speaker, 10_000 + i) for i, wav in enumerate(wavs)]
+        sequential = [sequential_first_audio(stages, wav, speaker, 10_000 + i, first_audio_q)
+                      for i, wav in enumerate(wavs)]
     finally:
         speaker.stop()
     return {"first_audio": first_audio, "stages": stages_ms, "sequential": sequential, "interrupt": interrupts,

@@ -105,7 +105,7 @@ def test_speaker_plays_a_tone_and_reports_when(virtual_audio, speaker, tmp_path)
         time.sleep(0.1)
         rec = virtual_audio.stop_recording()
         start, end = _sounding(rec.audio)
-        assert _envelope_span(rec.audio, rec.sample_rate) == pytest.approx(0.6, abs=0.02)
+        assert _envelope_span(rec.audio, rec.sample_rate) == pytest.approx(0.6, abs=0.05)  # all of it, gaps or not
         assert _dominant_frequency(rec.audio[start:end], rec.sample_rate) == pytest.approx(440, abs=5)
         first = [e for e in events if e[0] == "first"]
         played = [e for e in events if e[0] == "played"]
@@ -113,35 +113,50 @@ def test_speaker_plays_a_tone_and_reports_when(virtual_audio, speaker, tmp_path)
         assert [e[2] for e in played] == list(range(len(chunks)))
         assert speaker.idle
         errors_s = (first[0][3] - rec.time_of(start), played[-1][3] - rec.time_of(end))
-        whole = abs((end - start) / rec.sample_rate - 0.6) <= 0.02
+        spans_s = ((end - start) / rec.sample_rate, _envelope_span(rec.audio, rec.sample_rate))
+        whole = all(abs(span - 0.6) <= 0.02 for span in spans_s)   # no underrun gap inside the tone
         if whole and max(map(abs, errors_s)) <= TIMING_TOLERANCE_S:
             return
     pytest.fail(f"reported times off by {errors_s[0] * 1000:.0f} ms (first sample) and {errors_s[1] * 1000:.0f} ms "
-                f"(last chunk end) in each of {ATTEMPTS} attempts ({speaker.underflows} underflows)")
+                f"(last chunk end), tone spans {spans_s[0]:.3f}/{spans_s[1]:.3f} s, in each of {ATTEMPTS} "
+                f"attempts ({speaker.underflows} underflows)")
 
 
 def test_flush_silences_within_50_ms(virtual_audio, speaker, tmp_path):
+    """Silence (in the recording of the speaker) within 50 ms of flush().
+
+    flush() aborts the stream, which first waits for the audio thread: on an oversubscribed box
+    that thread can be starved for a long time, and the measurement then says nothing about our
+    code. Such attempts (flush() itself slower than the budget, or underruns) are repeated."""
     chunks = _chunks(_tone(3.0))
-    virtual_audio.record_speaker(tmp_path / "flush.wav")
-    time.sleep(0.2)
-    speaker.set_current_turn(2)
-    for i, chunk in enumerate(chunks):
-        speaker.play(2, i, chunk, VOICE_RATE)
-    time.sleep(0.7)
-    t_flush = time.monotonic()
-    speaker.flush()
-    flush_call_s = time.monotonic() - t_flush
-    time.sleep(0.5)
-    rec = virtual_audio.stop_recording()
-    start, end = _sounding(rec.audio)
-    silent_after = rec.time_of(end) - t_flush
-    assert rec.time_of(start) < t_flush - 0.4, "the tone should have been playing before the flush"
-    assert silent_after <= FLUSH_SILENCE_S, f"still sounding {silent_after * 1000:.0f} ms after flush()"
-    assert flush_call_s < FLUSH_CALL_MAX_S
-    assert speaker.idle
-    reported = [e for e in _drain(speaker.events) if e[0] == "played"]
-    assert reported and all(e[3] <= t_flush + TIMING_TOLERANCE_S for e in reported)
-    assert len(reported) < len(chunks)
+    for attempt in range(ATTEMPTS):
+        _drain(speaker.events)
+        underflows = speaker.underflows
+        virtual_audio.record_speaker(tmp_path / "flush.wav")
+        time.sleep(0.2)
+        turn = speaker.current_turn + 1
+        speaker.set_current_turn(turn)
+        for i, chunk in enumerate(chunks):
+            speaker.play(turn, i, chunk, VOICE_RATE)
+        time.sleep(0.7)
+        t_flush = time.monotonic()
+        speaker.flush()
+        flush_call_s = time.monotonic() - t_flush
+        time.sleep(0.5)
+        rec = virtual_audio.stop_recording()
+        start, end = _sounding(rec.audio)
+        silent_after = rec.time_of(end) - t_flush
+        assert rec.time_of(start) < t_flush - 0.4, "the tone should have been playing before the flush"
+        assert flush_call_s < FLUSH_CALL_MAX_S
+        assert speaker.idle
+        reported = [e for e in _drain(speaker.events) if e[0] == "played"]
+        assert reported and all(e[3] <= t_flush + TIMING_TOLERANCE_S for e in reported)
+        assert len(reported) < len(chunks)
+        starved = flush_call_s > FLUSH_SILENCE_S or speaker.underflows != underflows
+        if silent_after <= FLUSH_SILENCE_S or not starved or attempt == ATTEMPTS - 1:
+            break
+    assert silent_after <= FLUSH_SILENCE_S, (f"still sounding {silent_after * 1000:.0f} ms after flush() "
+                                             f"(flush() took {flush_call_s * 1000:.0f} ms)")
 
 
 def test_stale_turns_are_dropped(virtual_audio, speaker, tmp_path):

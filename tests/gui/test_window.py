@@ -7,8 +7,10 @@ see or hear it: the window's widgets, a screenshot, the virtual speaker's record
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,13 +46,25 @@ class TurnSeen:
     stalls: str = ""             # the worst stalls and what the window was doing
 
 
+@contextlib.contextmanager
+def _recording(virtual_audio, wav: Path):
+    """Record the virtual speaker for the `with` block; `.result` holds the recording afterwards.
+    The recorder is stopped even when the block fails, so the next test can record."""
+    holder = types.SimpleNamespace(result=None)
+    virtual_audio.record_speaker(wav)
+    try:
+        yield holder
+    finally:
+        holder.result = virtual_audio.stop_recording()
+
+
 def _listening(window) -> bool:
     from labvoice.events import Status
 
     return window.status_pill.status == Status.LISTENING
 
 
-def _new_turn(window, before: set[int], source: str):
+def _new_turn(window, before: set, source: str):
     """The first turn not in `before` whose transcript came from `source`, once it is complete."""
     for turn_id in sorted(set(window.conversation.turns) - before):
         turn = window.conversation.turns[turn_id]
@@ -61,18 +75,17 @@ def _new_turn(window, before: set[int], source: str):
 
 def _whole_turn(window, virtual_audio, wav: Path, source: str, begin) -> TurnSeen:
     """Record the speaker and the loop's stalls while `begin()` starts a turn; wait until it is over."""
-    virtual_audio.record_speaker(wav)
-    pump(window, 0.3)
-    before = set(window.conversation.turns)
-    beat = Heartbeat(window).start()
-    begin()
-    wait_for(window, lambda: _new_turn(window, before, source) is not None, TURN_TIMEOUT_S, f"a {source} turn")
-    wait_for(window, lambda: _listening(window), TURN_TIMEOUT_S, "the turn to end")
-    gap = beat.stop()
-    stalls = beat.worst(list(window.recent_events))
-    pump(window, 0.3)
-    return TurnSeen(_new_turn(window, before, source), window.conversation.text(), virtual_audio.stop_recording(), gap,
-                    stalls)
+    with _recording(virtual_audio, wav) as heard:
+        pump(window, 0.3)
+        before = set(window.conversation.turns)
+        beat = Heartbeat(window).start()
+        begin()
+        wait_for(window, lambda: _new_turn(window, before, source) is not None, TURN_TIMEOUT_S, f"a {source} turn")
+        wait_for(window, lambda: _listening(window), TURN_TIMEOUT_S, "the turn to end")
+        gap = beat.stop()
+        stalls = beat.worst(list(window.recent_events))
+        pump(window, 0.3)
+    return TurnSeen(_new_turn(window, before, source), window.conversation.text(), heard.result, gap, stalls)
 
 
 def _ask_typed(window, virtual_audio, text: str, wav: Path) -> TurnSeen:
@@ -150,9 +163,9 @@ def test_tk_loop_is_never_blocked_over_100_ms_during_a_turn(spoken_turn):
 
 def test_latency_breakdown_expands_on_click(running_window, spoken_turn):
     window, turn = running_window, spoken_turn.turn
-    window.conversation.see(f"lat-{turn.turn_id}.first")
+    window.conversation.see(f"lat-{turn.tag}.first")
     pump(window, 0.2)
-    x, y, w, h = window.conversation.bbox(f"lat-{turn.turn_id}.first")
+    x, y, w, h = window.conversation.bbox(f"lat-{turn.tag}.first")
     click_at(window, window.conversation.winfo_rootx() + x + w // 2 + 2, window.conversation.winfo_rooty() + y + h // 2)
     wait_for(window, lambda: turn.expanded, 5, "the breakdown to expand")
     assert "speech recognised:" in window.conversation.text() and "first sound from the speaker:" in window.conversation.text()
@@ -163,18 +176,18 @@ def test_interrupt_button_silences_the_answer_within_50_ms(running_window, virtu
 
     window = running_window
     _set_slider(window, "verbosity", 1.0)       # a long answer, so there is something to cut
-    virtual_audio.record_speaker(tmp_path / "interrupt.wav")
-    pump(window, 0.3)
-    before = set(window.conversation.turns)
-    window.question_entry.insert(0, LONG_QUESTION)
-    click(window, window.ask_button)
-    wait_for(window, lambda: window.status_pill.status == Status.SPEAKING, TURN_TIMEOUT_S, "the answer to play")
-    pump(window, INTERRUPT_AFTER_S)
-    click(window, window.interrupt_button)
-    pressed = window.last_interrupt_at
-    wait_for(window, lambda: _new_turn(window, before, "text") is not None, TURN_TIMEOUT_S, "the interrupted turn")
-    pump(window, 0.5)
-    recording = virtual_audio.stop_recording()
+    with _recording(virtual_audio, tmp_path / "interrupt.wav") as heard:
+        pump(window, 0.3)
+        before = set(window.conversation.turns)
+        window.question_entry.insert(0, LONG_QUESTION)
+        click(window, window.ask_button)
+        wait_for(window, lambda: window.status_pill.status == Status.SPEAKING, TURN_TIMEOUT_S, "the answer to play")
+        pump(window, INTERRUPT_AFTER_S)
+        click(window, window.interrupt_button)
+        pressed = window.last_interrupt_at
+        wait_for(window, lambda: _new_turn(window, before, "text") is not None, TURN_TIMEOUT_S, "the interrupted turn")
+        pump(window, 0.5)
+    recording = heard.result
     _set_slider(window, "verbosity", 0.0)
     loud, sound = _sounding(recording), np.nonzero(np.abs(recording.audio) > SILENCE)[0]
     assert loud.size, "nothing was played"
@@ -272,15 +285,16 @@ def test_test_tone_and_mic_check(running_window, virtual_audio, spoken_questions
 
     window, settings = running_window, running_window.settings
     window.show_tab("Settings")
-    virtual_audio.record_speaker(tmp_path / "tone.wav")
-    pump(window, 0.3)
-    click(window, settings.tone_button)
-    wait_for(window, lambda: settings.device_status.cget("text") not in ("", "playing a test tone\u2026"), 15,
-             "the test tone")
-    pump(window, 0.3)
-    recording = virtual_audio.stop_recording()
+    with _recording(virtual_audio, tmp_path / "tone.wav") as heard:
+        pump(window, 0.3)
+        click(window, settings.tone_button)
+        wait_for(window, lambda: settings.device_status.cget("text") not in ("", "playing a test tone\u2026"), 15,
+                 "the test tone")
+        pump(window, 0.3)
+    recording = heard.result
     assert settings.device_status.cget("text").startswith("played a 440 Hz tone"), settings.device_status.cget("text")
-    tone = recording.audio[np.abs(recording.audio) > LOUD]
+    loud = _sounding(recording)
+    tone = recording.audio[loud[0]:loud[-1] + 1]
     spectrum = np.abs(np.fft.rfft(tone * np.hanning(len(tone))))
     assert np.argmax(spectrum) * recording.sample_rate / len(tone) == pytest.approx(TONE_HZ, abs=5)
 

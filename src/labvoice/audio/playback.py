@@ -133,6 +133,8 @@ class Speaker:
         if self._notifier is not None and self._notifier is not threading.current_thread():
             self._notifier.join(STOP_TIMEOUT_S)
         self._notifier = None
+        with self._lock:
+            self._resamplers = {}
         self._items.clear()
         self._control.clear()
         self._current = None
@@ -167,6 +169,8 @@ class Speaker:
 
     def play(self, turn_id: int, chunk_index: int, audio: np.ndarray, sample_rate: int) -> bool:
         """Queue one chunk (float32 mono at `sample_rate`). False if its turn is stale (dropped)."""
+        if not self.rate:
+            raise RuntimeError("Speaker.play() before start(): the device rate is not known yet")
         with self._lock:
             if turn_id < self._turn:
                 return False
@@ -175,7 +179,7 @@ class Speaker:
                 self._control.append(("turn", turn_id))
             resampler = self._resamplers.get(turn_id)
             if resampler is None or resampler.rate_in != sample_rate:
-                resampler = self._resamplers[turn_id] = StreamingResampler(sample_rate, self.rate or sample_rate)
+                resampler = self._resamplers[turn_id] = StreamingResampler(sample_rate, self.rate)
             samples = resampler.process(np.asarray(audio, dtype=np.float32).reshape(-1))
         self._items.append(_Chunk(turn_id, chunk_index, samples))
         self._idle.clear()
@@ -295,7 +299,9 @@ class Speaker:
             elif notice.kind == "played":
                 pending.append(notice)
             elif notice.kind == "flush":
-                pending = [n for n in pending if n.t <= notice.t or (notice.turn_id >= 0 and n.turn_id != notice.turn_id)]
+                # Chunks due after the flush were cut off (of every turn, or of the one flushed).
+                pending = [n for n in pending
+                           if n.t <= notice.t or (notice.turn_id >= 0 and n.turn_id != notice.turn_id)]
             elif notice.kind == "error":
                 log.warning("speaker error: %s", notice.error)
                 self._call(self._on_error, notice.error)

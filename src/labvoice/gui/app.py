@@ -17,6 +17,7 @@ import collections
 import logging
 import os
 import queue
+import signal
 import sys
 import time
 import tkinter
@@ -28,6 +29,7 @@ from labvoice.events import (AnswerDelta, AnswerDone, ErrorEvent, Latency, MicLe
                              StatusChanged, Transcript, TurnEnded)
 from labvoice.gui.appearance import Appearance
 from labvoice.gui.conversation import ConversationView
+from labvoice.gui.dispatch import EventReader
 from labvoice.gui.errors import describe
 from labvoice.gui.prefs import Prefs, PrefsFile, config_overrides, settings_path
 from labvoice.gui.runs_panel import RunsPanel
@@ -74,6 +76,7 @@ class LabvoiceWindow(ctk.CTk):
         self.recent_events: collections.deque = collections.deque(maxlen=RECENT_EVENTS)
         self.pending_questions: list[str] = []
         self.last_interrupt_at: float | None = None
+        self.events = EventReader(MAX_EVENTS_PER_POLL)
         self._build()
         self.protocol("WM_DELETE_WINDOW", self.close)
         self.bind_all("<Escape>", self._key_interrupt)
@@ -240,23 +243,8 @@ class LabvoiceWindow(ctk.CTk):
             self._poll_job = self.after(POLL_MS, self._poll)
 
     def _drain_events(self) -> None:
-        events_q = self.session.events
-        if events_q is None:
-            return
-        batch = []
-        for _ in range(MAX_EVENTS_PER_POLL):
-            try:
-                batch.append(events_q.get_nowait())
-            except queue.Empty:
-                break
-        last_delta = {e.turn_id: i for i, e in enumerate(batch) if isinstance(e, AnswerDelta)}
-        last_level = max((i for i, e in enumerate(batch) if isinstance(e, MicLevel)), default=-1)
-        for i, event in enumerate(batch):
+        for event in self.events.read(self.session.events):
             self.recent_events.append(event)
-            if isinstance(event, AnswerDelta) and last_delta[event.turn_id] != i:
-                continue           # a newer whole-text delta for this turn is in the same batch
-            if isinstance(event, MicLevel) and i != last_level:
-                continue
             self._handle(event)
 
     def _handle(self, event) -> None:
@@ -271,17 +259,17 @@ class LabvoiceWindow(ctk.CTk):
         elif isinstance(event, MicLevel):
             self.level_meter.set(event.rms, event.speech_prob)
         elif isinstance(event, Transcript):
-            self.conversation.add_transcript(event.turn_id, event.text, event.source)
+            self.conversation.add_transcript(self.events.key(event), event.text, event.source)
         elif isinstance(event, AnswerDelta):
-            self.conversation.stream_answer(event.turn_id, event.text)
+            self.conversation.stream_answer(self.events.key(event), event.text)
         elif isinstance(event, AnswerDone):
-            self.conversation.finish_answer(event.turn_id, event.text, event.interrupted, event.fallback,
+            self.conversation.finish_answer(self.events.key(event), event.text, event.interrupted, event.fallback,
                                             event.used_run_ids)
             self.runs_panel.show(event.used_run_ids, event.facts)
         elif isinstance(event, Latency):
-            self.conversation.set_latency(event.turn_id, event.stages_ms)
+            self.conversation.set_latency(self.events.key(event), event.stages_ms)
         elif isinstance(event, TurnEnded):
-            self.conversation.end_turn(event.turn_id, event.reason)
+            self.conversation.end_turn(self.events.key(event), event.reason)
         elif isinstance(event, ErrorEvent):
             action = ("Reopen audio", self.session.restart_audio) if event.stage == "audio" else None
             self.banner.show(f"{event.stage}: {event.message}", action=action)
@@ -300,6 +288,9 @@ class LabvoiceWindow(ctk.CTk):
         self.banner.show(message, action=action)
 
     def report_callback_exception(self, exc, value, tb) -> None:
+        if isinstance(value, KeyboardInterrupt):     # Ctrl-C in the terminal: close cleanly
+            self.close()
+            return
         log.error("error in a window callback", exc_info=(exc, value, tb))
         self.show_error(value)
 
@@ -391,5 +382,6 @@ def run_gui(config: Config) -> int:
             raise
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return EXIT_NO_DISPLAY
+    signal.signal(signal.SIGTERM, lambda *_: window.after(0, window.close))
     window.mainloop()
     return 0

@@ -2,7 +2,7 @@
 answers were interrupted, and each turn's latency with its stage breakdown.
 
 One read-only text widget holds every turn as three tagged regions, `user-N`, `ans-N` and
-`meta-N` (N = turn id). Updating a turn replaces one region in place (find its range by tag,
+`meta-N` (N names the turn: the assistant run and its turn id). Updating a turn replaces one region in place (find its range by tag,
 delete, insert at the same index), so a late event for an older turn lands in the right place and
 nothing else is redrawn. The latency in the meta line shows the stage breakdown in a tooltip on
 hover, and a click expands it inline under the turn.
@@ -39,11 +39,14 @@ INDENT_PX = 18
 TURN_GAP_PX = 10
 
 
+TurnKey = tuple[int, int]   # (assistant run, turn id): turn ids start again when the assistant restarts
+
+
 @dataclass
 class TurnView:
     """What the window knows about one turn."""
 
-    turn_id: int
+    key: TurnKey
     source: str = "voice"
     transcript: str = ""
     generated: str = ""           # everything the model wrote so far (AnswerDelta)
@@ -55,6 +58,11 @@ class TurnView:
     latency_ms: dict[str, float] = field(default_factory=dict)
     expanded: bool = False
     note: str = ""
+
+    @property
+    def tag(self) -> str:
+        """The turn's part of the text-widget tag names."""
+        return "_".join(str(part) for part in self.key)
 
     @property
     def unspoken(self) -> str:
@@ -92,41 +100,41 @@ class ConversationView(ctk.CTkTextbox):
         with _Editable(self):
             self.insert("end", text, ("muted", "welcome"))
 
-    def add_transcript(self, turn_id: int, text: str, source: str) -> None:
-        turn = self._ensure(turn_id)
+    def add_transcript(self, key: TurnKey, text: str, source: str) -> None:
+        turn = self._ensure(key)
         turn.transcript, turn.source = text, source
         self._render(turn, "user")
 
-    def stream_answer(self, turn_id: int, text: str) -> None:
-        turn = self._ensure(turn_id)
+    def stream_answer(self, key: TurnKey, text: str) -> None:
+        turn = self._ensure(key)
         if turn.done:
             return
         turn.generated = text
         self._render(turn, "ans")
 
-    def finish_answer(self, turn_id: int, text: str, interrupted: bool, fallback: bool,
+    def finish_answer(self, key: TurnKey, text: str, interrupted: bool, fallback: bool,
                       used_run_ids: tuple[str, ...]) -> None:
-        turn = self._ensure(turn_id)
+        turn = self._ensure(key)
         turn.answer, turn.interrupted, turn.fallback = text, interrupted, fallback
         turn.used_run_ids, turn.done = tuple(used_run_ids), True
         self._render(turn, "ans")
         self._render(turn, "meta")
 
-    def set_latency(self, turn_id: int, stages_ms: dict[str, float]) -> None:
-        turn = self._ensure(turn_id)
+    def set_latency(self, key: TurnKey, stages_ms: dict[str, float]) -> None:
+        turn = self._ensure(key)
         turn.latency_ms = dict(stages_ms)
         self._render(turn, "meta")
 
-    def end_turn(self, turn_id: int, reason: str) -> None:
+    def end_turn(self, key: TurnKey, reason: str) -> None:
         """TurnEnded: a turn that produced no words or failed gets a short note."""
-        if reason in ("empty", "error") and (turn_id in self.turns or reason == "empty"):
-            turn = self._ensure(turn_id)
+        if reason in ("empty", "error") and (key in self.turns or reason == "empty"):
+            turn = self._ensure(key)
             turn.done = True
             turn.note = "heard a sound, but no words" if reason == "empty" else "this turn failed (see the banner)"
             self._render(turn, "meta")
 
-    def toggle_breakdown(self, turn_id: int) -> None:
-        turn = self.turns.get(turn_id)
+    def toggle_breakdown(self, key: TurnKey) -> None:
+        turn = self.turns.get(key)
         if turn is not None:
             self._unhover()       # the link is redrawn under the pointer: no <Leave> will come
             turn.expanded = not turn.expanded
@@ -151,26 +159,26 @@ class ConversationView(ctk.CTkTextbox):
         self.tag_config("breakdown", lmargin1=2 * INDENT_PX, lmargin2=2 * INDENT_PX, foreground=pick(MUTED_TEXT))
 
     # -- rendering ------------------------------------------------------------------------------
-    def _ensure(self, turn_id: int) -> TurnView:
-        turn = self.turns.get(turn_id)
+    def _ensure(self, key: TurnKey) -> TurnView:
+        turn = self.turns.get(key)
         if turn is None:
-            turn = self.turns[turn_id] = TurnView(turn_id)
+            turn = self.turns[key] = TurnView(key)
             with _Editable(self):
                 welcome = self.tag_ranges("welcome")
                 if welcome:
                     self.delete(welcome[0], welcome[-1])
                 for region in ("user", "ans", "meta"):
-                    self._insert_segments("end", f"{region}-{turn_id}", self._segments(turn, region))
+                    self._insert_segments("end", f"{region}-{turn.tag}", self._segments(turn, region))
             self.see("end")       # a new turn always comes into view
-            link = f"lat-{turn_id}"
-            self.tag_bind(link, "<Enter>", lambda e, t=turn_id: self._hover(t, e.x_root, e.y_root))
+            link = f"lat-{turn.tag}"
+            self.tag_bind(link, "<Enter>", lambda e, t=key: self._hover(t, e.x_root, e.y_root))
             self.tag_bind(link, "<Leave>", lambda e: self._unhover())
-            self.tag_bind(link, "<Button-1>", lambda e, t=turn_id: self.toggle_breakdown(t))
+            self.tag_bind(link, "<Button-1>", lambda e, t=key: self.toggle_breakdown(t))
         return turn
 
-    def _hover(self, turn_id: int, x: int, y: int) -> None:
+    def _hover(self, key: TurnKey, x: int, y: int) -> None:
         self.configure(cursor="hand2")
-        self._tooltip.show(self.turns[turn_id].breakdown(), x, y)
+        self._tooltip.show(self.turns[key].breakdown(), x, y)
 
     def _unhover(self) -> None:
         self.configure(cursor="")
@@ -206,7 +214,7 @@ class ConversationView(ctk.CTkTextbox):
         headline = turn.headline_latency()
         if headline is not None:
             arrow = "\u25be" if turn.expanded else "\u25b8"
-            parts.append((f"{headline[0]:.0f} ms {headline[1]} {arrow}", (*tags, "link", f"lat-{turn.turn_id}")))
+            parts.append((f"{headline[0]:.0f} ms {headline[1]} {arrow}", (*tags, "link", f"lat-{turn.tag}")))
         else:
             parts.append(("timing\u2026", (*tags, "muted")))
         if turn.interrupted:
@@ -222,7 +230,7 @@ class ConversationView(ctk.CTkTextbox):
         return parts
 
     def _render(self, turn: TurnView, region: str) -> None:
-        tag = f"{region}-{turn.turn_id}"
+        tag = f"{region}-{turn.tag}"
         at_bottom = self.yview()[1] >= 1.0
         with _Editable(self):
             ranges = self.tag_ranges(tag)
