@@ -37,7 +37,7 @@ PROGRESS_EVERY = 25
 QUESTIONS = ("How many runs used a perceptron?", "How many runs trained a random forest?",
              "How many runs used an MLP?", "How many runs used logistic regression?", "Hi there, how are you?",
              "Thanks, that's all for now.", "Which run had the best validation accuracy on digits?",
-             "What is the most recent run?")
+             "Which run had the lowest validation loss on iris?")
 SPOKEN = ("How many runs used a perceptron?", "How many runs used an MLP?", "Hello there, how are you?",
           "Which run is best on digits?")
 

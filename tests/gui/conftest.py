@@ -1,5 +1,7 @@
-"""Session fixtures for the window tests: Xvfb, a test config (quick demo DB copy, temp index, the
-virtual PulseAudio mic and speaker), and one window whose models load once for the whole session.
+"""Fixtures for the window tests: Xvfb (session), a test config (quick demo DB copy, temp index, the
+virtual PulseAudio mic and speaker) and one window whose models load once for all of tests/gui.
+The window is package-scoped: it closes when the GUI tests end, so its live microphone never
+hears (and answers) what later test packages play into the shared virtual mic.
 
 Ordering: the virtual audio devices start in `pytest_configure` (tests/support/fixtures.py), before
 sounddevice is imported. Xvfb starts in the `display` fixture and sets DISPLAY before the first Tk
@@ -69,12 +71,12 @@ def display():
         os.environ["DISPLAY"] = saved
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gui_folder(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("gui")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gui_config(audio_test_config, demo_db, gui_folder):  # noqa: F811 - demo_db is the imported fixture
     """The CPU profile on the virtual devices, a private copy of the demo DB, a not-yet-built index."""
     db = copy_db(demo_db, gui_folder / "runs.db")
@@ -99,12 +101,12 @@ class Observed:
     load_s: float = 0.0
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def observed() -> Observed:
     return Observed()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def window(display, gui_config, observed):
     """The app window at the top-left of the Xvfb screen (not started)."""
     from labvoice.gui.app import LabvoiceWindow
@@ -117,7 +119,7 @@ def window(display, gui_config, observed):
     win.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def indexed_window(window, gui_config, observed):
     """The window after "Rebuild index" was clicked in Settings and finished."""
     settings = window.settings
@@ -140,7 +142,7 @@ def indexed_window(window, gui_config, observed):
     return window
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def running_window(indexed_window, observed):
     """The window after Start was clicked: models loaded, listening on the virtual mic."""
     from labvoice.events import Status

@@ -48,14 +48,34 @@ def wait_for(window, condition: Callable[[], bool], timeout: float, what: str) -
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def beside(window, fn: Callable[[], object], timeout: float = XDOTOOL_TIMEOUT_S):
+    """Run `fn` on a helper thread while the Tk loop keeps turning; returns its result.
+
+    Starting a process (xdotool, paplay) forks this large process, which can take tens of
+    milliseconds: done on the Tk thread it would show up as a stall of the window's loop.
+    """
+    result: list = []
+    error: list = []
+
+    def run() -> None:
+        try:
+            result.append(fn())
+        except BaseException as err:  # noqa: BLE001 - handed back to the test thread
+            error.append(err)
+
+    thread = threading.Thread(target=run, name="gui-test-helper", daemon=True)
+    thread.start()
+    if not pump(window, timeout, lambda: not thread.is_alive()):
+        raise AssertionError(f"{fn} did not finish within {timeout} s")
+    if error:
+        raise error[0]
+    return result[0]
+
+
 def _run_pumping(window, args: list[str]) -> None:
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if not pump(window, XDOTOOL_TIMEOUT_S, lambda: process.poll() is not None):
-        process.kill()
-        process.wait()
-        raise AssertionError(f"{' '.join(args)} did not finish")
-    if process.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed: {process.stderr.read().decode(errors='replace')}")
+    done = beside(window, lambda: subprocess.run(args, capture_output=True, timeout=XDOTOOL_TIMEOUT_S))
+    if done.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed: {done.stderr.decode(errors='replace')}")
 
 
 def click_at(window, x: int, y: int) -> None:

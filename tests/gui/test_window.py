@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.gui.driver import (Heartbeat, click, click_at, move_pointer, press_key, pump, screenshot, type_text,
-                              wait_for)
+from tests.gui.driver import (Heartbeat, beside, click, click_at, move_pointer, press_key, pump, screenshot,
+                              type_text, wait_for)
 
 TURN_TIMEOUT_S = 120.0
 TONE_HZ = 440.0              # what Settings > Test tone plays
@@ -120,7 +120,7 @@ def spoken_turn(running_window, virtual_audio, spoken_questions, tmp_path_factor
     """A Piper-spoken question played into the virtual mic, answered through the virtual speaker."""
     wav = tmp_path_factory.mktemp("spoken") / "speaker.wav"
     return _whole_turn(running_window, virtual_audio, wav, "voice",
-                       lambda: virtual_audio.play_into_mic(spoken_questions[0].path))
+                       lambda: beside(running_window, lambda: virtual_audio.play_into_mic(spoken_questions[0].path)))
 
 
 def test_startup_reports_the_missing_index_and_rebuild_builds_it(indexed_window, gui_config, observed):

@@ -40,6 +40,8 @@ SPEAK_TIMEOUT_S = 60.0
 SILENCE_BUDGET_S = 0.050           # the product's target: silence within 50 ms of an interrupt
 STALE_WINDOW_S = 0.6               # how long after an interrupt the recording is checked
 SILENCE_LEVEL = 0.003              # peak level of a silent virtual speaker
+MIN_CHECKED_S = 0.2                # a recording covering less of the window than this is not counted
+RSS_TRACE_POINTS = 10
 WARMUP_TURNS = 3
 RSS_SKIP_FRACTION = 0.1            # the first turns (allocator warm-up) are left out of the slope
 
@@ -61,7 +63,8 @@ class SoakResult:
     threads_end: int = 0
     os_threads_start: int = 0
     os_threads_end: int = 0
-    rss_mb: list[float] = field(default_factory=list)      # after each counted turn
+    rss_mb: list[float] = field(default_factory=list)      # after each action ...
+    rss_turns: list[int] = field(default_factory=list)     # ... and how many turns had ended by then
     latencies: list[float] = field(default_factory=list)   # first audio ms, in turn order (None: no audio)
     ended: dict[str, int] = field(default_factory=dict)
     actions: dict[str, int] = field(default_factory=dict)
@@ -79,12 +82,11 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def slope_per_100(values: list[float]) -> float | None:
-    """Least-squares slope of values against their index, times 100."""
-    if len(values) < 2:
+def slope_per_100(turns: list[int], values: list[float]) -> float | None:
+    """Least-squares slope of values against the turn count, per 100 turns."""
+    if len(values) < 2 or len(set(turns)) < 2:
         return None
-    x = np.arange(len(values), dtype=float)
-    return float(np.polyfit(x, np.asarray(values, dtype=float), 1)[0] * 100)
+    return float(np.polyfit(np.asarray(turns, dtype=float), np.asarray(values, dtype=float), 1)[0] * 100)
 
 
 class Soak:
@@ -134,9 +136,10 @@ class Soak:
         t_end = t_int + STALE_WINDOW_S
         if next_turn is not None and (t_next := self.tracker.turns.get(next_turn)) and t_next.speaking_at:
             t_end = min(t_end, t_next.speaking_at)
-        start, stop = recording.index_at(t_int + SILENCE_BUDGET_S), recording.index_at(t_end)
-        if start < 0 or stop <= start or stop > len(recording.audio):
-            return   # the recording does not cover the window (started late): not checkable
+        start = max(0, recording.index_at(t_int + SILENCE_BUDGET_S))
+        stop = min(len(recording.audio), recording.index_at(t_end))
+        if stop - start < MIN_CHECKED_S * recording.sample_rate:
+            return   # the recording does not cover enough of the window (parec started late): not checkable
         self.result.recordings_checked += 1
         if float(np.abs(recording.audio[start:stop]).max()) > SILENCE_LEVEL:
             self.result.stale_recorded += 1
@@ -243,8 +246,9 @@ class Soak:
                 res.errors += 1
                 res.error_samples.append(f"{action}: {err}")
             res.action_seconds[action] = round(res.action_seconds.get(action, 0.0) + time.monotonic() - t_action, 1)
-            res.rss_mb.append(round(rss_mb(), 1))
             res.turns = self.tracker.ended_count() - base
+            res.rss_mb.append(round(rss_mb(), 1))
+            res.rss_turns.append(res.turns)
             if progress is not None:
                 progress(res)
         time.sleep(0.5)   # let the last events arrive
@@ -273,7 +277,9 @@ def summary(res: SoakResult, mix: str) -> dict:
     """The issue's fields (and a few more) as one JSON-able object."""
     quarter = max(1, len(res.latencies) // 4)
     first, last = res.latencies[:quarter], res.latencies[-quarter:]
-    skip = int(len(res.rss_mb) * RSS_SKIP_FRACTION)
+    skip, half = int(len(res.rss_mb) * RSS_SKIP_FRACTION), len(res.rss_mb) // 2
+    slope_all = slope_per_100(res.rss_turns[skip:], res.rss_mb[skip:])
+    slope_half = slope_per_100(res.rss_turns[half:], res.rss_mb[half:])
 
     def pct(values, q):
         p = percentile([v for v in values if v is not None], q)
@@ -284,7 +290,9 @@ def summary(res: SoakResult, mix: str) -> dict:
         "threads_start": res.threads_start, "threads_end": res.threads_end,
         "os_threads_start": res.os_threads_start, "os_threads_end": res.os_threads_end,
         "rss_mb_start": res.rss_mb[0] if res.rss_mb else None, "rss_mb_end": res.rss_mb[-1] if res.rss_mb else None,
-        "rss_slope_mb_per_100_turns": (round(s, 2) if (s := slope_per_100(res.rss_mb[skip:])) is not None else None),
+        "rss_slope_mb_per_100_turns": round(slope_all, 2) if slope_all is not None else None,
+        "rss_slope_mb_per_100_turns_second_half": round(slope_half, 2) if slope_half is not None else None,
+        "rss_mb_trace": res.rss_mb[::max(1, len(res.rss_mb) // RSS_TRACE_POINTS)],
         "stale_audio_after_interrupt": res.stale_events + res.stale_recorded,
         "stale_audio_events": res.stale_events, "stale_audio_recorded": res.stale_recorded,
         "interrupts": res.interrupts, "interrupts_checked_on_recording": res.recordings_checked,

@@ -49,6 +49,8 @@ MAX_OUTCOMES_PER_POLL = 50
 DEFAULT_GEOMETRY = "1280x800"
 MIN_WINDOW = (1000, 660)
 CONVERSATION_SHARE, PANELS_SHARE = 4, 6   # window width split: the runs table needs ~700 px
+CONVERSATION_FONT_SIZE = 14   # the text people read most: a size up from the widgets' default
+ENTRY_HEIGHT, ASK_WIDTH = 36, 80
 TAB_SETTLE_MS = 150           # past customtkinter's 100 ms delayed hiding of the other tabs
 RECENT_EVENTS = 2000          # kept for the tests and for a look in a debugger
 WELCOME = ("Press Start to load the models and listen, then ask about your runs out loud, "
@@ -113,13 +115,14 @@ class LabvoiceWindow(ctk.CTk):
         left.grid_rowconfigure(1, weight=1)
         ctk.CTkLabel(left, text="Conversation", font=ctk.CTkFont(weight="bold")).grid(
             row=0, column=0, sticky="w", padx=10, pady=(8, 0))
-        self.conversation = ConversationView(left, font=ctk.CTkFont(size=14))
+        self.conversation = ConversationView(left, font=ctk.CTkFont(size=CONVERSATION_FONT_SIZE))
         self.conversation.grid(row=1, column=0, columnspan=2, sticky="nsew", padx=8, pady=6)
         self.conversation.set_welcome(WELCOME)
-        self.question_entry = ctk.CTkEntry(left, placeholder_text="Type a question and press Enter", height=36)
+        self.question_entry = ctk.CTkEntry(left, placeholder_text="Type a question and press Enter",
+                                           height=ENTRY_HEIGHT)
         self.question_entry.grid(row=2, column=0, sticky="ew", padx=(8, 4), pady=(0, 8))
         self.question_entry.bind("<Return>", lambda e: self.ask())
-        self.ask_button = ctk.CTkButton(left, text="Ask", width=80, height=36, command=self.ask)
+        self.ask_button = ctk.CTkButton(left, text="Ask", width=ASK_WIDTH, height=ENTRY_HEIGHT, command=self.ask)
         self.ask_button.grid(row=2, column=1, padx=(4, 8), pady=(0, 8))
 
         right = ctk.CTkFrame(body, fg_color="transparent")

@@ -143,9 +143,6 @@ class ConversationView(ctk.CTkTextbox):
     def text(self) -> str:
         return self.get("1.0", "end")
 
-    def latest(self) -> TurnView | None:
-        return self.turns[max(self.turns)] if self.turns else None
-
     def apply_colors(self) -> None:
         """(Re)colour the tags for the current appearance mode."""
         self.tag_config("who_user", foreground=pick(USER_COLOR))

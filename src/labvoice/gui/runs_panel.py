@@ -95,10 +95,10 @@ class RunsPanel(ctk.CTkFrame):
             return
         self._request += 1
         request, size, dark = self._request, self._chart_size(), ctk.get_appearance_mode() == "Dark"
-        mode = self.mode
+        mode, db = self.mode, self._db_path()
 
         def job():
-            data = load_runs(self._db_path(), tuple(run_ids), tuple(facts))
+            data = load_runs(db, tuple(run_ids), tuple(facts))
             return request, data, render(data, mode, size, dark)
 
         self._worker.submit(job, on_done=self._loaded, on_error=self._failed)
@@ -164,10 +164,6 @@ class RunsPanel(ctk.CTkFrame):
     def selected_run_id(self) -> str | None:
         selection = self.table.selection()
         return selection[0] if selection else None
-
-    def select(self, run_id: str) -> None:
-        self.table.selection_set(run_id)
-        self.table.see(run_id)
 
     def _selection_changed(self) -> None:
         self.flag_button.configure(state="normal" if self.selected_run_id else "disabled")

@@ -30,6 +30,12 @@ NO_RELOAD_SECTIONS = ("audio", "pipeline", "gui", "style", "logging", "source")
 # Device combinations tried in order: (with microphone, with speaker).
 DEVICE_FALLBACKS = ((True, True), (True, False), (False, True), (False, False))
 CLOSE_TIMEOUT_S = 10.0
+DEGRADED = {
+    (True, False): "The speaker could not be opened, so answers are shown but not spoken.",
+    (False, True): "The microphone could not be opened: type your questions (answers are still spoken).",
+    (False, False): "Neither the microphone nor the speaker could be opened: type your questions; answers are "
+                    "shown but not spoken.",
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,12 @@ class Started:
 
 def _model_settings(config: Config) -> dict:
     return config.model_dump(exclude=set(NO_RELOAD_SECTIONS))
+
+
+def _preload() -> None:
+    """Import the pipeline's modules off the Tk thread, so pressing Start never waits on an import."""
+    import labvoice.audio.devices  # noqa: F401
+    import labvoice.pipeline.orchestrator  # noqa: F401
 
 
 def _abandon(orchestrator) -> None:
@@ -68,6 +80,7 @@ class AssistantSession:
         self._stages = None
         self._stages_config: Config | None = None
         self._style: dict[str, float] = {}
+        self.lifecycle.submit(_preload)
 
     @property
     def running(self) -> bool:
@@ -133,10 +146,7 @@ class AssistantSession:
                 continue
             warning = ""
             if first_error is not None:
-                lost = " and ".join(name for name, ok in (("microphone", with_input), ("speaker", with_output))
-                                    if not ok)
-                warning = (f"Could not open the {lost}, so the assistant runs without it "
-                           f"(typed questions still work). {trim(str(first_error))}")
+                warning = f"{DEGRADED[(with_input, with_output)]}\n{trim(str(first_error))}"
             return Started(candidate, events, stages, config, with_input, with_output, warning)
         raise first_error  # unreachable: the last combination opens no device
 

@@ -109,7 +109,7 @@ class SettingsPanel(ctk.CTkFrame):
                                           wraplength=REBUILD_WRAP_PX, height=STATUS_HEIGHT)
         self.rebuild_label.grid(row=row + 1, column=0, columnspan=3, sticky="w", padx=10)
 
-        self.apply_button = ctk.CTkButton(bar, text="Apply", width=110, command=self.apply)
+        self.apply_button = ctk.CTkButton(bar, text="Apply", width=SIDE_BUTTON_WIDTH, command=self.apply)
         self.apply_button.pack(side="left", padx=(10, 6))
         Tooltip.attach(self.apply_button, "Save these settings; a running assistant restarts with them "
                                           "(the models stay loaded unless the profile or a path changed).")

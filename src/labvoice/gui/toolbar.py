@@ -15,6 +15,7 @@ BUTTON_SIZE = (110, 40)
 INTERRUPT_SIZE = (250, 48)     # the largest target on screen: the one to hit in a hurry
 INTERRUPT_FONT_SIZE = 16
 LOADING_BAR_WIDTH = 360
+PILL_HEIGHT = 30
 CONTROL_LABELS = {"stopped": ("Start", "normal"), "loading": ("Loading\u2026", "disabled"),
                   "running": ("Stop", "normal"), "stopping": ("Stopping\u2026", "disabled")}
 
@@ -34,7 +35,7 @@ class Toolbar(ctk.CTkFrame):
             fg_color=INTERRUPT_COLORS, hover_color=INTERRUPT_HOVER,
             font=ctk.CTkFont(size=INTERRUPT_FONT_SIZE, weight="bold"), command=on_interrupt)
         self.interrupt_button.pack(side="left", padx=12)
-        self.status_pill = StatusPill(self, height=30)
+        self.status_pill = StatusPill(self, height=PILL_HEIGHT)
         self.status_pill.pack(side="left", padx=12)
         self.detail_label = ctk.CTkLabel(self, text="", text_color=MUTED_TEXT)
         self.detail_label.pack(side="left", padx=4)

@@ -50,6 +50,7 @@ METER_FLOOR = 0.02         # below this the bar shows zero rather than creeping 
 SLIDER_STEPS = 20          # 0.05 per step: fine enough to hear, coarse enough to click
 TOOLTIP_OFFSET_PX = 14     # away from the pointer so it never covers what it explains
 TOOLTIP_WRAP_PX = 360
+BANNER_WRAP_PX = 900       # leaves room for the action and dismiss buttons in a 1000+ px window
 TOOLTIP_DELAY_MS = 400     # rest this long before help appears: no flicker while the pointer passes
 STYLE_LABELS = {
     "warmth": ("Warmth", "cooler, more concise  <->  warmer, more expressive voice"),
@@ -149,7 +150,6 @@ class Tooltip:
     def __init__(self, master: tkinter.Misc) -> None:
         self.master = master
         self._window: tkinter.Toplevel | None = None
-        self.text = ""
 
     @classmethod
     def attach(cls, widget: tkinter.Misc, text: str) -> "Tooltip":
@@ -174,7 +174,6 @@ class Tooltip:
 
     def show(self, text: str, x_root: int, y_root: int) -> None:
         self.hide()
-        self.text = text
         window = tkinter.Toplevel(self.master)
         window.wm_overrideredirect(True)
         window.wm_geometry(f"+{x_root + TOOLTIP_OFFSET_PX}+{y_root + TOOLTIP_OFFSET_PX}")
@@ -187,10 +186,6 @@ class Tooltip:
             self._window.destroy()
             self._window = None
 
-    @property
-    def visible(self) -> bool:
-        return self._window is not None
-
 
 class Banner(ctk.CTkFrame):
     """A message strip under the toolbar with an optional action button and a dismiss button.
@@ -202,7 +197,7 @@ class Banner(ctk.CTkFrame):
         super().__init__(master, corner_radius=8, fg_color=BANNER_BG, **kwargs)
         self.grid_columnconfigure(0, weight=1)
         self.label = ctk.CTkLabel(self, text="", text_color=BANNER_FG, justify="left", anchor="w",
-                                  wraplength=900)
+                                  wraplength=BANNER_WRAP_PX)
         self.label.grid(row=0, column=0, sticky="ew", padx=12, pady=8)
         self.action_button = ctk.CTkButton(self, text="", width=120)
         self.dismiss_button = ctk.CTkButton(self, text="Dismiss", width=80, fg_color="transparent",
@@ -233,6 +228,3 @@ class Banner(ctk.CTkFrame):
         if self._on_hide is not None:
             callback, self._on_hide = self._on_hide, None
             callback()
-
-    def set_wrap(self, pixels: int) -> None:
-        self.label.configure(wraplength=max(200, pixels))

@@ -1,0 +1,81 @@
+"""The window's non-visual parts on real data: event coalescing, the runs panel's data and chart
+(from the quick demo DB and its metrics CSVs), the publish note, and error texts. No display is
+needed; modules that import tkinter are imported inside the tests (see conftest.py)."""
+from __future__ import annotations
+
+import queue
+
+import numpy as np
+
+from labvoice.events import AnswerDelta, MicLevel, StatusChanged, Status, Transcript
+from labvoice.gui.chart import CURVES, LEADERBOARD, chart_metric, load_runs, render
+from labvoice.gui.dispatch import EventReader, coalesce
+from labvoice.gui.errors import MAX_LINES, describe
+
+
+def test_coalesce_keeps_order_and_only_the_newest_level_and_delta_per_turn():
+    batch = [MicLevel(1, 0.1, 0.0), AnswerDelta(1, "The"), StatusChanged(1, Status.SPEAKING),
+             AnswerDelta(1, "The best"), AnswerDelta(2, "Other"), MicLevel(1, 0.3, 0.9)]
+    kept = coalesce(batch)
+    assert kept == [batch[2], batch[3], batch[4], batch[5]]
+
+
+def test_reader_numbers_each_new_queue_as_a_new_assistant_run():
+    reader, first, second = EventReader(limit=10), queue.Queue(), queue.Queue()
+    first.put(Transcript(1, "hello"))
+    assert [reader.key(e) for e in reader.read(first)] == [(1, 1)]
+    second.put(Transcript(1, "again"))
+    assert [reader.key(e) for e in reader.read(second)] == [(2, 1)]
+    assert reader.read(None) == []
+
+
+def test_reader_takes_at_most_its_limit_per_call():
+    reader, events = EventReader(limit=3), queue.Queue()
+    for i in range(5):
+        events.put(Transcript(i, str(i)))
+    assert len(reader.read(events)) == 3 and len(reader.read(events)) == 2
+
+
+def test_runs_data_and_both_charts_from_the_demo_db(demo_db):
+    from labvoice.knowledge.store import ManifestStore
+
+    runs = [r for r in ManifestStore(demo_db).runs() if r.dataset_id == "digits"][:3]
+    ids = tuple(r.run_id for r in runs)
+    facts = ({"kind": "leaderboard", "text": "Leaderboard by val_loss (lower is better): ...", "run_ids": list(ids)},)
+    data = load_runs(demo_db, ids + ("deadbeef",), facts)
+    assert data.metric == "val_loss" and data.lower_is_better
+    assert [row.run_id for row in data.rows] == list(ids) and data.missing == ("deadbeef",)
+    assert data.rows[0].key_metrics.startswith("val_loss ")
+    assert len(data.curves) == 3 and all(len(epochs) == len(values) > 1 for _, epochs, values in data.curves)
+    for mode in (CURVES, LEADERBOARD):
+        image = np.asarray(render(data, mode, (480, 300), dark=False))
+        assert image.shape == (300, 480, 4) and image[..., :3].std() > 10
+
+
+def test_chart_metric_prefers_what_the_facts_name(demo_db):
+    from labvoice.knowledge.store import ManifestStore
+
+    runs = ManifestStore(demo_db).runs()
+    assert chart_metric(runs, ({"text": "best train_loss"},)) == "train_loss"
+    assert chart_metric(runs, ()) == "val_accuracy"
+
+
+def test_flagged_note_adds_the_publish_flag_once(display):
+    from labvoice.gui.runs_panel import PUBLISH_NOTE, flagged_note   # imports tkinter: after DISPLAY is set
+
+    assert flagged_note("") == PUBLISH_NOTE
+    assert flagged_note("diverged at epoch 7") == "PUBLISH; diverged at epoch 7"
+    assert flagged_note("PUBLISH") == "PUBLISH"
+
+
+def test_error_texts_are_short_and_never_tracebacks(tmp_path):
+    from labvoice.knowledge.store import ManifestStore, StoreError
+
+    try:
+        ManifestStore(tmp_path / "none.db").check()
+    except StoreError as err:
+        text = describe(err)
+    assert "not found" in text and "Traceback" not in text
+    many = describe(StoreError("\n".join(f"line {i}" for i in range(20))))
+    assert len(many.splitlines()) == MAX_LINES
+    assert describe(ZeroDivisionError("x")).startswith("Unexpected ZeroDivisionError: x.")
