@@ -130,16 +130,20 @@ def main(argv: list[str] | None = None, brain_loader: Callable | None = None,
         if args.voice:
             from labvoice.pipeline.stages import Stages
 
-            stages = (stages_loader or Stages.load)(config)
-            asker = VoiceAsker(stages, style, work / "questions")
+            loaded = (stages_loader or Stages.load)(config)
+            asker = VoiceAsker(loaded, style, work / "questions")
         else:
             from labvoice.app import load_brain
 
-            brain = (brain_loader or load_brain)(config)
-            asker = TextAsker(brain, style)
+            loaded = (brain_loader or load_brain)(config)
+            asker = TextAsker(loaded, style)
         print(f"models ready in {time.perf_counter() - started:.1f} s; {len(scenarios)} scenarios ({mode})",
               file=sys.stderr, flush=True)
-        results = evaluate(scenarios, asker, db_copy, voice=args.voice, progress=_progress)
+        try:
+            results = evaluate(scenarios, asker, db_copy, voice=args.voice, progress=_progress)
+        finally:
+            if not (brain_loader or stages_loader):   # models a caller lent us are the caller's to close
+                loaded.close()
     summary = summarize(results, mode=mode, db=str(db), scenarios_file=str(args.scenarios),
                         min_accuracy=args.min_accuracy, max_hallucinations=args.max_hallucinations)
     paths = write_report(summary, report_dir)

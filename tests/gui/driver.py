@@ -8,6 +8,7 @@ the heartbeat measures.
 from __future__ import annotations
 
 import _tkinter
+import faulthandler
 import subprocess
 import tempfile
 import threading
@@ -18,6 +19,7 @@ from typing import Callable
 
 PUMP_SLEEP_S = 0.002     # idle wait between event checks: well under the 10 ms heartbeat
 HEARTBEAT_MS = 10        # the after() interval whose lateness measures loop stalls
+STALL_DUMP_S = 0.1       # a beat this late dumps every thread's Python stack (what held the loop up)
 XDOTOOL_TIMEOUT_S = 10.0
 # customtkinter ignores a second click on a button within its 100 ms click animation (it marks the
 # pointer as outside until the animation ends); a person never clicks that fast, the harness might.
@@ -140,6 +142,8 @@ class Heartbeat:
     gaps_s: list[float] = field(default_factory=list)
     stamps: list[float] = field(default_factory=list)      # when each beat ran (monotonic)
     runqueue_s: list[float] = field(default_factory=list)  # of each gap, the time spent waiting for a CPU
+    dump_path: Path | None = None     # every thread's stack whenever a beat is STALL_DUMP_S late
+    _dump_file: object = None
     _last_wait: float = 0.0
     _last: float = 0.0
     _job: str | None = None
@@ -149,6 +153,9 @@ class Heartbeat:
         self.stamps.clear()
         self.runqueue_s.clear()
         self._last_wait = _runqueue_wait_s()
+        self.dump_path = Path(tempfile.mkdtemp(prefix="labvoice-stalls-")) / "stacks.txt"
+        self._dump_file = open(self.dump_path, "w", encoding="utf-8")
+        faulthandler.dump_traceback_later(STALL_DUMP_S, file=self._dump_file)
         self._last = time.monotonic()
         self._job = self.window.after(HEARTBEAT_MS, self._beat)
         return self
@@ -160,6 +167,7 @@ class Heartbeat:
         self.stamps.append(now)
         self.runqueue_s.append(wait - self._last_wait)
         self._last, self._last_wait = now, wait
+        faulthandler.dump_traceback_later(STALL_DUMP_S, file=self._dump_file)
         self._job = self.window.after(HEARTBEAT_MS, self._beat)
 
     def worst(self, events, count: int = 3) -> str:
@@ -171,6 +179,8 @@ class Heartbeat:
             last = type(before[-1]).__name__ if before else "-"
             lines.append(f"{self.gaps_s[i] * 1000:.0f} ms stall ({self.runqueue_s[i] * 1000:.0f} ms of it waiting "
                          f"for a CPU), {start - self.stamps[0]:.2f} s in, after {last}")
+        if self.dump_path is not None and self.dump_path.exists() and self.dump_path.stat().st_size:
+            lines.append(f"thread stacks during stalls: {self.dump_path}")
         return "; ".join(lines)
 
     def stop(self) -> float:
@@ -178,4 +188,8 @@ class Heartbeat:
         if self._job is not None:
             self.window.after_cancel(self._job)
             self._job = None
+        faulthandler.cancel_dump_traceback_later()
+        if self._dump_file is not None:
+            self._dump_file.close()
+            self._dump_file = None
         return max(self.gaps_s, default=0.0)

@@ -8,6 +8,7 @@ import random
 import threading
 import time
 
+from labvoice.config import PROJECT_ROOT
 from labvoice.knowledge.cards import Chunking
 from labvoice.knowledge.index import VECTORS, build
 from labvoice.knowledge.log_run import log_run
@@ -18,6 +19,9 @@ from tests.pipeline.conftest import assert_next_turn_works, count_answer
 from tests.pipeline.faults import FailingChat
 
 QUESTION = "Which run had the best validation accuracy on mnist?"
+# A question about the documents: only its answer puts index passages (NOTES) in the LLM prompt.
+DOC_QUESTION = "What does the evaluation protocol say about splits?"
+KB_DIR = PROJECT_ROOT / "knowledge_base"
 WRITER_HOLDS_LOCK_S = 3.0
 NEW_MLP_RUNS = 3
 
@@ -41,7 +45,7 @@ def _saw_passages(chat: FailingChat) -> bool:
 
 
 def _build(db, index, live_stages):
-    return build(db, None, index, live_stages.brain.retriever.passages.embedder,
+    return build(db, KB_DIR, index, live_stages.brain.retriever.passages.embedder,
                  chunking=Chunking.from_config(live_stages.config.knowledge), progress=False)
 
 
@@ -50,15 +54,16 @@ def test_missing_index_answers_from_facts_then_a_live_rebuild_is_used(make_drive
     chat = FailingChat(live_stages.brain.chat_model)   # never armed: records what the LLM is given
     index = tmp_path / "index"
     driver = make_driver(chat_model=chat, index=index)
-    before = driver.ask(QUESTION)
-    assert before.done.used_run_ids == (_best_mnist(heldout_rows),)
-    assert not _saw_passages(chat)
+    facts = driver.ask(QUESTION)
+    assert facts.done.used_run_ids == (_best_mnist(heldout_rows),) and not facts.errors
     assert _index_warning(_logged_warnings(driver)[-1]), _logged_warnings(driver)
+    driver.ask(DOC_QUESTION)
+    assert not _saw_passages(chat)
 
     report = _build(pipeline_db, index, live_stages)   # while the orchestrator runs
-    assert report.runs == len(heldout_rows)
-    after = driver.ask(QUESTION)
-    assert after.done.used_run_ids == (_best_mnist(heldout_rows),)
+    assert report.runs == len(heldout_rows) and report.doc_chunks > 0
+    after = driver.ask(DOC_QUESTION)
+    assert after.done.text and not after.errors
     assert _saw_passages(chat), "the answer after the rebuild did not use the new index"
     assert not _index_warning(_logged_warnings(driver)[-1])
     assert driver.alive
@@ -77,8 +82,10 @@ def test_corrupt_index_answers_from_facts_with_a_warning(make_driver, live_stage
     warnings = _logged_warnings(driver)[-1]
     assert _index_warning(warnings) and any("corrupt" in w for w in warnings), warnings
     _build(pipeline_db, index, live_stages)           # rebuilt (atomically) while it runs
-    assert_next_turn_works(driver, heldout_rows)
+    driver.ask(DOC_QUESTION)
     assert _saw_passages(chat)
+    assert not _index_warning(_logged_warnings(driver)[-1])
+    assert_next_turn_works(driver, heldout_rows)
 
 
 def test_reads_succeed_while_a_training_job_writes(make_driver, pipeline_db, heldout_rows):
