@@ -107,8 +107,7 @@ def parse_question(question: str, vocab: Vocabulary) -> Query:
         return Query(Intent.NOTE_SEARCH, note_terms=(term,), **base)
     if re.search(r"\bhow many\b|\bnumber of runs\b|\bcount\b", text):
         return Query(Intent.COUNT, **base)
-    if re.search(r"\b(most recent|latest|newest|last)\b\s*(run|experiment|one|training)?", text) and \
-            not re.search(r"\blast (epoch|layer)", text):
+    if re.search(r"\b(most recent|latest|newest)\b|\blast (run|experiment|one|training|model)\b|\blast\W*$", text):
         return Query(Intent.MOST_RECENT, **base)
     if run_ids and not re.search(r"\bcompare|\bversus\b|\bvs\.?\b", text):
         return Query(Intent.RUN_DETAILS, run_ids=run_ids, **base)

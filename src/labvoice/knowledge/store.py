@@ -82,7 +82,7 @@ class LoadReport:
 
 def _connect_ro(path: Path) -> sqlite3.Connection:
     if not path.exists():
-        raise StoreError(f"manifests DB {path} not found; create it with `make demo-db` or pass --db PATH")
+        raise StoreError(f"manifests DB {path} not found; create the demo with `make demo` or pass --db PATH")
     if path.is_dir():
         raise StoreError(f"manifests DB {path} is a folder, not a SQLite file; pass --db PATH to the .db file")
     with open(path, "rb") as fh:

@@ -96,31 +96,46 @@ class Orchestrator:
         return self._stages
 
     def start(self) -> None:
-        """Load models, open the audio devices, start the threads, and listen."""
+        """Load models, open the audio devices, start the threads, and listen.
+        If a device cannot be opened, everything opened so far is closed again before the error
+        propagates, so start() can simply be called again."""
         if self._threads:
             return
         stages = self.load()
         self._stop.clear()
-        if self._with_output:
-            from labvoice.audio.playback import Speaker
+        try:
+            if self._with_output:
+                from labvoice.audio.playback import Speaker
 
-            self._speaker = Speaker.from_config(self.config, on_first_audio=self._on_first_audio,
-                                                on_chunk_played=self._on_chunk_played,
-                                                on_error=self._on_device_error)
-            self._speaker.start()
+                self._speaker = Speaker.from_config(self.config, on_first_audio=self._on_first_audio,
+                                                    on_chunk_played=self._on_chunk_played,
+                                                    on_error=self._on_device_error)
+                self._speaker.start()
+            if self._with_input:
+                from labvoice.audio.capture import MicrophoneCapture
+
+                self._capture = MicrophoneCapture.from_config(self.config, on_error=self._on_device_error)
+                self._capture.start()
+        except BaseException:
+            self._close_devices()
+            raise
         self._thinker = ThinkerLoop(self, stages)
         self._voice = VoiceLoop(self, stages, self._speaker)
         self._threads = [threading.Thread(target=self._thinker.run, name="thinker", daemon=True),
                          threading.Thread(target=self._voice.run, name="voice", daemon=True)]
-        if self._with_input:
-            from labvoice.audio.capture import MicrophoneCapture
-
-            self._capture = MicrophoneCapture.from_config(self.config, on_error=self._on_device_error)
-            self._capture.start()
+        if self._capture is not None:
             self._threads.append(threading.Thread(target=self._listen, name="listener", daemon=True))
         for thread in self._threads:
             thread.start()
         self.set_status(Status.LISTENING if self._with_input else Status.IDLE)
+
+    def _close_devices(self) -> None:
+        capture, self._capture = self._capture, None
+        if capture is not None:
+            capture.stop()
+        speaker, self._speaker = self._speaker, None
+        if speaker is not None:
+            speaker.stop()
 
     def stop(self) -> None:
         """Stop listening and speaking, end the threads. Models stay loaded for the next start()."""
@@ -134,9 +149,7 @@ class Orchestrator:
         for thread in self._threads:
             thread.join(JOIN_TIMEOUT_S)
         self._threads = []
-        if self._speaker is not None:
-            self._speaker.stop()
-            self._speaker = None
+        self._close_devices()
         self.set_status(Status.IDLE)
 
     def close(self) -> None:
