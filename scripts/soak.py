@@ -39,7 +39,10 @@ QUESTIONS = ("How many runs used a perceptron?", "How many runs trained a random
              "Thanks, that's all for now.", "Which run had the best validation accuracy on digits?",
              "Which run had the lowest validation loss on iris?")
 SPOKEN = ("How many runs used a perceptron?", "How many runs used an MLP?", "Hello there, how are you?",
-          "Which run is best on digits?")
+          "How many runs trained a random forest?")
+# The LLM stops after one sentence at verbosity 0, but a sentence that never ends runs to
+# llm.max_tokens (120: ~4 s on a busy 2-core box); the soak caps it to keep 500 turns well under an hour.
+SOAK_MAX_TOKENS = 48
 
 log = logging.getLogger("labvoice.scripts.soak")
 
@@ -53,7 +56,7 @@ def start_virtual_audio(root: Path):
     return module.start_virtual_audio(root)
 
 
-def mix_description(with_mic: bool) -> str:
+def mix_description(with_mic: bool, max_tokens: int) -> str:
     from labvoice.evaluation.soak import BLOCK, BLOCK_TURNS
 
     names = {"text": "typed, played to the end", "text_interrupt": "typed, then stop button",
@@ -63,7 +66,8 @@ def mix_description(with_mic: bool) -> str:
                           else "typed, superseded by ask_audio (2 turns)"),
              "audio": "spoken via ask_audio (file path)"}
     parts = ", ".join(f"{n} x {names[a]}" for a, n in BLOCK)
-    return f"per {BLOCK_TURNS} turns: {parts}; style change before 15% of actions; verbosity 0-0.15"
+    return (f"per {BLOCK_TURNS} turns: {parts}; style change before 15% of actions; verbosity 0-0.15; "
+            f"llm.max_tokens {max_tokens}")
 
 
 def targets_missed(out: dict) -> list[str]:
@@ -102,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, help="knowledge index (default: config paths.index)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-virtual-audio", action="store_true", help="no audio devices: ask_audio only")
+    parser.add_argument("--max-tokens", type=int, default=SOAK_MAX_TOKENS,
+                        help=f"llm.max_tokens for the soak (default {SOAK_MAX_TOKENS})")
     args = parser.parse_args(argv)
     if args.turns < 4:
         print("error: --turns must be at least 4 (quarters are compared)", file=sys.stderr)
@@ -119,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as err:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_BAD_INPUT
-        overrides = {"profile": "cpu", "paths.logs": work / "logs"}
+        overrides = {"profile": "cpu", "paths.logs": work / "logs", "llm.max_tokens": args.max_tokens}
         if args.db:
             overrides["paths.db"] = args.db.resolve()
         if args.index:
@@ -165,7 +171,7 @@ def run(config, args, mic, work: Path) -> int:
         res = soak.run(args.turns, progress)
     finally:
         orch.close()
-    out = summary(res, mix_description(mic is not None))
+    out = summary(res, mix_description(mic is not None, config.llm.max_tokens))
     out["conversation_log_lost_turns"] = orch.log.lost_turns
     out["targets_missed"] = targets_missed(out)
     if args.json:
