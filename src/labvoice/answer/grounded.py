@@ -153,7 +153,7 @@ class GroundedAnswerer:
                         yield from self._emit(piece, spoken, result)
                 if rejected or cancel.cancelled or _sentences(spoken) >= style.max_sentences():
                     break
-            if not rejected and not cancel.cancelled:
+            if not rejected and not cancel.cancelled and _sentences(spoken) < style.max_sentences():
                 for piece in filter(None, map(clean_piece, _rest(chunker))):
                     verdict = guard.check(piece)
                     if not verdict.ok:

@@ -336,6 +336,6 @@ def resolve_followup(query: Query, question: str, context: Context) -> Query:
             changes["intent"] = Intent.RUN_DETAILS
     if (refers or query.intent.value == "compare") and not query.datasets and context.datasets:
         changes["datasets"] = context.datasets
-    if not query.metric_named and context.metric:
+    if refers and not query.metric_named and context.metric:
         changes["metric"] = context.metric
     return replace(query, **changes) if changes else query

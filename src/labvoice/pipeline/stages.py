@@ -115,6 +115,10 @@ class ThinkerLoop:
                 self._back_to_listening(turn)
                 orch.publish(TurnEnded(turn, "empty" if not record.errors else "error"))
                 return
+        if not question.strip():  # an empty typed question: nothing to answer
+            self._back_to_listening(turn)
+            orch.publish(TurnEnded(turn, "empty"))
+            return
         record.transcript = question
         orch.publish(Transcript(turn, question, True, record.source))
         if job.cut_at_max:
