@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from labvoice.config import PROJECT_ROOT, ConfigError, load_config
+from labvoice.knowledge.store import copy_db  # noqa: F401 - also re-exported for other tests
 from labvoice.evaluation.expect import ExpectationError, read_rows
 from labvoice.evaluation.report import summarize, write_report
 from labvoice.evaluation.runner import TextAsker, VoiceAsker, evaluate, expectation
@@ -61,17 +62,6 @@ def _fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return EXIT_BAD_INPUT
 
-
-def copy_db(src: Path, dst: Path) -> Path:
-    """A consistent copy of a (WAL-mode) DB through SQLite's backup API; the source is opened read-only."""
-    source = sqlite3.connect(f"file:{src.resolve()}?mode=ro", uri=True)
-    target = sqlite3.connect(dst)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
-    return dst
 
 
 def build_temp_index(config, db: Path, folder: Path) -> Path:

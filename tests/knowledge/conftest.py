@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import sqlite3
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -17,6 +16,7 @@ from types import ModuleType
 import pytest
 
 from labvoice.config import PROJECT_ROOT, Config, load_config
+from labvoice.knowledge.store import copy_db  # noqa: F401 - also re-exported for other tests
 from labvoice.hardware import apply_thread_budget
 from labvoice.knowledge.cards import Chunking
 from labvoice.knowledge.embedder import Embedder
@@ -37,14 +37,6 @@ def load_train_demo() -> ModuleType:
     spec.loader.exec_module(module)
     return module
 
-
-def copy_db(src: Path, dst: Path) -> Path:
-    """A consistent copy of a (WAL-mode) SQLite DB through SQLite's backup API."""
-    with sqlite3.connect(src) as source, sqlite3.connect(dst) as target:
-        source.backup(target)
-    source.close()
-    target.close()
-    return dst
 
 
 def make_pdf(lines: list[str]) -> bytes:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import queue
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from labvoice.events import AnswerDone, ChunkPlayed, ErrorEvent, Event, TurnEnded
+from labvoice.knowledge.store import copy_db  # noqa: F401 - also re-exported for other tests
 from labvoice.pipeline.orchestrator import Orchestrator
 
 TURN_TIMEOUT_S = 180          # a loaded 2-core box can take long over one LLM answer; a hang still fails
@@ -82,16 +82,6 @@ class Driver:
     def alive(self) -> bool:
         return all(t.is_alive() for t in self.orch._threads) and bool(self.orch._threads)
 
-
-def copy_db(src: Path, dst: Path) -> Path:
-    """A consistent copy of a WAL-mode DB (SQLite's backup API)."""
-    source, target = sqlite3.connect(src), sqlite3.connect(dst)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
-    return dst
 
 
 def rewire(stages, *, db: Path, index: Path, logs: Path, chat_model=None, synthesizer=None, transcriber=None):

@@ -109,6 +109,18 @@ def connect_rw(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def copy_db(src: Path, dst: Path) -> Path:
+    """A consistent copy of a (WAL-mode) DB through SQLite's backup API; the source is opened read-only."""
+    source = sqlite3.connect(f"file:{Path(src).resolve()}?mode=ro", uri=True)
+    target = sqlite3.connect(dst)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return Path(dst)
+
+
 def _parse_json(text: Any, what: str) -> dict:
     if text is None or text == "":
         return {}
