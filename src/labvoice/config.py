@@ -62,6 +62,7 @@ class WhisperModelConfig(_Section):
 class SttConfig(_Section):
     language: str = Field(min_length=2, max_length=5)
     beam_size: int = Field(ge=1, le=10)
+    hint_db_names: bool
     cpu: WhisperModelConfig
     gpu: WhisperModelConfig
 

@@ -94,8 +94,8 @@ class FailingTranscriber:
     def arm(self) -> None:
         self._armed = True
 
-    def transcribe(self, audio, cancel):
+    def transcribe(self, audio, cancel, hints=()):
         if self._armed:
             self._armed = False
             raise RuntimeError(f"{INJECTED}: speech recognition crashed")
-        yield from self.inner.transcribe(audio, cancel)
+        yield from self.inner.transcribe(audio, cancel, hints)

@@ -79,3 +79,18 @@ def test_gpu_profile_without_weights_names_the_download(cpu_config, tmp_path):
     config = cpu_config.replace(**{"paths.models": str(tmp_path)})
     with pytest.raises(ModelMissing, match="download_models.py"):
         FasterWhisperTranscriber.from_config(config, "gpu")
+
+
+def test_db_names_as_hints_spell_the_dataset_so_the_question_finds_it(whisper_transcriber, piper_synthesizer):
+    """tiny.en hears "fashion mnist" as "fashion in this"; with the DB's names as hotwords the
+    transcript names a dataset the vocabulary recognises."""
+    from labvoice.audio.resample import resample
+    from labvoice.knowledge.vocab import Vocabulary, question_tokens
+    from labvoice.tts.piper import PiperParams
+
+    vocab = Vocabulary(metrics=("val_acc",), datasets=("digits", "fashion_mnist", "mnist", "wine"),
+                       model_kinds=("logreg", "mlp", "random_forest", "svm"), params=())
+    voice = piper_synthesizer.with_params(PiperParams(length_scale=1.0, noise_scale=0.0, noise_w_scale=0.0))
+    audio = resample(voice.synthesize_all("How many runs used fashion mnist?"), voice.sample_rate, 16000)
+    heard = whisper_transcriber.transcribe_text(audio, hints=vocab.spoken_names())
+    assert vocab.match_datasets(heard, question_tokens(heard)) == ["fashion_mnist"], heard

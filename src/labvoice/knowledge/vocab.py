@@ -64,6 +64,10 @@ LOWER_IS_BETTER = {"loss", "error", "mse", "rmse", "mae", "mape", "ppl", "wer", 
 HEADLINE_HEADS = ("acc", "f1", "auc", "loss")
 SPLIT_PREFERENCE = ("val", "test", "", "train")
 SPLITS = {"val", "test", "train"}
+# How speech-to-text mangles dataset names: split over up to this many words ("c far 10"), or one
+# letter wrong in names at least this long (shorter names have too many real-word neighbours).
+MAX_SPLIT_WORDS = 3
+FUZZY_MIN_CHARS = 5
 _SINGULAR_EXCEPTIONS = {"loss", "class", "bias", "mass", "process", "boss", "glass", "analysis", "ris"}
 
 
@@ -133,6 +137,10 @@ class Vocabulary:
             run_ids=frozenset(r.run_id for r in runs),
         )
 
+    def spoken_names(self) -> tuple[str, ...]:
+        """Dataset and model names as a speech recogniser should spell them (hints for STT)."""
+        return self.datasets + self.model_kinds
+
     # --- matching -------------------------------------------------------------------------
     def match_metrics(self, tokens: set[str]) -> list[str]:
         """Metrics the question names, best match first. A metric matches when its head word
@@ -165,12 +173,29 @@ class Vocabulary:
         for ds in self.datasets:
             spaced = re.sub(r"[_\-/]+", " ", ds.lower())
             ds_tokens = {singular(t) for t in re.findall(r"[a-z0-9]+", spaced) if not re.fullmatch(r"v?\d+", t)}
-            if ds.lower() in text or spaced in text or (ds_tokens and ds_tokens <= tokens):
+            if _has_phrase(text, ds.lower()) or _has_phrase(text, spaced) or (ds_tokens and ds_tokens <= tokens):
                 found.append(ds)
         # "fashion mnist" names fashion_mnist, not also mnist: drop names inside a longer match.
         spaced_found = {d: re.sub(r"[_\-/]+", " ", d.lower()) for d in found}
-        return [d for d in found if not any(o != d and spaced_found[d] in spaced_found[o] and
-                                            spaced_found[o] in re.sub(r"[_\-/]+", " ", text) for o in found)]
+        found = [d for d in found if not any(o != d and spaced_found[d] in spaced_found[o] and
+                                             spaced_found[o] in re.sub(r"[_\-/]+", " ", text) for o in found)]
+        return found or self._match_datasets_as_heard(text)
+
+    def _match_datasets_as_heard(self, text: str) -> list[str]:
+        """Dataset names the way speech-to-text spells them: split ("M NIST", "cifar 10 small")
+        or one letter off ("M-MIST" for mnist). Only a fallback when nothing matched exactly, and
+        one-letter-off only for names of FUZZY_MIN_CHARS or more at the same length, so "emnist"
+        (a different dataset) never matches mnist."""
+        words = re.findall(r"[a-z0-9]+", text)
+        heard = {"".join(words[i:i + n]) for n in range(1, MAX_SPLIT_WORDS + 1) for i in range(len(words) - n + 1)}
+        found = {}
+        for ds in self.datasets:
+            compact = re.sub(r"[^a-z0-9]+", "", ds.lower())
+            if compact in heard or (len(compact) >= FUZZY_MIN_CHARS and
+                                    any(len(h) == len(compact) and _one_substitution(h, compact) for h in heard)):
+                found[ds] = compact
+        # "fashion nnist" is fashion_mnist, not also mnist
+        return [d for d, c in found.items() if not any(o != d and c in oc for o, oc in found.items())]
 
     def match_model_kinds(self, tokens: set[str]) -> list[str]:
         return [kind for kind in self.model_kinds if model_aliases(kind) & tokens]
@@ -182,6 +207,17 @@ class Vocabulary:
             if toks and all(t in tokens for t in toks):
                 scored.append((-len(toks), param))
         return [p for _, p in sorted(scored)]
+
+
+def _has_phrase(text: str, phrase: str) -> bool:
+    """`phrase` in `text` as whole words ("mnist" is not in "emnist")."""
+    return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", text) is not None
+
+
+def _one_substitution(a: str, b: str) -> bool:
+    """True when equal-length `a` and `b` differ in exactly one letter (digits must agree)."""
+    diffs = [(x, y) for x, y in zip(a, b) if x != y]
+    return len(diffs) == 1 and not (diffs[0][0].isdigit() or diffs[0][1].isdigit())
 
 
 def model_aliases(kind: str) -> set[str]:

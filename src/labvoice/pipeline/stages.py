@@ -59,7 +59,17 @@ class Stages:
         return EndOfSpeechDetector.from_config(self.config, vad=self.vad)
 
     def transcribe(self, audio, cancel) -> str:
-        return " ".join(seg.text.strip() for seg in self.transcriber.transcribe(audio, cancel)).strip()
+        return " ".join(seg.text.strip() for seg in
+                        self.transcriber.transcribe(audio, cancel, self._stt_hints())).strip()
+
+    def _stt_hints(self) -> tuple[str, ...]:
+        if not self.config.stt.hint_db_names:
+            return ()
+        try:
+            return self.brain.retriever.finder().vocab.spoken_names()
+        except Exception as exc:  # noqa: BLE001 - a DB problem is reported by the answer, not here
+            log.debug("no STT hints: %s", exc)
+            return ()
 
     def close(self) -> None:
         self.brain.close()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -17,6 +17,9 @@ class TranscriptSegment:
 
 
 class Transcriber(Protocol):
-    """Turns one utterance (16 kHz mono float32) into text segments, lazily."""
+    """Turns one utterance (16 kHz mono float32) into text segments, lazily. `hints` are names
+    the speaker is likely to say (dataset and model names from the DB); a backend that cannot use
+    them ignores them."""
 
-    def transcribe(self, audio: np.ndarray, cancel: CancelToken) -> Iterator[TranscriptSegment]: ...
+    def transcribe(self, audio: np.ndarray, cancel: CancelToken,
+                   hints: Sequence[str] = ()) -> Iterator[TranscriptSegment]: ...
