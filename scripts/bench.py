@@ -55,12 +55,15 @@ def pct(values: list[float], q: float) -> float:
 
 
 def stage_durations(cumulative: dict[str, float]) -> dict[str, float]:
-    """Cumulative stamps (ms since end of speech) -> time spent in each stage."""
+    """Cumulative stamps (ms since end of speech) -> time spent in each stage on the way to the
+    first audio, in time order. Stages that came after the first audio (the LLM, when the facts
+    were spoken first) are not on that path and are left out."""
+    end = cumulative.get("first_audio", float("inf"))
+    path = sorted((t, name) for name, t in cumulative.items() if name in STAGES and t <= end)
     out, previous = {}, 0.0
-    for name in STAGES:
-        if name in cumulative:
-            out[name] = round(cumulative[name] - previous, 1)
-            previous = cumulative[name]
+    for t, name in path:
+        out[name] = round(t - previous, 1)
+        previous = t
     return out
 
 

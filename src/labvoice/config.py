@@ -111,6 +111,7 @@ class LlmConfig(_Section):
     max_tokens: int = Field(ge=1, le=4096)
     temperature: float = Field(ge=0, le=2)
     history_turns: int = Field(ge=0, le=20)
+    facts_first: bool
     llama_cpp: LlamaCppConfig
     vllm: VllmConfig
     openai: OpenAIConfig

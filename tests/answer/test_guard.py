@@ -52,3 +52,30 @@ def test_prompt_echo_and_question_echo_fail():
 
 def test_small_integers_are_free():
     assert guard().check("I looked at 3 runs.").ok
+
+
+ALREADY_SAID = "The best run on digits is 68305ae9, a mlp, with val_accuracy 0.9806."
+
+
+def test_remark_about_the_runs_that_adds_something_passes():
+    assert guard().check_remark("An MLP with a smaller learning rate might do even better.", ALREADY_SAID).ok
+
+
+def test_remark_about_nothing_in_the_facts_fails():
+    verdict = guard().check_remark("I'm sure it's a lie.", ALREADY_SAID)
+    assert not verdict.ok and "not about these runs" in verdict.problem
+
+
+def test_on_topic_sentences_name_a_run_model_dataset_or_value():
+    assert guard().check_on_topic("That MLP is the one to beat.").ok
+    assert guard().check_on_topic("It reached 98.1 percent.").ok
+    assert not guard().check_on_topic("Sure, happy to help with that!").ok
+
+
+def test_remark_repeating_the_answer_fails():
+    verdict = guard().check_remark("The best run on digits is 68305ae9.", ALREADY_SAID)
+    assert not verdict.ok and "repeats" in verdict.problem
+
+
+def test_remark_still_gets_the_hallucination_checks():
+    assert not guard().check_remark("Run 1a2b3c4d on digits was close behind.", ALREADY_SAID).ok

@@ -84,14 +84,16 @@ class Driver:
 
 
 
-def rewire(stages, *, db: Path, index: Path, logs: Path, chat_model=None, synthesizer=None, transcriber=None):
-    """The session's loaded stages on another DB/index/logs folder, with optional stand-ins."""
+def rewire(stages, *, db: Path, index: Path, logs: Path, chat_model=None, synthesizer=None, transcriber=None,
+           settings: dict | None = None):
+    """The session's loaded stages on another DB/index/logs folder, with optional stand-ins and
+    config `settings` ({"llm.facts_first": False}) that need no model reloaded."""
     from labvoice.answer.grounded import GroundedAnswerer
     from labvoice.app import Brain
     from labvoice.knowledge.passages import LiveIndex
     from labvoice.knowledge.retriever import Retriever
 
-    config = stages.config.replace(**{"paths.db": db, "paths.index": index, "paths.logs": logs})
+    config = stages.config.replace(**{"paths.db": db, "paths.index": index, "paths.logs": logs, **(settings or {})})
     passages = LiveIndex(index, stages.brain.retriever.passages.embedder)
     retriever = Retriever.from_config(config, passages)
     chat = chat_model or stages.brain.chat_model
@@ -118,13 +120,14 @@ def make_driver(live_stages, tmp_path, pipeline_db):
     Models are shared: orchestrators are stopped, never closed."""
     started: list[Orchestrator] = []
 
-    def make(*, db: Path | None = None, index: Path | None = None, logs: Path | None = None, **stand_ins) -> Driver:
+    def make(*, db: Path | None = None, index: Path | None = None, logs: Path | None = None,
+             verbosity: float = QUIET_VERBOSITY, **stand_ins) -> Driver:
         stages = rewire(live_stages, db=db or pipeline_db, index=index or tmp_path / "no-index",
                         logs=logs or tmp_path / "logs", **stand_ins)
         orch = Orchestrator(stages.config, stages=stages, with_audio_input=False, with_audio_output=False)
         started.append(orch)
         orch.start()
-        orch.set_style(verbosity=QUIET_VERBOSITY)
+        orch.set_style(verbosity=verbosity)
         return Driver(orch)
 
     yield make

@@ -41,7 +41,8 @@ def _index_warning(warnings: list[str]) -> bool:
 
 
 def _saw_passages(chat: FailingChat) -> bool:
-    return "NOTES:" in chat.prompts[-1][-1].content
+    """Whether the LLM's last prompt had index passages (a facts-only answer may not ask it at all)."""
+    return bool(chat.prompts) and "NOTES:" in chat.prompts[-1][-1].content
 
 
 def _build(db, index, live_stages):

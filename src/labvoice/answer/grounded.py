@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from labvoice.answer.guard import HallucinationGuard
+from labvoice.answer.guard import HallucinationGuard, Verdict
 from labvoice.answer.prompt import build_messages
 from labvoice.cancel import CancelToken
 from labvoice.knowledge.facts import Context
@@ -84,6 +84,12 @@ def _rest(chunker: SentenceChunker) -> list[str]:
     return [rest] if rest and rest.strip() else []
 
 
+def _counts(retrieval: Retrieval) -> list[str]:
+    """The numbers that count facts answer with ("12 runs used an MLP")."""
+    return [m.group(0) for f in retrieval.factset.facts if f.kind == "count"
+            for m in [re.match(r"\d+", f.sentence)] if m]
+
+
 class AnswerStream:
     def __init__(self, pieces: Iterator[str], result: AnswerResult) -> None:
         self._pieces = pieces
@@ -111,13 +117,17 @@ class GroundedAnswerer:
         return SentenceChunker(self.pipeline_config.chunk_min_words, self.pipeline_config.chunk_max_words)
 
     def answer(self, question: str, style: Style, cancel: CancelToken, conversation: Conversation | None = None,
-               t_start: float | None = None) -> AnswerStream:
+               t_start: float | None = None, until_voiced: Callable[[], None] = lambda: None) -> AnswerStream:
+        """`until_voiced` is called after the facts were handed out and before the LLM is asked
+        for remarks: the pipeline returns from it once the first piece has audio, so the model's
+        prompt prefill does not compete with the first audio for a small CPU."""
         result = AnswerResult(question=question)
         result.stamps["start"] = t_start if t_start is not None else time.monotonic()
-        return AnswerStream(self._run(question, style, cancel, conversation or Conversation(), result), result)
+        return AnswerStream(self._run(question, style, cancel, conversation or Conversation(), result, until_voiced),
+                            result)
 
     def _run(self, question: str, style: Style, cancel: CancelToken, conversation: Conversation,
-             result: AnswerResult) -> Iterator[str]:
+             result: AnswerResult, until_voiced: Callable[[], None]) -> Iterator[str]:
         retrieval = self.retriever.retrieve(question, conversation.context)
         result.retrieval = retrieval
         result.stamps["retrieval"] = time.monotonic()
@@ -134,7 +144,57 @@ class GroundedAnswerer:
 
         spoken: list[str] = []
         guard = HallucinationGuard(retrieval.grounding_text(), self.retriever.finder().vocab, question)
+        if retrieval.factset.facts and template and self.llm_config.facts_first:
+            yield from self._facts_then_remarks(template, retrieval, guard, style, cancel, conversation, result,
+                                                until_voiced)
+            return
         messages = build_messages(retrieval, style, conversation.history, self.llm_config.history_turns)
+        check = guard.check_on_topic if retrieval.factset.facts else guard.check
+        rejected = yield from self._stream_guarded(messages, check, style, cancel, spoken, result)
+        if cancel.cancelled:
+            result.interrupted = True
+            result.text = " ".join(spoken)
+            return
+        # The run ids the templated answer names, and a count's number, must be in what the LLM
+        # said, or the answer is incomplete.
+        said = " ".join(spoken)
+        missing = [rid for rid in retrieval.used_run_ids[:3] if rid in template and rid not in said]
+        missing += [f"the count {n}" for n in _counts(retrieval) if not re.search(rf"\b{n}\b", said)]
+        if rejected or not spoken or (retrieval.factset.facts and missing):
+            if not template:
+                template = LLM_DOWN_SMALL_TALK if result.errors else SMALL_TALK_FALLBACK
+            reason = rejected or ("empty answer" if not spoken else f"answer left out {', '.join(missing)}")
+            yield from self._emit_template(template, result, cancel, reason, spoken)
+            return
+        result.text = " ".join(spoken)
+
+    def _facts_then_remarks(self, template: str, retrieval: Retrieval, guard: HallucinationGuard, style: Style,
+                            cancel: CancelToken, conversation: Conversation, result: AnswerResult,
+                            until_voiced: Callable[[], None]) -> Iterator[str]:
+        """Speak the SQL facts at once (no waiting for the LLM, and always right), then let the LLM
+        add remarks while they play, each guarded, stopping quietly at the first that fails."""
+        spoken: list[str] = []
+        yield from self._emit_template(template, result, cancel, reason="", spoken=spoken)
+        room = style.max_sentences() - _sentences(spoken)
+        if cancel.cancelled or room <= 0:
+            return
+        until_voiced()
+        if cancel.cancelled:
+            result.interrupted = True
+            return
+        messages = build_messages(retrieval, style, conversation.history, self.llm_config.history_turns,
+                                  already_said=template, remark_sentences=room)
+        rejected = yield from self._stream_guarded(messages, lambda piece: guard.check_remark(piece, template),
+                                                   style, cancel, spoken, result)
+        if rejected:
+            log.info("remark not spoken: %s", rejected)
+        result.interrupted = cancel.cancelled
+
+    def _stream_guarded(self, messages, check: Callable[[str], Verdict], style: Style, cancel: CancelToken,
+                        spoken: list[str], result: AnswerResult) -> Iterator[str]:
+        """Stream the LLM's answer, yield each piece that passes `check`, stop at the first that
+        does not, when cancelled, or after the style's sentence limit. Returns why it stopped
+        early ("" when it did not); an LLM error is recorded and returned as the reason."""
         options = GenerationOptions(max_tokens=self.llm_config.max_tokens,
                                     temperature=style.llm_temperature(self.llm_config.temperature))
         chunker = self._chunker()
@@ -143,19 +203,17 @@ class GroundedAnswerer:
         try:
             for token in stream:
                 result.stamps.setdefault("first_token", time.monotonic())
-                for piece in chunker.feed(token):
-                    piece = clean_piece(piece)
-                    verdict = guard.check(piece) if piece else None
-                    if verdict is not None and not verdict.ok:
+                for piece in filter(None, map(clean_piece, chunker.feed(token))):
+                    verdict = check(piece)
+                    if not verdict.ok:
                         rejected = verdict.problem
                         break
-                    if piece:
-                        yield from self._emit(piece, spoken, result)
+                    yield from self._emit(piece, spoken, result)
                 if rejected or cancel.cancelled or _sentences(spoken) >= style.max_sentences():
                     break
             if not rejected and not cancel.cancelled and _sentences(spoken) < style.max_sentences():
                 for piece in filter(None, map(clean_piece, _rest(chunker))):
-                    verdict = guard.check(piece)
+                    verdict = check(piece)
                     if not verdict.ok:
                         rejected = verdict.problem
                         break
@@ -168,19 +226,7 @@ class GroundedAnswerer:
             if close:
                 close()  # releases the request (HTTP backends: the server aborts it)
         result.stamps["llm_done"] = time.monotonic()
-        if cancel.cancelled:
-            result.interrupted = True
-            result.text = " ".join(spoken)
-            return
-        # The run ids the templated answer names must be in what the LLM said, or the answer is incomplete.
-        missing = [rid for rid in retrieval.used_run_ids[:3] if rid in template and rid not in " ".join(spoken)]
-        if rejected or not spoken or (retrieval.factset.facts and missing):
-            if not template:
-                template = LLM_DOWN_SMALL_TALK if result.errors else SMALL_TALK_FALLBACK
-            reason = rejected or ("empty answer" if not spoken else f"answer left out run ids {', '.join(missing)}")
-            yield from self._emit_template(template, result, cancel, reason, spoken)
-            return
-        result.text = " ".join(spoken)
+        return rejected
 
     def _emit(self, piece: str, spoken: list[str], result: AnswerResult) -> Iterator[str]:
         result.stamps.setdefault("first_chunk", time.monotonic())

@@ -12,9 +12,13 @@ from labvoice.knowledge.vocab import Vocabulary, model_aliases, normalize_text
 _HEX_ID = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{6,40}\b", re.I)
 _RUN_WORD_ID = re.compile(r"\brun[-_#]?\d+\b", re.I)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)?(?:e-?\d+)?\s*(%|percent)?", re.I)
+_WORD = re.compile(r"[a-z0-9_]+(?:\.[0-9]+)?")
 _PROMPT_MARKER = re.compile(r"\b(FACTS|NOTES|QUESTION)\s*:", re.I)
 # Small whole numbers ("two sentences", list positions) are too common to police.
 FREE_INTEGER_MAX = 10
+# A remark whose content words are at least this share of what was already said adds nothing.
+REPEAT_SHARE = 0.75
+CONTENT_WORD_CHARS = 4
 
 
 def _values(text: str) -> list[list[tuple[float, int]]]:
@@ -56,6 +60,9 @@ class HallucinationGuard:
         self._datasets = [d for d in vocab.datasets if d.lower() not in low and
                           d.lower().replace("_", " ") not in low]
         self._kinds = {k: model_aliases(k) for k in vocab.model_kinds}
+        grounding_tokens = set(re.findall(r"[a-z0-9_]+", self._norm_grounding))
+        self._grounded_terms = set().union(*(a for a in self._kinds.values() if a & grounding_tokens)) | self._ids
+        self._grounded_datasets = [d.lower() for d in vocab.datasets if d not in self._datasets]
 
     def _number_ok(self, value: float, decimals: int) -> bool:
         if not math.isfinite(value):  # "1e999" or 400 digits from a runaway LLM: int() would raise
@@ -91,4 +98,32 @@ class HallucinationGuard:
         for kind, aliases in self._kinds.items():
             if aliases & tokens and not aliases & set(re.findall(r"[a-z0-9_]+", self._norm_grounding)):
                 return Verdict(False, f"model {kind} is not in the facts")
+        return Verdict(True)
+
+    def check_on_topic(self, text: str) -> Verdict:
+        """`check`, and the sentence must be about these facts: name one of their runs, models,
+        datasets or values. (Small models fill silence with "I'm sure it's a lie.")"""
+        verdict = self.check(text)
+        if not verdict.ok:
+            return verdict
+        low = normalize_text(text)
+        tokens = set(re.findall(r"[a-z0-9_]+", low))
+        spaced = low.replace("_", " ")
+        values = [v for readings in _values(text) for v, d in readings
+                  if not (v == int(v) and v <= FREE_INTEGER_MAX and d == 0) and self._number_ok(v, d)]
+        if not (tokens & self._grounded_terms or values or
+                any(re.search(rf"\b{re.escape(d.replace('_', ' '))}\b", spaced) for d in self._grounded_datasets)):
+            return Verdict(False, f"not about these runs: {text!r}")
+        return Verdict(True)
+
+    def check_remark(self, text: str, already_said: str) -> Verdict:
+        """A remark after the facts were spoken: on topic (`check_on_topic`) and adding
+        something rather than repeating them."""
+        verdict = self.check_on_topic(text)
+        if not verdict.ok:
+            return verdict
+        content = {w for w in _WORD.findall(text.lower()) if len(w) >= CONTENT_WORD_CHARS}
+        said = set(_WORD.findall(already_said.lower()))
+        if content and len(content & said) >= REPEAT_SHARE * len(content):
+            return Verdict(False, "the remark repeats the answer")
         return Verdict(True)

@@ -18,11 +18,17 @@ SMALL_TALK_PROMPT = (
 )
 PASSAGE_CHARS = 400   # each passage is trimmed so the prompt stays short (prefill dominates on CPU)
 PROMPT_PASSAGES = 2   # passages put in the prompt (all retrieved ones still ground the guard)
+REMARK_PROMPT = (
+    "You have already said the ANSWER above, word for word. Do not repeat it. Add at most {n} short "
+    "sentence{s} about these runs that helps the user, such as what stands out or what to try next."
+)
 QUESTION_CHARS = 400  # likewise a question (this turn's or in history): 5,000 pasted characters cost minutes
 
 
 def build_messages(retrieval: Retrieval, style: Style, history: list[tuple[str, str]],
-                   history_turns: int) -> list[ChatMessage]:
+                   history_turns: int, already_said: str = "", remark_sentences: int = 0) -> list[ChatMessage]:
+    """The chat for one answer; with `already_said`, the facts were spoken already and the model
+    is asked only for up to `remark_sentences` sentences that add to them."""
     messages = [ChatMessage("system", SYSTEM_PROMPT)]
     for user_text, assistant_text in history[-history_turns:] if history_turns else []:
         messages.append(ChatMessage("user", user_text[:QUESTION_CHARS]))
@@ -40,5 +46,8 @@ def build_messages(retrieval: Retrieval, style: Style, history: list[tuple[str, 
         parts.append(SMALL_TALK_PROMPT)
     parts.append(style.instructions())
     parts.append(f"QUESTION: {retrieval.question[:QUESTION_CHARS]}")
+    if already_said:
+        parts.append(f"ANSWER: {already_said}")
+        parts.append(REMARK_PROMPT.format(n=remark_sentences, s="" if remark_sentences == 1 else "s"))
     messages.append(ChatMessage("user", "\n\n".join(parts)))
     return messages

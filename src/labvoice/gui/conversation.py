@@ -80,7 +80,10 @@ class TurnView:
         return None
 
     def breakdown(self) -> str:
-        lines = [f"{label}: {self.latency_ms[key]:.0f} ms" for key, label in STAGES if key in self.latency_ms]
+        # In time order: with facts first, the language model's first word comes after the first audio.
+        present = sorted(((self.latency_ms[key], label) for key, label in STAGES if key in self.latency_ms),
+                         key=lambda pair: pair[0])
+        lines = [f"{label}: {ms:.0f} ms" for ms, label in present]
         start = "you stopped talking" if self.source == "voice" else "you pressed Ask"
         return f"milliseconds after {start}\n" + "\n".join(lines) if lines else "no timings for this turn"
 

@@ -139,7 +139,7 @@ class Vocabulary:
 
     def spoken_names(self) -> tuple[str, ...]:
         """Dataset and model names as a speech recogniser should spell them (hints for STT)."""
-        return self.datasets + self.model_kinds
+        return self.datasets + tuple(kind.replace("_", " ") for kind in self.model_kinds)
 
     # --- matching -------------------------------------------------------------------------
     def match_metrics(self, tokens: set[str]) -> list[str]:

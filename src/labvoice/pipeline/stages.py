@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
+# The LLM's remarks wait for the first piece's audio (so its prefill does not slow the first audio
+# on a small CPU), but never longer than this.
+VOICED_WAIT_S = 5.0
 # A turn whose audio never reports back (device gone) is closed after this long without news.
 PLAYBACK_SILENCE_TIMEOUT_S = 30.0
 
@@ -73,6 +77,12 @@ class Stages:
 
     def close(self) -> None:
         self.brain.close()
+
+
+def _wait(event: threading.Event, cancel, timeout_s: float = VOICED_WAIT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not event.wait(POLL_S) and not cancel.cancelled and time.monotonic() < deadline:
+        pass
 
 
 class ThinkerLoop:
@@ -134,15 +144,17 @@ class ThinkerLoop:
         if job.cut_at_max:
             record.warnings.append("speech was longer than vad.max_utterance_s and was cut")
 
+        first_voiced = threading.Event()
         stream = self.stages.brain.answerer.answer(question, orch.style, job.cancel, self.conversation,
-                                                   t_start=job.t_start)
+                                                   t_start=job.t_start,
+                                                   until_voiced=lambda: _wait(first_voiced, job.cancel))
         pieces: list[str] = []
         voice = orch._voice
         try:
             for piece in stream:
                 if job.cancel.cancelled:
                     break
-                voice.items.put(SpeechItem(turn, job.cancel, len(pieces), piece))
+                voice.items.put(SpeechItem(turn, job.cancel, len(pieces), piece, first_voiced if not pieces else None))
                 pieces.append(piece)
                 orch.publish(AnswerDelta(turn, " ".join(pieces)))
         except Exception as err:
@@ -234,7 +246,7 @@ class VoiceLoop:
                 continue
             chunks = 0
             try:
-                for chunk in synthesizer.synthesize(item.text, self.orch.style, item.cancel):
+                for chunk in self._synthesize(synthesizer, item):
                     if item.cancel.cancelled or self.orch.is_stale(item.turn_id):
                         break
                     if chunks == 0:
@@ -253,3 +265,14 @@ class VoiceLoop:
                 log.warning("TTS failed on piece %d of turn %d: %s", item.index, item.turn_id, err)
                 self.orch.publish(ErrorEvent(item.turn_id, "tts", f"could not speak a sentence: {err}"))
             self._note("piece_queued", item.turn_id, item.index, str(chunks))
+
+    def _synthesize(self, synthesizer, item: SpeechItem):
+        """The piece's audio chunks; `item.voiced` is set at the first one, or when there is none."""
+        try:
+            for chunk in synthesizer.synthesize(item.text, self.orch.style, item.cancel):
+                if item.voiced is not None:
+                    item.voiced.set()
+                yield chunk
+        finally:
+            if item.voiced is not None:
+                item.voiced.set()

@@ -2,6 +2,7 @@
 stage can drop items of a turn that was interrupted or superseded."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +31,7 @@ class SpeechItem:
     cancel: CancelToken
     index: int | None
     text: str = ""
+    voiced: threading.Event | None = None   # set once this piece's audio exists (or cannot)
 
 
 @dataclass(frozen=True)
