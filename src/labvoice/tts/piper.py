@@ -63,6 +63,8 @@ class PiperSynthesizer:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # No busy-waiting between pieces: the LLM and Whisper need those cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = onnxruntime.InferenceSession(str(model_path), sess_options=options,
                                                providers=["CPUExecutionProvider"])
         voice_config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
