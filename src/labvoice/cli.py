@@ -123,7 +123,7 @@ def cmd_chat(args) -> int:
             stream.result.interrupted = True
         result = stream.result
         ms = result.latency_ms()
-        print(f"\n  [runs: {', '.join(result.used_run_ids) or '-'}; first token {ms.get('first_token', 0):.0f} ms, "
+        print(f"\n  [runs: {', '.join(result.used_run_ids) or '-'}; first words {ms.get('first_chunk', 0):.0f} ms, "
               f"answer {ms.get('llm_done', 0):.0f} ms{'; templated' if result.fallback else ''}]", flush=True)
         conversation.remember(question, result.text, result.retrieval, result.interrupted)
     brain.close()
