@@ -131,20 +131,22 @@ def _audio(config: "Config") -> tuple[dict[str, Any], list[str]]:
     outputs = [d["name"] for d in devices if d.get("max_output_channels", 0) > 0]
     report = {"input_devices": len(inputs), "output_devices": len(outputs), "inputs": inputs, "outputs": outputs,
               "error": None}
-    problems = []
-    if not inputs:
-        problems.append("audio: no input device (microphone) found; connect one or check PulseAudio/ALSA")
-    elif config.audio.input_device is not None and not _device_matches(config.audio.input_device, devices,
-                                                                         "max_input_channels"):
-        problems.append(f"audio: input device {config.audio.input_device!r} not found; "
-                        f"set audio.input_device to one of: {', '.join(inputs)}")
-    if not outputs:
-        problems.append("audio: no output device (speaker) found; connect one or check PulseAudio/ALSA")
-    elif config.audio.output_device is not None and not _device_matches(config.audio.output_device, devices,
-                                                                          "max_output_channels"):
-        problems.append(f"audio: output device {config.audio.output_device!r} not found; "
-                        f"set audio.output_device to one of: {', '.join(outputs)}")
+    problems = [problem for problem in (
+        _device_problem("input", "microphone", config.audio.input_device, inputs, devices, "max_input_channels"),
+        _device_problem("output", "speaker", config.audio.output_device, outputs, devices, "max_output_channels"),
+    ) if problem]
     return report, problems
+
+
+def _device_problem(direction: str, what: str, configured, names: list[str], devices: list[dict],
+                    channels_key: str) -> str | None:
+    """One line when there is no device of this direction, or the configured one is not there."""
+    if not names:
+        return f"audio: no {direction} device ({what}) found; connect one or check PulseAudio/ALSA"
+    if configured is not None and not _device_matches(configured, devices, channels_key):
+        return (f"audio: {direction} device {configured!r} not found; "
+                f"set audio.{direction}_device to one of: {', '.join(names)}")
+    return None
 
 
 def _database(config: "Config") -> tuple[dict[str, Any], list[str]]:

@@ -5,8 +5,6 @@ and these tests are about what the answerer does with a given wording (the real 
 through the same code in tests/pipeline)."""
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
 
 from labvoice.answer.grounded import GroundedAnswerer
@@ -14,25 +12,9 @@ from labvoice.cancel import CancelToken
 from labvoice.knowledge.retriever import Retriever
 from labvoice.style import Style
 
+from tests.pipeline.faults import ScriptedChat
+
 QUESTION = "Which run had the best validation accuracy on mnist?"
-
-
-class ScriptedModel:
-    """Streams a fixed reply and notes when it was asked, relative to what was yielded."""
-
-    def __init__(self, reply: str) -> None:
-        self.tokens = [w + " " for w in reply.split()]
-        self.prompts: list[list] = []
-
-    def stream_chat(self, messages, options, cancel) -> Iterator[str]:
-        self.prompts.append(list(messages))
-        for token in self.tokens:
-            if cancel.cancelled:
-                return
-            yield token
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture
@@ -42,7 +24,7 @@ def best_mnist(heldout_db) -> str:
 
 def answerer(config, heldout_db, reply: str, *, facts_first: bool = True):
     config = config.replace(**{"paths.db": heldout_db[0], "llm.facts_first": facts_first})
-    model = ScriptedModel(reply)
+    model = ScriptedChat.saying(reply)
     return GroundedAnswerer(Retriever.from_config(config, None), model, config.llm, config.pipeline), model
 
 

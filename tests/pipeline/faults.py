@@ -47,14 +47,21 @@ class FailingChat:
 
 
 class ScriptedChat:
-    """A ChatModel that streams a fixed reply token by token (what a runaway model might say)."""
+    """A ChatModel that streams a fixed reply token by token (what a runaway model might say).
+    The prompts it was given are kept in `prompts`, from the moment it is asked."""
 
     name = "scripted"
 
     def __init__(self, tokens: list[str]) -> None:
         self.tokens = tokens
+        self.prompts: list[list] = []
+
+    @classmethod
+    def saying(cls, reply: str) -> "ScriptedChat":
+        return cls([word + " " for word in reply.split()])
 
     def stream_chat(self, messages, options, cancel) -> Iterator[str]:
+        self.prompts.append(list(messages))
         for token in self.tokens:
             if cancel.cancelled:
                 return
