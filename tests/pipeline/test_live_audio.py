@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from labvoice.events import AnswerDone, Interrupted, Status, StatusChanged, Transcript, TurnEnded
+from labvoice.events import AnswerDone, ErrorEvent, Interrupted, Status, StatusChanged, Transcript, TurnEnded
 from labvoice.pipeline.orchestrator import Orchestrator
 
 SILENCE = 0.003          # peak level of a flushed (silent) speaker
@@ -92,3 +92,34 @@ def test_interrupt_storms_are_harmless_and_the_next_turn_works(running):
     assert "runs" in done.text and not done.interrupted
     interrupts = [e for e in (events.get_nowait() for _ in range(events.qsize())) if isinstance(e, Interrupted)]
     assert all(e.turn_id < turn for e in interrupts)
+
+
+def test_devices_vanishing_mid_session_are_reported_and_restart_audio_recovers(running, virtual_audio,
+                                                                               piper_synthesizer, tmp_path):
+    """Runs last in this module: it kills the sound server under a running assistant and brings it
+    back. The loss is an error event (status Error, the fix in the message), typed questions are
+    still answered meanwhile, and after `restart_audio()` a spoken question is heard and answered."""
+    orch, events = running
+    try:
+        virtual_audio.kill_daemon()
+        error, _ = wait_for(events, ErrorEvent, timeout=10, where=lambda e: e.stage == "audio")
+        assert error.recoverable and "reopen" in error.message
+        wait_for(events, StatusChanged, timeout=10, where=lambda e: e.status is Status.ERROR)
+        typed = orch.ask_text("How many runs used an MLP?")
+        done, _ = wait_for(events, AnswerDone, typed)
+        assert "runs" in done.text and done.used_run_ids
+        wait_for(events, TurnEnded, typed)
+    finally:
+        virtual_audio.restart_daemon()
+    orch.restart_audio()
+    wait_for(events, StatusChanged, timeout=10, where=lambda e: e.status is Status.LISTENING)
+    question = piper_synthesizer.synthesize_to_wav("How many runs used an MLP?", tmp_path / "q.wav", pad_s=(0.5, 1.0))
+    virtual_audio.record_speaker(tmp_path / "speaker.wav")
+    virtual_audio.play_into_mic(question)
+    transcript, _ = wait_for(events, Transcript)
+    done, _ = wait_for(events, AnswerDone, transcript.turn_id)
+    wait_for(events, TurnEnded, transcript.turn_id)
+    time.sleep(0.3)
+    recording = virtual_audio.stop_recording()
+    assert done.used_run_ids and not done.interrupted
+    assert np.abs(recording.audio).max() > 0.05, "nothing played after the devices came back"
