@@ -39,6 +39,7 @@ def test_soak_runs_every_action_on_the_text_path(live_stages, heldout_db, tmp_pa
     assert out["stale_audio_after_interrupt"] == 0
     assert out["threads_end"] <= out["threads_start"]
     assert out["latency_p50_ms_first_quarter"] is not None and out["rss_mb_end"] > 0
+    assert set(out["latency_p50_ms_by_source"]) == {"text", "voice"}   # typed and ask_audio turns
 
 
 def test_soak_script_refuses_too_few_turns():

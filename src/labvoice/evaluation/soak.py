@@ -66,6 +66,7 @@ class SoakResult:
     rss_mb: list[float] = field(default_factory=list)      # after each action ...
     rss_turns: list[int] = field(default_factory=list)     # ... and how many turns had ended by then
     latencies: list[float] = field(default_factory=list)   # first audio ms, in turn order (None: no audio)
+    latency_sources: list[str] = field(default_factory=list)  # text | voice, for each latency
     ended: dict[str, int] = field(default_factory=dict)
     actions: dict[str, int] = field(default_factory=dict)
     action_seconds: dict[str, float] = field(default_factory=dict)
@@ -269,6 +270,7 @@ class Soak:
             res.stale_events += turn.stale_chunks
             if turn.ended == "done":
                 res.latencies.append(turn.first_audio_ms)
+                res.latency_sources.append(turn.source)
         res.errors += res.hung_turns
         del res.error_samples[10:]
 
@@ -304,6 +306,14 @@ def summary(res: SoakResult, mix: str) -> dict:
         "style_changes": res.style_changes,
         "mix": mix, "seconds": res.seconds, "error_samples": res.error_samples,
     }
+    # Typed (~0.5 s) and spoken (~1.3 s, endpointing included) turns make a two-humped distribution
+    # whose overall median moves with small changes in the mix: per source compares like with like.
+    by_source = {}
+    for source in sorted(set(res.latency_sources)):
+        picked = [(i, v) for i, (v, s) in enumerate(zip(res.latencies, res.latency_sources)) if s == source]
+        by_source[source] = {"first_quarter": pct([v for i, v in picked if i < quarter], 50),
+                             "last_quarter": pct([v for i, v in picked if i >= len(res.latencies) - quarter], 50)}
+    out["latency_p50_ms_by_source"] = by_source
     p50_first, p50_last = out["latency_p50_ms_first_quarter"], out["latency_p50_ms_last_quarter"]
     out["latency_drift_p50"] = round(p50_last / p50_first - 1, 3) if p50_first and p50_last else None
     return out

@@ -51,9 +51,13 @@ class FasterWhisperTranscriber:
     def __init__(self, model_path: str, *, device: str = "cpu", compute_type: str = "int8", threads: int = 1,
                  language: str = "en", beam_size: int = 1) -> None:
         try:
+            import tqdm
             from faster_whisper import WhisperModel
         except ImportError:
             raise ImportError("faster-whisper is not installed; install it with: pip install faster-whisper") from None
+        # faster-whisper makes a (disabled) tqdm bar per utterance, and each one starts tqdm's
+        # monitor thread again once the last has exited: a thread that comes and goes every turn.
+        tqdm.tqdm.monitor_interval = 0
         self.language = language
         self.beam_size = beam_size
         self.model_path = str(model_path)
