@@ -39,17 +39,23 @@ def running(live_config, live_stages):
     orch.stop()
 
 
-def test_spoken_question_is_answered_through_the_speaker(running, virtual_audio, piper_synthesizer, tmp_path):
-    orch, events = running
-    question = piper_synthesizer.synthesize_to_wav("Which run had the best validation accuracy on mnist?",
-                                                    tmp_path / "q.wav", pad_s=(0.5, 1.0))
+def ask_aloud(events, virtual_audio, piper_synthesizer, tmp_path, text: str):
+    """Speak `text` into the virtual mic and record the speaker until the turn ends.
+    Returns the Transcript, the AnswerDone and the speaker recording."""
+    question = piper_synthesizer.synthesize_to_wav(text, tmp_path / "q.wav", pad_s=(0.5, 1.0))
     virtual_audio.record_speaker(tmp_path / "speaker.wav")
     virtual_audio.play_into_mic(question)
     transcript, _ = wait_for(events, Transcript)
     done, _ = wait_for(events, AnswerDone, transcript.turn_id)
     wait_for(events, TurnEnded, transcript.turn_id)
     time.sleep(0.3)
-    recording = virtual_audio.stop_recording()
+    return transcript, done, virtual_audio.stop_recording()
+
+
+def test_spoken_question_is_answered_through_the_speaker(running, virtual_audio, piper_synthesizer, tmp_path):
+    orch, events = running
+    transcript, done, recording = ask_aloud(events, virtual_audio, piper_synthesizer, tmp_path,
+                                            "Which run had the best validation accuracy on mnist?")
     assert "accuracy" in transcript.text.lower()
     assert done.text and not done.interrupted
     assert len(done.used_run_ids) == 1
@@ -113,13 +119,6 @@ def test_devices_vanishing_mid_session_are_reported_and_restart_audio_recovers(r
         virtual_audio.restart_daemon()
     orch.restart_audio()
     wait_for(events, StatusChanged, timeout=10, where=lambda e: e.status is Status.LISTENING)
-    question = piper_synthesizer.synthesize_to_wav("How many runs used an MLP?", tmp_path / "q.wav", pad_s=(0.5, 1.0))
-    virtual_audio.record_speaker(tmp_path / "speaker.wav")
-    virtual_audio.play_into_mic(question)
-    transcript, _ = wait_for(events, Transcript)
-    done, _ = wait_for(events, AnswerDone, transcript.turn_id)
-    wait_for(events, TurnEnded, transcript.turn_id)
-    time.sleep(0.3)
-    recording = virtual_audio.stop_recording()
+    _, done, recording = ask_aloud(events, virtual_audio, piper_synthesizer, tmp_path, "How many runs used an MLP?")
     assert done.used_run_ids and not done.interrupted
     assert np.abs(recording.audio).max() > 0.05, "nothing played after the devices came back"
