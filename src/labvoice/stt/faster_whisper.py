@@ -79,7 +79,8 @@ class FasterWhisperTranscriber:
                    hints: Sequence[str] = ()) -> Iterator[TranscriptSegment]:
         """Segments of 16 kHz mono float32 speech, noise removed; stops quietly when cancelled.
         `hints` go to Whisper as hotwords: tiny.en then writes "mnist" where it heard "M-MIST"
-        (measured on Piper questions: right dataset name in 22 of 24 instead of 15 of 24, same speed)."""
+        (measured on 24 noisy Piper questions naming 4 datasets: spelled right in 18 instead of 13, and 20
+        recognised with the vocabulary's spelling fallback; same decoding time)."""
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         if cancel.cancelled or audio.size == 0 or float(np.sqrt(np.mean(audio * audio))) < SILENCE_RMS:
             return
