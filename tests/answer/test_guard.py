@@ -89,3 +89,10 @@ def test_claims_of_deleting_runs_fail_unless_the_facts_talk_about_it():
     assert not HallucinationGuard(asked + "\n" + GROUNDING, VOCAB, question=asked).check(said).ok
     checklist = HallucinationGuard("Remove diverged runs before publishing.", VOCAB)
     assert checklist.check("The checklist says to remove diverged runs first.").ok
+
+
+def test_a_run_id_that_looks_like_a_number_is_not_read_as_one():
+    grounding = "The top run on digits is 4e768b79 with val_accuracy 0.948."
+    vocab = Vocabulary(metrics=("val_accuracy",), datasets=("digits",), model_kinds=("mlp",), params=(),
+                       run_ids=frozenset({"4e768b79"}))
+    assert HallucinationGuard(grounding, vocab).check("Run 4e768b79 reached 0.948 on digits.").ok

@@ -29,6 +29,8 @@ def _values(text: str) -> list[list[tuple[float, int]]]:
     """For every number in the text, its readings as (value, decimals shown): a percentage may
     stand for itself or for a fraction (98.1% = 0.981)."""
     found = []
+    # Run ids first: "4e768b79" would otherwise read as 4e768 (infinity) and fail a true sentence.
+    text = _RUN_WORD_ID.sub(" ", _HEX_ID.sub(" ", text))
     for m in _NUMBER.finditer(text):
         raw = m.group(0).split("%")[0].replace("percent", "").strip().replace(",", ".")
         try:

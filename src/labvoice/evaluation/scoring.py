@@ -53,8 +53,9 @@ def _float(text: str) -> float | None:
 
 
 def _numbers(text: str) -> Iterable[tuple[float, int]]:
-    """Every number said, as (value, decimals shown); a percentage also as its fraction."""
-    for m in _NUMBER.finditer(text):
+    """Every number said, as (value, decimals shown); a percentage also as its fraction. Run ids are
+    not numbers ("4e768b79" is not 4e768)."""
+    for m in _NUMBER.finditer(_RUN_ID_LIKE.sub(" ", text)):
         raw = m.group(1)
         value = float(raw)
         decimals = len(raw.split(".")[1].split("e")[0]) if "." in raw else 0
