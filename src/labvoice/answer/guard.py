@@ -7,7 +7,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from labvoice.knowledge.vocab import Vocabulary, model_aliases, normalize_text
+from labvoice.knowledge.vocab import Vocabulary, has_phrase, model_aliases, normalize_text
 
 _HEX_ID = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{6,40}\b", re.I)
 _RUN_WORD_ID = re.compile(r"\brun[-_#]?\d+\b", re.I)
@@ -69,8 +69,9 @@ class HallucinationGuard:
         self._datasets = [d for d in vocab.datasets if d.lower() not in low and
                           d.lower().replace("_", " ") not in low]
         self._kinds = {k: model_aliases(k) for k in vocab.model_kinds}
-        grounding_tokens = set(re.findall(r"[a-z0-9_]+", self._norm_grounding))
-        self._grounded_terms = set().union(*(a for a in self._kinds.values() if a & grounding_tokens)) | self._ids
+        self._grounding_tokens = set(re.findall(r"[a-z0-9_]+", self._norm_grounding))
+        grounded_kinds = (aliases for aliases in self._kinds.values() if aliases & self._grounding_tokens)
+        self._grounded_terms = set().union(*grounded_kinds) | self._ids
         self._grounded_datasets = [d.lower() for d in vocab.datasets if d not in self._datasets]
 
     def _number_ok(self, value: float, decimals: int) -> bool:
@@ -108,7 +109,7 @@ class HallucinationGuard:
                 return Verdict(False, f"dataset {dataset} is not in the facts")
         tokens = set(re.findall(r"[a-z0-9_]+", low))
         for kind, aliases in self._kinds.items():
-            if aliases & tokens and not aliases & set(re.findall(r"[a-z0-9_]+", self._norm_grounding)):
+            if aliases & tokens and not aliases & self._grounding_tokens:
                 return Verdict(False, f"model {kind} is not in the facts")
         return Verdict(True)
 
@@ -124,7 +125,7 @@ class HallucinationGuard:
         values = [v for readings in _values(text) for v, d in readings
                   if not (v == int(v) and v <= FREE_INTEGER_MAX and d == 0) and self._number_ok(v, d)]
         if not (tokens & self._grounded_terms or values or
-                any(re.search(rf"\b{re.escape(d.replace('_', ' '))}\b", spaced) for d in self._grounded_datasets)):
+                any(has_phrase(spaced, d.replace("_", " ")) for d in self._grounded_datasets)):
             return Verdict(False, f"not about these runs: {text!r}")
         return Verdict(True)
 

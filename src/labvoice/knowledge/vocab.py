@@ -173,7 +173,7 @@ class Vocabulary:
         for ds in self.datasets:
             spaced = re.sub(r"[_\-/]+", " ", ds.lower())
             ds_tokens = {singular(t) for t in re.findall(r"[a-z0-9]+", spaced) if not re.fullmatch(r"v?\d+", t)}
-            if _has_phrase(text, ds.lower()) or _has_phrase(text, spaced) or (ds_tokens and ds_tokens <= tokens):
+            if has_phrase(text, ds.lower()) or has_phrase(text, spaced) or (ds_tokens and ds_tokens <= tokens):
                 found.append(ds)
         # "fashion mnist" names fashion_mnist, not also mnist: drop names inside a longer match.
         spaced_found = {d: re.sub(r"[_\-/]+", " ", d.lower()) for d in found}
@@ -209,7 +209,7 @@ class Vocabulary:
         return [p for _, p in sorted(scored)]
 
 
-def _has_phrase(text: str, phrase: str) -> bool:
+def has_phrase(text: str, phrase: str) -> bool:
     """`phrase` in `text` as whole words ("mnist" is not in "emnist")."""
     return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", text) is not None
 
