@@ -19,7 +19,7 @@ from labvoice.cancel import CancelToken
 from labvoice.knowledge.facts import Context
 from labvoice.knowledge.retriever import Retrieval, Retriever
 from labvoice.llm.base import ChatModel, GenerationOptions, LlmError
-from labvoice.pipeline.chunker import SentenceChunker
+from labvoice.answer.chunker import SentenceChunker
 from labvoice.style import Style
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The orchestrator: owns the pipeline's threads and queues and is the only public API the GUI,
 the CLI and the tests use.
 
-    mic -> Listener (VAD endpointing) -> Thinker (STT, retrieval, LLM, chunker) -> Voice (TTS)
+    mic -> Listener (VAD endpointing) -> Thinker (STT, retrieval, LLM, answer chunker) -> Voice (TTS)
         -> Speaker (playback queue, audio thread)
 
 Every queued item carries its turn id. `interrupt()` cancels the turn's token (the LLM stops,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from labvoice.pipeline.chunker import SentenceChunker
+from labvoice.answer.chunker import SentenceChunker
 
 MIN_WORDS, MAX_WORDS = 5, 22
 
