@@ -7,9 +7,10 @@ STAMP := $(VENV)/.installed
 SYSDEPS_STAMP := .make/system-deps
 DB := data/runs.db
 # Debian packages: PortAudio for sounddevice, PulseAudio virtual devices and sox/espeak for the
-# audio tests, Xvfb/xdotool/ImageMagick for the window tests, Tk for customtkinter.
+# audio tests, Xvfb/xdotool/ImageMagick for the window tests, Tk for customtkinter, and real human
+# speech (LibriVox clips in pocketsphinx-testdata) for the echo-cancellation and barge-in tests.
 APT_PACKAGES := libportaudio2 libsndfile1 pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox \
-	xvfb xdotool imagemagick x11-utils python3-tk
+	xvfb xdotool imagemagick x11-utils python3-tk pocketsphinx-testdata
 
 .PHONY: run test install system-deps demo bench clean chat
 

@@ -42,6 +42,7 @@ class AudioConfig(_Section):
     frame_samples: Literal[512] = 512
     output_blocksize: int = Field(ge=32, le=8192)
     level_events_per_s: float = Field(gt=0, le=100)
+    echo_canceller: Literal["webrtc", "off"] = "webrtc"
 
 
 class VadConfig(_Section):
@@ -151,7 +152,7 @@ class StyleConfig(_Section):
 
 
 class PipelineConfig(_Section):
-    barge_in: Literal["headphones", "speaker", "off"]
+    barge_in: Literal["auto", "headphones", "speaker", "off"]
     barge_in_min_speech_ms: int = Field(ge=32, le=5000)
     speaker_mode_threshold: float = Field(gt=0, lt=1)
     chunk_min_words: int = Field(ge=1, le=100)

@@ -128,6 +128,7 @@ def test_streaming_resampler_matches_a_clean_tone(rates):
         size = int(rng.integers(1, 700))
         pieces.append(resampler.process(tone[start:start + size]))
         start += size
+    pieces.append(resampler.flush())
     out = np.concatenate(pieces)
     assert abs(len(out) - rate_out) <= 1
     body = out[500:-500]
@@ -137,6 +138,23 @@ def test_streaming_resampler_matches_a_clean_tone(rates):
     residual = body - basis @ fit
     assert np.hypot(*fit) == pytest.approx(0.8, rel=0.01)
     assert 10 * np.log10(np.var(basis @ fit) / max(np.var(residual), 1e-20)) > 60  # dB signal to error
+
+
+@pytest.mark.parametrize("rates", [(48000, 16000), (44100, 16000), (22050, 48000), (16000, 48000)])
+def test_streaming_resampler_keeps_the_timeline(rates):
+    """A click at input time 0.25 s comes out at output time 0.25 s, whatever the block sizes:
+    the echo canceller lines the played signal up with the microphone by these times."""
+    rate_in, rate_out = rates
+    clicks = np.zeros(rate_in, dtype=np.float32)
+    clicks[rate_in // 4] = 1.0
+    resampler = StreamingResampler(rate_in, rate_out)
+    out = np.concatenate([resampler.process(clicks[i:i + 333]) for i in range(0, rate_in, 333)]
+                         + [resampler.flush()])
+    assert resampler.delay_s == 0.0
+    assert abs(int(np.argmax(np.abs(out))) - rate_out // 4) <= 1
+    # After flush() a new stream starts: the same input gives the same output again.
+    again = np.concatenate([resampler.process(clicks), resampler.flush()])
+    assert np.allclose(again, out, atol=1e-5)
 
 
 def test_resample_whole_array_and_identity():

@@ -2,7 +2,9 @@
 
 The device is opened at the pipeline rate and mono when it allows; otherwise at its own default
 rate and channel count, and the PortAudio callback downmixes and resamples (streaming, so frames
-join without clicks). Frames go to a bounded queue (default) or to an `on_frame` callback that
+join without clicks). With an `echo_canceller` (audio/echo.py) the callback also removes what our
+own speaker played before framing, so every consumer sees the cancelled signal.
+Frames go to a bounded queue (default) or to an `on_frame` callback that
 runs on the audio thread and must not block.
 
 Failures (the device vanished, PortAudio stopped the stream, no audio for a while) are reported
@@ -59,7 +61,7 @@ class MicrophoneCapture:
                  on_frame: Callable[[AudioFrame], None] | None = None,
                  on_error: Callable[[Exception], None] | None = None,
                  frames: "queue.Queue[AudioFrame] | None" = None, device_rate: int | None = None,
-                 stall_timeout_s: float = STALL_TIMEOUT_S) -> None:
+                 stall_timeout_s: float = STALL_TIMEOUT_S, echo_canceller=None) -> None:
         self.device_setting = device
         self.sample_rate = sample_rate
         self.frame_samples = frame_samples
@@ -68,6 +70,7 @@ class MicrophoneCapture:
         self._on_error = on_error
         self._device_rate = device_rate      # force opening at this rate (tests, devices that lie)
         self._stall_timeout_s = stall_timeout_s
+        self._echo = echo_canceller          # audio thread only, like the resampler
         self._muted = threading.Event()
         self._stopping = threading.Event()
         self._alive = threading.Event()      # set by every callback; the monitor clears it
@@ -96,6 +99,15 @@ class MicrophoneCapture:
             self._muted.set()
         else:
             self._muted.clear()
+
+    @property
+    def echo_cancelled(self) -> bool:
+        """Frames have our own playback removed (an echo canceller is attached)."""
+        return self._echo is not None
+
+    @property
+    def echo_canceller(self):
+        return self._echo
 
     @property
     def running(self) -> bool:
@@ -160,6 +172,9 @@ class MicrophoneCapture:
         """Restart the sample clock (start, unmute, overflow): counts from 0, time unknown."""
         self._resampler.reset()
         self._pending = np.zeros(0, dtype=np.float32)
+        if self._echo is not None:
+            self._echo.drop_pending()
+        self._resampled = 0          # pipeline-rate samples out of the resampler since the anchor
         self._device_samples = 0     # device-rate samples since the anchor
         self._pipeline_samples = 0   # pipeline-rate samples emitted as frames since the anchor
         self._t0: float | None = None
@@ -205,6 +220,12 @@ class MicrophoneCapture:
         self._update_clock(self._block_time(frames, time_info, now), now)
         self._device_samples += frames
         converted = self._resampler.process(mono)
+        if self._echo is not None and converted.size:
+            # The resampler keeps the timeline, so the k-th converted sample since the anchor was
+            # captured at t0 + k / rate; the canceller returns the same stream, cleaned, in 10 ms blocks.
+            t_first = self._t0 + self._resampled / self.sample_rate
+            self._resampled += converted.size
+            converted = self._echo.process(converted, t_first)
         pending = np.concatenate((self._pending, converted)) if self._pending.size else converted
         period = 1.0 / self.sample_rate
         offset = 0

@@ -13,6 +13,9 @@ Timing goes to the callbacks from a notifier thread, never from the audio thread
 - `on_chunk_played(turn_id, chunk_index, t)`: called once the chunk's last sample has been played
   (at t); never called for chunks that a flush cut off before that.
 - `on_error(exc)`: the device stopped unexpectedly.
+
+With a `reference` (audio/echo.py FarEndReference) the callback also hands every block it writes,
+silence included, to the echo canceller with its DAC time: the far-end signal.
 """
 from __future__ import annotations
 
@@ -64,7 +67,7 @@ class Speaker:
                  on_first_audio: Callable[[int, float], None] | None = None,
                  on_chunk_played: Callable[[int, int, float], None] | None = None,
                  on_error: Callable[[Exception], None] | None = None, device_rate: int | None = None,
-                 latency_s: float = OUTPUT_LATENCY_S) -> None:
+                 latency_s: float = OUTPUT_LATENCY_S, reference=None) -> None:
         self.device_setting = device
         self.latency_s = latency_s
         self.blocksize = blocksize
@@ -72,6 +75,7 @@ class Speaker:
         self._on_chunk_played = on_chunk_played
         self._on_error = on_error
         self._device_rate = device_rate
+        self._reference = reference
         self._items: collections.deque[_Chunk] = collections.deque()       # play() -> callback
         self._control: collections.deque[tuple[str, int | None]] = collections.deque()  # API -> callback
         self._notices: "queue.SimpleQueue[_Notice]" = queue.SimpleQueue()  # callback/API -> notifier
@@ -245,6 +249,8 @@ class Speaker:
                 self._current = None
         if outdata.shape[1] > 1:
             outdata[:, 1:] = outdata[:, :1]
+        if self._reference is not None:
+            self._reference.push(t_dac, out.copy(), self.rate)
 
     def _next_chunk(self) -> _Chunk | None:
         self._current, self._pos = None, 0

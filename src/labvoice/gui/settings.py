@@ -23,9 +23,11 @@ from labvoice.gui.widgets import MUTED_TEXT, Tooltip
 
 DEFAULT_DEVICE = "System default"
 PROFILES = ("auto", "cpu", "gpu")
-BARGE_IN = ("headphones", "speaker", "off")
+BARGE_IN = ("auto", "headphones", "speaker", "off")
 APPEARANCE_NAMES = {"System": "system", "Light": "light", "Dark": "dark"}
-BARGE_IN_HELP = ("headphones: your voice interrupts the answer at once.\n"
+BARGE_IN_HELP = ("auto: the echo canceller removes the answer from the mic, so your voice interrupts it\n"
+                 "on speakers or headphones (without the canceller: like speaker).\n"
+                 "headphones: your voice interrupts the answer at once.\n"
                  "speaker: only clear, loud speech interrupts (the mic also hears the answer).\n"
                  "off: only the Interrupt button, Space or Esc interrupt.")
 PROFILE_HELP = ("auto: the GPU models when CUDA and the downloaded models are there, else the small CPU models.\n"
