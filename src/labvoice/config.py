@@ -104,6 +104,7 @@ class OpenAIConfig(_Section):
     api_key_env: str
     timeout_s: float = Field(gt=0)
     stop: tuple[str, ...] = ()
+    max_retries: int = Field(default=2, ge=0, le=10)
 
 
 class LlmConfig(_Section):
@@ -113,6 +114,8 @@ class LlmConfig(_Section):
     temperature: float = Field(ge=0, le=2)
     history_turns: int = Field(ge=0, le=20)
     facts_first: bool
+    planner: Literal["auto", "on", "off"] = "auto"
+    planner_below_confidence: float = Field(default=0.6, ge=0, le=1)
     llama_cpp: LlamaCppConfig
     vllm: VllmConfig
     openai: OpenAIConfig
