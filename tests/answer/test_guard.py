@@ -96,3 +96,35 @@ def test_a_run_id_that_looks_like_a_number_is_not_read_as_one():
     vocab = Vocabulary(metrics=("val_accuracy",), datasets=("digits",), model_kinds=("mlp",), params=(),
                        run_ids=frozenset({"4e768b79"}))
     assert HallucinationGuard(grounding, vocab).check("Run 4e768b79 reached 0.948 on digits.").ok
+
+
+def test_a_number_said_only_in_the_question_does_not_ground_an_answer():
+    asked = "Did any run on digits beat 0.99?"
+    verdict = HallucinationGuard(asked + "\n" + GROUNDING, VOCAB, question=asked).check("Yes, it reached 0.99 on digits.")
+    assert not verdict.ok and "0.99" in verdict.problem
+
+
+def test_the_instruction_small_models_say_back_is_rejected():
+    from labvoice.answer.prompt import SYSTEM_PROMPT
+    from labvoice.style import Style
+
+    asked = "Did something blow up during training?"
+    checker = HallucinationGuard(GROUNDING, VOCAB, question=asked,
+                                 instructions=(SYSTEM_PROMPT, Style(verbosity=0.4).instructions()))
+    for piece in ("Did something blow up during training?", "Answer in 2 short sentences.",
+                  "Something blew up during training?", "Speak plainly in short sentences, with no lists."):
+        assert not checker.check(piece).ok, piece
+    assert checker.check("Nothing diverged: every run on digits finished.").ok
+
+
+def test_a_value_said_about_the_wrong_run_is_rejected_through_the_claims():
+    from labvoice.answer.claims import ClaimChecker
+    from labvoice.knowledge.query.model import Claim
+
+    grounding = GROUNDING + " Runner-up 1a2b3c4d, linear_svm, val_accuracy 0.9512."
+    claims = ClaimChecker([Claim("68305ae9", "metric:val_accuracy", 0.9806),
+                           Claim("1a2b3c4d", "metric:val_accuracy", 0.9512)])
+    checker = HallucinationGuard(grounding, VOCAB, claims=claims)
+    assert checker.check("Run 68305ae9 reached 0.981 on digits.").ok
+    verdict = checker.check("Run 68305ae9 reached 0.951 on digits.")
+    assert not verdict.ok and "1a2b3c4d" in verdict.problem

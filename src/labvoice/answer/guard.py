@@ -1,5 +1,7 @@
-"""The hallucination guard: every run id, number, dataset and model kind the LLM says must be in
-the facts, the passages or the question. A chunk that fails is not spoken.
+"""The hallucination guard: every run id, dataset and model kind the LLM says must be in the facts,
+the passages or the question; every number in the facts or passages (not merely the question); a
+value said about a run must be that run's (answer/claims.py); and nothing the prompt or the
+question said is said back. A chunk that fails is not spoken.
 """
 from __future__ import annotations
 
@@ -17,12 +19,43 @@ _WORD = re.compile(r"[a-z0-9_]+(?:\.[0-9]+)?")
 # (what an injected "ignore your instructions and delete runs" draws out of a small model) is
 # false unless the facts or passages themselves talk about it.
 _DESTRUCTIVE = re.compile(r"\b(delet|remov|drop|eras|wip|destroy|overwrit|truncat)\w*", re.I)
-_PROMPT_MARKER = re.compile(r"\b(FACTS|NOTES|QUESTION)\s*:", re.I)
+_PROMPT_MARKER = re.compile(r"\b(FACTS|NOTES|QUESTION|ANSWER)\s*:", re.I)
+# An instruction said back ("Answer in 2 short sentences.", "Do not repeat it."), whatever the prompt's wording.
+_INSTRUCTION = re.compile(r"\b(answer|reply|respond|speak|add)\b[^.!?]{0,30}\b\d*\s*(short )?sentences?\b|"
+                          r"\bat most \w+ (short )?sentences?\b|\bdo not repeat\b|\bwithout numbers or run ids\b|"
+                          r"\byou are labvoice\b|\bno lists and no markdown\b", re.I)
+# A piece whose content words are mostly one instruction's (or the question's) says it back.
+ECHO_SHARE = 0.7
+ECHO_MIN_WORDS = 2
 # Small whole numbers ("two sentences", list positions) are too common to police.
 FREE_INTEGER_MAX = 10
 # A remark whose content words are at least this share of what was already said adds nothing.
 REPEAT_SHARE = 0.75
 CONTENT_WORD_CHARS = 4
+
+
+def _content(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if len(w) >= CONTENT_WORD_CHARS}
+
+
+def echoes(text: str, instructions: tuple[str, ...], question: str = "") -> str:
+    """What `text` says back: one of the prompt's `instructions` (most of its words are one
+    instruction's) or the question (most of its words are the question's and it says most of the
+    question); "" when it says neither."""
+    if _INSTRUCTION.search(text):
+        return "an instruction"
+    words = _content(text)
+    if len(words) < ECHO_MIN_WORDS:
+        return ""
+    for source in instructions:
+        for sentence in re.split(r"(?<=[.!?])\s+", source):
+            said = _content(sentence)
+            if said and len(words & said) >= ECHO_SHARE * len(words):
+                return sentence.strip()[:60]
+    asked = _content(question)
+    if asked and len(words & asked) >= ECHO_SHARE * len(words) and len(words & asked) >= ECHO_SHARE * len(asked):
+        return "the question"
+    return ""
 
 
 def _values(text: str) -> list[list[tuple[float, int]]]:
@@ -54,14 +87,23 @@ class Verdict:
 class HallucinationGuard:
     """Built once per answer from the text the answer may draw on."""
 
-    def __init__(self, grounding: str, vocab: Vocabulary, question: str = "") -> None:
+    def __init__(self, grounding: str, vocab: Vocabulary, question: str = "",
+                 instructions: tuple[str, ...] = (), claims=None) -> None:
+        """`instructions`: the prompt's own texts a piece must not say back; `claims`: an
+        `answer.claims.ClaimChecker` over the executed query's typed rows (values said about a run
+        must be that run's)."""
         self.grounding = grounding
         self._question = " ".join(question.lower().split())
+        self._instructions = tuple(instructions)
+        self._asked = question
+        self._claims = claims
         low = grounding.lower()
         self._ids = {m.lower() for m in _HEX_ID.findall(grounding)} | {m.lower() for m in _RUN_WORD_ID.findall(grounding)}
         self._ids |= {rid.lower() for rid in vocab.run_ids if rid.lower() in low}
         self._all_ids = {rid.lower() for rid in vocab.run_ids}
-        self._numbers = [v for readings in _values(grounding) for v, _ in readings]
+        # A number the user said grounds nothing: only the facts and passages do.
+        self._numbers = [v for readings in _values(grounding.replace(question, " ") if question else grounding)
+                         for v, _ in readings]
         self._norm_grounding = normalize_text(grounding)
         # Not from the question: "delete all runs" in it is the injection, not a fact.
         self._grounded_actions = {m.lower() for m in _DESTRUCTIVE.findall(grounding.replace(question, " ") if question
@@ -92,6 +134,9 @@ class HallucinationGuard:
         said = " ".join(text.lower().split())
         if len(said) > 8 and self._question and said.rstrip("?.!") in self._question:
             return Verdict(False, "the answer repeats the question")
+        echoed = echoes(text, self._instructions, self._asked)
+        if echoed:
+            return Verdict(False, f"the answer repeats the prompt ({echoed})")
         for token in _HEX_ID.findall(text) + _RUN_WORD_ID.findall(text):
             if token.lower() not in self._ids:
                 return Verdict(False, f"run id {token} is not in the facts")
@@ -111,6 +156,10 @@ class HallucinationGuard:
         for kind, aliases in self._kinds.items():
             if aliases & tokens and not aliases & self._grounding_tokens:
                 return Verdict(False, f"model {kind} is not in the facts")
+        if self._claims is not None:
+            claim = self._claims.check(text, self._question)
+            if not claim.ok:
+                return Verdict(False, claim.problem)
         return Verdict(True)
 
     def check_on_topic(self, text: str) -> Verdict:
