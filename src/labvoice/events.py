@@ -1,7 +1,8 @@
 """Typed events the orchestrator publishes and the GUI, CLI and logs consume.
 
-Every event carries the turn id it belongs to. `droppable` events (answer text, audio progress)
-are discarded for stale turns; the others (status, errors, turn end) always get through.
+Every event carries the turn id it belongs to. `droppable` events (mic levels, partial answer
+text, audio progress) may be lost when a subscriber falls behind; the others (status, turn start
+and end, answers, latencies, errors) always reach every subscriber.
 """
 from __future__ import annotations
 
@@ -35,6 +36,13 @@ class Event:
 class StatusChanged(Event):
     status: Status
     detail: str = ""
+    speaking: bool = False   # the current turn's audio is queued or playing
+    paused: bool = False     # the microphone is paused (the status may still say Thinking/Speaking)
+
+
+@dataclass(frozen=True)
+class TurnStarted(Event):
+    source: str = "text"     # text | voice
 
 
 @dataclass(frozen=True)
@@ -118,19 +126,42 @@ class TurnEnded(Event):
     reason: str = "done"   # done | interrupted | empty | error
 
 
-class EventBus:
-    """Fan-out of events to subscribers, each with its own bounded queue.
+class Subscription(queue.Queue):
+    """One subscriber's queue. Past `limit` events it sheds droppable ones (the oldest first, or
+    the newcomer when none is waiting); an event that is not droppable is always kept."""
 
-    Publishing never blocks: a full subscriber queue loses its oldest droppable event.
-    """
+    def __init__(self, limit: int) -> None:
+        super().__init__()   # unbounded: only offer() applies the limit
+        self.limit = limit
+        self.dropped = 0
+
+    def offer(self, event: Event) -> None:
+        with self.not_empty:
+            if len(self.queue) >= self.limit:
+                victim = next((i for i, e in enumerate(self.queue) if e.droppable), None)
+                if victim is not None:
+                    del self.queue[victim]
+                    self.unfinished_tasks -= 1
+                    self.dropped += 1
+                elif event.droppable:
+                    self.dropped += 1
+                    return
+            self.queue.append(event)
+            self.unfinished_tasks += 1
+            self.not_empty.notify()
+
+
+class EventBus:
+    """Fan-out of events to subscribers, each with its own queue. Publishing never blocks; a
+    subscriber that falls behind loses only droppable events (see `Subscription`)."""
 
     def __init__(self, maxsize: int = 1000) -> None:
         self._lock = threading.Lock()
-        self._subscribers: list[queue.Queue] = []
+        self._subscribers: list[Subscription] = []
         self._maxsize = maxsize
 
     def subscribe(self) -> "queue.Queue[Event]":
-        q: queue.Queue = queue.Queue(self._maxsize)
+        q = Subscription(self._maxsize)
         with self._lock:
             self._subscribers.append(q)
         return q
@@ -144,15 +175,7 @@ class EventBus:
         with self._lock:
             subscribers = list(self._subscribers)
         for q in subscribers:
-            while True:
-                try:
-                    q.put_nowait(event)
-                    break
-                except queue.Full:
-                    try:
-                        q.get_nowait()
-                    except queue.Empty:
-                        pass
+            q.offer(event)
 
 
 def drain(q: "queue.Queue[Event]", timeout: float = 0.0) -> list[Event]:
