@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from labvoice.answer.grounded import GroundedAnswerer
 from labvoice.backends import make_chat_model
-from labvoice.config import Config, resolved_profile
-from labvoice.hardware import apply_thread_budget
+from labvoice.config import Config
+from labvoice.hardware import apply_thread_budget, resolved_profile
 from labvoice.knowledge.retriever import Retriever
 from labvoice.llm.base import ChatModel
 

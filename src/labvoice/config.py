@@ -52,6 +52,9 @@ class VadConfig(_Section):
     end_silence_ms: int = Field(ge=32, le=5000)
     pre_roll_ms: int = Field(ge=0, le=2000)
     max_utterance_s: float = Field(gt=0.5, le=120)
+    turn_model: str = "bundled"
+    turn_check_ms: int = Field(default=200, ge=32, le=5000)
+    turn_fallback_ms: int = Field(default=1000, ge=64, le=10000)
 
 
 class WhisperModelConfig(_Section):
@@ -290,12 +293,3 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
         _set_dotted(data, dotted.split("."), value)
     _resolve_paths(data, project_root_for(path))
     return _validate(data, path)
-
-
-def resolved_profile(config: Config) -> Literal["cpu", "gpu"]:
-    """`auto` becomes gpu only when CUDA is usable and the GPU models are present."""
-    if config.profile != "auto":
-        return config.profile
-    from labvoice.hardware import cuda_available, gpu_models_present
-
-    return "gpu" if cuda_available() and gpu_models_present(config) else "cpu"

@@ -24,7 +24,7 @@ import sqlite3
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from labvoice.config import resolved_profile
+from labvoice.hardware import resolved_profile
 from labvoice.models import missing_models
 
 if TYPE_CHECKING:

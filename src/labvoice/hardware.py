@@ -1,11 +1,12 @@
-"""What this machine has: CUDA, GPU memory, and one thread budget applied to every engine."""
+"""What this machine has: CUDA, GPU memory, the profile it runs (`resolved_profile`), and one
+thread budget applied to every engine. It reads the config; the config never imports it back."""
 from __future__ import annotations
 
 import os
 import platform
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:   # log_run imports this module in training scripts: keep it light
     from labvoice.config import Config
 
 _THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -44,6 +45,13 @@ def gpu_models_present(config: "Config") -> bool:
     from labvoice.models import missing_models
 
     return not missing_models(config, "gpu")
+
+
+def resolved_profile(config: "Config") -> Literal["cpu", "gpu"]:
+    """`auto` becomes gpu only when CUDA is usable and the GPU models are present."""
+    if config.profile != "auto":
+        return config.profile
+    return "gpu" if cuda_available() and gpu_models_present(config) else "cpu"
 
 
 def device_summary() -> str:
