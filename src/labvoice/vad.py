@@ -7,6 +7,9 @@ and the last 64 samples of context that the model expects before each 512-sample
 `EndOfSpeechDetector` turns per-frame speech probabilities into events: `SpeechStart` once speech
 has lasted `min_speech_ms`, and an `Utterance` (audio with pre-roll) once `end_silence_ms` of
 silence follows, or when speech reaches `max_utterance_s`. `segment_file` does the same offline.
+With a turn model (turn_detect.SmartTurn) the end is semantic: after `turn_check_ms` of silence
+the model hears the utterance so far; "finished" ends it at once, otherwise it ends only after
+`turn_fallback_ms` of silence (a mid-sentence pause is not an end).
 """
 from __future__ import annotations
 
@@ -83,12 +86,16 @@ class VadOptions:
     end_silence_ms: int = 400     # silence that ends an utterance
     pre_roll_ms: int = 250        # audio kept from before speech start
     max_utterance_s: float = 15.0 # longer speech is cut here
+    turn_check_ms: int = 200      # with a turn model: silence after which it is asked "finished?"
+    turn_fallback_ms: int = 1000  # with a turn model: silence that ends the turn whatever it said
 
     @classmethod
     def from_config(cls, vad_config) -> "VadOptions":
         return cls(threshold=vad_config.threshold, min_speech_ms=vad_config.min_speech_ms,
                    end_silence_ms=vad_config.end_silence_ms, pre_roll_ms=vad_config.pre_roll_ms,
-                   max_utterance_s=vad_config.max_utterance_s)
+                   max_utterance_s=vad_config.max_utterance_s,
+                   turn_check_ms=getattr(vad_config, "turn_check_ms", cls.turn_check_ms),
+                   turn_fallback_ms=getattr(vad_config, "turn_fallback_ms", cls.turn_fallback_ms))
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,7 @@ class Utterance:
     t_speech_end: float           # last voiced frame end
     duration_s: float             # t_speech_end - t_speech_start
     cut_at_max: bool = False      # speech went on past max_utterance_s
+    ended_by: str = "silence"     # silence | turn_model | max_length
 
 
 class EndOfSpeechDetector:
@@ -113,9 +121,10 @@ class EndOfSpeechDetector:
     `reset_threshold()`. `last_prob` is the latest frame's speech probability (for the level meter).
     """
 
-    def __init__(self, vad: SileroVad, options: VadOptions = VadOptions()) -> None:
+    def __init__(self, vad: SileroVad, options: VadOptions = VadOptions(), turn_model=None) -> None:
         self.vad = vad
         self.options = options
+        self.turn_model = turn_model      # turn_detect.SmartTurn or None (fixed silence only)
         self.frame_s = FRAME_SAMPLES / SAMPLE_RATE
         self._pre_roll_frames = math.ceil(options.pre_roll_ms / 1000 / self.frame_s)
         self._post_roll_frames = math.ceil(POST_ROLL_MS / 1000 / self.frame_s)
@@ -124,8 +133,13 @@ class EndOfSpeechDetector:
         self.reset()
 
     @classmethod
-    def from_config(cls, config, vad: SileroVad | None = None) -> "EndOfSpeechDetector":
-        return cls(vad or SileroVad.from_config(config), VadOptions.from_config(config.vad))
+    def from_config(cls, config, vad: SileroVad | None = None, turn_model=None) -> "EndOfSpeechDetector":
+        return cls(vad or SileroVad.from_config(config), VadOptions.from_config(config.vad), turn_model)
+
+    @property
+    def end_silence_ms(self) -> int:
+        """The silence that ends an utterance whatever was said."""
+        return self.options.turn_fallback_ms if self.turn_model is not None else self.options.end_silence_ms
 
     # -- threshold -------------------------------------------------------------------------
     @property
@@ -150,13 +164,24 @@ class EndOfSpeechDetector:
         self._confirmed = False               # SpeechStart was emitted
         self._voiced_s = 0.0
         self._silence_frames = 0
+        self._turn_asked = False              # the turn model judged the current pause already
         self._t_start = 0.0
         self._t_last_voiced_end = 0.0
         self._frames_at_last_voiced = 0
+        self.turn_checks = 0                  # how often the turn model was asked (benchmarks)
 
     @property
     def in_speech(self) -> bool:
         return self._confirmed
+
+    @property
+    def pause_ms(self) -> float:
+        """Silence so far after the last voiced frame of the open utterance (0 while speaking)."""
+        return self._silence_frames * self.frame_s * 1000
+
+    def audio_so_far(self) -> np.ndarray:
+        """The open utterance's audio up to now (pre-roll, speech and the pause so far)."""
+        return np.concatenate(self._frames) if self._frames else np.zeros(0, dtype=np.float32)
 
     def feed(self, frame: np.ndarray, t_start: float) -> SpeechStart | Utterance | None:
         prob = self.vad(frame)
@@ -175,6 +200,7 @@ class EndOfSpeechDetector:
             if voiced:
                 self._voiced_s += self.frame_s
             self._silence_frames = 0
+            self._turn_asked = False
             self._t_last_voiced_end = t_end
             self._frames_at_last_voiced = len(self._frames)
         else:
@@ -182,8 +208,14 @@ class EndOfSpeechDetector:
         if not self._confirmed and self._voiced_s * 1000 >= self.options.min_speech_ms:
             self._confirmed = True
             return SpeechStart(self._t_start)
-        if self._silence_frames * self.frame_s * 1000 >= self.options.end_silence_ms:
+        if self.pause_ms >= self.end_silence_ms:
             return self._close(cut_at_max=False)
+        if (self.turn_model is not None and self._confirmed and not self._turn_asked
+                and self.pause_ms >= self.options.turn_check_ms):
+            self._turn_asked = True
+            self.turn_checks += 1
+            if self.turn_model.is_complete(self.audio_so_far()):
+                return self._close(cut_at_max=False, ended_by="turn_model")
         if self._confirmed and t_end - self._t_start >= self.options.max_utterance_s:
             return self._close(cut_at_max=True)
         return None
@@ -201,11 +233,12 @@ class EndOfSpeechDetector:
         self._active, self._confirmed = True, False
         self._voiced_s = self.frame_s
         self._silence_frames = 0
+        self._turn_asked = False
         self._t_start = t_start
         self._t_last_voiced_end = t_end
         self._frames_at_last_voiced = len(self._frames)
 
-    def _close(self, cut_at_max: bool) -> Utterance | None:
+    def _close(self, cut_at_max: bool, ended_by: str = "silence") -> Utterance | None:
         keep = min(len(self._frames), self._frames_at_last_voiced + self._post_roll_frames)
         confirmed = self._confirmed
         audio = np.concatenate(self._frames[:keep]) if confirmed else None
@@ -220,7 +253,8 @@ class EndOfSpeechDetector:
         if not confirmed:
             return None  # a blip shorter than min_speech_ms
         return Utterance(audio=audio, t_speech_start=self._t_start, t_speech_end=self._t_last_voiced_end,
-                         duration_s=self._t_last_voiced_end - self._t_start, cut_at_max=cut_at_max)
+                         duration_s=self._t_last_voiced_end - self._t_start, cut_at_max=cut_at_max,
+                         ended_by="max_length" if cut_at_max else ended_by)
 
 
 def segment_file(audio: np.ndarray, detector: EndOfSpeechDetector) -> list[Utterance]:

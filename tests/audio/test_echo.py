@@ -121,7 +121,7 @@ def test_barge_in_auto_falls_back_to_speaker_without_a_canceller(caplog):
 def test_canceller_off_by_config_is_none():
     from labvoice.config import load_config
 
-    config = load_config(environ={"LABVOICE_AUDIO__ECHO_CANCELLER": "off"})
+    config = load_config(environ={"LABVOICE_AUDIO__ECHO_CANCELLER": "none"})
     assert config.pipeline.barge_in == "auto"            # the shipped default
     assert make_echo_canceller(config) is None
     assert isinstance(make_echo_canceller(load_config(environ={})), EchoCanceller)

@@ -5,6 +5,11 @@ Layout (the recipe in DESIGN.md):
     app --ALSA pcm "vspk"--> null sink "spk"  --monitor--> ALSA pcm "spkmon" / parec (recordings)
     paplay --> null sink "micfeed" --monitor--> remap source "vmic" --ALSA pcm "vmic"--> app
 
+With `echo_path()` the room closes the loop: a `module-loopback` carries what the speaker plays
+("spk.monitor") into the mic feed, delayed (40-120 ms) and attenuated, as open speakers do; a
+person's voice played into the mic at the same time mixes with that echo. `reverberant()` gives
+a voice recording a room's reverb (sox) before it is played in.
+
 ORDER MATTERS: PortAudio (sounddevice) reads the ALSA configuration (``$HOME/.asoundrc``) and
 the PulseAudio address (``PULSE_SERVER``) once, when ``sounddevice`` is first imported
 (``Pa_Initialize``). Call :func:`start_virtual_audio` before anything imports sounddevice;
@@ -49,6 +54,8 @@ START_TIMEOUT_S = 15.0       # the daemon answers `pactl info` within ~0.2 s; be
 STOP_TIMEOUT_S = 5.0
 PR_SET_PDEATHSIG = 1         # linux/prctl.h
 TOOLS = ("pulseaudio", "pactl", "pacat", "paplay", "parec")
+ECHO_LATENCY_MS = 60         # speaker -> mic delay of the echo path (a laptop's is ~10-50 ms plus buffers)
+ECHO_ATTENUATION_DB = 6.0    # the echo's level below what was played
 
 _ENV_KEYS = ("HOME", "XDG_RUNTIME_DIR", "PULSE_SERVER", "PULSE_CLIENTCONFIG", "PULSE_RUNTIME_PATH")
 
@@ -305,13 +312,14 @@ class VirtualAudio:
         return playback
 
     # -- speaker ----------------------------------------------------------------------------
-    def record_speaker(self, path: str | os.PathLike) -> None:
-        """Start recording what the virtual speaker plays (mono float32 at SINK_RATE)."""
+    def record_speaker(self, path: str | os.PathLike, source: str = f"{SPEAKER_SINK}.monitor") -> None:
+        """Start recording what the virtual speaker plays (mono float32 at SINK_RATE); with
+        `source=mic_feed_monitor` what the microphone hears instead."""
         with self._lock:
             if self._recorder is not None:
                 raise VirtualAudioError("already recording; call stop_recording() first")
             process = subprocess.Popen(
-                ["parec", f"--device={SPEAKER_SINK}.monitor", "--format=float32le", f"--rate={SINK_RATE}",
+                ["parec", f"--device={source}", "--format=float32le", f"--rate={SINK_RATE}",
                  f"--channels={RECORD_CHANNELS}", f"--latency-msec={RECORD_LATENCY_MS}", "--raw",
                  "--client-name=recorder"],
                 env=self._child_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
@@ -337,11 +345,76 @@ class VirtualAudio:
         soundfile.write(str(recorder.path), audio, SINK_RATE, subtype="FLOAT")
         return SpeakerRecording(recorder.path, audio, SINK_RATE, t0)
 
+    # -- echo path ---------------------------------------------------------------------------
+    mic_feed_monitor = f"{MIC_FEED_SINK}.monitor"
+
+    def echo_path(self, latency_ms: int = ECHO_LATENCY_MS,
+                  attenuation_db: float = ECHO_ATTENUATION_DB) -> "EchoPath":
+        """Route the speaker into the microphone (a context manager; `remove()` undoes it)."""
+        module = self.pactl("load-module", "module-loopback", f"source={SPEAKER_SINK}.monitor",
+                            f"sink={MIC_FEED_SINK}", f"latency_msec={int(latency_ms)}", "source_dont_move=true",
+                            "sink_dont_move=true", "sink_input_properties=media.name=echo-path").strip()
+        if not module.isdigit():
+            raise VirtualAudioError(f"could not load module-loopback for the echo path: {self._log_tail()}")
+        stream = self._sink_input_of(module)
+        done = subprocess.run(["pactl", "set-sink-input-volume", stream, f"-{attenuation_db:g}dB"],
+                              env=self._child_env(), capture_output=True, text=True)
+        if done.returncode != 0:
+            self.pactl("unload-module", module)
+            raise VirtualAudioError(f"could not attenuate the echo path: {done.stderr.strip()}")
+        return EchoPath(self, module, latency_ms, attenuation_db)
+
+    def _sink_input_of(self, module: str) -> str:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            current = None
+            for line in self.pactl("list", "sink-inputs").splitlines():
+                line = line.strip()
+                if line.startswith("Sink Input #"):
+                    current = line.split("#", 1)[1]
+                elif line.startswith("Owner Module:") and line.split(":", 1)[1].strip() == module:
+                    return current
+            time.sleep(0.05)
+        raise VirtualAudioError(f"module-loopback {module} created no stream into {MIC_FEED_SINK}")
+
     def __enter__(self) -> "VirtualAudio":
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+@dataclass(eq=False)
+class EchoPath:
+    """A loaded speaker -> microphone loopback; `remove()` (or leaving the `with`) unloads it."""
+
+    audio: VirtualAudio
+    module: str
+    latency_ms: int
+    attenuation_db: float
+
+    def remove(self) -> None:
+        if self.module:
+            self.audio.pactl("unload-module", self.module)
+            self.module = ""
+
+    def __enter__(self) -> "EchoPath":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def reverberant(src: str | os.PathLike, dst: str | os.PathLike, reverberance: int = 40,
+                room_scale: int = 60, gain_db: float = 0.0) -> Path:
+    """`src` as heard across a room (sox's reverb; a short pre-gain keeps it from clipping)."""
+    if shutil.which("sox") is None:
+        raise VirtualAudioError("sox is missing; run: apt-get install sox")
+    done = subprocess.run(["sox", str(src), str(dst), "gain", f"{gain_db - 3:g}", "reverb", str(reverberance),
+                           "50", str(room_scale)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise VirtualAudioError(f"sox reverb failed on {src}: {done.stderr.strip()}")
+    return Path(dst)
 
 
 def start_virtual_audio(tmpdir: str | os.PathLike) -> VirtualAudio:

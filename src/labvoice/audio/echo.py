@@ -203,7 +203,7 @@ class EchoCanceller:
 def make_echo_canceller(config) -> EchoCanceller | None:
     """The configured canceller, or None: off by configuration, or it cannot load (said once)."""
     choice = config.audio.echo_canceller
-    if choice == "off":
+    if choice == "none":
         return None
     try:
         return EchoCanceller(FarEndReference(config.audio.sample_rate), config.audio.sample_rate)

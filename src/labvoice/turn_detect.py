@@ -1,0 +1,121 @@
+"""Semantic end of turn: has the person finished, judged from how the last seconds sounded?
+
+`SmartTurn` runs Pipecat's Smart Turn v3.2 ONNX model (BSD-2-Clause; the file ships inside the
+`pipecat-ai` wheel, installed with --no-deps; only the ONNX file is used, nothing of pipecat is
+imported). The model takes Whisper-style log-mel features of the last 8 s of the utterance
+(80 mel bands x 800 frames of 10 ms) and returns the probability that the turn is complete.
+`log_mel_features` computes those features here with numpy (Whisper's recipe: a 400-point Hann
+STFT every 160 samples, power spectrum, 80 Slaney mel bands up to 8 kHz, log10, clipped to 8
+decades below the peak, scaled by (x + 4) / 4, on zero-mean unit-variance audio).
+
+The endpointer (vad.EndOfSpeechDetector) asks at a short silence; "complete" ends the turn at
+once, "incomplete" waits for the long fallback silence.
+"""
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+WINDOW_S = 8                     # the model sees the last 8 s (zeros in front of shorter audio)
+N_FFT = 400                      # 25 ms
+HOP = 160                        # 10 ms
+N_MELS = 80
+FRAMES = WINDOW_S * SAMPLE_RATE // HOP    # 800
+LOG_FLOOR = 1e-10
+DYNAMIC_RANGE = 8.0              # decades kept below the loudest band
+NORM_EPS = 1e-7
+COMPLETE_AT = 0.5                # the model's own decision threshold
+
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear (3 mels per 200 Hz) below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz * 3.0 / 200.0
+    log_part = 15.0 + np.log(np.maximum(hz, 1e-9) / 1000.0) * 27.0 / np.log(6.4)
+    return np.where(hz >= 1000.0, log_part, linear)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    linear = mel * 200.0 / 3.0
+    log_part = 1000.0 * np.exp((mel - 15.0) * np.log(6.4) / 27.0)
+    return np.where(mel >= 15.0, log_part, linear)
+
+
+@lru_cache(maxsize=1)
+def mel_filters() -> np.ndarray:
+    """(N_MELS, N_FFT // 2 + 1) triangular filters, each scaled to unit area (Slaney norm)."""
+    fft_hz = np.linspace(0.0, SAMPLE_RATE / 2, N_FFT // 2 + 1)
+    edges_hz = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(SAMPLE_RATE / 2), N_MELS + 2))
+    lower, centre, upper = edges_hz[:-2, None], edges_hz[1:-1, None], edges_hz[2:, None]
+    rising = (fft_hz[None, :] - lower) / (centre - lower)
+    falling = (upper - fft_hz[None, :]) / (upper - centre)
+    filters = np.maximum(0.0, np.minimum(rising, falling))
+    filters *= (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, None]
+    return filters.astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def _hann() -> np.ndarray:
+    n = np.arange(N_FFT)
+    return (0.5 - 0.5 * np.cos(2 * np.pi * n / N_FFT)).astype(np.float32)  # periodic Hann
+
+
+def log_mel_features(audio: np.ndarray) -> np.ndarray:
+    """(N_MELS, FRAMES) float32 features of the last WINDOW_S of 16 kHz mono `audio`."""
+    audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+    size = WINDOW_S * SAMPLE_RATE
+    window = np.zeros(size, dtype=np.float32)
+    tail = audio[-size:]
+    window[size - tail.size:] = tail
+    window = (window - window.mean()) / np.sqrt(window.var() + NORM_EPS)
+    # Centred frames: reflect-pad half a window on each side, then one frame per hop.
+    padded = np.pad(window, N_FFT // 2, mode="reflect")
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]   # FRAMES + 1 frames
+    spectrum = np.fft.rfft(frames * _hann(), axis=1)
+    power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
+    mel = mel_filters() @ power.T                                             # (N_MELS, FRAMES + 1)
+    log_mel = np.log10(np.maximum(mel, LOG_FLOOR))[:, :FRAMES]                # the last frame is dropped
+    log_mel = np.maximum(log_mel, log_mel.max() - DYNAMIC_RANGE)
+    return ((log_mel + 4.0) / 4.0).astype(np.float32)
+
+
+class SmartTurn:
+    """Probability that an utterance is a finished turn. One owner thread; ~0.1 s per call on CPU."""
+
+    def __init__(self, model_path: str | Path, threads: int = 1) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle workers steal a core
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(str(model_path), sess_options=options,
+                                                     providers=["CPUExecutionProvider"])
+        inputs = self._session.get_inputs()
+        if len(inputs) != 1 or inputs[0].name != "input_features" or list(inputs[0].shape[1:]) != [N_MELS, FRAMES]:
+            raise ValueError(f"{model_path}: not a Smart Turn v3 model (inputs "
+                             f"{[(i.name, i.shape) for i in inputs]}, expected input_features [batch, 80, 800])")
+        self._input = inputs[0].name
+
+    @classmethod
+    def from_config(cls, config) -> "SmartTurn":
+        from labvoice.models import resolve_model
+
+        return cls(resolve_model("turn", config.vad.turn_model, config.paths.models))
+
+    def probability(self, audio: np.ndarray) -> float:
+        """P(the person has finished) for 16 kHz mono audio ending now (speech plus the pause so far)."""
+        features = log_mel_features(audio)[None, :, :]
+        (prob,) = self._session.run(None, {self._input: features})
+        return float(np.asarray(prob).reshape(-1)[0])
+
+    def is_complete(self, audio: np.ndarray) -> bool:
+        return self.probability(audio) > COMPLETE_AT

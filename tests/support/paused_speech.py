@@ -1,0 +1,115 @@
+"""Questions with a natural mid-sentence pause ("which run had the best ... accuracy on digits"), for
+the end-of-turn tests and `scripts/bench.py --pauses`.
+
+A pause is inserted into a whole spoken sentence (not two halves spoken separately, whose first
+half would end on a falling, finished-sounding tone), at the word gap after a part that is not a
+finished sentence ("which run had the best"): the quietest 30 ms near where that part ends when
+said alone. Voices: Piper (the app's own voice, questions) and real human speech
+(LibriVox clips). The endpointer then runs frame by frame over the audio, exactly as the listener
+runs it, and a turn that ends before the pause is over is a premature cut-off.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RATE = 16000
+# (what is said before the pause, the rest): people pause where the sentence is not finished yet.
+QUESTIONS = (
+    ("Which run had the best", "validation accuracy on the digits dataset?"),
+    ("What learning rate did", "the best random forest use on wine?"),
+    ("Compare the two best", "support vector machine runs on iris."),
+    ("Which runs with more than", "ten epochs reached a test accuracy above ninety five percent?"),
+    ("How many runs used", "a perceptron on breast cancer?"),
+    ("Show me the most recent run that was", "flagged for publishing."),
+    ("What was the training loss of", "the multilayer perceptron on digits?"),
+    ("Which model kind did best on", "fashion mnist last week?"),
+)
+PAUSES_S = (0.4, 0.55, 0.7, 0.9)
+GAP_WINDOW_S = 0.03
+LEAD_S, TAIL_S = 0.5, 2.0    # silence before the speech, and after it (the fallback must fit)
+
+
+@dataclass(frozen=True, eq=False)
+class PausedSpeech:
+    label: str
+    audio: np.ndarray        # 16 kHz mono float32
+    speech_end_s: float      # the end of the whole utterance (after the pause)
+    pause: tuple[float, float] | None   # (start, end) of the inserted pause, seconds into audio
+
+
+def _speech_bounds(audio: np.ndarray, level: float = 0.01) -> tuple[int, int]:
+    loud = np.nonzero(np.abs(audio) > level)[0]
+    return (int(loud[0]), int(loud[-1]) + 1) if loud.size else (0, audio.size)
+
+
+def quietest_gap(audio: np.ndarray, around: int, within_s: float = 0.15) -> int:
+    """Sample index of the quietest 30 ms window within `within_s` of `around` (a word boundary)."""
+    window = int(GAP_WINDOW_S * RATE)
+    lo = max(0, around - int(within_s * RATE))
+    hi = min(audio.size, around + int(within_s * RATE))
+    energy = np.convolve(audio[lo:hi] ** 2, np.ones(window), mode="valid")
+    return lo + int(np.argmin(energy)) + window // 2
+
+
+def trim(speech: np.ndarray) -> np.ndarray:
+    start, end = _speech_bounds(np.asarray(speech, dtype=np.float32))
+    return np.asarray(speech[start:end], dtype=np.float32)
+
+
+def with_pause(label: str, speech: np.ndarray, pause_s: float | None, at: int | None = None) -> PausedSpeech:
+    """`speech` (16 kHz, trimmed) padded with silence, with `pause_s` of silence inserted at the
+    word boundary nearest sample `at` (or with no pause)."""
+    speech = trim(speech)
+    lead = np.zeros(int(LEAD_S * RATE), np.float32)
+    tail = np.zeros(int(TAIL_S * RATE), np.float32)
+    if pause_s is None or at is None:
+        audio = np.concatenate([lead, speech, tail])
+        return PausedSpeech(label, audio, (lead.size + speech.size) / RATE, None)
+    cut = quietest_gap(speech, at)
+    gap = np.zeros(int(pause_s * RATE), np.float32)
+    audio = np.concatenate([lead, speech[:cut], gap, speech[cut:], tail])
+    pause_start = (lead.size + cut) / RATE
+    return PausedSpeech(f"{label} [pause {pause_s:.2f}s]", audio, (lead.size + speech.size + gap.size) / RATE,
+                        (pause_start, pause_start + pause_s))
+
+
+def spoken_questions(say, pauses=PAUSES_S) -> list[PausedSpeech]:
+    """Each question whole (no pause) and with each pause after its first part. `say(text)` returns
+    16 kHz speech; the pause goes at the word gap nearest the end of the first part said alone."""
+    items = []
+    for first, rest in QUESTIONS:
+        whole = trim(say(f"{first} {rest}"))
+        boundary = trim(say(first)).size
+        items.append(with_pause(first, whole, None))
+        items.extend(with_pause(first, whole, p, boundary) for p in pauses)
+    return items
+
+
+def endpoint(detector, item: PausedSpeech) -> tuple[list, float | None]:
+    """Run the endpointer over `item` frame by frame. Returns its utterances and the delay from
+    the end of the speech to the moment the (last) turn was decided, in ms."""
+    from labvoice.vad import FRAME_SAMPLES, Utterance
+
+    detector.reset()
+    frames = item.audio[:item.audio.size - item.audio.size % FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES)
+    utterances, decided = [], None
+    for i, frame in enumerate(frames):
+        event = detector.feed(frame, i * FRAME_SAMPLES / RATE)
+        if isinstance(event, Utterance):
+            utterances.append(event)
+            decided = (i + 1) * FRAME_SAMPLES / RATE
+    last = detector.finish()
+    if last is not None:
+        utterances.append(last)
+    delay = None if decided is None else round((decided - item.speech_end_s) * 1000, 1)
+    return utterances, delay
+
+
+def cut_early(utterances: list, item: PausedSpeech, margin_s: float = 0.1) -> bool:
+    """The first turn ended before the whole utterance did: at the pause, or at a gap between words."""
+    if not utterances:
+        return False
+    must_reach = item.pause[1] if item.pause is not None else item.speech_end_s - 0.3
+    return utterances[0].t_speech_end < must_reach - margin_s
