@@ -1,5 +1,10 @@
 """The LLM prompt: a stable system prefix (so llama.cpp reuses its KV cache across turns), then
-recent history, then this turn's facts, passages, style and question."""
+recent history, then this turn's facts, passages, style and question.
+
+Only what the answer needs goes in: the facts' display lines (full run ids, exact values, so a
+remark's claims can be checked against the typed rows), or at most two short passages for a
+document question. `instructions()` lists the prompt's own sentences, which no spoken piece may
+say back."""
 from __future__ import annotations
 
 from labvoice.knowledge.retriever import Retrieval
@@ -36,7 +41,7 @@ def build_messages(retrieval: Retrieval, style: Style, history: list[tuple[str, 
     parts = []
     facts = retrieval.factset.facts
     if facts:
-        parts.append("FACTS:\n" + "\n".join(f"- {f.sentence}" for f in facts))
+        parts.append("FACTS:\n" + "\n".join(f"- {f.text}" for f in facts))
     if retrieval.passages and not facts:
         # Facts already carry what run cards would say; passages only feed document questions.
         # Prefill dominates time to first token on CPU, so few and short.
@@ -51,3 +56,11 @@ def build_messages(retrieval: Retrieval, style: Style, history: list[tuple[str, 
         parts.append(REMARK_PROMPT.format(n=remark_sentences, s="" if remark_sentences == 1 else "s"))
     messages.append(ChatMessage("user", "\n\n".join(parts)))
     return messages
+
+
+def instructions(style: Style, remark_sentences: int = 0) -> tuple[str, ...]:
+    """The prompt's instruction texts (what a small model may say back instead of answering)."""
+    texts = [SYSTEM_PROMPT, SMALL_TALK_PROMPT, style.instructions()]
+    if remark_sentences:
+        texts.append(REMARK_PROMPT.format(n=remark_sentences, s="" if remark_sentences == 1 else "s"))
+    return tuple(texts)
