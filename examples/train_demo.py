@@ -37,6 +37,7 @@ from tqdm import tqdm
 from labvoice.config import ConfigError, load_config
 from labvoice.hardware import apply_thread_budget
 from labvoice.knowledge.log_run import LoggedRun, log_run
+from labvoice.knowledge.notes import PUBLISH
 from labvoice.knowledge.store import ManifestStore, StoreError
 
 DATASETS: dict[str, Callable] = {"digits": datasets.load_digits, "iris": datasets.load_iris,
@@ -46,7 +47,6 @@ VAL_FRACTION = 0.25
 SPLIT_SEED = 0              # one fixed train/val split per dataset, so runs are comparable
 DIVERGENCE_RATIO = 3.0      # final val_loss above this multiple of the best earlier epoch's ...
 DIVERGENCE_MIN_RISE = 0.25  # ... and at least this much above it (absolute) counts as diverged
-PUBLISH_NOTE = "PUBLISH"
 METRICS_CSV = "metrics.csv"
 CSV_FIELDS = ("epoch", "train_loss", "val_loss", "val_accuracy")
 EPOCHS = {"sgd": 20, "mlp": 30, "forest": 5}
@@ -170,7 +170,7 @@ def make_trainer(db: Path, artifacts: Path, splits: dict[str, Split]) -> Callabl
                 "train_loss": loss(clf, split.x_train, split.y_train, split.classes),
                 "val_loss": loss(clf, split.x_val, split.y_val, split.classes),
             }
-        return {"metrics": metrics, "artifacts": {"metrics_csv": str(csv_path)}}
+        return {"metrics": metrics, "artifacts": [str(csv_path)]}
 
     return train
 
@@ -198,7 +198,7 @@ def run_demo(db: Path, artifacts: Path, quick: bool = False, progress: bool = Tr
     store = ManifestStore(db)
     diverged = {}
     for run in runs:
-        note = divergence_note(Path(run.artifacts["metrics_csv"]))
+        note = divergence_note(Path(run.artifacts[0]))      # the run's metrics.csv
         if note:
             store.set_note(run.run_id, note)
             diverged[run.run_id] = note
@@ -207,7 +207,7 @@ def run_demo(db: Path, artifacts: Path, quick: bool = False, progress: bool = Tr
         candidates = [r for r in runs if r.dataset_id == dataset and r.run_id not in diverged]
         best = max(candidates, key=lambda r: (r.metrics["val_accuracy"], r.metrics["val_f1"],
                                               -(r.metrics["val_loss"] or math.inf)))
-        store.set_note(best.run_id, PUBLISH_NOTE)
+        store.flag_for_publishing(best.run_id)
         published[dataset] = best.run_id
     return DemoReport(tuple(runs), diverged, published, time.perf_counter() - started)
 
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"logged {len(report.runs)} runs to {db} (artifacts in {artifacts}); {len(report.diverged)} "
-          f"diverged, best per dataset flagged {PUBLISH_NOTE}: "
+          f"diverged, best per dataset flagged {PUBLISH}: "
           + ", ".join(f"{d} {r}" for d, r in report.published.items()) + f"; {report.seconds:.1f} s")
     return 0
 

@@ -60,14 +60,6 @@ def test_chart_metric_prefers_what_the_facts_name(demo_db):
     assert chart_metric(runs, ()) == "val_accuracy"
 
 
-def test_flagged_note_adds_the_publish_flag_once(display):
-    from labvoice.gui.runs_panel import PUBLISH_NOTE, flagged_note   # imports tkinter: after DISPLAY is set
-
-    assert flagged_note("") == PUBLISH_NOTE
-    assert flagged_note("diverged at epoch 7") == "PUBLISH; diverged at epoch 7"
-    assert flagged_note("PUBLISH") == "PUBLISH"
-
-
 def test_error_texts_are_short_and_never_tracebacks(tmp_path):
     from labvoice.knowledge.store import ManifestStore, StoreError
 

@@ -38,7 +38,7 @@ def test_a_run_is_recorded_with_all_its_provenance(tmp_path, monkeypatch):
     def train(lr: float, epochs: int = 3, *, run_id: str) -> dict:
         out = tmp_path / f"{run_id}.csv"
         out.write_text("epoch\n1\n")
-        return {"metrics": {"val_accuracy": 0.9, "val_loss": 0.25}, "artifacts": {"metrics_csv": out}}
+        return {"metrics": {"val_accuracy": 0.9, "val_loss": 0.25}, "artifacts": [out]}
 
     logged = train(0.1)
     assert isinstance(logged, LoggedRun) and re.fullmatch(r"[0-9a-f]{8}", logged.run_id)
@@ -53,8 +53,9 @@ def test_a_run_is_recorded_with_all_its_provenance(tmp_path, monkeypatch):
     assert row["dataset_id"] == "iris"
     assert json.loads(row["params_json"]) == {"lr": 0.1, "epochs": 3}
     assert json.loads(row["final_metrics_json"]) == {"val_accuracy": 0.9, "val_loss": 0.25}
-    artifact = json.loads(row["artifacts_json"])["metrics_csv"]
+    (artifact,) = json.loads(row["artifacts_json"])        # the documented shape: a JSON list of paths
     assert artifact == str(tmp_path / f"{logged.run_id}.csv") and Path(artifact).is_file()
+    assert logged.artifacts == (artifact,)
     assert row["note"] == ""
 
 
@@ -119,7 +120,8 @@ def test_a_run_that_raises_is_not_recorded(tmp_path):
     ({"val_accuracy": 0.9}, "must return a dict"),
     ({"metrics": {"val_accuracy": "high"}}, "is not a number"),
     ({"metrics": {}}, "no final metrics"),
-    ({"metrics": {"acc": 1.0}, "artifacts": ["model.pt"]}, "'artifacts' must be a dict"),
+    ({"metrics": {"acc": 1.0}, "artifacts": "model.pt"}, "'artifacts' must be a list of paths"),
+    ({"metrics": {"acc": 1.0}, "artifacts": {"epochs": 3}}, "artifact 'epochs' = 3 is not a path"),
 ])
 def test_a_result_that_breaks_the_contract_is_refused(tmp_path, result, message):
     db = tmp_path / "runs.db"

@@ -55,9 +55,28 @@ def test_malformed_rows_are_skipped_and_counted(tmp_path):
             _row("badjson2", final_metrics_json="[1, 2]"),
             _row("nometric", final_metrics_json=json.dumps({"val_accuracy": "high"})))
     report = ManifestStore(path).load()
-    assert sorted(r.run_id for r in report.runs) == ["good0001", "good0002"]
-    assert report.skipped == 3
-    assert {reason.split(":")[0] for reason in report.skipped_reasons} == {"badjson1", "badjson2", "nometric"}
+    # a run whose metrics are all unusable is still a run (it can be listed and counted)
+    assert sorted(r.run_id for r in report.runs) == ["good0001", "good0002", "nometric"]
+    assert next(r for r in report.runs if r.run_id == "nometric").metrics == {}
+    assert report.skipped == 2
+    assert {reason.split(":")[0] for reason in report.skipped_reasons} == {"badjson1", "badjson2"}
+
+
+def test_a_db_whose_rows_are_all_unreadable_is_an_error_naming_the_column(tmp_path):
+    path = tmp_path / "runs.db"
+    _insert(path, *(_row(f"bad{i:05d}", final_metrics_json="accuracy was great") for i in range(3)),
+            _row("badparam", params_json="[1, 2]"))
+    with pytest.raises(StoreError) as err:
+        ManifestStore(path).load()
+    message = str(err.value)
+    assert "none of its 4 runs can be read" in message and "\n" not in message
+    assert "column final_metrics_json should hold a JSON object" in message and "'accuracy was great'" in message
+
+
+def test_an_empty_db_is_not_an_error(tmp_path):
+    path = tmp_path / "runs.db"
+    connect_rw(path).close()
+    assert ManifestStore(path).load().runs == []
 
 
 def test_non_finite_metrics_are_dropped_from_a_run(tmp_path):
@@ -113,3 +132,34 @@ def test_the_schema_is_the_documented_one(tmp_path):
                        "pip_freeze", "device_info", "dataset_id", "params_json", "final_metrics_json",
                        "artifacts_json", "wandb_url", "note"]
     assert "CREATE TABLE IF NOT EXISTS manifests" in SCHEMA
+
+
+def test_flag_and_unflag_keep_the_users_note(tmp_path):
+    path = tmp_path / "runs.db"
+    _insert(path, _row("note0001", note="diverged after epoch 4"), _row("note0002"))
+    store = ManifestStore(path)
+    assert store.flag_for_publishing("note0001") == "PUBLISH; diverged after epoch 4"
+    assert store.flag_for_publishing("note0001") == "PUBLISH; diverged after epoch 4"   # once only
+    assert store.flag_for_publishing("note0002") == "PUBLISH"
+    notes = {r.run_id: r.note for r in store.runs()}
+    assert notes == {"note0001": "PUBLISH; diverged after epoch 4", "note0002": "PUBLISH"}
+    assert store.unflag("note0001") == "diverged after epoch 4"
+    assert store.unflag("note0002") == ""
+    assert {r.run_id: r.note for r in store.runs()} == {"note0001": "diverged after epoch 4", "note0002": ""}
+    with pytest.raises(StoreError, match="no run with id 'missing1'"):
+        store.flag_for_publishing("missing1")
+
+
+def test_a_failed_note_edit_changes_nothing(tmp_path):
+    path = tmp_path / "runs.db"
+    _insert(path, _row("note0001", note="keep me"))
+    store = ManifestStore(path)
+
+    def broken(_note: str) -> str:
+        raise RuntimeError("edit failed")
+
+    with pytest.raises(RuntimeError, match="edit failed"):
+        store.edit_note("note0001", broken)
+    assert store.runs()[0].note == "keep me"
+    store.set_note("note0001", "still writable")     # the failed edit left no lock behind
+    assert store.runs()[0].note == "still writable"

@@ -26,7 +26,8 @@ def test_the_demo_db_has_the_documented_vocabulary(demo_db):
     assert all(set(r.metrics) == FINAL_METRICS for r in runs)
     assert all({"model", "dataset", "learning_rate", "epochs", "seed"} <= set(r.params) for r in runs)
     for run in runs:
-        with open(run.artifacts["metrics_csv"], newline="") as fh:
+        assert run.metrics_csv == run.artifacts[0] and run.metrics_csv.endswith("metrics.csv")
+        with open(run.metrics_csv, newline="") as fh:
             rows = list(csv.DictReader(fh))
         assert list(rows[0]) == ["epoch", "train_loss", "val_loss", "val_accuracy"]
         assert len(rows) == run.params["epochs"]

@@ -17,6 +17,7 @@ from labvoice.answer.guard import HallucinationGuard, Verdict
 from labvoice.answer.prompt import build_messages
 from labvoice.cancel import CancelToken
 from labvoice.knowledge.facts import Context
+from labvoice.knowledge.notes import FLAG_ACTION, UNFLAG_ACTION, flag_note, unflag_note
 from labvoice.knowledge.retriever import Retrieval, Retriever
 from labvoice.llm.base import ChatModel, GenerationOptions, LlmError
 from labvoice.answer.chunker import SentenceChunker
@@ -106,12 +107,12 @@ class AnswerStream:
 
 class GroundedAnswerer:
     def __init__(self, retriever: Retriever, chat_model: ChatModel, llm_config, pipeline_config,
-                 set_note: Callable[[str, str], None] | None = None) -> None:
+                 edit_note: Callable[[str, Callable[[str], str]], str] | None = None) -> None:
         self.retriever = retriever
         self.chat_model = chat_model
         self.llm_config = llm_config
         self.pipeline_config = pipeline_config
-        self.set_note = set_note or retriever.store.set_note
+        self.edit_note = edit_note or retriever.store.edit_note   # one transaction per edit
 
     def _chunker(self) -> SentenceChunker:
         return SentenceChunker(self.pipeline_config.chunk_min_words, self.pipeline_config.chunk_max_words)
@@ -250,12 +251,15 @@ class GroundedAnswerer:
         result.stamps.setdefault("llm_done", time.monotonic())
 
     def _perform(self, actions, template: str, result: AnswerResult) -> str:
-        """Writes (flag for publishing) are committed before they are confirmed to the user."""
-        for kind, run_id, note in actions:
-            if kind != "set_note":
+        """Writes (flag for publishing, or take the flag off) are committed before they are confirmed to
+        the user. The flag is added to or removed from the run's note; the user's words stay."""
+        changes = {FLAG_ACTION: flag_note, UNFLAG_ACTION: unflag_note}
+        for action in actions:          # (kind, run_id, ...): FLAG_ACTION / UNFLAG_ACTION
+            kind, run_id = action[0], action[1]
+            if kind not in changes:
                 continue
             try:
-                self.set_note(run_id, note)
+                self.edit_note(run_id, changes[kind])
             except Exception as err:  # the confirmation must not claim a write that failed
                 result.errors.append(f"could not flag run {run_id}: {err}")
                 return f"Sorry, I could not flag run {run_id}: {err}"

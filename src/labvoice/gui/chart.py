@@ -103,7 +103,7 @@ def load_runs(db: Path, run_ids: tuple[str, ...], facts: tuple[dict, ...]) -> Ru
     values = tuple((r.run_id, r.metrics[metric]) for r in runs if metric in r.metrics)
     curves = []
     for run in runs[:MAX_CURVE_RUNS]:
-        curve = _read_curve(run.artifacts.get("metrics_csv"), metric) if metric else None
+        curve = _read_curve(run.metrics_csv, metric) if metric else None
         if curve is not None:
             curves.append((run.run_id, *curve))
     return RunsData(rows, metric, values, tuple(curves), tuple(r for r in run_ids if r not in by_id),

@@ -4,8 +4,9 @@ a leaderboard bar chart), and a button to flag the selected run for publishing.
 
 Reading the DB, reading the CSVs and drawing the chart happen on the panel's worker thread (see
 chart.py); the Tk thread only fills the table and shows the finished image. Flagging writes the
-run's note through `ManifestStore.set_note`, which commits before it returns; the panel re-reads
-the run and only then says it is done.
+run's note through `ManifestStore.flag_for_publishing` (the same operation the voice path uses: the
+flag is added in front of the user's note, never over it), which commits before it returns; the
+panel re-reads the run and only then says it is done.
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from labvoice.gui.chart import CURVES, LEADERBOARD, RunsData, load_runs, render,
 from labvoice.gui.tasks import Worker
 from labvoice.gui.widgets import MUTED_TEXT, pick
 
-PUBLISH_NOTE = "PUBLISH"   # the note the demo and the facts engine read as "flagged for publishing"
 COLUMNS = (("run", "run id", 80), ("dataset", "dataset", 100), ("model", "model", 115),
            ("metrics", "key metrics", 235), ("note", "note", 160))
 TABLE_FONT_SIZE = 10       # points: five columns must fit the panel's ~700 px
@@ -31,13 +31,6 @@ CHART_PAD_PX = 8
 MODE_NAMES = {"Curves": CURVES, "Leaderboard": LEADERBOARD}
 TABLE_COLORS = {"bg": ("#ffffff", "#2b2b2b"), "fg": ("#202124", "#e8eaed"), "head": ("#e8eaed", "#3c3c3c"),
                 "select": ("#c2dbff", "#1f4b8f")}
-
-
-def flagged_note(note: str) -> str:
-    """The note with the publish flag added (kept when it is already there)."""
-    if note.strip().upper().startswith(PUBLISH_NOTE):
-        return note
-    return f"{PUBLISH_NOTE}; {note}" if note.strip() else PUBLISH_NOTE
 
 
 class RunsPanel(ctk.CTkFrame):
@@ -180,10 +173,7 @@ class RunsPanel(ctk.CTkFrame):
             from labvoice.knowledge.store import ManifestStore
 
             store = ManifestStore(db)
-            run = next((r for r in store.runs() if r.run_id == run_id), None)
-            if run is None:
-                raise LookupError(f"run {run_id} is no longer in {db}")
-            store.set_note(run_id, flagged_note(run.note))    # committed when this returns
+            store.flag_for_publishing(run_id)      # committed when this returns; StoreError if the run is gone
             return next(r for r in store.runs() if r.run_id == run_id)
 
         self._worker.submit(job, on_done=self._flagged, on_error=self._flag_failed)

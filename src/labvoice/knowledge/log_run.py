@@ -5,7 +5,7 @@ Usage::
     @log_run(db="data/runs.db", dataset_id="digits")
     def train(*, lr: float, epochs: int, run_id: str) -> dict:
         ...
-        return {"metrics": {"val_accuracy": 0.97}, "artifacts": {"model": f"out/{run_id}.pkl"}}
+        return {"metrics": {"val_accuracy": 0.97}, "artifacts": [f"out/{run_id}.pkl"]}
 
     logged = train(lr=0.1, epochs=5)      # -> LoggedRun(run_id=..., metrics=..., artifacts=...)
 
@@ -17,7 +17,8 @@ Contract:
   one (or **kwargs); `current_run_id()` (also `log_run.current_run_id()`) returns it from anywhere
   inside the call, so artifact files can be named after the run.
 - The function returns a mapping with `metrics` (name -> number, the final metrics) and optionally
-  `artifacts` (name -> path or JSON value). Non-finite metric values are stored as JSON null
+  `artifacts`: a list of paths, or a mapping of name -> path whose paths are kept. `artifacts_json`
+  holds them as the documented JSON list of paths. Non-finite metric values are stored as JSON null
   (readers skip them). Anything else raises `LogRunError`, and nothing is recorded.
 - params_json holds the call's arguments (positional ones bound to their names, defaults filled in,
   `run_id` left out); values JSON cannot hold are stored as their `str()`.
@@ -73,7 +74,7 @@ class LoggedRun:
     run_id: str
     dataset_id: str
     metrics: dict[str, float | None]
-    artifacts: dict[str, Any]
+    artifacts: tuple[str, ...]          # the artifact paths, as recorded in artifacts_json
     params: dict[str, Any]
     result: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
@@ -165,20 +166,35 @@ def _check_metrics(raw: Any, name: str) -> dict[str, float | None]:
     return metrics
 
 
-def _check_result(result: Any, name: str) -> tuple[dict[str, float | None], dict[str, Any]]:
+def _artifact_paths(raw: Any, name: str) -> tuple[str, ...]:
+    """The artifact paths from a list of paths or a mapping of name -> path (the names are not stored)."""
+    if isinstance(raw, Mapping):
+        items = list(raw.items())
+    elif isinstance(raw, (list, tuple)):
+        items = [(str(i), value) for i, value in enumerate(raw)]
+    else:
+        raise LogRunError(f"{name}: 'artifacts' must be a list of paths (or a dict of name -> path), "
+                          f"got {type(raw).__name__}")
+    paths = []
+    for key, value in items:
+        if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+            raise LogRunError(f"{name}: artifact {key!r} = {value!r} is not a path; return file paths only")
+        paths.append(os.fspath(value))
+    return tuple(dict.fromkeys(paths))
+
+
+def _check_result(result: Any, name: str) -> tuple[dict[str, float | None], tuple[str, ...]]:
     if not isinstance(result, Mapping) or "metrics" not in result:
-        raise LogRunError(f"{name} must return a dict like {{'metrics': {{...}}, 'artifacts': {{...}}}}; "
+        raise LogRunError(f"{name} must return a dict like {{'metrics': {{...}}, 'artifacts': [paths]}}; "
                           f"got {type(result).__name__}")
     metrics = _check_metrics(result["metrics"], name)
-    artifacts = result.get("artifacts") or {}
-    if not isinstance(artifacts, Mapping):
-        raise LogRunError(f"{name}: 'artifacts' must be a dict of name -> path, got {type(artifacts).__name__}")
-    return metrics, _json_value(artifacts)
+    return metrics, _artifact_paths(result.get("artifacts") or (), name)
 
 
 def build_manifest_row(*, run_id: str, dataset_id: str, params: Mapping[str, Any],
-                       metrics: Mapping[str, float | None], artifacts: Mapping[str, Any]) -> dict[str, Any]:
-    """One `manifests` row for a finished run, with this process's provenance filled in."""
+                       metrics: Mapping[str, float | None], artifacts: Any = ()) -> dict[str, Any]:
+    """One `manifests` row for a finished run, with this process's provenance filled in; `artifacts`
+    is a list of paths (or a mapping of name -> path), written as the documented JSON list."""
     git_hash, git_diff = _git_state(os.getcwd())
     return {
         "run_id": run_id,
@@ -192,7 +208,7 @@ def build_manifest_row(*, run_id: str, dataset_id: str, params: Mapping[str, Any
         "dataset_id": dataset_id,
         "params_json": json.dumps(_json_value(dict(params)), sort_keys=True),
         "final_metrics_json": json.dumps(dict(metrics), sort_keys=True),
-        "artifacts_json": json.dumps(_json_value(dict(artifacts)), sort_keys=True),
+        "artifacts_json": json.dumps(list(_artifact_paths(artifacts, "build_manifest_row"))),
         "wandb_url": "",
         "note": "",
     }

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from labvoice.knowledge.facts import Context, FactFinder, FactSet, resolve_followup
-from labvoice.knowledge.question import Intent, parse_question
+from labvoice.knowledge.facts import Context, FactFinder, QueryResult, classifier_for
+from labvoice.knowledge.query.model import DocumentQuestion, FlagRequest, RunQuery, SmallTalk, Unsupported
 from labvoice.knowledge.store import ManifestStore
 
 log = logging.getLogger(__name__)
@@ -35,15 +35,24 @@ class PassageSource(Protocol):
 
 @dataclass(frozen=True)
 class Retrieval:
+    """`factset` is the executed query's result: `.query` (the Parsed), `.rows`, `.facts`, `.claims`,
+    `.used_run_ids`, `.confidence`. `timings_ms` has "parse" (question -> query), "query" (executing
+    it), "facts" (both) and "passages"."""
+
     question: str
-    factset: FactSet
+    factset: QueryResult
     passages: tuple[Passage, ...]
     warnings: tuple[str, ...] = ()
     timings_ms: dict = field(default_factory=dict)
 
     @property
-    def intent(self) -> Intent:
-        return self.factset.query.intent
+    def result(self) -> QueryResult:
+        return self.factset
+
+    @property
+    def shape(self) -> str:
+        """The query's shape ("rank", "count", ...) or kind ("small_talk", "documents", "unsupported", "flag")."""
+        return self.factset.shape
 
     @property
     def used_run_ids(self) -> tuple[str, ...]:
@@ -51,10 +60,10 @@ class Retrieval:
 
     @property
     def is_factual(self) -> bool:
-        return self.intent not in (Intent.SMALL_TALK, Intent.UNKNOWN_TOPIC) or bool(self.factset.facts)
+        return isinstance(self.factset.query, (RunQuery, FlagRequest)) or bool(self.factset.facts)
 
     def grounding_text(self) -> str:
-        lines = [f.text for f in self.factset.facts] + [f.sentence for f in self.factset.facts]
+        lines = [f.display for f in self.factset.facts] + [f.spoken for f in self.factset.facts]
         lines += [p.text for p in self.passages]
         return "\n".join([self.question] + lines)
 
@@ -101,16 +110,26 @@ class Retriever:
             return self._finder
 
     def retrieve(self, question: str, context: Context | None = None) -> Retrieval:
+        """Parse the question into a typed query (rules + MiniLM exemplars, no LLM), run it, add passages."""
         t0 = time.perf_counter()
         finder = self.finder()
-        query = parse_question(question, finder.vocab)
-        if context is not None:
-            query = resolve_followup(query, question, context)
-        factset = finder.find(query)
+        timings: dict = {}
+        factset = finder.ask(question, context, classifier_for(getattr(self.passages, "embedder", None)),
+                             timings=timings)
+        return self._with_passages(question, factset, t0, timings)
+
+    def execute(self, question: str, parsed, context: Context | None = None) -> Retrieval:
+        """Run an already validated query (e.g. one an LLM planner wrote) for `question`."""
+        t0 = time.perf_counter()
+        factset = self.finder().find(parsed)
+        return self._with_passages(question, factset, t0, {"query": (time.perf_counter() - t0) * 1000})
+
+    def _with_passages(self, question: str, factset: QueryResult, t0: float, timings: dict) -> Retrieval:
+        query = factset.query
         t_facts = time.perf_counter()
         passages: tuple[Passage, ...] = ()
         warnings = list(self.warnings)
-        if self.passages is not None and self.top_k_passages and query.intent != Intent.FLAG_REQUEST:
+        if self.passages is not None and self.top_k_passages and not isinstance(query, FlagRequest):
             try:
                 found = self.passages.search_text(question, self.top_k_passages)
                 passages = tuple(Passage(p.text, p.source, tuple(p.run_ids), float(p.score), str(p.path or ""))
@@ -120,12 +139,12 @@ class Retriever:
                                 "Rebuild it with: python scripts/build_index.py")
                 log.warning("passage search failed: %s", err)
         t_passages = time.perf_counter()
-        if query.intent in (Intent.SMALL_TALK, Intent.UNKNOWN_TOPIC):
+        if isinstance(query, (SmallTalk, DocumentQuestion)) or (isinstance(query, Unsupported) and query.about == "shape"):
             # Only documents that clearly match make a chit-chat question a document question.
             passages = tuple(p for p in passages if p.source == "doc")
-            if passages:  # a question about the documents, not the runs: no "no match" fact
-                factset = FactSet(query, (), ())
+            if passages:  # a question about the documents, not the runs: no "cannot work that out" fact
+                factset = QueryResult(DocumentQuestion(topic=question.strip()[:200]), confidence=factset.confidence)
         if self.skipped_rows:
             warnings.append(f"{self.skipped_rows} malformed run row(s) in {self.store.path} were skipped")
-        return Retrieval(question, factset, passages, tuple(warnings),
-                         {"facts": (t_facts - t0) * 1000, "passages": (t_passages - t_facts) * 1000})
+        timings.update({"facts": (t_facts - t0) * 1000, "passages": (t_passages - t_facts) * 1000})
+        return Retrieval(question, factset, passages, tuple(warnings), timings)

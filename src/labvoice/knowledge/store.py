@@ -1,18 +1,25 @@
-"""The SQLite run-manifest store: schema, read-only queries, and the one non-run write (a note).
+"""The SQLite run-manifest store: schema, read-only queries, and the note edits (the only writes
+besides log_run and the importers).
 
-The `manifests` schema is fixed so existing databases open unchanged. Reads go through a
-read-only connection with a busy timeout; the DB is in WAL mode so a training job can log runs
-while the assistant reads. Rows with malformed JSON or no metrics are skipped and counted.
+The `manifests` schema is fixed so existing databases open unchanged; reading is lenient about what
+each column holds (see rows.py) and about optional columns a DB lacks. Reads go through a read-only
+connection with a busy timeout; the DB is in WAL mode so a training job can log runs while the
+assistant reads. Unreadable rows are skipped and counted; a DB where no row can be read is an error
+that says which column held what.
 """
 from __future__ import annotations
 
-import json
 import logging
-import math
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from labvoice.knowledge.notes import flag_note, unflag_note
+from labvoice.knowledge.rows import (RowError, iso_utc, parse_artifacts, parse_metrics, parse_params,
+                                     parse_timestamp)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +44,10 @@ CREATE TABLE IF NOT EXISTS manifests (
 COLUMNS = ("run_id", "timestamp", "git_hash", "git_diff", "command", "python_version", "pip_freeze",
            "device_info", "dataset_id", "params_json", "final_metrics_json", "artifacts_json",
            "wandb_url", "note")
+# Read when present (a DB may lack any optional column); run_id plus one of the answer columns is needed.
+READ_COLUMNS = ("run_id", "timestamp", "dataset_id", "command", "params_json", "final_metrics_json",
+                "artifacts_json", "note", "git_hash", "wandb_url")
+ANSWER_COLUMNS = ("final_metrics_json", "params_json", "dataset_id")
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -46,7 +57,12 @@ class StoreError(RuntimeError):
 
 @dataclass(frozen=True)
 class Run:
-    """One parsed row of `manifests` (the heavy text columns are not loaded)."""
+    """One parsed row of `manifests` (the heavy text columns are not loaded).
+
+    `timestamp` is UTC ISO (`2026-11-30T12:14:17.000000+00:00`, "" when missing or unreadable) so runs
+    order by comparing it; `time` is the same moment as a datetime. `params` has nested objects
+    flattened to dotted keys; `metrics` only the finite numbers; `artifacts` the artifact paths.
+    """
 
     run_id: str
     timestamp: str
@@ -54,10 +70,11 @@ class Run:
     command: str
     params: dict[str, Any]
     metrics: dict[str, float]
-    artifacts: dict[str, Any]
+    artifacts: tuple[str, ...]
     note: str
     git_hash: str = ""
     wandb_url: str = ""
+    time: datetime | None = None
 
     @property
     def model_kind(self) -> str:
@@ -67,6 +84,13 @@ class Run:
             if isinstance(value, str) and value.strip():
                 return value.strip()
         return ""
+
+    @property
+    def metrics_csv(self) -> str | None:
+        """The artifact holding the per-epoch metric curves: a `*metrics.csv`, else the first `.csv`."""
+        csvs = [path for path in self.artifacts if path.lower().endswith(".csv")]
+        named = [path for path in csvs if path.lower().rsplit("/", 1)[-1].endswith("metrics.csv")]
+        return (named or csvs or [None])[0]
 
 
 MODEL_PARAM_KEYS = ("model", "model_type", "model_name", "estimator", "classifier", "algorithm",
@@ -121,48 +145,49 @@ def copy_db(src: Path, dst: Path) -> Path:
     return Path(dst)
 
 
-def _parse_json(text: Any, what: str) -> dict:
-    if text is None or text == "":
-        return {}
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} is not a JSON object")
-    return value
+def _text(row: dict, column: str) -> str:
+    value = row.get(column)
+    return "" if value is None else str(value)
 
 
-def _parse_row(row: sqlite3.Row) -> Run:
-    params = _parse_json(row["params_json"], "params_json")
-    raw_metrics = _parse_json(row["final_metrics_json"], "final_metrics_json")
-    metrics = {}
-    for key, value in raw_metrics.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
-        if math.isfinite(float(value)):
-            metrics[str(key)] = float(value)
-    if not metrics:
-        raise ValueError("no numeric final metrics")
+def _parse_row(row: dict) -> Run:
+    """A Run from one row (a dict of the columns the table has); RowError when it cannot be read."""
+    run_id = _text(row, "run_id").strip()
+    if not run_id:
+        raise RowError("run_id", "a non-empty run id", "NULL or empty")
+    moment = parse_timestamp(row.get("timestamp"))
     return Run(
-        run_id=str(row["run_id"]),
-        timestamp=str(row["timestamp"] or ""),
-        dataset_id=str(row["dataset_id"] or ""),
-        command=str(row["command"] or ""),
-        params=params,
-        metrics=metrics,
-        artifacts=_parse_json(row["artifacts_json"], "artifacts_json"),
-        note=str(row["note"] or ""),
-        git_hash=str(row["git_hash"] or ""),
-        wandb_url=str(row["wandb_url"] or ""),
+        run_id=run_id,
+        timestamp=iso_utc(moment),
+        dataset_id=_text(row, "dataset_id").strip(),
+        command=_text(row, "command"),
+        params=parse_params(row.get("params_json")),
+        metrics=parse_metrics(row.get("final_metrics_json")),
+        artifacts=parse_artifacts(row.get("artifacts_json")),
+        note=_text(row, "note"),
+        git_hash=_text(row, "git_hash"),
+        wandb_url=_text(row, "wandb_url"),
+        time=moment,
     )
 
 
+def _all_unreadable(path: Path, errors: list[tuple[str, RowError]]) -> StoreError:
+    """The error for a DB with rows but none readable: the most common cause, with an example."""
+    (column, expected), _count = Counter((err.column, err.expected) for _, err in errors).most_common(1)[0]
+    run_id, example = next((rid, err) for rid, err in errors if err.column == column)
+    return StoreError(f"{path}: none of its {len(errors)} runs can be read: column {column} should hold "
+                      f"{expected}, but run {run_id or '(no id)'} holds {example.got}; "
+                      "see the manifests schema in DESIGN.md")
+
+
 class ManifestStore:
-    """Read access to a manifests DB plus `set_note`. Cheap to create; connects per call."""
+    """Read access to a manifests DB plus the note edits. Cheap to create; connects per call."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
 
-    def check(self) -> None:
-        """Raise StoreError with a clear line if the DB cannot be read as a manifests DB."""
+    def check(self) -> tuple[str, ...]:
+        """The columns of `manifests` this DB has; StoreError with a clear line if it cannot serve as one."""
         conn = _connect_ro(self.path)
         try:
             cols = [r[1] for r in conn.execute("PRAGMA table_info(manifests)")]
@@ -173,33 +198,41 @@ class ManifestStore:
         if not cols:
             raise StoreError(f"{self.path} has no `manifests` table; is this a labvoice run DB? "
                              "create one by logging runs with labvoice.knowledge.log_run")
-        missing = [c for c in COLUMNS if c not in cols]
-        if missing:
-            raise StoreError(f"{self.path}: table `manifests` lacks columns {', '.join(missing)}; "
-                             "it must have the labvoice manifest schema")
+        if "run_id" not in cols or not any(c in cols for c in ANSWER_COLUMNS):
+            raise StoreError(f"{self.path}: table `manifests` needs a run_id column and at least one of "
+                             f"{', '.join(ANSWER_COLUMNS)}; it has {', '.join(cols)}")
+        return tuple(cols)
 
-    def load(self) -> LoadReport:
-        """All readable runs; malformed rows are skipped and counted, never raised."""
-        self.check()
+    def _select(self, wanted: tuple[str, ...]) -> tuple[tuple[str, ...], list[tuple]]:
+        present = self.check()
+        columns = tuple(c for c in wanted if c in present)
         conn = _connect_ro(self.path)
-        conn.row_factory = sqlite3.Row
-        report = LoadReport()
         try:
-            rows = conn.execute(
-                "SELECT run_id, timestamp, dataset_id, command, params_json, final_metrics_json, "
-                "artifacts_json, note, git_hash, wandb_url FROM manifests").fetchall()
+            rows = conn.execute(f"SELECT {', '.join(columns)} FROM manifests").fetchall()
         except sqlite3.DatabaseError as err:
             raise StoreError(f"cannot read {self.path}: {err}") from None
         finally:
             conn.close()
-        for row in rows:
+        return columns, rows
+
+    def load(self) -> LoadReport:
+        """All readable runs; unreadable rows are skipped and counted. A DB with rows of which none can
+        be read raises StoreError naming the column and what it should hold."""
+        columns, rows = self._select(READ_COLUMNS)
+        report = LoadReport()
+        errors: list[tuple[str, RowError]] = []
+        for values in rows:
+            row = dict(zip(columns, values))
             try:
                 report.runs.append(_parse_row(row))
-            except (ValueError, TypeError) as err:
-                report.skipped += 1
-                report.skipped_reasons.append(f"{row['run_id']}: {err}")
+            except RowError as err:
+                errors.append((_text(row, "run_id"), err))
+                report.skipped_reasons.append(f"{_text(row, 'run_id')}: {err}")
+        report.skipped = len(errors)
+        if errors and not report.runs:
+            raise _all_unreadable(self.path, errors)
         if report.skipped:
-            log.warning("skipped %d malformed run(s) in %s (first: %s)", report.skipped, self.path,
+            log.warning("skipped %d unreadable run(s) in %s (first: %s)", report.skipped, self.path,
                         report.skipped_reasons[0])
         return report
 
@@ -210,25 +243,43 @@ class ManifestStore:
         """run_id -> a fingerprint of the row's content, to tell which runs changed (index builds)."""
         import hashlib
 
-        self.check()
-        conn = _connect_ro(self.path)
-        try:
-            rows = conn.execute(
-                "SELECT run_id, timestamp, dataset_id, command, params_json, final_metrics_json, "
-                "artifacts_json, note FROM manifests").fetchall()
-        finally:
-            conn.close()
+        _, rows = self._select(("run_id", "timestamp", "dataset_id", "command", "params_json",
+                                "final_metrics_json", "artifacts_json", "note"))
         return {str(r[0]): hashlib.sha1("\x1f".join(str(v) for v in r).encode()).hexdigest()
                 for r in rows}
 
     def set_note(self, run_id: str, note: str) -> None:
-        """The only write besides log_run: committed before this returns."""
-        self.check()
+        """Replace a run's note (a whole new text the user gave); committed before this returns."""
+        self.edit_note(run_id, lambda _old: note)
+
+    def flag_for_publishing(self, run_id: str) -> str:
+        """Add the publish flag to the run's note, keeping what it said; returns the new note."""
+        return self.edit_note(run_id, flag_note)
+
+    def unflag(self, run_id: str) -> str:
+        """Remove the publish flag from the run's note, keeping the rest; returns the new note."""
+        return self.edit_note(run_id, unflag_note)
+
+    def edit_note(self, run_id: str, change: Callable[[str], str]) -> str:
+        """Read, change and write one run's note in a single write transaction (no lost update when
+        two writers edit the same note); committed before this returns the new note."""
+        if "note" not in self.check():
+            raise StoreError(f"{self.path}: table `manifests` has no note column; add it with "
+                             "`ALTER TABLE manifests ADD COLUMN note TEXT`")
         conn = connect_rw(self.path)
         try:
-            with conn:
-                cur = conn.execute("UPDATE manifests SET note = ? WHERE run_id = ?", (note, run_id))
-            if cur.rowcount == 0:
-                raise StoreError(f"no run with id {run_id!r} in {self.path}")
+            conn.isolation_level = None
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT note FROM manifests WHERE run_id = ?", (run_id,)).fetchone()
+                if row is None:
+                    raise StoreError(f"no run with id {run_id!r} in {self.path}")
+                note = change(row[0] or "")
+                conn.execute("UPDATE manifests SET note = ? WHERE run_id = ?", (note, run_id))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return note
         finally:
             conn.close()

@@ -75,7 +75,7 @@ class Field(_Frozen):
 
 class Filter(_Frozen):
     """`field op value`: `in` takes a list, `between` a [low, high] pair (inclusive), `contains`
-    a text (note terms, case-insensitive)."""
+    a text (note terms, case-insensitive; on the note field `in` means: contains any of the terms)."""
 
     field: Field
     op: Op
@@ -123,7 +123,7 @@ class RunQuery(_ParsedBase):
     limit: int | None = PydField(default=None, ge=1, le=MAX_LIMIT)
     group_by: Field | None = None
     aggregate: Aggregate | None = None
-    select: Field | None = None
+    select: Field | None = None          # the parameter asked about (or, for details, the field asked)
     compare: tuple["RunQuery", ...] = ()
     refers_back: bool = False
 
@@ -138,8 +138,9 @@ class RunQuery(_ParsedBase):
             raise ValueError("a rank query needs `order`")
         if self.shape == "group" and (self.aggregate is None or (self.aggregate != "count" and not self.metric)):
             raise ValueError("a group query needs an aggregate (and a metric unless it counts)")
-        if self.shape == "compare" and len(self.compare) < 2:
-            raise ValueError("a compare query needs at least two sides")
+        if self.shape == "compare" and len(self.compare) < 2 and not (
+                len(self.compare) == 1 and (self.compare[0].limit or 1) >= 2):
+            raise ValueError("a compare query needs two sides (or one side of two or more runs)")
         if self.shape == "details" and not self.run_ids and not self.refers_back:
             raise ValueError("a details query needs run ids")
         return self
@@ -187,8 +188,12 @@ class DocumentQuestion(_ParsedBase):
 
 
 class Unsupported(_ParsedBase):
+    """`about`: "names" when the question names a metric, parameter, dataset, model or run the DB does
+    not have (`reason` then names what it has), "shape" when no query shape can express it."""
+
     type: Literal["unsupported"] = "unsupported"
     reason: str
+    about: Literal["names", "shape"] = "shape"
 
 
 Parsed = Annotated[Union[RunQuery, FlagRequest, SmallTalk, DocumentQuestion, Unsupported], Discriminator("type")]

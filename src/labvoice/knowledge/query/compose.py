@@ -1,0 +1,574 @@
+"""The composer: assembles one `Parsed` from the extracted slots and the shape scores, resolves
+follow-ups from the previous turn, and turns questions about names the DB does not have, or that no
+shape can express, into an explicit `Unsupported`. `parse_question()` is the entry point.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from labvoice.knowledge.query.catalog import Catalog, lower_is_better
+from labvoice.knowledge.query.extract import ORDINALS, Condition, Mention, Slots, extract
+from labvoice.knowledge.query.model import (DocumentQuestion, Field, Filter, FlagRequest, Order, RunQuery,
+                                            SmallTalk, Unsupported)
+from labvoice.knowledge.query.shapes import ShapeClassifier, ShapeScores
+from labvoice.knowledge.query.wording import join_words
+
+DEFAULT_TOP_K = 3
+UNSURE_BELOW = 0.35        # confidence under which a configured LLM planner may take over
+
+_SMALL_TALK = [
+    ("joke", r"\b(joke|something funny|make me laugh|pun)\b"),
+    ("capabilities", r"\bwhat can (you|i) (do|ask)|\bwhat do you know\b|\bhow can you help\b|^\s*help\b|"
+                     r"\bwhat kinds? of questions\b|\bwho are you\b|\bwhat are you\b"),
+    ("thanks", r"^\s*(thanks|thank you|cheers|great,? thanks)\b"),
+    ("goodbye", r"^\s*(bye|goodbye|see you|good night)\b"),
+    ("greeting", r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|how are you|how's it going|yo)\b"),
+]
+_RUN_WORDS = re.compile(r"\b(runs?|models?|experiments?|results?|metrics?|accuracy|loss|trained|training|"
+                        r"dataset|best|worst|top|epochs?|learning rate|parameters?|hyper-?parameters?)\b")
+_DOC_WORDS = re.compile(r"\b(how do i|how to|what is an?|what's an?|explain|according to|docs?|documentation|"
+                        r"readme|guide|why does|why do|define|definition)\b")
+_REFER = re.compile(r"\b(it|its|that run|this run|that one|this one|them|those|these|the same run|that model|"
+                    r"those runs|these runs|the former|the latter)\b")
+_ORDINAL_REF = re.compile(r"\bthe (first|second|third|fourth|fifth|last) (one|run)?\b")
+_NEGATED = re.compile(r"\b(except|excluding|other than|not|no|non|without|apart from|besides)\s+(?:the\s+|an?\s+)?$")
+_AVERAGE = re.compile(r"\b(average|averaged|mean|on average|typical(ly)?|overall|in general|generally)\b")
+_AGGREGATES = [("median", r"\bmedian\b"), ("std", r"\b(std|standard deviation|variance|spread)\b"),
+               ("count", r"\bhow many\b|\bnumber of\b|\bcount\b"),
+               ("max", r"\b(maximum|max|highest|peak|largest)\b"), ("min", r"\b(minimum|min|lowest|smallest)\b"),
+               ("mean", r"\b(average|mean|avg|typical|on average)\b")]
+_WORST = re.compile(r"\b(worst|weakest|poorest|least accurate|bottom|lowest[- ]scoring)\b")
+_ASC = re.compile(r"\b(lowest|smallest|minimum|min|least|fewest|fastest|quickest|shortest)\b")
+_DESC = re.compile(r"\b(highest|largest|biggest|maximum|max|most|greatest|longest|slowest)\b")
+_LATEST = re.compile(r"\b(most recent(ly)?|latest|newest|recently|last (run|one|thing|experiment|model|training)|"
+                     r"last\W*$|last (?:\w+ )?(run|one)\b)")
+_EARLIEST = re.compile(r"\b(earliest|oldest|first (run|one|thing|experiment|model)|first .{0,24}(logged|trained|ever))\b")
+_PLURAL_RANK = re.compile(r"\b(runs|models|ones|experiments|results|leaderboard|ranking|rank)\b")
+# Common words for metrics, parameters and models: named in a question but absent from the DB, they
+# get a one-sentence "the DB has no such thing".
+METRIC_WORDS = ("precision", "recall", "auc", "bleu", "rouge", "perplexity", "mse", "rmse", "mae", "iou",
+                "wer", "throughput", "latency", "memory", "f1", "loss", "error", "accuracy", "training time")
+PARAM_WORDS = ("dropout", "batch size", "momentum", "weight decay", "optimizer", "learning rate", "epochs",
+               "layers", "hidden units", "depth", "estimators", "warmup", "temperature", "seed")
+MODEL_WORDS = ("resnet", "transformer", "cnn", "xgboost", "bert", "lstm", "gpt", "vit", "svm", "mlp",
+               "random forest", "logistic regression", "perceptron", "knn", "decision tree", "naive bayes",
+               "gradient boosting", "rnn", "unet", "lightgbm")
+_NOT_DATASETS = {"average", "it", "that", "this", "the", "them", "those", "each", "all", "any", "one", "record",
+                 "top", "file", "disk", "test", "val", "validation", "train", "training", "my", "our", "your",
+                 "cpu", "gpu", "publishing", "purpose", "paper", "time", "earth", "a", "an", "average", "both",
+                 "every", "which", "what", "me", "runs", "run", "models", "model", "its", "accuracy", "loss",
+                 "these", "us", "there", "here", "publication", "whole", "first", "last", "number", "date",
+                 "more", "less", "fewer", "over", "under", "above", "below", "than", "some", "long", "longer",
+                 "longest", "short", "now", "average", "real", "sure", "good", "free", "example", "instance",
+                 "once", "ever", "while", "how", "why", "what", "when", "who", "whom", "so", "far", "most", "least"}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the previous turn was about, so "compare it with the best SVM" can be resolved."""
+
+    run_ids: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ()
+    metric: str | None = None
+
+
+@dataclass(frozen=True)
+class ParseOutcome:
+    parsed: Any
+    confidence: float
+    scores: dict[str, float] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    missing: str = ""         # a sentence naming what the DB lacks (bad input), else ""
+
+
+def _scalar(value: float) -> float:
+    return float(value)
+
+
+class Composer:
+    def __init__(self, catalog: Catalog, classifier: ShapeClassifier | None = None,
+                 default_top_k: int = DEFAULT_TOP_K) -> None:
+        self.catalog = catalog
+        self.classifier = classifier or ShapeClassifier(None)
+        self.default_top_k = default_top_k
+
+    # --- entry ---------------------------------------------------------------------------------
+    def parse(self, question: str, context: Context | None = None, now: datetime | None = None) -> ParseOutcome:
+        t0 = time.perf_counter()
+        context = context or Context()
+        now = now or self.catalog.now or datetime.now(timezone.utc)
+        slots = extract(question, self.catalog, now)
+        t_slots = time.perf_counter()
+        text = slots.text
+        names = bool(slots.metrics or slots.params or slots.datasets or slots.models or slots.run_ids)
+        if not text.strip():
+            return ParseOutcome(SmallTalk(kind="other"), 1.0)
+        for kind, pattern in _SMALL_TALK:
+            if re.search(pattern, text) and not (names and kind in ("greeting", "thanks")) and \
+                    not (kind == "capabilities" and names):
+                rest = re.sub(pattern, "", text)
+                if kind in ("joke", "capabilities", "goodbye") or not _RUN_WORDS.search(rest):
+                    return ParseOutcome(SmallTalk(kind=kind), 0.9)
+        flag = self._flag_request(slots, context)
+        if flag is not None:
+            return ParseOutcome(flag, 0.9)
+        scores = self.classifier.score(slots)
+        t_scores = time.perf_counter()
+        outcome = self._compose(slots, scores, context, now)
+        timings = {"extract": (t_slots - t0) * 1000, "shape": (t_scores - t_slots) * 1000,
+                   "compose": (time.perf_counter() - t_scores) * 1000}
+        return ParseOutcome(outcome.parsed, outcome.confidence, scores.scores, timings, outcome.missing)
+
+    # --- flag requests ------------------------------------------------------------------------
+    def _flag_request(self, slots: Slots, context: Context) -> FlagRequest | None:
+        text = slots.text
+        unflag = re.search(r"\b(unflag|un-flag|unmark|remove (the |its )?(publish(ing)? )?flag|take (it|that|the run)"
+                           r" off|not publish|don't publish|do not publish|drop .{0,20}from the paper)\b", text)
+        flag = re.search(r"\b(flag|mark|tag|add|put|select)\b.{0,40}\b(publish\w*|paper|publication)\b", text) or \
+            re.search(r"^\s*(please\s+)?(flag|publish)\b", text)
+        if not (unflag or flag):
+            return None
+        if re.search(r"^\s*(which|what|show|list|are|were|is|any|how many|did|do|has|have)\b", text) and not unflag:
+            return None
+        ids = tuple(slots.run_ids)
+        refers = bool(_REFER.search(text) or _ORDINAL_REF.search(text))
+        if not ids and refers and context.run_ids:
+            ids = self._referred(text, context)[:1] if not re.search(r"\b(them|those|these|all)\b", text) \
+                else context.run_ids
+        return FlagRequest(run_ids=ids, unflag=bool(unflag), refers_back=refers and not slots.run_ids)
+
+    def _referred(self, text: str, context: Context) -> tuple[str, ...]:
+        m = _ORDINAL_REF.search(text)
+        if m and context.run_ids:
+            word = m.group(1)
+            index = len(context.run_ids) - 1 if word == "last" else ORDINALS[word] - 1
+            if 0 <= index < len(context.run_ids):
+                return (context.run_ids[index],)
+        return context.run_ids
+
+    # --- run queries ----------------------------------------------------------------------------
+    def _compose(self, slots: Slots, scores: ShapeScores, context: Context, now: datetime) -> ParseOutcome:
+        cat = self.catalog
+        text = slots.text
+        missing = self._missing_names(slots)
+        if missing:
+            return ParseOutcome(Unsupported(reason=missing, about="names"), 0.9, missing=missing)
+        refers = bool(_REFER.search(text) or (_ORDINAL_REF.search(text) and context.run_ids and
+                                                not re.search(r"\bthe first (run|one) (ever|logged)", text)))
+        run_ids = list(slots.run_ids)
+        referred: tuple[str, ...] = ()
+        if refers and not run_ids and context.run_ids:
+            referred = self._referred(text, context)
+        filters, used = self._filters(slots, now)
+        free_metrics = [m for m in slots.metrics if (m.start, m.end) not in used]
+        free_params = [p for p in slots.params if (p.start, p.end) not in used]
+        metric = free_metrics[0].name if free_metrics else None
+        if metric is None and referred and context.metric:
+            metric = context.metric
+        metric_named = metric is not None
+        metric = metric or self._metric_from_filters(filters) or cat.headline_metric()
+        if (refers and referred) and not slots.datasets and context.datasets and not any(
+                f.field.kind == "dataset" for f in filters):
+            inherit = re.search(r"\b(compare|versus|vs|against|best|top)\b", text)
+            if inherit:
+                filters.append(_dataset_filter(context.datasets))
+
+        s = dict(scores.scores)
+        feasible = self._feasible(slots, s, free_params, run_ids or list(referred), metric_named, filters, text)
+        ranked = sorted(((v, k) for k, v in s.items() if k in feasible), reverse=True)
+        about_runs = bool(_RUN_WORDS.search(text)) or bool(slots.metrics or slots.params or slots.datasets or
+                                                           slots.models or slots.run_ids or slots.time or referred)
+        if not ranked or not about_runs:
+            if not about_runs:
+                if _DOC_WORDS.search(text):
+                    return ParseOutcome(DocumentQuestion(topic=text.strip(" ?.!")), 0.6)
+                return ParseOutcome(SmallTalk(kind="other"), 0.5)
+            return ParseOutcome(Unsupported(reason="no query over the runs fits this question"), 0.3)
+        best_score, shape = ranked[0]
+        second = ranked[1][0] if len(ranked) > 1 else 0.0
+        confidence = max(0.05, min(1.0, 0.3 + (best_score - second) * 2.0 + (0.2 if best_score > 0.8 else 0.0)))
+        floor = 0.45 if scores.similarity else 0.05
+        if best_score < floor and not names_only(slots):
+            return ParseOutcome(Unsupported(reason="no query over the runs fits this question"), confidence)
+        try:
+            query = self._build(shape, slots, filters, metric, metric_named, free_metrics, free_params,
+                                run_ids, referred, refers, text)
+        except ValueError as err:
+            for _, alt in ranked[1:3]:
+                try:
+                    query = self._build(alt, slots, filters, metric, metric_named, free_metrics, free_params,
+                                        run_ids, referred, refers, text)
+                    return ParseOutcome(query, confidence * 0.7)
+                except ValueError:
+                    continue
+            return ParseOutcome(Unsupported(reason=f"cannot build a {shape} query: {err}"), 0.2)
+        return ParseOutcome(query, confidence)
+
+    def _feasible(self, slots: Slots, s: dict[str, float], free_params: list[Mention], run_ids: list[str],
+                  metric_named: bool, filters: list[Filter], text: str) -> set[str]:
+        feasible = set(s)
+        sides = len(slots.models) + len(run_ids) + (len(slots.datasets) if not slots.models else 0)
+        if not free_params:
+            feasible -= {"param_of_best", "best_param_value", "param_effect"}
+        else:
+            # "how many epochs did ..." asks for a parameter, not a count
+            many = re.search(r"\bhow many\b", text)
+            if many and any(slots.tokens[p.start].start - many.end() <= 8 for p in free_params):
+                s["count"] = s.get("count", 0) - 0.6
+                s["param_of_best"] = s.get("param_of_best", 0) + 0.3
+        if not run_ids:
+            feasible.discard("details")
+        else:
+            s["details"] = s.get("details", 0) + 0.25
+            if free_params and not re.search(r"\b(best|top|winning|strongest)\b", text):
+                s["param_of_best"] = s.get("param_of_best", 0) - 0.5
+        if sides < 2 and not ((slots.k or 0) >= 2 or (run_ids and (slots.models or slots.datasets))):
+            feasible.discard("compare")
+        elif sides >= 2 and re.search(r"\b(compare|versus|vs|against|difference|better)\b", text):
+            s["compare"] = s.get("compare", 0) + 0.2
+        if not (_AVERAGE.search(text) or re.search(r"\b(per|by|each|across|hardest|easiest|toughest|median|"
+                                                   r"std|standard deviation|variance|grouped)\b", text)):
+            feasible.discard("group")
+        untimed = text.replace(slots.time.said, " ") if slots.time else text
+        superlative = re.search(r"\b(best|worst|top|strongest|weakest|highest|lowest|largest|smallest|biggest|"
+                                r"most|least|latest|earliest|newest|oldest|first|last|fastest|slowest|longest)\b", untimed)
+        thresholds = [f for f in filters if f.field.kind in ("metric", "param", "time") and f.op != "="]
+        if not filters and not slots.time:
+            s["list"] = s.get("list", 0) - 0.2
+        elif (thresholds or any(f.field.kind == "param" for f in filters)) and not superlative and not slots.k:
+            s["list"] = s.get("list", 0) + 0.3
+            s["rank"] = s.get("rank", 0) - 0.2
+        if free_params and _AVERAGE.search(text) and re.search(r"\b(best|optimal|ideal|works?|worked|should|highest|"
+                                                              r"top|good|better|recommend\w*)\b", text) and \
+                not re.search(r"\b(by|per|for each|across)\b", text):
+            s["best_param_value"] = s.get("best_param_value", 0) + 0.4
+            s["group"] = s.get("group", 0) - 0.2
+        if free_params and re.search(r"\b(highest|largest|biggest|smallest|lowest|most|fewest|maximum|minimum)\b",
+                                     text) and not re.search(r"\b(best|top|winning|strongest)\b", text):
+            s["rank"] = s.get("rank", 0) + 0.2
+        elif free_params and re.search(r"\b(best|top|winning|strongest|leading|greatest)\b", text) and not run_ids \
+                and not _AVERAGE.search(text):
+            s["param_of_best"] = s.get("param_of_best", 0) + 0.3
+        return feasible
+
+    # --- filters --------------------------------------------------------------------------------
+    def _filters(self, slots: Slots, now: datetime) -> tuple[list[Filter], set[tuple[int, int]]]:
+        filters: list[Filter] = []
+        used: set[tuple[int, int]] = set()
+        words = [t.text for t in slots.tokens]
+        if slots.datasets:
+            filters.append(_dataset_filter(tuple(m.name for m in slots.datasets)))
+        kept, negated = [], []
+        for m in slots.models:
+            before = " ".join(words[max(0, m.start - 3):m.start]) + " "
+            (negated if _NEGATED.search(before) else kept).append(m.name)
+        if kept:
+            filters.append(Filter(field=Field(kind="model"), op="=" if len(kept) == 1 else "in",
+                                  value=kept[0] if len(kept) == 1 else tuple(kept)))
+        for name in negated:
+            filters.append(Filter(field=Field(kind="model"), op="!=", value=name))
+        for v in slots.values:
+            filters.append(Filter(field=Field(kind="param", name=v.name), op="=", value=v.value))
+        time_words = set(slots.time.said.split()) if slots.time else set()
+        numbers_used: set[int] = set()
+        for cond in slots.conditions:
+            if str(cond.value).rstrip("0").rstrip(".") in time_words:
+                continue
+            bound = self._bind(cond, slots)
+            if bound is None:
+                continue
+            mention, value = bound
+            kind = "metric" if mention.kind == "metric" else "param"
+            op = cond.op
+            if op in ("better", "worse"):
+                lower = lower_is_better(mention.name) if kind == "metric" else False
+                op = ("<" if lower else ">") if op == "better" else (">" if lower else "<")
+            filters.append(Filter(field=Field(kind=kind, name=mention.name), op=op,
+                                  value=tuple(value) if isinstance(value, tuple) else value))
+            used.add((mention.start, mention.end))
+            numbers_used.add(cond.num_pos)
+            if cond.op == "between":
+                numbers_used.add(cond.num_pos - 2)
+        k_pos = None
+        if slots.k is not None and slots.k_char is not None:
+            k_pos = next((t.pos for t in slots.tokens if t.start == slots.k_char), None)
+        for num in slots.numbers:
+            if num.pos in numbers_used or num.pos == k_pos or num.text in time_words:
+                continue
+            param = self._adjacent_param(num.pos, slots)
+            if param is not None:
+                filters.append(Filter(field=Field(kind="param", name=param.name), op="=", value=num.value))
+                used.add((param.start, param.end))
+        if slots.time:
+            if slots.time.start is not None:
+                filters.append(Filter(field=Field(kind="time"), op=">=", value=slots.time.start.isoformat()))
+            if slots.time.end is not None:
+                filters.append(Filter(field=Field(kind="time"), op="<", value=slots.time.end.isoformat()))
+        return filters, used
+
+    def _bind(self, cond: Condition, slots: Slots) -> tuple[Mention, Any] | None:
+        """The field a comparator is about: one named right after the number ("more than 100 epochs"),
+        else the nearest one named before the comparator ("learning rate below 0.01"), else the
+        headline metric."""
+        fields = [m for m in slots.metrics + slots.params]
+        skip = {"%", "pct", "percent"}
+        after_pos = cond.num_pos + 1
+        while after_pos < len(slots.tokens) and slots.tokens[after_pos].canon in skip:
+            after_pos += 1
+        after = [f for f in fields if after_pos <= f.start <= after_pos + 1]
+        before = [f for f in fields if f.end < cond.comp_pos and cond.comp_pos - f.end <= 6]
+        if after:
+            mention = min(after, key=lambda f: f.start)
+        elif before:
+            mention = max(before, key=lambda f: f.end)
+        else:
+            headline = self.catalog.headline_metric()
+            if headline is None:
+                return None
+            mention = Mention("metric", headline, -1, -1, 0.0)
+        value = cond.value
+        if mention.kind == "metric":
+            value = self._as_stored(mention.name, cond.value, cond.percent)
+        return mention, value
+
+    def _as_stored(self, metric: str, value, percent: bool):
+        if isinstance(value, tuple):
+            return tuple(self._as_stored(metric, v, percent) for v in value)
+        from labvoice.knowledge.query.wording import is_percent_metric
+
+        if metric in self.catalog.percent_metrics:
+            return value if (percent or value > 1) else value * 100
+        if is_percent_metric(metric) and (percent or 1 < value <= 100):
+            return value / 100
+        return value
+
+    def _adjacent_param(self, pos: int, slots: Slots) -> Mention | None:
+        joiners = {"of", "=", "is", "was", "at", "set", "to", "equal", "equals", "a", "with", "for"}
+        for p in slots.params:
+            if p.start in (pos + 1, pos + 2) and all(slots.tokens[i].canon in ("hidden", "n", "init", "training")
+                                                     or i == p.start for i in range(pos + 1, p.start + 1)):
+                return p
+            if pos - 3 <= p.end < pos and all(slots.tokens[i].text in joiners for i in range(p.end + 1, pos)):
+                return p
+        return None
+
+    def _metric_from_filters(self, filters: list[Filter]) -> str | None:
+        for f in filters:
+            if f.field.kind == "metric":
+                return f.field.name
+        return None
+
+    # --- shapes ---------------------------------------------------------------------------------
+    def _build(self, shape: str, slots: Slots, filters: list[Filter], metric: str | None, metric_named: bool,
+               free_metrics: list[Mention], free_params: list[Mention], run_ids: list[str],
+               referred: tuple[str, ...], refers: bool, text: str) -> RunQuery:
+        base = tuple(filters)
+        if shape == "details":
+            ids = tuple(run_ids) or referred
+            select = None
+            if free_params:
+                select = Field(kind="param", name=free_params[0].name)
+            elif metric_named and free_metrics:
+                select = Field(kind="metric", name=metric)
+            return RunQuery(shape="details", run_ids=ids, select=select, refers_back=bool(referred) and not run_ids,
+                            metric=metric)
+        if shape == "rank":
+            order, limit = self._order(slots, text, metric, free_params)
+            return RunQuery(shape="rank", filters=base, order=order, limit=limit, metric=metric)
+        if shape == "list":
+            return RunQuery(shape="list", filters=base, metric=metric,
+                            order=Order(field=Field(kind="metric", name=metric),
+                                        descending=not lower_is_better(metric)) if metric else None)
+        if shape == "count":
+            return RunQuery(shape="count", filters=base, metric=metric)
+        if shape in ("flagged", "notes"):
+            extra = () if shape == "flagged" else (self._note_filter(text),)
+            return RunQuery(shape=shape, filters=base + extra, metric=metric)
+        if shape == "distribution":
+            return RunQuery(shape="distribution", filters=base, metric=metric)
+        if shape in ("param_of_best", "best_param_value", "param_effect"):
+            select = Field(kind="param", name=free_params[0].name)
+            worst = bool(_WORST.search(text))
+            order = Order(field=Field(kind="metric", name=metric),
+                          descending=lower_is_better(metric) if worst else not lower_is_better(metric))
+            return RunQuery(shape=shape, filters=base, metric=metric, select=select,
+                            order=order if shape == "param_of_best" else None)
+        if shape == "group":
+            return self._group(slots, base, metric, free_params, text)
+        if shape == "compare":
+            return self._compare(slots, base, metric, run_ids, referred, text)
+        raise ValueError(f"unknown shape {shape}")
+
+    def _order(self, slots: Slots, text: str, metric: str | None, free_params: list[Mention]) -> tuple[Order, int]:
+        limit = slots.k
+        superlative_param = None
+        for p in free_params:
+            before = " ".join(t.text for t in slots.tokens[max(0, p.start - 3):p.start])
+            if re.search(r"\b(highest|largest|biggest|smallest|lowest|most|fewest|maximum|minimum|max|min|longest|"
+                         r"shortest)\b", before):
+                superlative_param = p
+                break
+        metric_superlative = re.search(r"\b(best|worst|top|strongest|weakest|accurate|winner|winning|leaderboard)\b", text)
+        if superlative_param is not None:
+            before = " ".join(t.text for t in slots.tokens[max(0, superlative_param.start - 3):superlative_param.start])
+            desc = not bool(_ASC.search(before))
+            order = Order(field=Field(kind="param", name=superlative_param.name), descending=desc)
+        elif (_LATEST.search(text) or _EARLIEST.search(text)) and not (metric_superlative and not
+                                                                     re.search(r"\b(most recent|latest|newest|recently)\b", text)) \
+                and not slots.metrics:
+            order = Order(field=Field(kind="time"), descending=not bool(_EARLIEST.search(text)))
+        else:
+            if metric is None:
+                raise ValueError("no metric to rank by")
+            lower = lower_is_better(metric)
+            metric_said_at = slots.metrics[0].start if slots.metrics else 10**6
+            window = " ".join(t.text for t in slots.tokens[max(0, metric_said_at - 3):metric_said_at]) \
+                if slots.metrics else text
+            if _WORST.search(text):
+                desc = lower
+            elif _ASC.search(window) or (not slots.metrics and _ASC.search(text) and not metric_superlative):
+                desc = False
+            elif _DESC.search(window) or (not slots.metrics and _DESC.search(text) and not metric_superlative):
+                desc = True
+            else:
+                desc = not lower
+            order = Order(field=Field(kind="metric", name=metric), descending=desc)
+        if limit is None:
+            plural = _PLURAL_RANK.search(text) and re.search(r"\b(top|best|leaderboard|rank|ranking|strongest|"
+                                                             r"weakest|worst|highest|lowest)\b", text)
+            singular = re.search(r"\b(which|what) (run|model|one|experiment)\b|\bthe (best|top|worst|latest|most recent|"
+                                 r"strongest|weakest|highest|lowest) (run|model|one|\w+ run)\b", text)
+            limit = self.default_top_k if plural and not singular and re.search(r"\b(runs|models|ones|leaderboard|"
+                                                                                r"ranking|rank)\b", text) else 1
+        return order, limit
+
+    def _note_filter(self, text: str) -> Filter:
+        m = re.search(r"\bnotes?\b\s+(?:that\s+)?(?:says?|mentions?|mentioning|contains?|containing|with|about|"
+                      r"saying|include|includes|including)?\s*['\"]?([a-z0-9_\- ]{2,40}?)['\"]?\s*(?:\?|$|\bin\b|\bon\b)",
+                      text)
+        if m and m.group(1).strip() not in ("", "any", "a", "the"):
+            return Filter(field=Field(kind="note"), op="contains", value=m.group(1).strip())
+        return Filter(field=Field(kind="note"), op="in",
+                      value=("diverg", "explod", "nan", "unstable", "crash", "blew up", "blow up", "fail"))
+
+    def _group(self, slots: Slots, base: tuple[Filter, ...], metric: str | None, free_params: list[Mention],
+               text: str) -> RunQuery:
+        group_by = None
+        if re.search(r"\b(by|per|for each|across|each|which|grouped by|broken down by|what)\b\s*(?:\w+\s+)?"
+                     r"(model|type|kind|family|architecture|algorithm|classifier)s?\b", text):
+            group_by = Field(kind="model")
+        elif re.search(r"\b(by|per|for each|across|each|which|grouped by|broken down by|what)\b\s*(?:\w+\s+)?"
+                       r"(dataset|data set|data|benchmark|task)s?\b", text) or \
+                re.search(r"\b(hardest|easiest|toughest|most difficult)\b", text):
+            group_by = Field(kind="dataset")
+        elif free_params and re.search(r"\b(by|per|for each|across|each|which)\b", text):
+            group_by = Field(kind="param", name=free_params[0].name)
+        aggregate = "mean"
+        for name, pattern in _AGGREGATES:
+            if re.search(pattern, text):
+                aggregate = name
+                break
+        if aggregate in ("max", "min") and group_by is None and not re.search(r"\b(maximum|minimum|max|min)\b", text):
+            aggregate = "mean"
+        order, limit = None, None
+        if group_by is not None and metric and re.search(r"\b(which|what)\b", text):
+            lower = lower_is_better(metric)
+            if re.search(r"\b(hardest|toughest|most difficult|worst|weakest)\b", text):
+                order, limit = Order(field=Field(kind="metric", name=metric), descending=lower), 1
+            elif re.search(r"\b(easiest|best|strongest|highest|top)\b", text):
+                order, limit = Order(field=Field(kind="metric", name=metric), descending=not lower), 1
+        if aggregate == "count":
+            return RunQuery(shape="group", filters=base, group_by=group_by, aggregate="count", metric=metric)
+        return RunQuery(shape="group", filters=base, group_by=group_by, aggregate=aggregate, metric=metric,
+                        order=order, limit=limit)
+
+    def _compare(self, slots: Slots, base: tuple[Filter, ...], metric: str | None, run_ids: list[str],
+                 referred: tuple[str, ...], text: str) -> RunQuery:
+        if metric is None:
+            raise ValueError("no metric to compare by")
+        average = bool(_AVERAGE.search(text))
+        lower = lower_is_better(metric)
+        best = Order(field=Field(kind="metric", name=metric), descending=not lower)
+        others = tuple(f for f in base if f.field.kind not in ("model",))
+        sides: list[RunQuery] = [RunQuery(shape="details", run_ids=(rid,), metric=metric)
+                                 for rid in (run_ids or list(referred[:1]))]
+        kinds = [m.name for m in slots.models]
+        if len(kinds) >= 1 and (len(kinds) >= 2 or sides):
+            for kind in kinds:
+                scope = others + (Filter(field=Field(kind="model"), op="=", value=kind),)
+                sides.append(RunQuery(shape="group", filters=scope, aggregate="mean", metric=metric) if average
+                             else RunQuery(shape="rank", filters=scope, order=best, limit=1, metric=metric))
+        elif len(slots.datasets) >= 2 and not sides:
+            rest = tuple(f for f in base if f.field.kind != "dataset")
+            for m in slots.datasets:
+                scope = rest + (Filter(field=Field(kind="dataset"), op="=", value=m.name),)
+                sides.append(RunQuery(shape="group", filters=scope, aggregate="mean", metric=metric) if average
+                             else RunQuery(shape="rank", filters=scope, order=best, limit=1, metric=metric))
+        elif slots.k and slots.k >= 2 and not sides:
+            sides.append(RunQuery(shape="rank", filters=base, order=best, limit=slots.k, metric=metric))
+        return RunQuery(shape="compare", filters=base, compare=tuple(sides), metric=metric,
+                        refers_back=bool(referred) and not run_ids)
+
+    # --- bad input ----------------------------------------------------------------------------
+    def _missing_names(self, slots: Slots) -> str:
+        cat = self.catalog
+        text = slots.text
+        if slots.unknown_runs and not slots.run_ids:
+            return (f"No run is called {slots.unknown_runs[0]}; there are {len(cat.runs)} runs, "
+                    f"for example {cat.runs[int(cat.order[-1])].run_id} (the latest)." if cat.runs
+                    else "There are no runs yet.")
+        covered = {t.pos for m in slots.metrics + slots.params + slots.models + slots.datasets + slots.values
+                   for t in slots.tokens[m.start:m.end + 1]}
+        said_words = [t for t in slots.tokens if t.pos not in covered]
+        said = " ".join(t.text for t in said_words)
+        for word in METRIC_WORDS:
+            if re.search(rf"\b{word}\b", said) and not slots.metrics:
+                if word in ("accuracy", "loss", "error") and any(word[:3] in m for m in cat.metric_names):
+                    continue
+                return (f"The runs record no {word}; their metrics are "
+                        f"{join_words(list(cat.metric_names[:8]))}.")
+        for word in PARAM_WORDS:
+            if re.search(rf"\b{word}\b", said) and not any(word.split()[0][:5] in p for p in cat.param_names) \
+                    and not slots.params:
+                return (f"The runs have no {word} setting; their parameters are "
+                        f"{join_words(list(cat.param_names[:10]))}.")
+        for word in MODEL_WORDS:
+            if re.search(rf"\b{word}s?\b", said) and not slots.models:
+                return (f"No runs used {word}; the model kinds are {join_words(list(cat.kind_names[:8]))}."
+                        if cat.kind_names else f"No runs used {word}.")
+        if not slots.datasets:
+            m = re.search(r"\b(?:on|for) (?:the )?([a-z][a-z0-9_\-]*)(?: (dataset|data|set|benchmark))?\b", text)
+            if m and m.group(1) not in _NOT_DATASETS and m.group(2) or (
+                    m and m.group(1) not in _NOT_DATASETS and re.search(r"\b(best|top|accuracy|loss|runs?|worst)\b",
+                                                                        text[:m.start()])):
+                word = m.group(1)
+                known = {t for name in cat.dataset_names + cat.metric_names + cat.param_names + cat.kind_names
+                         for t in re.split(r"[_\-]+", name.lower())}
+                known |= {t.text for t in slots.tokens if t.pos in covered}
+                values = {v.lower() for vs in cat.category_values.values() for v in vs}
+                if word not in known and word.rstrip("s") not in known and word not in values and not \
+                        re.fullmatch(r"\d.*|(average|each|every|all|both|either|runs?|it|them|publishing|.*ing)", word) \
+                        and not (slots.time and word in slots.time.said) and word not in _month_words():
+                    return (f"There are no runs on {word}; the runs are on "
+                            f"{join_words(list(cat.dataset_names[:8]))}." if cat.dataset_names
+                            else f"There are no runs on {word}.")
+        return ""
+
+
+def _month_words() -> set[str]:
+    from labvoice.knowledge.query.extract import MONTH_NAMES, WEEKDAY_NAMES
+
+    return set(MONTH_NAMES) | set(WEEKDAY_NAMES) | {"today", "yesterday", "monday"}
+
+
+def names_only(slots: Slots) -> bool:
+    return bool(slots.run_ids)
+
+
+def _dataset_filter(datasets: tuple[str, ...]) -> Filter:
+    return Filter(field=Field(kind="dataset"), op="=" if len(datasets) == 1 else "in",
+                  value=datasets[0] if len(datasets) == 1 else tuple(datasets))
