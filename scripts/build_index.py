@@ -1,10 +1,11 @@
-"""Build or refresh the knowledge index (run cards + knowledge-base documents) incrementally.
+"""Build or refresh the knowledge index (documents, dataset/model summaries, run notes) incrementally.
 
     python scripts/build_index.py [--db PATH] [--kb DIR] [--index DIR] [--config FILE] [--no-progress]
 
 Defaults come from the config (paths.db, paths.knowledge_base, paths.index), so the bare command
-rebuilds the configured knowledge base. Prints one summary line. Bad input (a DB that is not a
-labvoice SQLite manifests DB, a missing folder, a bad config) prints one line on stderr and exits 2.
+rebuilds the configured knowledge base. Prints one summary line. New runs need no rebuild to be
+answered (facts come from SQL); rebuild after notes or documents change. Bad input (a DB that is not
+a labvoice SQLite manifests DB, a missing folder, a bad config) prints one line on stderr and exits 2.
 """
 from __future__ import annotations
 

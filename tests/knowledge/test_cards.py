@@ -1,7 +1,10 @@
-"""Run cards carry every fact of a run; documents are chunked on paragraphs; bad files are skipped."""
+"""Cards: summaries per dataset and model kind, one card per noted run (not one per run: facts come
+from SQL), documents chunked on paragraphs; bad files are skipped."""
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 
 import pytest
 
@@ -11,27 +14,43 @@ from labvoice.knowledge.store import ManifestStore
 from .conftest import KB_DIR, make_pdf
 
 
-def test_a_run_card_names_everything_about_the_run(demo_db):
+def test_only_runs_with_a_note_have_a_card_and_it_names_the_run_and_the_note(demo_db):
     runs = ManifestStore(demo_db).runs()
-    published = next(r for r in runs if r.note == "PUBLISH")
-    card = run_card(published)
-    assert card.source == "run" and card.run_ids == (published.run_id,) and card.key == f"run:{published.run_id}"
-    text = card.text
-    for fact in (published.run_id, published.dataset_id, published.params["model"], "Note: PUBLISH",
-                 f"seed={published.params['seed']}", f"epochs={published.params['epochs']}",
-                 published.command):
-        assert fact in text
-    for metric, value in published.metrics.items():
-        assert f"{metric}={value:.4g}" in text
-    assert "dataset=" not in text and "model=" not in text   # shown once, in the first line
+    noted = [r for r in runs if r.note.strip()]
+    assert noted and len(noted) < len(runs)
+    for run in noted:
+        card = run_card(run)
+        assert card.source == "run" and card.run_ids == (run.run_id,) and card.key == f"run:{run.run_id}"
+        for fact in (run.run_id, run.dataset_id, run.model_kind, run.note.strip(), run.timestamp[:10]):
+            assert fact in card.text
+        assert run.run_id not in card.text_to_embed and run.note.strip() in card.text_to_embed
+    assert all(run_card(r) is None for r in runs if not r.note.strip())
 
 
-def test_card_fingerprints_follow_the_text(demo_db):
+def test_the_runs_give_one_summary_per_dataset_and_model_kind_plus_their_notes(demo_db):
     runs = ManifestStore(demo_db).runs()
     cards = run_cards(runs)
-    assert len({c.fingerprint for c in cards}) == len(runs)
+    summaries = {c.key: c for c in cards if c.source == "summary"}
+    datasets = {r.dataset_id for r in runs}
+    kinds = {r.model_kind for r in runs}
+    assert set(summaries) == {f"summary:dataset:{d}" for d in datasets} | {f"summary:model:{k}" for k in kinds}
+    assert sorted(c.run_ids[0] for c in cards if c.source == "run") == sorted(r.run_id for r in runs if r.note.strip())
+    digits = summaries["summary:dataset:digits"].text
+    for name in {r.model_kind for r in runs if r.dataset_id == "digits"} | {"seed", "val_accuracy"}:
+        assert name in digits
+    assert re.search(r"\b\d", digits) is None   # no counts or values: they change with every run
     again = run_cards(ManifestStore(demo_db).runs())
     assert [c.fingerprint for c in again] == [c.fingerprint for c in cards]
+    assert len({c.key for c in cards}) == len(cards)
+
+
+def test_runs_with_the_same_note_share_one_vector_but_not_one_card(demo_db):
+    run = next(r for r in ManifestStore(demo_db).runs() if r.note.strip())
+    twin = dataclasses.replace(run, run_id="twin0001", timestamp="2030-01-01T00:00:00.000000+00:00")
+    other = dataclasses.replace(run, note="loss went to NaN at epoch 3")
+    a, b, c = run_card(run), run_card(twin), run_card(other)
+    assert a.vector_id == b.vector_id and a.fingerprint != b.fingerprint and a.key != b.key
+    assert c.vector_id != a.vector_id
 
 
 def _paragraphs(count: int, words: int) -> list[str]:

@@ -23,9 +23,13 @@ from .conftest import KB_DIR, copy_db, make_pdf
 BUILD_SCRIPT = PROJECT_ROOT / "scripts" / "build_index.py"
 
 
-def _add_run(db: Path, dataset: str = "iris", model: str = "random_forest", accuracy: float = 0.5) -> str:
+def _add_run(db: Path, dataset: str = "iris", model: str = "random_forest", accuracy: float = 0.5,
+             note: str = "") -> str:
     train = log_run(db=db, dataset_id=dataset)(lambda **params: {"metrics": {"val_accuracy": accuracy}})
-    return train(model=model, seed=99).run_id
+    run_id = train(model=model, seed=99).run_id
+    if note:
+        ManifestStore(db).set_note(run_id, note)
+    return run_id
 
 
 def _kb_copy(tmp_path: Path) -> Path:
@@ -46,17 +50,37 @@ class CrashingEmbedder(Embedder):
         return super().embed(texts)
 
 
-def test_search_finds_the_run_named_by_dataset_and_model(demo_index, demo_db, embedder):
-    """Run ids are random per build and are part of each card's text, so the exact ranking moves a
-    little from build to build: the best-ranked run card must be one of the named runs."""
-    index = KnowledgeIndex.load(demo_index, embedder)
+def test_the_index_holds_documents_summaries_and_notes_not_a_card_per_run(demo_index, demo_db):
+    index = KnowledgeIndex.load(demo_index)
     runs = ManifestStore(demo_db).runs()
+    by_source: dict[str, list[dict]] = {}
+    for item in index.items:
+        by_source.setdefault(item["source"], []).append(item)
+    assert set(by_source) == {"doc", "summary", "run"}
+    assert sorted(i["run_ids"][0] for i in by_source["run"]) == sorted(r.run_id for r in runs if r.note.strip())
+    assert len(by_source["summary"]) == len({r.dataset_id for r in runs}) + len({r.model_kind for r in runs})
+    assert len(by_source["run"]) < len(runs)
+    assert all("Note on run" in i["text"] for i in by_source["run"])
+
+
+def test_search_finds_the_summary_of_the_named_dataset_and_model(demo_index, embedder):
+    index = KnowledgeIndex.load(demo_index, embedder)
     for dataset, model in (("digits", "random_forest"), ("wine", "linear_svm"), ("breast_cancer", "mlp")):
-        top = index.search(f"{model.replace('_', ' ')} run on the {dataset.replace('_', ' ')} dataset", 3)
-        expected = {r.run_id for r in runs if r.dataset_id == dataset and r.model_kind == model}
-        best_run = next((hit for hit in top if hit.source == "run"), None)
-        assert best_run is not None and set(best_run.run_ids) <= expected, (dataset, model, [h.text for h in top])
+        top = index.search(f"which models and parameters did we try on the {dataset.replace('_', ' ')} dataset", 3)
+        assert any(h.source == "summary" and h.text.startswith(f"Dataset {dataset}:") for h in top), \
+            (dataset, [h.text[:60] for h in top])
         assert [h.score for h in top] == sorted((h.score for h in top), reverse=True)
+        top = index.search(f"what datasets did the {model.replace('_', ' ')} models run on", 3)
+        assert any(h.source == "summary" and h.text.startswith(f"Model {model}:") for h in top), \
+            (model, [h.text[:60] for h in top])
+
+
+def test_search_finds_a_run_by_its_note(demo_index, demo_db, embedder):
+    diverged = {r.run_id for r in ManifestStore(demo_db).runs() if r.note.startswith("diverged")}
+    assert diverged
+    top = KnowledgeIndex.load(demo_index, embedder).search("which runs diverged", 3)
+    notes = [hit for hit in top if hit.source == "run"]     # the evaluation protocol talks about divergence too
+    assert notes and all(set(hit.run_ids) <= diverged for hit in notes), [h.text[:60] for h in top]
 
 
 def test_search_finds_documents_and_accepts_vectors(demo_index, embedder):
@@ -74,35 +98,46 @@ def test_the_manifest_describes_the_index(demo_index, demo_db, embedder):
     runs = ManifestStore(demo_db).runs()
     assert manifest["embedding_model"] == embedder.name and manifest["dimension"] == embedder.dimension == 384
     assert manifest["embedding_config_hash"] == embedder.info.config_hash
-    assert set(manifest["sources"]["runs"]) == {r.run_id for r in runs}
+    assert set(manifest["sources"]["notes"]) == {r.run_id for r in runs if r.note.strip()}
+    assert len(manifest["sources"]["summaries"]) == manifest["counts"]["summaries"]
     assert manifest["counts"]["runs"] == len(runs) and manifest["counts"]["documents"] == 4
     assert len(KnowledgeIndex.load(demo_index)) == manifest["counts"]["items"]
 
 
-def test_adding_one_run_embeds_exactly_one_card(demo_db_copy, demo_index_copy, embedder, chunking):
+def test_a_run_without_a_note_embeds_nothing_and_a_new_note_exactly_one_text(demo_db_copy, demo_index_copy,
+                                                                              embedder, chunking):
     before = len(KnowledgeIndex.load(demo_index_copy))
-    new_id = _add_run(demo_db_copy, "iris", "random_forest")
+    _add_run(demo_db_copy, "iris", "random_forest")
+    report = build(demo_db_copy, KB_DIR, demo_index_copy, embedder, chunking=chunking, progress=False)
+    assert (report.embedded, report.reused, report.removed) == (0, before, 0)
+    assert check(demo_db_copy, KB_DIR, demo_index_copy, embedder, chunking=chunking) == []
+    new_id = _add_run(demo_db_copy, "iris", "random_forest", note="checkpoint corrupted, rerun on a new disk")
     report = build(demo_db_copy, KB_DIR, demo_index_copy, embedder, chunking=chunking, progress=False)
     assert (report.embedded, report.reused, report.removed) == (1, before, 0)
     index = KnowledgeIndex.load(demo_index_copy, embedder)
     assert len(index) == before + 1
-    assert any(new_id in p.run_ids for p in index.search(f"run {new_id} random forest iris", 5))
+    (hit,) = index.search("which checkpoint was corrupted on disk", 1)
+    assert hit.run_ids == (new_id,) and new_id in hit.text
 
 
 def test_changed_and_removed_runs_and_files(tmp_path, demo_db_copy, demo_index_copy, embedder, chunking):
     kb = _kb_copy(tmp_path)
     build(demo_db_copy, kb, demo_index_copy, embedder, chunking=chunking, progress=False)
     runs = ManifestStore(demo_db_copy).runs()
-    ManifestStore(demo_db_copy).set_note(runs[0].run_id, "rerun with more epochs")
+    plain = next(r for r in runs if not r.note.strip())
+    pairs = [(r.dataset_id, r.model_kind) for r in runs]
+    # a noted run whose dataset and model have other runs too, so no summary changes with it
+    noted = next(r for r in runs if r.note.strip() and pairs.count((r.dataset_id, r.model_kind)) > 1)
+    ManifestStore(demo_db_copy).set_note(plain.run_id, "rerun with more epochs")
     with sqlite3.connect(demo_db_copy) as conn:
-        conn.execute("DELETE FROM manifests WHERE run_id = ?", (runs[1].run_id,))
+        conn.execute("DELETE FROM manifests WHERE run_id = ?", (noted.run_id,))
     conn.close()
     (kb / "datasets.md").unlink()
     report = build(demo_db_copy, kb, demo_index_copy, embedder, chunking=chunking, progress=False)
-    assert report.embedded == 1                                  # only the re-noted run
-    assert report.removed >= 2                                   # the deleted run + the file's chunks
+    assert report.embedded == 1                                  # only the new note
+    assert report.removed >= 2                                   # the deleted run's note + the file's chunks
     index = KnowledgeIndex.load(demo_index_copy)
-    assert not any(runs[1].run_id in i["run_ids"] for i in index.items)
+    assert not any(noted.run_id in i["run_ids"] for i in index.items)
     assert not any(i["path"] == "datasets.md" for i in index.items)
     assert any("rerun with more epochs" in i["text"] for i in index.items)
 
@@ -148,10 +183,12 @@ def test_check_is_clean_after_a_build_and_names_each_problem(tmp_path, demo_db_c
     assert len(problems) == 2 and all(FIX in p for p in problems)
     assert "built with embedding model" in problems[0] and "768-d" in problems[1]
     assert check(demo_db_copy, kb, demo_index_copy, "another-model", chunking=chunking)[0].endswith(FIX)
-    _add_run(demo_db_copy)
+    _add_run(demo_db_copy)                                       # a run without a note changes nothing indexed
+    assert check(demo_db_copy, kb, demo_index_copy, embedder, chunking=chunking) == []
+    _add_run(demo_db_copy, note="seed 99 is the odd one out")
     (kb / "extra.pdf").write_bytes(make_pdf(["New protocol for seeds."]))
     (stale,) = check(demo_db_copy, kb, demo_index_copy, embedder, chunking=chunking)
-    assert "stale" in stale and "runs 1 new" in stale and "documents 1 new" in stale and stale.endswith(FIX)
+    assert "stale" in stale and "notes 1 new" in stale and "documents 1 new" in stale and stale.endswith(FIX)
     wider = dataclasses.replace(chunking, chars=chunking.chars + 100)
     assert "documents 1 new, 4 changed" in check(demo_db_copy, kb, demo_index_copy, embedder, chunking=wider)[0]
 

@@ -1,7 +1,12 @@
-"""Text cards for the knowledge index: one card per run, and chunks of the knowledge-base documents.
+"""Text cards for the knowledge index: chunks of the knowledge-base documents, one summary per dataset
+and per model kind, and one card per run that has a note.
 
-A card is the exact text that gets embedded, plus where it came from. Its fingerprint is a hash of
-that text, so an index can tell which cards changed and reuse the vectors of the others.
+Facts about runs (which is best, how many, which parameters) are computed from SQL for each
+question, so the index does not hold a card for every run: on 100,000 runs that would cost half an
+hour of embedding for text the answers never need. What retrieval does need is what SQL cannot
+search by meaning: documents, the user's own words in run notes, and an overview of each dataset and
+model kind. A card is the text shown as a passage plus where it came from; its fingerprint is a
+hash of that text, so an index can tell which cards changed and reuse the vectors of the others.
 Documents (`.md`, `.txt`, `.pdf`) are split on paragraph boundaries into chunks of at most
 `knowledge.chunk_chars` characters, each new chunk starting with up to `knowledge.chunk_overlap`
 characters of the previous one. A file that cannot be read is skipped with one warning line.
@@ -24,13 +29,13 @@ log = logging.getLogger(__name__)
 
 DOC_SUFFIXES = (".md", ".txt", ".pdf")
 TEXT_ENCODING = "utf-8"
-METRIC_FORMAT = ".4g"           # significant digits of metric values in run cards
 DATE_CHARS = len("YYYY-MM-DD")  # ISO timestamps are cut to their date in cards
+SUMMARY_NAMES = 24              # names listed per kind in a summary card (then "and N more")
 DATASET_PARAM_KEYS = ("dataset", "dataset_id")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 
-Source = Literal["run", "doc"]
+Source = Literal["run", "summary", "doc"]
 
 
 class DocumentError(ValueError):
@@ -56,7 +61,9 @@ class Chunking:
 
 @dataclass(frozen=True)
 class Card:
-    """One unit of text to embed. `key` is unique within an index (`run:<id>`, `doc:<path>#<n>`)."""
+    """One unit of text to embed. `key` is unique within an index (`run:<id>`, `summary:dataset:<name>`,
+    `doc:<path>#<n>`). `fingerprint` hashes the shown text (staleness); `vector_key` hashes the text
+    that is embedded (`embed_text`, or `text` when empty): cards with the same one share a vector."""
 
     key: str
     text: str
@@ -64,6 +71,16 @@ class Card:
     run_ids: tuple[str, ...]
     path: str
     fingerprint: str
+    vector_key: str = ""
+    embed_text: str = ""
+
+    @property
+    def text_to_embed(self) -> str:
+        return self.embed_text or self.text
+
+    @property
+    def vector_id(self) -> str:
+        return self.vector_key or self.fingerprint
 
 
 @dataclass(frozen=True)
@@ -79,49 +96,90 @@ def text_fingerprint(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def _format_value(value: object) -> str:
-    if isinstance(value, float):
-        return format(value, METRIC_FORMAT)
-    return str(value)
-
-
-def _key_params(params: dict) -> list[str]:
-    skip = set(MODEL_PARAM_KEYS) | set(DATASET_PARAM_KEYS)
-    out = []
-    for key in sorted(params):
-        value = params[key]
-        if key in skip or value is None or isinstance(value, (dict, list)):
-            continue
-        out.append(f"{key}={_format_value(value)}")
-    return out
+def _model(run: Run) -> str:
+    return run.model_kind or "unknown model"
 
 
 def run_card_text(run: Run) -> str:
-    """The card text for one run: id, dataset, model kind, key params, all final metrics, note, date, command."""
-    model = run.model_kind or "unknown model"
-    lines = [f"Run {run.run_id}: {model} trained on dataset {run.dataset_id or 'unknown'}."]
-    params = _key_params(run.params)
-    if params:
-        lines.append("Params: " + ", ".join(params) + ".")
-    metrics = ", ".join(f"{k}={_format_value(v)}" for k, v in sorted(run.metrics.items()))
-    lines.append(f"Final metrics: {metrics}.")
-    if run.note:
-        lines.append(f"Note: {run.note}")
-    if run.timestamp:
-        lines.append(f"Recorded on {run.timestamp[:DATE_CHARS]}.")  # the date only: fewer tokens to embed
-    if run.command:
-        lines.append(f"Command: {run.command}")
-    return "\n".join(lines)
+    """The card text of a run with a note: who the run is and what the note says (its numbers are
+    facts, computed from SQL for each question, so they are not repeated here)."""
+    date = f", {run.timestamp[:DATE_CHARS]}" if run.timestamp else ""
+    return f"Note on run {run.run_id} ({_model(run)} on {run.dataset_id or 'unknown dataset'}{date}): {run.note.strip()}"
 
 
-def run_card(run: Run) -> Card:
+def _note_embed_text(run: Run) -> str:
+    """What is embedded for a note: no id or date, so runs with the same note on the same kind of
+    model and dataset ("PUBLISH", "diverged") share one vector."""
+    return f"Note on a {_model(run)} run on {run.dataset_id or 'unknown dataset'}: {run.note.strip()}"
+
+
+def run_card(run: Run) -> Card | None:
+    """The card of one run: only runs with a note have one."""
+    if not run.note or not run.note.strip():
+        return None
     text = run_card_text(run)
     return Card(key=f"run:{run.run_id}", text=text, source="run", run_ids=(run.run_id,), path="",
-                fingerprint=text_fingerprint(text))
+                fingerprint=text_fingerprint(text), vector_key=text_fingerprint(_note_embed_text(run)),
+                embed_text=_note_embed_text(run))
+
+
+def _names(counts: dict[str, int] | set[str], limit: int = SUMMARY_NAMES) -> str:
+    """Up to `limit` names, alphabetical (so one more run does not reorder them and force a re-embed);
+    when there are more, the most frequent ones and "and N more"."""
+    names = sorted(counts)
+    if len(names) > limit:
+        frequent = sorted(counts, key=lambda k: (-counts[k], k))[:limit] if isinstance(counts, dict) else names
+        return f"{', '.join(sorted(frequent[:limit]))} and {len(names) - limit} more"
+    return ", ".join(names)
+
+
+def summary_cards(runs: Iterable[Run]) -> list[Card]:
+    """One card per dataset and one per model kind: which models, datasets, parameters and metrics
+    their runs have. No counts or values (those change with every run; facts carry them)."""
+    datasets: dict[str, list] = {}   # name -> [other names, param counts, metric counts]
+    kinds: dict[str, list] = {}
+    skip = set(MODEL_PARAM_KEYS) | set(DATASET_PARAM_KEYS)
+    for run in runs:
+        kind = run.model_kind
+        for name, other, table in ((run.dataset_id, kind, datasets), (kind, run.dataset_id, kinds)):
+            if not name:
+                continue
+            entry = table.get(name)
+            if entry is None:
+                entry = table[name] = [set(), {}, {}]
+            if other:
+                entry[0].add(other)
+            params, metrics = entry[1], entry[2]
+            for key in run.params:
+                if key not in skip:
+                    params[key] = params.get(key, 0) + 1
+            for key in run.metrics:
+                metrics[key] = metrics.get(key, 0) + 1
+    cards = []
+    for what, table in (("dataset", datasets), ("model", kinds)):
+        for name in sorted(table):
+            other, params, metrics = table[name]
+            title = f"{'Dataset' if what == 'dataset' else 'Model'} {name}"
+            if other:
+                title += f": runs of the models {_names(other)}" if what == "dataset" else \
+                    f": runs on the datasets {_names(other)}"
+            lines = [title + "."]
+            if params:
+                lines.append(f"Parameters: {_names(params)}.")
+            if metrics:
+                lines.append(f"Metrics: {_names(metrics)}.")
+            text = "\n".join(lines)
+            fingerprint = text_fingerprint(text)
+            cards.append(Card(key=f"summary:{what}:{name}", text=text, source="summary", run_ids=(), path="",
+                              fingerprint=fingerprint, vector_key=fingerprint))
+    return cards
 
 
 def run_cards(runs: Iterable[Run]) -> list[Card]:
-    return [run_card(run) for run in runs]
+    """What the runs put in the index: the dataset and model summaries, then one card per noted run."""
+    runs = list(runs)
+    notes = [card for card in map(run_card, runs) if card is not None]
+    return summary_cards(runs) + notes
 
 
 def _split_long(paragraph: str, limit: int) -> list[str]:

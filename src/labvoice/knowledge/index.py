@@ -1,14 +1,17 @@
-"""The knowledge index: FAISS inner-product search over run cards and document chunks, on disk.
+"""The knowledge index: FAISS inner-product search over document chunks, dataset and model summaries
+and run notes, on disk (see `cards.py` for why it holds no card per run: facts come from SQL).
 
 Each build is an immutable version folder (vectors.faiss = IndexFlatIP, items.jsonl, manifest.json)
 inside `index_dir`, published atomically through a `CURRENT` pointer file (see `versioned_dir.py`
 for the layout and why a pointer file rather than a folder rename or a symlink): a build that is
 killed or raises at any point leaves the previous version live and loadable.
 
-Incremental builds. Every item carries the fingerprint of its exact text (see `cards.py`). A
-build loads the live version and reuses the vector of every item whose text is unchanged,
-provided that version was built with the same embedding model (name, config hash, dimension);
-only new or changed cards are embedded. Removed runs and files simply drop out.
+Incremental builds. Every item carries the fingerprint of its exact text and the key of the text it
+embedded (see `cards.py`). A build loads the live version and reuses the vector of every item whose
+embedded text is unchanged, provided that version was built with the same embedding model (name,
+config hash, dimension); only new or changed texts are embedded, each distinct text once, in batches
+of similar length. Removed notes and files simply drop out. On 100,000 runs the build is bound by
+reading the runs, not by embedding.
 
 Failures to read an index raise `IndexUnavailable` (one line naming the fix), which callers catch
 to fall back to SQL facts.
@@ -32,13 +35,14 @@ from tqdm import tqdm
 from labvoice.knowledge.cards import (Card, Chunking, document_cards, document_fingerprints,
                                       run_cards)
 from labvoice.knowledge.embedder import Embedder, ModelInfo
+from labvoice.knowledge.live_runs import RunSnapshot, shared_runs
 from labvoice.knowledge.store import ManifestStore, StoreError
 from labvoice.knowledge.versioned_dir import (BadPointer, NoVersion, current_version, fsync_file,
                                               new_build_dir, publish)
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2            # 2: summaries + notes instead of one card per run
 VECTORS = "vectors.faiss"
 ITEMS = "items.jsonl"
 MANIFEST = "manifest.json"
@@ -55,10 +59,10 @@ class Passage:
     """One search hit: the card text, where it came from and its cosine similarity."""
 
     text: str
-    source: str              # "run" | "doc"
+    source: str              # "run" (a run's note) | "summary" | "doc"
     run_ids: tuple[str, ...]
     score: float
-    path: str                # document path relative to the knowledge folder; "" for run cards
+    path: str                # document path relative to the knowledge folder; "" for other cards
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class BuildReport:
     reused: int
     removed: int
     runs: int
+    notes: int
+    summaries: int
     doc_chunks: int
     documents: int
     skipped_runs: int
@@ -76,12 +82,12 @@ class BuildReport:
 
     @property
     def total(self) -> int:
-        return self.runs + self.doc_chunks
+        return self.notes + self.summaries + self.doc_chunks
 
     def summary(self) -> str:
-        line = (f"index {Path(self.version_dir).parent}: {self.runs} run cards + {self.doc_chunks} chunks "
-                f"of {self.documents} documents; embedded {self.embedded}, reused {self.reused}, "
-                f"removed {self.removed} in {self.seconds:.1f} s")
+        line = (f"index {Path(self.version_dir).parent}: {self.summaries} summaries and {self.notes} notes of "
+                f"{self.runs} runs + {self.doc_chunks} chunks of {self.documents} documents; embedded "
+                f"{self.embedded}, reused {self.reused}, removed {self.removed} in {self.seconds:.1f} s")
         if self.skipped_runs:
             line += f"; skipped {self.skipped_runs} malformed run(s)"
         if self.skipped_documents:
@@ -237,14 +243,18 @@ def _previous_vectors(index_dir: Path, info: ModelInfo) -> tuple[dict[str, np.nd
                  previous.manifest.get("embedding_model"), info.name)
         return {}, keys
     matrix = previous.vectors()
-    return {item["fingerprint"]: matrix[row] for row, item in enumerate(previous.items)
-            if item.get("fingerprint")}, keys
+    reusable = {}
+    for row, item in enumerate(previous.items):
+        vector_id = item.get("vector_key") or item.get("fingerprint")
+        if vector_id:
+            reusable[vector_id] = matrix[row]
+    return reusable, keys
 
 
 def _embed(embedder: Embedder, texts: Sequence[str], progress: bool) -> np.ndarray:
     out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     step = embedder.batch_size
-    with tqdm(total=len(texts), unit="card", desc="embedding", disable=not progress or not texts) as bar:
+    with tqdm(total=len(texts), unit="text", desc="embedding", disable=not progress or not texts) as bar:
         for start in range(0, len(texts), step):
             batch = texts[start:start + step]
             out[start:start + len(batch)] = embedder.embed(batch)
@@ -261,10 +271,14 @@ def _write_version(tmp: Path, cards: Sequence[Card], matrix: np.ndarray, manifes
         for card in cards:
             fh.write(json.dumps({"key": card.key, "text": card.text, "source": card.source,
                                  "run_ids": list(card.run_ids), "path": card.path,
-                                 "fingerprint": card.fingerprint}) + "\n")
+                                 "fingerprint": card.fingerprint, "vector_key": card.vector_id}) + "\n")
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
     for name in (VECTORS, ITEMS, MANIFEST):
         fsync_file(tmp / name)
+
+
+def _runs_of(store: ManifestStore) -> RunSnapshot:
+    return shared_runs(store.path).snapshot()
 
 
 def build(store: ManifestStore | str | os.PathLike, kb_dir: str | os.PathLike | None,
@@ -278,8 +292,9 @@ def build(store: ManifestStore | str | os.PathLike, kb_dir: str | os.PathLike | 
     started = time.perf_counter()
     store = store if isinstance(store, ManifestStore) else ManifestStore(store)
     index_dir = Path(index_dir)
-    loaded = store.load()
+    loaded = _runs_of(store)
     cards = run_cards(loaded.runs)
+    run_items = len(cards)
     docs = None
     if kb_dir is not None:
         kb_dir = Path(kb_dir)
@@ -288,13 +303,14 @@ def build(store: ManifestStore | str | os.PathLike, kb_dir: str | os.PathLike | 
         docs = document_cards(kb_dir, chunking)
         cards.extend(docs.cards)
     reusable, old_keys = _previous_vectors(index_dir, embedder.info)
-    pending = {c.fingerprint: c.text for c in cards if c.fingerprint not in reusable}
+    pending = {c.vector_id: c.text_to_embed for c in cards if c.vector_id not in reusable}
     todo = sorted(pending.items(), key=lambda item: (len(item[1]), item[0]))  # similar lengths batch well
     fresh = _embed(embedder, [text for _, text in todo], progress)
-    by_fingerprint = {**reusable, **{fp: fresh[i] for i, (fp, _) in enumerate(todo)}}
+    by_vector_id = {**reusable, **{key: fresh[i] for i, (key, _) in enumerate(todo)}}
     matrix = np.zeros((len(cards), embedder.dimension), dtype=np.float32)
     for row, card in enumerate(cards):
-        matrix[row] = by_fingerprint[card.fingerprint]
+        matrix[row] = by_vector_id[card.vector_id]
+    notes = sum(1 for c in cards[:run_items] if c.source == "run")
     manifest = {
         "format": INDEX_FORMAT,
         "embedding_model": embedder.info.name,
@@ -304,11 +320,10 @@ def build(store: ManifestStore | str | os.PathLike, kb_dir: str | os.PathLike | 
         "db": str(store.path),
         "kb_dir": str(kb_dir) if kb_dir is not None else "",
         "chunking": {"chars": chunking.chars, "overlap": chunking.overlap},
-        "counts": {"items": len(cards), "runs": len(loaded.runs),
-                   "doc_chunks": len(docs.cards) if docs else 0,
+        "counts": {"items": len(cards), "runs": len(loaded.runs), "notes": notes,
+                   "summaries": run_items - notes, "doc_chunks": len(docs.cards) if docs else 0,
                    "documents": len(docs.file_fingerprints) if docs else 0},
-        "sources": {"runs": {c.run_ids[0]: c.fingerprint for c in cards if c.source == "run"},
-                    "docs": dict(docs.file_fingerprints) if docs else {}},
+        "sources": {**_run_sources(cards[:run_items]), "docs": dict(docs.file_fingerprints) if docs else {}},
     }
     tmp = new_build_dir(index_dir)
     try:
@@ -318,12 +333,18 @@ def build(store: ManifestStore | str | os.PathLike, kb_dir: str | os.PathLike | 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     new_keys = {c.key for c in cards}
-    return BuildReport(embedded=len(todo), reused=sum(1 for c in cards if c.fingerprint in reusable),
-                       removed=len(old_keys - new_keys), runs=len(loaded.runs),
-                       doc_chunks=len(docs.cards) if docs else 0,
+    return BuildReport(embedded=len(todo), reused=sum(1 for c in cards if c.vector_id in reusable),
+                       removed=len(old_keys - new_keys), runs=len(loaded.runs), notes=notes,
+                       summaries=run_items - notes, doc_chunks=len(docs.cards) if docs else 0,
                        documents=len(docs.file_fingerprints) if docs else 0,
                        skipped_runs=loaded.skipped, skipped_documents=docs.skipped if docs else (),
                        seconds=time.perf_counter() - started, version_dir=str(version))
+
+
+def _run_sources(cards: Sequence[Card]) -> dict[str, dict[str, str]]:
+    """What the runs contributed, for staleness checks: run id -> note card fingerprint, summary key -> fingerprint."""
+    return {"notes": {c.run_ids[0]: c.fingerprint for c in cards if c.source == "run"},
+            "summaries": {c.key: c.fingerprint for c in cards if c.source == "summary"}}
 
 
 def _diff(old: dict[str, str], new: dict[str, str]) -> tuple[int, int, int]:
@@ -357,13 +378,14 @@ def check(store: ManifestStore | str | os.PathLike, kb_dir: str | os.PathLike | 
     changes = []
     store = store if isinstance(store, ManifestStore) else ManifestStore(store)
     try:
-        runs = {c.run_ids[0]: c.fingerprint for c in run_cards(store.runs())}
+        now = _run_sources(run_cards(_runs_of(store).runs))
     except StoreError as err:
         problems.append(str(err))
     else:
-        added, changed, removed = _diff(sources.get("runs") or {}, runs)
-        if added or changed or removed:
-            changes.append(f"runs {added} new, {changed} changed, {removed} removed")
+        for what in ("notes", "summaries"):
+            added, changed, removed = _diff(sources.get(what) or {}, now[what])
+            if added or changed or removed:
+                changes.append(f"{what} {added} new, {changed} changed, {removed} removed")
     if kb_dir is not None and Path(kb_dir).is_dir():
         added, changed, removed = _diff(sources.get("docs") or {}, document_fingerprints(Path(kb_dir), chunking))
         if added or changed or removed:

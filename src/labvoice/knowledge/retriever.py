@@ -1,20 +1,19 @@
 """The Retriever: deterministic SQL facts plus passages from the FAISS index, for one question.
 
-Runs are re-read only when the DB file changes. A missing or broken index is not fatal: answers
-fall back to the SQL facts and a warning says how to rebuild the index.
+Runs are re-read only when the DB file changes, and then only the new or changed rows (live_runs.py).
+A missing or broken index is not fatal: answers fall back to the SQL facts and a warning says how to
+rebuild the index.
 """
 from __future__ import annotations
 
 import logging
-import os
-import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 from labvoice.knowledge.facts import Context, FactFinder, QueryResult, classifier_for
 from labvoice.knowledge.query.model import DocumentQuestion, FlagRequest, RunQuery, SmallTalk, Unsupported
+from labvoice.knowledge.live_runs import RunSnapshot, shared_runs
 from labvoice.knowledge.store import ManifestStore
 
 log = logging.getLogger(__name__)
@@ -68,17 +67,6 @@ class Retrieval:
         return "\n".join([self.question] + lines)
 
 
-def _db_signature(path: Path) -> tuple:
-    sig = []
-    for suffix in ("", "-wal"):
-        try:
-            st = os.stat(f"{path}{suffix}")
-            sig.append((st.st_mtime_ns, st.st_size))
-        except OSError:
-            sig.append(None)
-    return tuple(sig)
-
-
 class Retriever:
     def __init__(self, store: ManifestStore, passages: PassageSource | None, top_k_runs: int,
                  top_k_passages: int, min_passage_score: float) -> None:
@@ -89,25 +77,24 @@ class Retriever:
         self.min_passage_score = min_passage_score
         self.warnings: list[str] = []
         self.skipped_rows = 0
-        self._lock = threading.Lock()
-        self._signature: tuple | None = None
-        self._finder: FactFinder | None = None
+        self.live_runs = shared_runs(store.path)
 
     @classmethod
     def from_config(cls, config, passages: PassageSource | None) -> "Retriever":
         k = config.knowledge
         return cls(ManifestStore(config.paths.db), passages, k.top_k_runs, k.top_k_passages, k.min_passage_score)
 
+    def runs(self) -> RunSnapshot:
+        """The current runs: re-read incrementally (new and changed rows only) when the DB file or
+        its WAL changed on disk, so a run logged or imported a moment ago is in the next answer."""
+        snapshot = self.live_runs.snapshot()
+        self.skipped_rows = snapshot.skipped
+        return snapshot
+
     def finder(self) -> FactFinder:
-        """The fact finder over the current runs, reloaded when the DB changed on disk."""
-        with self._lock:
-            signature = _db_signature(self.store.path)
-            if self._finder is None or signature != self._signature:
-                report = self.store.load()
-                self.skipped_rows = report.skipped
-                self._finder = FactFinder(report.runs, self.top_k_runs)
-                self._signature = signature
-            return self._finder
+        """The fact finder over the current runs, built once per DB change (cached on the snapshot)."""
+        top_k = self.top_k_runs
+        return self.runs().derived(f"fact_finder:{top_k}", lambda runs: FactFinder(runs, top_k))
 
     def retrieve(self, question: str, context: Context | None = None) -> Retrieval:
         """Parse the question into a typed query (rules + MiniLM exemplars, no LLM), run it, add passages."""

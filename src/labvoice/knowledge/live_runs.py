@@ -1,0 +1,193 @@
+"""The runs of one manifests DB in memory, kept current while the app runs, without re-reading all of them.
+
+Answers must see a run seconds after it is logged or imported, with no restart and no index rebuild
+(facts come from the runs, not from the index), on DBs of 100,000 runs where parsing every row takes
+seconds. So a refresh, done when the DB file or its WAL changed on disk (`db_signature`), reads the
+raw columns of every row in one SELECT (no JSON parsing), compares each row with what it read last
+time (a hash of the row's values, per rowid) and parses only the rows that are new or changed; rows
+that vanished drop out. Each refresh publishes a new immutable `RunSnapshot`; a reader keeps the one
+it holds. Everything derived from the runs (the vocabulary, a fact finder) is cached on the snapshot,
+so it is built once per DB change, not once per question.
+
+Strings that repeat across runs (dataset ids, model kinds, parameter and metric names) are interned,
+so 100,000 runs hold one copy of each name instead of 100,000.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sqlite3
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from labvoice.knowledge.rows import RowError
+from labvoice.knowledge.store import (READ_COLUMNS, ManifestStore, Run, StoreError, _all_unreadable,
+                                      _connect_ro, _parse_row)
+
+log = logging.getLogger(__name__)
+
+FETCH_ROWS = 5000              # rows per fetchmany: bounds the raw text held at once
+SHARED_STORES = 4              # DBs whose runs stay shared in one process (app + index check)
+_INTERNED_COLUMNS = ("dataset_id",)
+INTERN_MAX_CHARS = 64          # string parameter values up to this long repeat across runs (model kinds, ...)
+
+
+def db_signature(path: Path) -> tuple:
+    """Changes whenever a write lands in the DB: mtime and size of the file and of its WAL."""
+    sig = []
+    for suffix in ("", "-wal"):
+        try:
+            st = os.stat(f"{path}{suffix}")
+            sig.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError:
+            sig.append(None)
+    return tuple(sig)
+
+
+@dataclass(frozen=True, eq=False)
+class RefreshStats:
+    """What one refresh did: rows scanned, rows parsed (new or changed), rows dropped, seconds."""
+
+    scanned: int
+    parsed: int
+    removed: int
+    seconds: float
+
+
+@dataclass(frozen=True, eq=False)
+class RunSnapshot:
+    """The readable runs of a DB at one moment (in table order) and what was derived from them.
+
+    `derived(key, build)` caches anything computed from the runs (vocabulary, fact finder) for the
+    life of this snapshot, i.e. until the DB changes.
+    """
+
+    runs: list[Run]
+    skipped: int
+    skipped_reasons: tuple[str, ...]
+    signature: tuple
+    version: int
+    stats: RefreshStats
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_derived", {})
+        object.__setattr__(self, "_derived_lock", threading.Lock())
+
+    def derived(self, key: str, build: Callable[[list[Run]], Any]) -> Any:
+        with self._derived_lock:  # type: ignore[attr-defined]
+            cache = self._derived  # type: ignore[attr-defined]
+            if key not in cache:
+                cache[key] = build(self.runs)
+            return cache[key]
+
+    @property
+    def vocab(self):
+        from labvoice.knowledge.vocab import Vocabulary
+
+        return self.derived("vocab", Vocabulary.from_runs)
+
+
+def _interned(run: Run) -> Run:
+    """The run with its names and short string values interned. The run was made by this refresh and
+    nobody else holds it yet, so its dicts are swapped in place rather than copying the frozen Run."""
+    intern = sys.intern
+    params = {intern(k): intern(v) if isinstance(v, str) and len(v) <= INTERN_MAX_CHARS else v
+              for k, v in run.params.items()}
+    object.__setattr__(run, "params", params)
+    object.__setattr__(run, "metrics", {intern(k): v for k, v in run.metrics.items()})
+    return run
+
+
+class LiveRuns:
+    """The runs of one DB, refreshed incrementally when the file changes; see the module docstring."""
+
+    def __init__(self, store: ManifestStore | str | os.PathLike) -> None:
+        self.store = store if isinstance(store, ManifestStore) else ManifestStore(store)
+        self._lock = threading.Lock()
+        self._snapshot: RunSnapshot | None = None
+        # rowid -> (hash of the raw row, parsed Run or None, (run id, RowError) or None)
+        self._rows: dict[int, tuple[int, Run | None, tuple[str, RowError] | None]] = {}
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    def snapshot(self) -> RunSnapshot:
+        """The current runs; refreshes first when the DB changed on disk since the last call."""
+        with self._lock:
+            signature = db_signature(self.store.path)
+            if self._snapshot is None or signature != self._snapshot.signature:
+                self._snapshot = self._refresh(signature)
+            return self._snapshot
+
+    def _refresh(self, signature: tuple) -> RunSnapshot:
+        started = time.perf_counter()
+        present = self.store.check()
+        columns = tuple(c for c in READ_COLUMNS if c in present)
+        interned = [i for i, c in enumerate(columns) if c in _INTERNED_COLUMNS]
+        conn = _connect_ro(self.store.path)
+        old, rows_now = self._rows, {}
+        runs: list[Run] = []
+        errors: list[tuple[str, RowError]] = []
+        parsed = 0
+        try:
+            cursor = conn.execute(f"SELECT rowid, {', '.join(columns)} FROM manifests")
+            while True:
+                batch = cursor.fetchmany(FETCH_ROWS)
+                if not batch:
+                    break
+                for raw in batch:
+                    key, digest = raw[0], hash(raw)
+                    entry = old.get(key)
+                    if entry is None or entry[0] != digest:
+                        entry = self._parse(raw, columns, interned, digest)
+                        parsed += 1
+                    rows_now[key] = entry
+                    if entry[1] is not None:
+                        runs.append(entry[1])
+                    else:
+                        errors.append(entry[2])
+        except sqlite3.DatabaseError as err:
+            raise StoreError(f"cannot read {self.store.path}: {err}") from None
+        finally:
+            conn.close()
+        if errors and not runs:
+            raise _all_unreadable(self.store.path, errors)
+        removed = sum(1 for key in old if key not in rows_now)
+        self._rows = rows_now
+        reasons = [f"{run_id}: {err}" for run_id, err in errors]
+        if reasons and (self._snapshot is None or len(reasons) != self._snapshot.skipped):
+            log.warning("skipped %d unreadable run(s) in %s (first: %s)", len(reasons), self.store.path, reasons[0])
+        stats = RefreshStats(scanned=len(rows_now), parsed=parsed, removed=removed,
+                             seconds=time.perf_counter() - started)
+        version = self._snapshot.version + 1 if self._snapshot else 1
+        log.debug("runs of %s refreshed: %s", self.store.path, stats)
+        return RunSnapshot(runs, len(reasons), tuple(reasons), signature, version, stats)
+
+    @staticmethod
+    def _parse(raw: tuple, columns: tuple[str, ...], interned: list[int], digest: int) -> tuple:
+        values = list(raw[1:])
+        for i in interned:
+            if isinstance(values[i], str):
+                values[i] = sys.intern(values[i].strip())
+        row = dict(zip(columns, values))
+        try:
+            return (digest, _interned(_parse_row(row)), None)
+        except RowError as err:
+            return (digest, None, ("" if row.get("run_id") is None else str(row["run_id"]), err))
+
+
+@functools.lru_cache(maxsize=SHARED_STORES)
+def _shared(path: Path) -> LiveRuns:
+    return LiveRuns(path)
+
+
+def shared_runs(path: str | os.PathLike) -> LiveRuns:
+    """One LiveRuns per DB file in this process, so the app's answers and its index check share the
+    runs in memory instead of loading 100,000 runs twice."""
+    return _shared(Path(path).resolve())
