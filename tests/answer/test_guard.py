@@ -41,8 +41,9 @@ def test_dataset_not_in_facts_fails():
 
 
 def test_model_not_in_facts_fails():
-    assert not guard().check("The best model is a support vector machine.").ok or \
-        not guard().check("The best model is an svm.").ok
+    for said in ("The best model is a support vector machine.", "The best model is an svm."):
+        verdict = guard().check(said)
+        assert not verdict.ok and "linear_svm" in verdict.problem, (said, verdict)
 
 
 def test_prompt_echo_and_question_echo_fail():
