@@ -1,8 +1,6 @@
 """Silero VAD on onnxruntime and the end-of-speech detector, on Piper-synthesized speech."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -11,7 +9,6 @@ from labvoice.vad import (FRAME_SAMPLES, SAMPLE_RATE, EndOfSpeechDetector, Siler
                           VadOptions, segment_file)
 
 BOUNDARY_TOLERANCE_S = 0.15   # start/end found within this of the truth
-MAX_FRAME_US = 5000           # generous ceiling per frame on a busy 2-core box (measured ~200-400 us)
 
 
 def _detector(vad, **changes) -> EndOfSpeechDetector:
@@ -24,15 +21,13 @@ def test_model_inputs_are_what_we_feed(silero_vad):
     assert names["state"][0] == 2 and names["state"][2] == 128
 
 
-def test_speech_probability_and_speed(silero_vad, spoken_questions):
+def test_speech_probability(silero_vad, spoken_questions):
+    """(Its speed per frame is measured by scripts/bench_timing.py.)"""
     question = spoken_questions[0]
     audio = read_for_pipeline(question.path)
     frames = audio[:len(audio) - len(audio) % FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES)
     silero_vad.reset()
-    started = time.perf_counter()
     probs = np.array([silero_vad(frame) for frame in frames])
-    per_frame_us = (time.perf_counter() - started) / len(frames) * 1e6
-    assert per_frame_us < MAX_FRAME_US
     t = (np.arange(len(frames)) + 0.5) * FRAME_SAMPLES / SAMPLE_RATE
     inside = (t > question.speech_start_s + 0.2) & (t < question.speech_end_s - 0.2)
     outside = (t < question.speech_start_s - 0.2) | (t > question.speech_end_s + 0.4)

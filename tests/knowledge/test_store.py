@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 
 import pytest
 
@@ -94,11 +93,8 @@ def test_read_succeeds_while_a_writer_holds_a_write_transaction(tmp_path):
         assert writer.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         writer.execute("BEGIN IMMEDIATE")
         writer.execute("INSERT INTO manifests (run_id, final_metrics_json) VALUES ('pending1', '{\"a\": 1}')")
-        started = time.perf_counter()
-        runs = ManifestStore(path).runs()
-        waited = time.perf_counter() - started
+        runs = ManifestStore(path).runs()     # read while the writer still holds its lock (the wait: bench_timing.py)
         assert [r.run_id for r in runs] == ["committed"]     # the uncommitted row is not visible
-        assert waited < 1.0                                   # and the reader did not wait for the lock
         writer.commit()
     finally:
         writer.close()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 import pytest
@@ -14,7 +13,6 @@ from labvoice.stt.faster_whisper import FasterWhisperTranscriber
 from labvoice.vad import EndOfSpeechDetector, VadOptions, segment_file
 
 MAX_WER = 0.25
-MAX_SECONDS_PER_UTTERANCE = 5.0   # generous on a busy 2-core box (measured ~0.5 s)
 
 
 def _words(text: str) -> list[str]:
@@ -41,13 +39,10 @@ def test_transcribes_a_spoken_question(whisper_transcriber, silero_vad, spoken_q
     question = spoken_questions[index]
     audio = read_for_pipeline(question.path)
     (utterance,) = segment_file(audio, EndOfSpeechDetector(silero_vad, VadOptions.from_config(cpu_config.vad)))
-    started = time.perf_counter()
     segments = list(whisper_transcriber.transcribe(utterance.audio, CancelToken()))
-    elapsed = time.perf_counter() - started
     assert segments and all(isinstance(s, TranscriptSegment) for s in segments)
     text = " ".join(s.text for s in segments)
-    assert word_error_rate(question.text, text) <= MAX_WER, text
-    assert elapsed < MAX_SECONDS_PER_UTTERANCE
+    assert word_error_rate(question.text, text) <= MAX_WER, text   # speed: scripts/bench_timing.py
 
 
 def test_noise_and_silence_give_no_text(whisper_transcriber):
@@ -62,9 +57,7 @@ def test_cancelled_token_stops_before_decoding(whisper_transcriber, spoken_quest
     audio = read_for_pipeline(spoken_questions[0].path)
     token = CancelToken()
     token.cancel("test")
-    started = time.perf_counter()
-    assert list(whisper_transcriber.transcribe(audio, token)) == []
-    assert time.perf_counter() - started < 0.05
+    assert list(whisper_transcriber.transcribe(audio, token)) == []   # how fast: scripts/bench_timing.py
 
 
 def test_from_config_cpu_profile(cpu_config):

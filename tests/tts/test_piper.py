@@ -1,8 +1,6 @@
 """Piper TTS with the bundled en_US-joe-medium voice."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -12,17 +10,12 @@ from labvoice.style import Style
 from labvoice.tts.piper import PIECE_MS, PiperSynthesizer
 
 SENTENCE = "The best run reached a validation accuracy of ninety eight percent on the test set."
-MAX_FIRST_PIECE_S = 3.0   # generous on a busy 2-core box (measured ~0.1-0.4 s)
 
 
 def test_float32_pieces_at_the_voice_rate(piper_synthesizer):
     assert piper_synthesizer.sample_rate == 22050
-    started = time.perf_counter()
-    stream = piper_synthesizer.synthesize(SENTENCE, Style(), CancelToken())
-    first = next(stream)
-    first_s = time.perf_counter() - started
-    pieces = [first, *stream]
-    assert first_s < MAX_FIRST_PIECE_S
+    stream = piper_synthesizer.synthesize(SENTENCE, Style(), CancelToken())   # speed: scripts/bench_timing.py
+    pieces = list(stream)
     assert all(p.dtype == np.float32 and p.ndim == 1 for p in pieces)
     piece = int(piper_synthesizer.sample_rate * PIECE_MS / 1000)
     assert all(len(p) == piece for p in pieces[:-1]) and 0 < len(pieces[-1]) <= piece
