@@ -49,7 +49,7 @@ def test_a_refresh_parses_only_new_and_changed_rows(demo_db_copy):
     assert noted.stats.parsed == 1 and noted.runs[0].note == "rerun on the new GPU"
     assert noted.runs[1] is first.runs[1]                             # unchanged runs are reused
     with sqlite3.connect(demo_db_copy) as conn:
-        conn.execute("DELETE FROM manifests WHERE run_id = ?", (new_id,))
+        conn.execute("DELETE FROM manifests WHERE run_id = ?", (first.runs[2].run_id,))
         conn.execute(INSERT, ("broken01", None, None, "wine", "{not json", None, None))
     conn.close()
     after = live.snapshot()
@@ -88,10 +88,10 @@ def test_a_run_logged_after_the_retriever_was_built_is_in_the_next_answer(config
     grounded = GroundedAnswerer(retriever, ScriptedChat.saying("Nice."), cfg.llm, cfg.pipeline)
     question = "Which run has the best validation accuracy on digits?"
     before = grounded.answer(question, Style(verbosity=0.2), CancelToken()).finish()
-    assert "digitz99" not in before.text and before.used_run_ids
+    assert "digitz99" not in before.display and before.used_run_ids
     index_version = (demo_index_copy / POINTER).read_text()
     _insert_documented_row(demo_db_copy, "digitz99", "digits", 0.9999)
     after = grounded.answer(question, Style(verbosity=0.2), CancelToken()).finish()
-    assert "digitz99" in after.text and after.used_run_ids[0] == "digitz99"
+    assert after.used_run_ids[0] == "digitz99" and "digitz99" in after.display
     assert (demo_index_copy / POINTER).read_text() == index_version          # no index rebuild
     assert retriever.passages.current().directory.name == index_version.strip()

@@ -38,14 +38,17 @@ INTERN_MAX_CHARS = 64          # string parameter values up to this long repeat 
 
 
 def db_signature(path: Path) -> tuple:
-    """Changes whenever a write lands in the DB: mtime and size of the file and of its WAL."""
+    """Changes whenever a write lands in the DB: mtime and size of the file and of its WAL. An empty
+    WAL counts as none: opening a WAL-mode DB (our own reads too) creates one, and every commit
+    either grows the WAL or, at a checkpoint, rewrites the DB file."""
     sig = []
     for suffix in ("", "-wal"):
         try:
             st = os.stat(f"{path}{suffix}")
-            sig.append((st.st_mtime_ns, st.st_size, st.st_ino))
         except OSError:
             sig.append(None)
+            continue
+        sig.append(None if suffix and st.st_size == 0 else (st.st_mtime_ns, st.st_size, st.st_ino))
     return tuple(sig)
 
 
