@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 
 from labvoice.answer.grounded import GroundedAnswerer
+from labvoice.answer.planner import make_planner
 from labvoice.backends import make_chat_model
 from labvoice.config import Config
 from labvoice.hardware import apply_thread_budget, resolved_profile
@@ -54,5 +55,6 @@ def load_brain(config: Config, profile: str | None = None, with_index: bool = Tr
     retriever.warnings.extend(warnings)
     retriever.store.check()
     chat_model = make_chat_model(config, profile)
-    answerer = GroundedAnswerer(retriever, chat_model, config.llm, config.pipeline)
+    answerer = GroundedAnswerer(retriever, chat_model, config.llm, config.pipeline,
+                                planner=make_planner(config, profile, chat_model))
     return Brain(config, profile, retriever, chat_model, answerer, warnings)

@@ -36,7 +36,8 @@ def test_facts_are_spoken_before_the_llm_is_asked(cpu_config, heldout_db, best_m
     assert model.prompts == []                  # the first piece did not wait for the LLM
     rest = list(pieces)
     result = stream.result
-    assert best_mnist in " ".join([first] + rest)
+    assert best_mnist in result.display and best_mnist not in " ".join([first] + rest)
+    assert result.text == " ".join([first] + rest)          # exactly what went to the synthesizer
     assert result.used_run_ids == (best_mnist,) and not result.fallback
     assert result.stamps["first_chunk"] < result.stamps["first_token"]
 
@@ -45,9 +46,9 @@ def test_a_remark_about_the_runs_is_added_after_the_facts(cpu_config, heldout_db
     grounded, model = answerer(cpu_config, heldout_db, "Try more seeds on mnist to be sure.")
     result = grounded.answer(QUESTION, Style(verbosity=0.4), CancelToken()).finish()
     assert result.text.endswith("Try more seeds on mnist to be sure.")
-    assert best_mnist in result.text.split("Try")[0]
+    assert best_mnist in result.display.split("Try")[0] and result.display.endswith("Try more seeds on mnist to be sure.")
     prompt = model.prompts[0][-1].content
-    assert "ANSWER: " in prompt and best_mnist in prompt    # the model knows what was already said
+    assert "ANSWER: " in prompt and best_mnist in prompt    # the model knows the facts and what was said
 
 
 @pytest.mark.parametrize("reply", ["I'm sure it's a lie. I'm sure it's a lie.",
@@ -55,14 +56,14 @@ def test_a_remark_about_the_runs_is_added_after_the_facts(cpu_config, heldout_db
 def test_a_remark_that_is_off_topic_or_repeats_is_not_spoken(cpu_config, heldout_db, best_mnist, reply):
     grounded, _ = answerer(cpu_config, heldout_db, reply)
     result = grounded.answer(QUESTION, Style(verbosity=0.4), CancelToken()).finish()
-    assert best_mnist in result.text and "lie" not in result.text and not result.fallback
+    assert best_mnist in result.display and "lie" not in result.text and not result.fallback
     assert result.text.count("best validation accuracy") <= 1
 
 
 def test_at_the_lowest_verbosity_the_facts_alone_answer(cpu_config, heldout_db, best_mnist):
     grounded, model = answerer(cpu_config, heldout_db, "Try more seeds on mnist to be sure.")
     result = grounded.answer(QUESTION, Style(verbosity=0.0), CancelToken()).finish()
-    assert best_mnist in result.text and model.prompts == []
+    assert best_mnist in result.display and model.prompts == []
 
 
 def test_without_facts_first_the_llm_phrases_and_a_bad_answer_falls_back(cpu_config, heldout_db, best_mnist):
@@ -72,5 +73,5 @@ def test_without_facts_first_the_llm_phrases_and_a_bad_answer_falls_back(cpu_con
     first = next(pieces)
     assert len(model.prompts) == 1              # the LLM was asked before anything was spoken
     result = stream.finish()
-    assert result.fallback and best_mnist in result.text and "lie" not in result.text
+    assert result.fallback and best_mnist in result.display and "lie" not in result.text
     assert "ANSWER: " not in model.prompts[0][-1].content

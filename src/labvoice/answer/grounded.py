@@ -1,72 +1,54 @@
-"""Grounded answers: retrieve facts, let the LLM phrase them, guard every speakable piece, and fall
-back to the templated sentence when the LLM's wording cannot be trusted.
+"""Grounded answers: the executed query's facts are spoken first, the LLM may add guarded remarks,
+and everything spoken passes the last check for the ear.
 
 `GroundedAnswerer.answer()` returns an `AnswerStream`: iterating it yields speakable pieces as
 soon as they pass the guard (the pipeline sends each one to TTS at once); afterwards its
-`result` holds the full text, the run ids used, the facts and the latency stamps.
+`result` holds the display text (full ids, exact values), the spoken text, the executed query,
+the run ids used, the facts and the latency stamps.
+
+What is answered how:
+- a question about the runs: the facts (computed, never generated), then remarks, each guarded
+  (ids, numbers and claims against the typed rows, no echo of the prompt or question);
+- a question about the runs that no query expresses: "I can't work that out from the runs yet"
+  and what it can do; the LLM is not asked (it would answer from nothing);
+- small talk: a joke when asked (the LLM's if usable, else a built-in one by the humour slider),
+  the kinds of question with examples, or a short guarded LLM reply;
+- when the parser is unsure and a capable LLM is configured, the LLM writes the query (planner.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
-from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from labvoice.answer.chunker import SentenceChunker
+from labvoice.answer.claims import ClaimChecker
 from labvoice.answer.guard import HallucinationGuard, Verdict
-from labvoice.answer.prompt import build_messages
+from labvoice.answer.planner import QueryPlanner, planner_names
+from labvoice.answer.prompt import SYSTEM_PROMPT, build_messages, instructions
+from labvoice.answer.result import AnswerResult, AnswerStream, Conversation
+from labvoice.answer.smalltalk import (LLM_JOKE_MIN_HUMOUR, builtin_joke, cant_work_out, capabilities,
+                                       capabilities_answer, is_capability_question, is_joke_request, joke_messages,
+                                       usable_joke)
+from labvoice.answer.spoken import speakable
 from labvoice.cancel import CancelToken
-from labvoice.knowledge.facts import Context
 from labvoice.knowledge.notes import FLAG_ACTION, UNFLAG_ACTION, flag_note, unflag_note
+from labvoice.knowledge.query.wording import kind_words, words_for_name
 from labvoice.knowledge.retriever import Retrieval, Retriever
 from labvoice.llm.base import ChatModel, GenerationOptions, LlmError
-from labvoice.answer.chunker import SentenceChunker
 from labvoice.style import Style
+
+__all__ = ["AnswerResult", "AnswerStream", "Conversation", "GroundedAnswerer", "clean_piece"]
 
 log = logging.getLogger(__name__)
 
 SMALL_TALK_FALLBACK = ("Hi! I'm labvoice. Ask me about your training runs, for example which run "
                        "had the best validation accuracy.")
 LLM_DOWN_SMALL_TALK = "Sorry, my language model is not answering right now, but I can still look up your runs."
-
-
-@dataclass
-class Conversation:
-    """What earlier turns leave behind: played exchanges for the prompt, and what they were about."""
-
-    history: list[tuple[str, str]] = field(default_factory=list)
-    context: Context = field(default_factory=Context)
-
-    def remember(self, question: str, spoken: str, retrieval: Retrieval | None, interrupted: bool) -> None:
-        if spoken:
-            self.history.append((question, spoken + (" [interrupted]" if interrupted else "")))
-            del self.history[:-20]
-        if retrieval is not None and retrieval.used_run_ids:
-            q = retrieval.factset.query
-            self.context = Context(run_ids=retrieval.used_run_ids, datasets=q.datasets, metric=q.metric)
-
-
-@dataclass
-class AnswerResult:
-    question: str
-    text: str = ""
-    used_run_ids: tuple[str, ...] = ()
-    facts: tuple[dict, ...] = ()
-    fallback: bool = False
-    fallback_reason: str = ""
-    interrupted: bool = False
-    warnings: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    stamps: dict[str, float] = field(default_factory=dict)   # monotonic seconds
-    retrieval: Retrieval | None = None
-
-    def latency_ms(self) -> dict[str, float]:
-        """Milliseconds from the turn's start to each stamp."""
-        start = self.stamps.get("start")
-        if start is None:
-            return {}
-        return {name: round((t - start) * 1000, 1) for name, t in self.stamps.items() if name != "start"}
-
+JOKE_MAX_TOKENS = 60
+MAX_CHECKED_IDS = 50   # run ids the last spoken check shortens by name (others by their hex shape)
 
 _PROMPT_ECHO = re.compile(r"^\s*(?:(?:FACTS|NOTES|ANSWER|QUESTION)\s*:\s*)?(?:[-*\u2022]\s+)?", re.I)
 
@@ -91,28 +73,36 @@ def _counts(retrieval: Retrieval) -> list[str]:
             for m in [re.match(r"\d+", f.sentence)] if m]
 
 
-class AnswerStream:
-    def __init__(self, pieces: Iterator[str], result: AnswerResult) -> None:
-        self._pieces = pieces
-        self.result = result
+def _kind_of(retrieval: Retrieval) -> str:
+    """What was asked: runs | flag | small_talk | documents | unsupported (old parser: by intent)."""
+    query = retrieval.factset.query
+    kind = getattr(query, "type", None)
+    if kind:
+        return kind
+    intent = getattr(getattr(query, "intent", None), "value", "")
+    return {"small_talk": "small_talk", "flag_request": "flag"}.get(intent, "runs")
 
-    def __iter__(self) -> Iterator[str]:
-        return self._pieces
 
-    def finish(self) -> AnswerResult:
-        for _ in self._pieces:
-            pass
-        return self.result
+def _query_json(query) -> dict | None:
+    if query is None or not hasattr(query, "model_dump_json"):
+        return None
+    from labvoice.knowledge.query.model import query_json
+
+    return query_json(query)
 
 
 class GroundedAnswerer:
     def __init__(self, retriever: Retriever, chat_model: ChatModel, llm_config, pipeline_config,
-                 edit_note: Callable[[str, Callable[[str], str]], str] | None = None) -> None:
+                 edit_note: Callable[[str, Callable[[str], str]], str] | None = None,
+                 planner: QueryPlanner | None = None) -> None:
+        """`planner`: asked for the query when the parser's confidence is below
+        `llm_config.planner_below_confidence` (None: never; see planner.planner_enabled)."""
         self.retriever = retriever
         self.chat_model = chat_model
         self.llm_config = llm_config
         self.pipeline_config = pipeline_config
         self.edit_note = edit_note or retriever.store.edit_note   # one transaction per edit
+        self.planner = planner
 
     def _chunker(self) -> SentenceChunker:
         return SentenceChunker(self.pipeline_config.chunk_min_words, self.pipeline_config.chunk_max_words)
@@ -127,55 +117,124 @@ class GroundedAnswerer:
         return AnswerStream(self._run(question, style, cancel, conversation or Conversation(), result, until_voiced),
                             result)
 
+    # --- retrieval and the planner ------------------------------------------------------------
+    def _retrieve(self, question: str, conversation: Conversation, cancel: CancelToken,
+                  result: AnswerResult) -> Retrieval:
+        retrieval = self.retriever.retrieve(question, conversation.context)
+        confidence = getattr(retrieval.factset, "confidence", 1.0)
+        threshold = getattr(self.llm_config, "planner_below_confidence", 0.0)
+        if self.planner is None or confidence >= threshold or cancel.cancelled:
+            return retrieval
+        if _kind_of(retrieval) in ("flag", "documents", "small_talk"):
+            return retrieval   # writes are never planned; documents and small talk are not run queries
+        finder = self.retriever.finder()
+        outcome = self.planner.plan(question, planner_names(finder), cancel, tuple(conversation.context.run_ids))
+        result.planner = {"asked": True, "used": outcome.parsed is not None, "ms": outcome.ms,
+                          "problem": outcome.problem, "parser_confidence": round(confidence, 3)}
+        if outcome.parsed is None:
+            log.info("planner not used (%s); keeping the parser's query", outcome.problem)
+            return retrieval
+        parsed = outcome.parsed
+        if getattr(parsed, "refers_back", False) and not parsed.run_ids and conversation.context.run_ids:
+            parsed = parsed.model_copy(update={"run_ids": tuple(conversation.context.run_ids)})
+        try:
+            planned = finder.find(parsed)
+        except Exception as err:  # noqa: BLE001 - a planned query the executor cannot run: keep the parser's
+            result.planner.update(used=False, problem=f"planned query failed: {err}")
+            log.info("planned query failed (%s); keeping the parser's query", err)
+            return retrieval
+        return dataclasses.replace(retrieval, factset=planned)
+
+    def _vocab_names(self) -> dict[str, str]:
+        """Names from this DB for the examples of what can be asked."""
+        try:
+            vocab = self.retriever.finder().vocab
+        except Exception:  # noqa: BLE001 - examples fall back to generic names
+            return {}
+        names = {}
+        if vocab.metrics:
+            names["metric"] = words_for_name(vocab.headline_metric() if hasattr(vocab, "headline_metric")
+                                             else vocab.metrics[0])
+        if vocab.datasets:
+            names["dataset"] = words_for_name(vocab.datasets[0])
+        if vocab.model_kinds:
+            names["kind"] = kind_words(vocab.model_kinds[0])
+        if vocab.params:
+            names["param"] = words_for_name(vocab.params[0])
+        return names
+
+    # --- the answer ---------------------------------------------------------------------------
     def _run(self, question: str, style: Style, cancel: CancelToken, conversation: Conversation,
              result: AnswerResult, until_voiced: Callable[[], None]) -> Iterator[str]:
-        retrieval = self.retriever.retrieve(question, conversation.context)
+        retrieval = self._retrieve(question, conversation, cancel, result)
         result.retrieval = retrieval
         result.stamps["retrieval"] = time.monotonic()
         result.warnings.extend(retrieval.warnings)
         result.used_run_ids = retrieval.used_run_ids
         result.facts = tuple(f.as_dict() for f in retrieval.factset.facts)
+        result.query = _query_json(retrieval.factset.query)
+        kind = _kind_of(retrieval)
+        result.shape = getattr(retrieval.factset, "shape", "") or kind
         template = retrieval.factset.templated_answer
+        display = getattr(retrieval.factset, "display_answer", "") or " ".join(
+            f.text for f in retrieval.factset.facts)
+        facts = retrieval.factset.facts
 
-        actions = [f.action for f in retrieval.factset.facts if f.action]
+        if not facts and (is_joke_request(question) or getattr(retrieval.factset.query, "kind", "") == "joke"):
+            yield from self._joke(style, cancel, result)
+            return
+        if not facts and (is_capability_question(question) or
+                          getattr(retrieval.factset.query, "kind", "") == "capabilities"):
+            shown, said = capabilities_answer(capabilities(**self._vocab_names()))
+            yield from self._emit_template(said, result, cancel, reason="", display=shown)
+            return
+        if kind == "unsupported" and not retrieval.passages:
+            reason = getattr(retrieval.factset.query, "reason", "")
+            shown, said = cant_work_out(capabilities(**self._vocab_names()), reason)
+            yield from self._emit_template(said, result, cancel, reason="", display=shown)
+            return
+
+        actions = [f.action for f in facts if f.action]
         if actions:
             template = self._perform(actions, template, result)
-            yield from self._emit_template(template, result, cancel, reason="")
+            yield from self._emit_template(template, result, cancel, reason="", display=display)
             return
 
         spoken: list[str] = []
-        guard = HallucinationGuard(retrieval.grounding_text(), self.retriever.finder().vocab, question)
-        if retrieval.factset.facts and template and self.llm_config.facts_first:
-            yield from self._facts_then_remarks(template, retrieval, guard, style, cancel, conversation, result,
-                                                until_voiced)
+        claims = ClaimChecker(getattr(retrieval.factset, "claims", ()), getattr(retrieval.factset, "rows", ()),
+                              result_texts=[f.text for f in facts], known_run_ids=retrieval.used_run_ids)
+        if facts and template and self.llm_config.facts_first:
+            yield from self._facts_then_remarks(template, display, retrieval, claims, style, cancel, conversation,
+                                                result, until_voiced)
             return
+        guard = HallucinationGuard(retrieval.grounding_text(), self.retriever.finder().vocab, question,
+                                   instructions=instructions(style), claims=claims if facts else None)
         messages = build_messages(retrieval, style, conversation.history, self.llm_config.history_turns)
-        check = guard.check_on_topic if retrieval.factset.facts else guard.check
-        rejected = yield from self._stream_guarded(messages, check, style, cancel, spoken, result)
+        check = guard.check_on_topic if facts else guard.check
+        raw: list[str] = []
+        rejected = yield from self._stream_guarded(messages, check, style, cancel, spoken, raw, result)
         if cancel.cancelled:
             result.interrupted = True
-            result.text = " ".join(spoken)
             return
-        # The run ids the templated answer names, and a count's number, must be in what the LLM
-        # said, or the answer is incomplete.
-        said = " ".join(spoken)
-        missing = [rid for rid in retrieval.used_run_ids[:3] if rid in template and rid not in said]
+        # The run ids the facts name, and a count's number, must be in what the LLM said, or the
+        # answer is incomplete.
+        said = " ".join(raw)
+        missing = [rid for rid in retrieval.used_run_ids[:3] if rid in display and rid not in said]
         missing += [f"the count {n}" for n in _counts(retrieval) if not re.search(rf"\b{n}\b", said)]
-        if rejected or not spoken or (retrieval.factset.facts and missing):
+        if rejected or not spoken or (facts and missing):
             if not template:
                 template = LLM_DOWN_SMALL_TALK if result.errors else SMALL_TALK_FALLBACK
             reason = rejected or ("empty answer" if not spoken else f"answer left out {', '.join(missing)}")
-            yield from self._emit_template(template, result, cancel, reason, spoken)
-            return
-        result.text = " ".join(spoken)
+            yield from self._emit_template(template, result, cancel, reason, display=display or template,
+                                           spoken=spoken)
 
-    def _facts_then_remarks(self, template: str, retrieval: Retrieval, guard: HallucinationGuard, style: Style,
-                            cancel: CancelToken, conversation: Conversation, result: AnswerResult,
+    def _facts_then_remarks(self, template: str, display: str, retrieval: Retrieval, claims: ClaimChecker,
+                            style: Style, cancel: CancelToken, conversation: Conversation, result: AnswerResult,
                             until_voiced: Callable[[], None]) -> Iterator[str]:
-        """Speak the SQL facts at once (no waiting for the LLM, and always right), then let the LLM
-        add remarks while they play, each guarded, stopping quietly at the first that fails."""
+        """Speak the facts at once (no waiting for the LLM, and always right), then let the LLM add
+        remarks while they play, each guarded, stopping quietly at the first that fails."""
         spoken: list[str] = []
-        yield from self._emit_template(template, result, cancel, reason="", spoken=spoken)
+        yield from self._emit_template(template, result, cancel, reason="", display=display, spoken=spoken)
         room = style.max_sentences() - _sentences(spoken)
         if cancel.cancelled or room <= 0:
             return
@@ -183,42 +242,76 @@ class GroundedAnswerer:
         if cancel.cancelled:
             result.interrupted = True
             return
+        guard = HallucinationGuard(retrieval.grounding_text(), self.retriever.finder().vocab, retrieval.question,
+                                   instructions=instructions(style, room), claims=claims)
         messages = build_messages(retrieval, style, conversation.history, self.llm_config.history_turns,
                                   already_said=template, remark_sentences=room)
         rejected = yield from self._stream_guarded(messages, lambda piece: guard.check_remark(piece, template),
-                                                   style, cancel, spoken, result)
+                                                   style, cancel, spoken, [], result)
         if rejected:
             log.info("remark not spoken: %s", rejected)
+            result.dropped.append(rejected)
         result.interrupted = cancel.cancelled
 
+    def _joke(self, style: Style, cancel: CancelToken, result: AnswerResult) -> Iterator[str]:
+        """The LLM's joke when it is a usable one (asked with a short prompt that never changes),
+        else one from the built-in list with the play the humour slider asks for."""
+        result.shape = "small_talk"
+        joke = None
+        if style.humour >= LLM_JOKE_MIN_HUMOUR:
+            options = GenerationOptions(max_tokens=JOKE_MAX_TOKENS, temperature=style.llm_temperature(
+                self.llm_config.temperature))
+            stream = self.chat_model.stream_chat(joke_messages(SYSTEM_PROMPT), options, cancel)
+            try:
+                text = "".join(stream)
+                result.stamps.setdefault("first_token", time.monotonic())
+                joke = usable_joke(text)
+                if joke is not None and not HallucinationGuard("", self.retriever.finder().vocab).check(joke).ok:
+                    joke = None
+                if joke is None:
+                    result.dropped.append(f"not a usable joke: {text[:80]!r}")
+            except LlmError as err:
+                result.errors.append(str(err))
+            finally:
+                close = getattr(stream, "close", None)
+                if close:
+                    close()
+        if cancel.cancelled:
+            result.interrupted = True
+            return
+        yield from self._emit_template(joke or builtin_joke(style.humour), result, cancel, reason="")
+
     def _stream_guarded(self, messages, check: Callable[[str], Verdict], style: Style, cancel: CancelToken,
-                        spoken: list[str], result: AnswerResult) -> Iterator[str]:
-        """Stream the LLM's answer, yield each piece that passes `check`, stop at the first that
-        does not, when cancelled, or after the style's sentence limit. Returns why it stopped
-        early ("" when it did not); an LLM error is recorded and returned as the reason."""
+                        spoken: list[str], raw: list[str], result: AnswerResult) -> Iterator[str]:
+        """Stream the LLM's answer, yield each piece that passes `check` (rewritten for the ear),
+        stop at the first that does not, when cancelled, or after the style's sentence limit.
+        Returns why it stopped early ("" when it did not); an LLM error is recorded and returned
+        as the reason. `raw` collects the pieces as the LLM wrote them (full ids, exact values)."""
         options = GenerationOptions(max_tokens=self.llm_config.max_tokens,
                                     temperature=style.llm_temperature(self.llm_config.temperature))
         chunker = self._chunker()
         stream = self.chat_model.stream_chat(messages, options, cancel)
         rejected = ""
+
+        def take(pieces) -> Iterator[str]:
+            nonlocal rejected
+            for piece in filter(None, map(clean_piece, pieces)):
+                verdict = check(piece)
+                if not verdict.ok:
+                    rejected = verdict.problem
+                    return
+                raw.append(piece)
+                result.display = f"{result.display} {piece}".strip()
+                yield from self._emit(piece, spoken, result)
+
         try:
             for token in stream:
                 result.stamps.setdefault("first_token", time.monotonic())
-                for piece in filter(None, map(clean_piece, chunker.feed(token))):
-                    verdict = check(piece)
-                    if not verdict.ok:
-                        rejected = verdict.problem
-                        break
-                    yield from self._emit(piece, spoken, result)
+                yield from take(chunker.feed(token))
                 if rejected or cancel.cancelled or _sentences(spoken) >= style.max_sentences():
                     break
             if not rejected and not cancel.cancelled and _sentences(spoken) < style.max_sentences():
-                for piece in filter(None, map(clean_piece, _rest(chunker))):
-                    verdict = check(piece)
-                    if not verdict.ok:
-                        rejected = verdict.problem
-                        break
-                    yield from self._emit(piece, spoken, result)
+                yield from take(_rest(chunker))
         except LlmError as err:
             result.errors.append(str(err))
             rejected = f"LLM failed: {err}"
@@ -230,18 +323,29 @@ class GroundedAnswerer:
         return rejected
 
     def _emit(self, piece: str, spoken: list[str], result: AnswerResult) -> Iterator[str]:
+        """Hand one piece to the synthesizer, after the last check for the ear: rewritten (words
+        for names, short handles for ids, rounded numbers) or, when it cannot be, dropped."""
+        ids = tuple(result.used_run_ids[:MAX_CHECKED_IDS])
+        said = speakable(piece, ids)
+        if said is None:
+            result.dropped.append(f"not fit to speak: {piece[:80]!r}")
+            log.info("piece not spoken (not fit for the ear): %r", piece)
+            return
         result.stamps.setdefault("first_chunk", time.monotonic())
-        spoken.append(piece)
+        spoken.append(said)
         result.text = " ".join(spoken)
-        yield piece
+        yield said
 
     def _emit_template(self, template: str, result: AnswerResult, cancel: CancelToken, reason: str,
-                       spoken: list[str] | None = None) -> Iterator[str]:
+                       display: str = "", spoken: list[str] | None = None) -> Iterator[str]:
+        """Speak `template` (already worded for the ear) piece by piece; the window shows `display`
+        (the same facts with full ids and exact values), or the template itself."""
         spoken = spoken if spoken is not None else []
         if reason:
             result.fallback = True
             result.fallback_reason = reason
             log.info("templated answer used: %s", reason)
+        result.display = f"{result.display} {display or template}".strip()
         chunker = self._chunker()
         for piece in list(chunker.feed(template)) + _rest(chunker):
             if cancel.cancelled:

@@ -67,12 +67,40 @@ class PlanOutcome:
     ms: float = 0.0
 
 
+@dataclass(frozen=True)
+class PlannerNames:
+    """The DB's names a planned query may use."""
+
+    metrics: tuple[str, ...]
+    params: tuple[str, ...]
+    datasets: tuple[str, ...]
+    model_kinds: tuple[str, ...]
+    run_ids: frozenset[str]
+
+
+def planner_names(finder) -> PlannerNames:
+    """Names from a fact finder: its vocabulary, plus the text parameters its catalog knows (the
+    vocabulary lists numeric parameters only)."""
+    vocab = finder.vocab
+    catalog = getattr(finder, "catalog", None)
+    text_params = tuple(getattr(catalog, "category_values", {}) or ())
+    params = tuple(dict.fromkeys(tuple(vocab.params) + text_params))
+    return PlannerNames(tuple(vocab.metrics), params, tuple(vocab.datasets), tuple(vocab.model_kinds),
+                        frozenset(vocab.run_ids))
+
+
 def planner_enabled(llm_config, backend: str, chat_model: object) -> bool:
     """`llm.planner`: on, off, or auto (on for vLLM and OpenAI-compatible servers only)."""
     mode = getattr(llm_config, "planner", "auto")
     if mode == "off" or not can_write_json(chat_model):
         return False
     return mode == "on" or backend in PLANNER_BACKENDS
+
+
+def make_planner(config, profile: str, chat_model) -> "QueryPlanner | None":
+    """The planner for this config and profile, or None where `llm.planner` leaves it off."""
+    backend = config.llm.gpu_backend if profile == "gpu" else config.llm.cpu_backend
+    return QueryPlanner(chat_model) if planner_enabled(config.llm, backend, chat_model) else None
 
 
 def _names_enum(schema: dict, defs_key: str, prop: str, names: Iterable[str]) -> None:

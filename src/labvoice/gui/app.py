@@ -267,7 +267,8 @@ class LabvoiceWindow(ctk.CTk):
             self.conversation.stream_answer(self.events.key(event), event.text)
         elif isinstance(event, AnswerDone):
             self.conversation.finish_answer(self.events.key(event), event.text, event.interrupted, event.fallback,
-                                            event.used_run_ids)
+                                            event.used_run_ids, getattr(event, "display", ""),
+                                            getattr(event, "query", None))
             self.runs_panel.show(event.used_run_ids, event.facts)
         elif isinstance(event, Latency):
             self.conversation.set_latency(self.events.key(event), event.stages_ms)

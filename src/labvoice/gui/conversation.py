@@ -55,6 +55,8 @@ class TurnView:
     interrupted: bool = False
     fallback: bool = False
     used_run_ids: tuple[str, ...] = ()
+    display: str = ""             # the answer with full run ids and exact values (what was spoken is `answer`)
+    query: dict | None = None     # the query that was executed (JSON data)
     latency_ms: dict[str, float] = field(default_factory=dict)
     expanded: bool = False
     note: str = ""
@@ -88,6 +90,43 @@ class TurnView:
         return f"milliseconds after {start}\n" + "\n".join(lines) if lines else "no timings for this turn"
 
 
+def _field_text(field: dict | None) -> str:
+    if not field:
+        return ""
+    return field.get("name") or field.get("kind", "")
+
+
+def query_summary(query: dict) -> str:
+    """The executed query in one line: "rank by val_acc (descending), dataset = mnist, limit 1"."""
+    kind = query.get("type", "")
+    if kind != "runs":
+        reason = query.get("reason") or query.get("kind") or ""
+        return f"{kind.replace('_', ' ')}{': ' + reason if reason else ''}"
+    parts = [query.get("shape", "")]
+    order = query.get("order")
+    if order:
+        parts[0] += f" by {_field_text(order.get('field'))} ({'descending' if order.get('descending', True) else 'ascending'})"
+    if query.get("aggregate"):
+        parts.append(f"{query['aggregate']} of {query.get('metric') or 'runs'}")
+    elif query.get("metric") and not order:
+        parts.append(f"metric {query['metric']}")
+    if query.get("group_by"):
+        parts.append(f"per {_field_text(query['group_by'])}")
+    if query.get("select"):
+        parts.append(f"select {_field_text(query['select'])}")
+    for flt in query.get("filters", ()):
+        value = flt.get("value")
+        value = ", ".join(map(str, value)) if isinstance(value, list) else value
+        parts.append(f"{_field_text(flt.get('field'))} {flt.get('op')} {value}")
+    if query.get("run_ids"):
+        parts.append("runs " + ", ".join(query["run_ids"]))
+    if query.get("limit"):
+        parts.append(f"limit {query['limit']}")
+    if query.get("compare"):
+        parts.append("compare [" + "; ".join(query_summary({"type": "runs", **side}) for side in query["compare"]) + "]")
+    return ", ".join(p for p in parts if p)
+
+
 class ConversationView(ctk.CTkTextbox):
     """Read-only transcript of the session. Call the update methods from the Tk thread only."""
 
@@ -116,10 +155,13 @@ class ConversationView(ctk.CTkTextbox):
         self._render(turn, "ans")
 
     def finish_answer(self, key: TurnKey, text: str, interrupted: bool, fallback: bool,
-                      used_run_ids: tuple[str, ...]) -> None:
+                      used_run_ids: tuple[str, ...], display: str = "", query: dict | None = None) -> None:
+        """`text` is what was spoken; `display` the same answer with full run ids and exact values,
+        shown beside it with the executed `query`."""
         turn = self._ensure(key)
         turn.answer, turn.interrupted, turn.fallback = text, interrupted, fallback
         turn.used_run_ids, turn.done = tuple(used_run_ids), True
+        turn.display, turn.query = display, query
         self._render(turn, "ans")
         self._render(turn, "meta")
 
@@ -211,6 +253,10 @@ class ConversationView(ctk.CTkTextbox):
         if not turn.done:
             return [("thinking\u2026" if not turn.generated else "speaking\u2026", (*tags, "muted")), ("\n", tags)]
         parts: list[tuple[str, tuple[str, ...]]] = []
+        if turn.display and " ".join(turn.display.split()) != " ".join(turn.answer.split()):
+            parts.append((f"exactly: {turn.display}\n", (*tags, "muted")))
+        if turn.query:
+            parts.append((f"query: {query_summary(turn.query)}\n", (*tags, "muted")))
         headline = turn.headline_latency()
         if headline is not None:
             arrow = "\u25be" if turn.expanded else "\u25b8"

@@ -37,3 +37,19 @@ class ChatModel(Protocol):
                     cancel: CancelToken) -> Iterator[str]: ...
 
     def close(self) -> None: ...
+
+
+class StructuredChat(ChatModel, Protocol):
+    """A chat model that can also write a reply constrained to a JSON schema (vLLM guided
+    decoding, `response_format` json_schema on an OpenAI-compatible server, llama.cpp's
+    grammar). The query planner uses it; `structured_output` says whether it can."""
+
+    structured_output: bool
+
+    def complete_json(self, messages: list[ChatMessage], schema: dict, options: GenerationOptions,
+                      cancel: CancelToken) -> str: ...
+
+
+def can_write_json(model: object) -> bool:
+    """Whether `model` implements `StructuredChat` (scripted stand-ins and old backends do not)."""
+    return bool(getattr(model, "structured_output", False)) and callable(getattr(model, "complete_json", None))

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 class LlamaCppChat:
     name = "llama_cpp"
+    structured_output = True   # llama.cpp turns a JSON schema into a grammar (the query planner)
 
     def __init__(self, model_path: Path, n_ctx: int, threads: int, seed: int) -> None:
         try:
@@ -40,13 +41,14 @@ class LlamaCppChat:
         return cls(path, cfg.n_ctx, config.threads, cfg.seed)
 
     def stream_chat(self, messages: list[ChatMessage], options: GenerationOptions,
-                    cancel: CancelToken) -> Iterator[str]:
+                    cancel: CancelToken, response_format: dict | None = None) -> Iterator[str]:
         payload = [{"role": m.role, "content": m.content} for m in messages]
         with self._lock:
             try:
                 chunks = self._llm.create_chat_completion(
                     messages=payload, stream=True, max_tokens=options.max_tokens,
-                    temperature=options.temperature, stop=list(options.stop) or None)
+                    temperature=options.temperature, stop=list(options.stop) or None,
+                    response_format=response_format)
             except ValueError as err:  # e.g. prompt longer than the context window
                 raise LlmError(f"llama.cpp rejected the prompt: {err}") from None
             try:
@@ -60,6 +62,12 @@ class LlamaCppChat:
                 close = getattr(chunks, "close", None)
                 if close:
                     close()
+
+    def complete_json(self, messages: list[ChatMessage], schema: dict, options: GenerationOptions,
+                      cancel: CancelToken) -> str:
+        """The reply constrained by a grammar made from `schema` (JSON); "" when cancelled."""
+        return "".join(self.stream_chat(messages, options, cancel,
+                                        response_format={"type": "json_object", "schema": schema}))
 
     def close(self) -> None:
         llm, self._llm = getattr(self, "_llm", None), None

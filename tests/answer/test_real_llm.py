@@ -1,0 +1,85 @@
+"""The answer paths that use the LLM, with the real bundled SmolLM2 (llama.cpp in-process): a joke
+when asked, small talk, and remarks after the facts. Whatever the small model says, what is spoken
+is fit for the ear, says no instruction back and makes no claim the facts do not hold."""
+from __future__ import annotations
+
+import pytest
+
+from labvoice.answer.grounded import GroundedAnswerer
+from labvoice.answer.prompt import SYSTEM_PROMPT, build_messages
+from labvoice.answer.smalltalk import JOKES
+from labvoice.answer.spoken import spoken_problems
+from labvoice.cancel import CancelToken
+from labvoice.knowledge.retriever import Retriever
+from labvoice.llm.llama_cpp import LlamaCppChat
+from labvoice.style import Style
+
+DEFLECTIONS = ("i'm here to help", "training runs", "ask me about")
+
+
+@pytest.fixture(scope="module")
+def smollm2(cpu_config):
+    chat = LlamaCppChat.from_config(cpu_config)
+    yield chat
+    chat.close()
+
+
+@pytest.fixture(scope="module")
+def grounded(cpu_config, heldout_db, smollm2):
+    config = cpu_config.replace(**{"paths.db": heldout_db[0]})
+    return GroundedAnswerer(Retriever.from_config(config, None), smollm2, config.llm, config.pipeline)
+
+
+def _ask(grounded, question: str, style: Style):
+    stream = grounded.answer(question, style, CancelToken())
+    pieces = list(stream)
+    return stream.result, pieces
+
+
+@pytest.mark.parametrize("humour", [0.0, 0.5, 1.0])
+def test_tell_me_a_joke_gets_a_joke(grounded, humour):
+    result, pieces = _ask(grounded, "Tell me a joke", Style(humour=humour))
+    assert pieces and result.text == " ".join(pieces)
+    low = result.text.lower()
+    assert not any(d in low for d in DEFLECTIONS), result.text
+    assert all(spoken_problems(p) == [] for p in pieces)
+    if humour == 0.0:
+        assert result.text in {text for play, text in JOKES if play == 0}
+
+
+def test_small_talk_is_answered_and_fit_for_the_ear(grounded):
+    result, pieces = _ask(grounded, "Hello, how are you today?", Style())
+    assert pieces and all(spoken_problems(p) == [] for p in pieces)
+    assert "sentences" not in result.text.lower()
+
+
+def test_remarks_never_say_the_instruction_back(grounded, heldout_db):
+    for question in ("Did something blow up during training?", "Which run had the best validation accuracy on mnist?"):
+        result, pieces = _ask(grounded, question, Style(verbosity=1.0))
+        said = result.text.lower()
+        assert "answer in" not in said and "short sentences" not in said, result.text
+        assert all(spoken_problems(p, result.used_run_ids) == [] for p in pieces), pieces
+
+
+def test_the_prompt_starts_with_the_same_system_prompt_every_turn(grounded):
+    retriever = grounded.retriever
+    firsts = set()
+    for question in ("Which run had the best validation accuracy on mnist?", "hello", "How many runs used mnist?"):
+        retrieval = retriever.retrieve(question)
+        for messages in (build_messages(retrieval, Style(), [], 1),
+                         build_messages(retrieval, Style(humour=1.0), [("q", "a")], 1, already_said="x",
+                                        remark_sentences=2)):
+            firsts.add((messages[0].role, messages[0].content))
+    assert firsts == {("system", SYSTEM_PROMPT)}
+
+
+def test_llama_cpp_writes_json_constrained_to_a_schema(smollm2):
+    import json
+
+    from labvoice.llm.base import ChatMessage, GenerationOptions
+
+    schema = {"type": "object", "properties": {"colour": {"type": "string", "enum": ["red", "green", "blue"]}},
+              "required": ["colour"], "additionalProperties": False}
+    reply = smollm2.complete_json([ChatMessage("user", "Pick a colour.")], schema,
+                                  GenerationOptions(max_tokens=30, temperature=0.0), CancelToken())
+    assert json.loads(reply)["colour"] in ("red", "green", "blue")

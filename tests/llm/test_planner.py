@@ -1,0 +1,112 @@
+"""The LLM query planner (answer/planner.py) against a real OpenAI-compatible server on loopback
+(llama.cpp's, serving SmolLM2): the reply is constrained to the query schema, validated, checked
+against the DB's names, and on anything invalid the parser's own query is kept."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from labvoice.answer.grounded import GroundedAnswerer
+from labvoice.answer.planner import (PLAN_ADAPTER, PlannerNames, QueryPlanner, make_planner, plan_schema,
+                                     planner_enabled, unknown_names)
+from labvoice.cancel import CancelToken
+from labvoice.config import load_config
+from labvoice.knowledge.query.model import RunQuery
+from labvoice.knowledge.retriever import Retriever
+from labvoice.llm.openai_compat import OpenAIChat
+from labvoice.style import Style
+from tests.llm.conftest import SERVED_NAME
+from tests.pipeline.faults import ScriptedChat
+
+NAMES = PlannerNames(metrics=("val_acc", "train_loss"), params=("lr", "batch_size", "optimizer"),
+                     datasets=("mnist", "cifar10_small"), model_kinds=("resnet18", "mlp"),
+                     run_ids=frozenset({"0df48249"}))
+QUESTION = "Which two runs have the best val_acc on mnist?"
+
+
+@pytest.fixture
+def server_chat(llama_server):
+    chat = OpenAIChat(llama_server.base_url, SERVED_NAME, timeout_s=120)
+    yield chat
+    chat.close()
+
+
+def _structurally_valid(raw: str) -> None:
+    """The reply is JSON of the schema's structure; only the query model's own cross-field rules
+    ("a rank query needs order") may still reject it (those are not in the schema)."""
+    try:
+        PLAN_ADAPTER.validate_json(raw)
+    except ValidationError as err:
+        assert all(e["type"] == "value_error" for e in err.errors()), err
+
+
+def test_auto_plans_with_servers_but_not_with_the_bundled_smollm2(server_chat):
+    config = load_config(environ={})
+    assert config.llm.planner == "auto"
+    assert make_planner(config, "cpu", server_chat) is None                 # cpu_backend llama_cpp
+    assert make_planner(config, "gpu", server_chat) is not None             # gpu_backend vllm
+    assert make_planner(config.replace(**{"llm.cpu_backend": "openai"}), "cpu", server_chat) is not None
+    assert planner_enabled(config.llm.model_copy(update={"planner": "on"}), "llama_cpp", server_chat)
+    assert not planner_enabled(config.llm.model_copy(update={"planner": "off"}), "vllm", server_chat)
+    assert not planner_enabled(config.llm, "vllm", ScriptedChat.saying("x"))  # cannot write JSON
+
+
+def test_the_schema_carries_the_dbs_names():
+    schema = json.dumps(plan_schema(NAMES.metrics, NAMES.params))
+    assert '"val_acc"' in schema and '"optimizer"' in schema and '"flag"' not in schema
+
+
+def test_names_the_db_does_not_have_are_refused():
+    query = RunQuery.model_validate({"shape": "count", "filters": [
+        {"field": {"kind": "dataset"}, "op": "=", "value": "imagenet"}]})
+    assert "imagenet" in unknown_names(query, NAMES)
+    ok = RunQuery.model_validate({"shape": "count", "filters": [
+        {"field": {"kind": "dataset"}, "op": "=", "value": "mnist"}]})
+    assert unknown_names(ok, NAMES) == ""
+
+
+def test_a_real_server_writes_schema_constrained_json(server_chat):
+    outcome = QueryPlanner(server_chat).plan(QUESTION, NAMES, CancelToken())
+    assert outcome.raw.strip().startswith("{"), outcome
+    _structurally_valid(outcome.raw)
+    if outcome.parsed is not None:
+        assert unknown_names(outcome.parsed, NAMES) == ""
+    else:
+        assert outcome.problem.startswith("planner")
+
+
+def test_a_reply_cut_short_is_not_a_query(server_chat):
+    outcome = QueryPlanner(server_chat, max_tokens=6).plan(QUESTION, NAMES, CancelToken())
+    assert outcome.parsed is None and "not a valid query" in outcome.problem
+
+
+@pytest.fixture
+def heldout_config(cpu_config, heldout_db):
+    # Ask the planner for every question (the parser's confidence is always below 1.01).
+    return cpu_config.replace(**{"paths.db": heldout_db[0], "llm.planner_below_confidence": 1.01})
+
+
+def test_in_the_answer_an_invalid_plan_keeps_the_parsers_query(server_chat, heldout_config, heldout_db):
+    retriever = Retriever.from_config(heldout_config, None)
+    plain = GroundedAnswerer(retriever, ScriptedChat.saying(""), heldout_config.llm, heldout_config.pipeline)
+    expected = plain.answer("Which run had the best val_acc on mnist?", Style(verbosity=0.0), CancelToken()).finish()
+    grounded = GroundedAnswerer(retriever, ScriptedChat.saying(""), heldout_config.llm, heldout_config.pipeline,
+                                planner=QueryPlanner(server_chat, max_tokens=6))
+    result = grounded.answer("Which run had the best val_acc on mnist?", Style(verbosity=0.0), CancelToken()).finish()
+    assert result.planner["asked"] and not result.planner["used"] and "not a valid query" in result.planner["problem"]
+    assert result.query == expected.query and result.used_run_ids == expected.used_run_ids
+    assert result.text == expected.text
+
+
+def test_in_the_answer_a_valid_plan_is_executed_like_any_query(server_chat, heldout_config, heldout_db):
+    retriever = Retriever.from_config(heldout_config, None)
+    grounded = GroundedAnswerer(retriever, ScriptedChat.saying(""), heldout_config.llm, heldout_config.pipeline,
+                                planner=QueryPlanner(server_chat))
+    result = grounded.answer("How many runs are there on mnist?", Style(verbosity=0.0), CancelToken()).finish()
+    assert result.planner["asked"]
+    assert result.query is not None and result.text            # a query ran: the planner's or the parser's
+    if result.planner["used"]:
+        # Executed, not generated: the answer's run ids are the DB's.
+        assert set(result.used_run_ids) <= {r["run_id"] for r in heldout_db[1]}
