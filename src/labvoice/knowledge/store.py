@@ -55,7 +55,7 @@ class StoreError(RuntimeError):
     """The manifests DB cannot be used; the message says why and what to do."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Run:
     """One parsed row of `manifests` (the heavy text columns are not loaded).
 
