@@ -6,6 +6,7 @@ does not have) and parse/answer timings.
 from __future__ import annotations
 
 import math
+import re
 import statistics
 import time
 from dataclasses import dataclass
@@ -17,6 +18,27 @@ from labvoice.evaluation.query_suite import SuiteQuestion
 from labvoice.evaluation.query_truth import read_truth_rows
 
 TOLERANCE = 1e-6
+_HEX_ID = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8}\b")
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def spoken_problems(text: str) -> list[str]:
+    """What breaks the rules for speech: underscores, full run ids, numbers with more than three
+    significant digits."""
+    problems = []
+    if "_" in text:
+        problems.append("underscore")
+    if _HEX_ID.search(text):
+        problems.append(f"run id {_HEX_ID.search(text).group(0)}")
+    for number in _NUMBER.findall(text):
+        digits = number.replace(",", "")
+        if "." in digits:
+            significant = digits.replace(".", "").lstrip("0")
+        else:
+            significant = digits.lstrip("0").rstrip("0")
+        if len(significant) > 3:
+            problems.append(f"number {number}")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -28,6 +50,7 @@ class Verdict:
     parse_ms: float
     total_ms: float
     query: dict
+    spoken_problems: tuple[str, ...] = ()
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -122,7 +145,8 @@ def score(questions: list[SuiteQuestion], finders: dict[str, Any], dbs: dict[str
         invented += tuple(c.run_id for c in result.claims if c.run_id not in known[q.db])
         right, why = check(q.expect, result)
         verdicts.append(Verdict(q, right and not invented, "" if right else why, invented,
-                                timings.get("parse", 0.0), total, query_json(result.query)))
+                                timings.get("parse", 0.0), total, query_json(result.query),
+                                tuple(spoken_problems(result.templated_answer))))
     return verdicts
 
 
@@ -131,7 +155,7 @@ def summarize(verdicts: list[Verdict]) -> dict[str, Any]:
         return round(sum(v.right for v in vs) / len(vs), 4) if vs else 0.0
 
     out: dict[str, Any] = {}
-    for split in ("suite", "heldout"):
+    for split in ("suite", "heldout", "fresh"):
         vs = [v for v in verdicts if v.question.split == split]
         if not vs:
             continue
@@ -144,6 +168,7 @@ def summarize(verdicts: list[Verdict]) -> dict[str, Any]:
             "per_style": {s: rate([v for v in vs if v.question.style == s]) for s in styles},
             "per_db": {d: rate([v for v in vs if v.question.db == d]) for d in sorted({v.question.db for v in vs})},
             "invented_run_ids": sum(len(v.invented) for v in vs),
+            "spoken_problems": [f"{v.question.id}: {p}" for v in vs for p in v.spoken_problems],
             "parse_ms_p50": round(statistics.median(v.parse_ms for v in vs), 2),
             "answer_ms_p50": round(statistics.median(v.total_ms for v in vs), 2),
             "failures": [{"id": v.question.id, "question": v.question.question, "why": v.why, "query": v.query}
@@ -155,10 +180,10 @@ def summarize(verdicts: list[Verdict]) -> dict[str, Any]:
 def run_suite(folder: Path, demo_db: Path | None = None, embedder=None,
               split: str = "both") -> tuple[dict[str, Any], list[Verdict]]:
     """Build the suite's DBs in `folder` (plus `demo_db` when given), generate the questions, score
-    them. `split`: suite | heldout | both."""
+    them. `split`: suite | heldout (both held-out batches) | both."""
     from datetime import timezone
 
-    from labvoice.evaluation.query_heldout import heldout
+    from labvoice.evaluation.query_heldout import heldout, heldout_fresh
     from labvoice.evaluation.query_suite import generate
     from labvoice.evaluation.suite_dbs import SUITE_NOW, build_documented_db, build_foreign_db
     from labvoice.knowledge.facts import FactFinder, classifier_for
@@ -176,7 +201,7 @@ def run_suite(folder: Path, demo_db: Path | None = None, embedder=None,
         if split in ("suite", "both"):
             questions += generate(name, path, nows[name])
         if split in ("heldout", "both"):
-            questions += heldout(name, path, nows[name])
+            questions += heldout(name, path, nows[name]) + heldout_fresh(name, path, nows[name])
     finders = {name: FactFinder(ManifestStore(path).runs()) for name, path in dbs.items()}
     classifier = classifier_for(embedder)
     classifier.warm()

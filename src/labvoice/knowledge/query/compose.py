@@ -44,9 +44,11 @@ _AGGREGATES = [("median", r"\bmedian\b"), ("std", r"\b(std|standard deviation|va
 _WORST = re.compile(r"\b(worst|weakest|poorest|least accurate|bottom|lowest[- ]scoring)\b")
 _ASC = re.compile(r"\b(lowest|smallest|minimum|min|least|fewest|fastest|quickest|shortest)\b")
 _DESC = re.compile(r"\b(highest|largest|biggest|maximum|max|most|greatest|longest|slowest)\b")
-_LATEST = re.compile(r"\b(most recent(ly)?|latest|newest|recently|last (run|one|thing|experiment|model|training)|"
-                     r"last\W*$|last (?:\w+ )?(run|one)\b)")
-_EARLIEST = re.compile(r"\b(earliest|oldest|first (run|one|thing|experiment|model)|first .{0,24}(logged|trained|ever))\b")
+_LATEST = re.compile(r"\b(most recent(ly)?|latest|newest|recently|last (run|one|thing|experiment|model|training|time)|"
+                     r"last\W*$|last (?:\w+ )?(run|one)\b|just (trained|ran|finished)|freshest)")
+_EARLIEST = re.compile(r"\b(earliest|oldest|first (run|one|thing|experiment|model|time|try|attempt)|"
+                       r"first .{0,24}(logged|trained|ever|tried|ran|run)|(when|what) did i first|initially|"
+                       r"very first|to begin with)\b")
 _PLURAL_RANK = re.compile(r"\b(runs|models|ones|experiments|results|leaderboard|ranking|rank)\b")
 # Common words for metrics, parameters and models: named in a question but absent from the DB, they
 # get a one-sentence "the DB has no such thing".
@@ -461,9 +463,12 @@ class Composer:
         if re.search(r"\b(by|per|for each|across|each|which|grouped by|broken down by|what)\b\s*(?:\w+\s+)?"
                      r"(model|type|kind|family|architecture|algorithm|classifier)s?\b", text):
             group_by = Field(kind="model")
+        elif re.search(r"\b(model|architecture|algorithm)? ?(families|kinds|types|models|architectures|algorithms)\b", text) \
+                and _AVERAGE.search(text) and not slots.models:
+            group_by = Field(kind="model")
         elif re.search(r"\b(by|per|for each|across|each|which|grouped by|broken down by|what)\b\s*(?:\w+\s+)?"
                        r"(dataset|data set|data|benchmark|task)s?\b", text) or \
-                re.search(r"\b(hardest|easiest|toughest|most difficult)\b", text):
+                re.search(r"\b(hardest|easiest|toughest|most difficult|most trouble|struggle\w*|hard|difficult)\b", text):
             group_by = Field(kind="dataset")
         elif free_params and re.search(r"\b(by|per|for each|across|each|which)\b", text):
             group_by = Field(kind="param", name=free_params[0].name)
@@ -477,7 +482,7 @@ class Composer:
         order, limit = None, None
         if group_by is not None and metric and re.search(r"\b(which|what)\b", text):
             lower = lower_is_better(metric)
-            if re.search(r"\b(hardest|toughest|most difficult|worst|weakest)\b", text):
+            if re.search(r"\b(hardest|toughest|most difficult|worst|weakest|most trouble|struggle\w*|lowest|poorest)\b", text):
                 order, limit = Order(field=Field(kind="metric", name=metric), descending=lower), 1
             elif re.search(r"\b(easiest|best|strongest|highest|top)\b", text):
                 order, limit = Order(field=Field(kind="metric", name=metric), descending=not lower), 1

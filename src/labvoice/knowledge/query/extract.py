@@ -31,6 +31,7 @@ def words_to_numbers(text: str) -> str:
     text = re.sub(r"\ba couple(?: of)?\b", "2", text)
     text = re.sub(r"\ba (?:few|handful of)\b", "3", text)
     text = re.sub(r"\b(a )?dozen\b", "12", text)
+    text = re.sub(r"\ban? (hundred|thousand)\b", r"one \1", text)
     text = _PRONOUN_ONE.sub(lambda m: m.group(0).replace(" one", " ONE_"), text)
 
     def convert(m: re.Match) -> str:
@@ -315,10 +316,13 @@ def numbers(tokens: list[Token]) -> list[Number]:
 
 
 COMPARATORS = [
-    (r"(?:at least|no less than|not less than|a minimum of|>=|or more|or higher|or above)", ">="),
+    (r"(?:at least|no less than|not less than|a minimum of|>=|or more|or higher|or above|reached|reach|reaches|"
+     r"hit|hits|got to|made it to)", ">="),
     (r"(?:at most|no more than|not more than|a maximum of|up to|<=|or less|or fewer|or lower|or below)", "<="),
-    (r"(?:above|over|greater than|more than|higher than|bigger than|larger than|exceeding|exceeds|exceed|beyond|>)", ">"),
-    (r"(?:below|under|less than|lower than|smaller than|fewer than|beneath|<)", "<"),
+    (r"(?:above|over|greater than|more than|higher than|bigger than|larger than|exceeding|exceeds|exceed|exceeded|"
+     r"beyond|cleared|clears|clear|topped|tops|surpassed|surpasses|passed|beat|beats|upwards of|north of|>)", ">"),
+    (r"(?:below|under|less than|lower than|smaller than|fewer than|beneath|fell below|dropped below|short of|"
+     r"south of|underneath|<)", "<"),
     (r"(?:better than)", "better"),
     (r"(?:worse than)", "worse"),
     (r"(?:equal to|equals|exactly|set to|=|of|is|was|at|with|for|to)", "="),

@@ -35,7 +35,8 @@ def _split_name(name: str) -> list[str]:
     out: list[str] = []
     for part in parts:
         # "cifar10" -> "cifar", "10"; "resnet18" -> "resnet", "18"
-        out += [p for p in re.findall(r"[A-Za-z]+|\d+", part) if p]
+        # short letter+digit names stay whole ("f1", "l2", "top1" is split: "top 1")
+        out += [part] if re.fullmatch(r"[A-Za-z]{1,2}\d+", part) else [p for p in re.findall(r"[A-Za-z]+|\d+", part) if p]
     return out
 
 
@@ -185,7 +186,8 @@ def when_words(moment: datetime | None, now: datetime | None = None) -> str:
     if 1 < days < 7:
         return f"on {WEEKDAYS[local.weekday()]}"
     text = f"on {MONTHS[local.month - 1]} {local.day}"
-    return text if local.year == today.year else f"{text}, {local.year}"
+    years = today.year - local.year
+    return text if years == 0 else f"{text}, {'last year' if years == 1 else plural(years, 'year') + ' ago'}"
 
 
 def run_words(model_kind: str, dataset: str, moment: datetime | None = None, now: datetime | None = None,
