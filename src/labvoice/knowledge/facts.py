@@ -61,15 +61,14 @@ class FactFinder:
 
     @property
     def vocab(self) -> Vocabulary:
-        if self._vocab is None:
-            self._vocab = Vocabulary.from_runs(self.runs)
-        return self._vocab
+        """The DB's names (built with the catalog, in the same pass over the runs)."""
+        return self.catalog.vocab
 
     @property
     def catalog(self) -> Catalog:
         with self._lock:
             if self._catalog is None:
-                self._catalog = Catalog.build(self.runs, self.vocab)
+                self._catalog = Catalog.build(self.runs)
                 self._executor = Executor(self._catalog)
             return self._catalog
 

@@ -41,7 +41,7 @@ def _number(value: Any) -> float | None:
 @dataclass
 class Catalog:
     runs: list[Run]
-    vocab: Vocabulary
+    vocab: Vocabulary | None
     metric_columns: dict[str, np.ndarray]
     param_columns: dict[str, np.ndarray]          # numeric parameters (NaN where absent)
     category_values: dict[str, tuple[str, ...]]   # string parameters -> their values
@@ -55,13 +55,17 @@ class Catalog:
 
     @classmethod
     def build(cls, runs: list[Run], vocab: Vocabulary | None = None) -> "Catalog":
+        """One pass over the runs: values are collected per name, then turned into columns at once."""
         n = len(runs)
-        metrics: dict[str, np.ndarray] = {}
-        params: dict[str, np.ndarray] = {}
+        metric_idx: dict[str, list[int]] = {}
+        metric_val: dict[str, list[float]] = {}
+        param_idx: dict[str, list[int]] = {}
+        param_val: dict[str, list[float]] = {}
         categories: dict[str, dict[str, None]] = {}
-        datasets = np.empty(n, dtype=object)
-        kinds = np.empty(n, dtype=object)
+        datasets = [""] * n
+        kinds = [""] * n
         times = np.full(n, np.nan)
+        skip = set(MODEL_PARAM_KEYS) | {"dataset"}
         for i, run in enumerate(runs):
             datasets[i] = run.dataset_id
             kinds[i] = run.model_kind
@@ -69,57 +73,100 @@ class Catalog:
             if moment is not None:
                 times[i] = moment.timestamp()
             for key, value in run.metrics.items():
-                col = metrics.get(key)
-                if col is None:
-                    col = metrics[key] = np.full(n, np.nan)
-                col[i] = value
+                if key in metric_idx:
+                    metric_idx[key].append(i)
+                    metric_val[key].append(value)
+                else:
+                    metric_idx[key], metric_val[key] = [i], [value]
             for key, value in run.params.items():
-                number = _number(value)
-                if number is not None:
-                    col = params.get(key)
-                    if col is None:
-                        col = params[key] = np.full(n, np.nan)
-                    col[i] = number
-                elif isinstance(value, str) and value and key not in MODEL_PARAM_KEYS and key != "dataset":
+                kind = type(value)
+                if kind is float or kind is int:
+                    if key in param_idx:
+                        param_idx[key].append(i)
+                        param_val[key].append(value)
+                    else:
+                        param_idx[key], param_val[key] = [i], [value]
+                elif kind is str and value and key not in skip:
                     seen = categories.setdefault(key, {})
                     if len(seen) <= MAX_CATEGORY_VALUES:
                         seen[value] = None
-        if np.isnan(times).all() and n:
-            # no parsed times: fall back to the ISO text, which sorts in time order
-            stamps = np.array([r.timestamp for r in runs], dtype=object)
-            rank = np.argsort(stamps, kind="stable")
-            order = rank
+
+        def columns(idx: dict[str, list[int]], val: dict[str, list[float]]) -> dict[str, np.ndarray]:
+            out = {}
+            for key in idx:
+                col = np.full(n, np.nan)
+                col[np.asarray(idx[key], dtype=np.int64)] = np.asarray(val[key], dtype=float)
+                col[~np.isfinite(col)] = np.nan
+                out[key] = col
+            return out
+
+        metrics, params = columns(metric_idx, metric_val), columns(param_idx, param_val)
+        dataset_arr = np.asarray(datasets, dtype=object)
+        kind_arr = np.asarray(kinds, dtype=object)
+        if n and np.isnan(times).all():
+            order = np.argsort(np.asarray([r.timestamp for r in runs], dtype=object), kind="stable")
         else:
-            order = np.lexsort((np.array([r.run_id for r in runs], dtype=object), np.nan_to_num(times, nan=-np.inf)))
+            order = np.lexsort((np.asarray([r.run_id for r in runs], dtype=object), np.nan_to_num(times, nan=-np.inf)))
         percent = set()
         for key, col in metrics.items():
             if any(p in PERCENT_TOKENS for p in name_parts(key)):
                 finite = col[np.isfinite(col)]
                 if finite.size and finite.max() > 1.0 and finite.min() >= 0 and finite.max() <= 100.0:
                     percent.add(key)
-        return cls(runs=runs, vocab=vocab or Vocabulary.from_runs(runs), metric_columns=metrics,
-                   param_columns=params,
-                   category_values={k: tuple(v) for k, v in categories.items() if len(v) <= MAX_CATEGORY_VALUES},
-                   datasets=datasets, kinds=kinds, times=times, order=order, percent_metrics=frozenset(percent),
-                   by_id={r.run_id: i for i, r in enumerate(runs)})
+        catalog = cls(runs=runs, vocab=vocab, metric_columns=metrics, param_columns=params,
+                      category_values={k: tuple(v) for k, v in categories.items() if len(v) <= MAX_CATEGORY_VALUES},
+                      datasets=dataset_arr, kinds=kind_arr, times=times, order=order,
+                      percent_metrics=frozenset(percent), by_id={r.run_id: i for i, r in enumerate(runs)})
+        catalog._index_names()
+        if catalog.vocab is None:
+            catalog.vocab = Vocabulary(metrics=catalog.metric_names, datasets=catalog.dataset_names,
+                                       model_kinds=catalog.kind_names,
+                                       params=tuple(sorted(params, key=lambda k: (-len(param_idx[k]), k))),
+                                       run_ids=frozenset(catalog.by_id))
+        return catalog
+
+    def _index_names(self) -> None:
+        """Names, and integer codes for datasets and model kinds (fast grouping)."""
+        counts = {k: int(np.isfinite(c).sum()) for k, c in self.metric_columns.items()}
+        self._metric_names = tuple(sorted(self.metric_columns, key=lambda k: (-counts[k], k)))
+        names = list(self.param_columns) + [k for k in self.category_values if k not in self.param_columns]
+        self._param_names = tuple(sorted(names))
+        self._dataset_values, self.dataset_codes = np.unique(self.datasets.astype(str), return_inverse=True)
+        self._kind_values, self.kind_codes = np.unique(self.kinds.astype(str), return_inverse=True)
 
     # --- names ----------------------------------------------------------------------------------
     @property
     def metric_names(self) -> tuple[str, ...]:
-        return tuple(sorted(self.metric_columns, key=lambda k: (-int(np.isfinite(self.metric_columns[k]).sum()), k)))
+        return self._metric_names
 
     @property
     def param_names(self) -> tuple[str, ...]:
-        names = list(self.param_columns) + [k for k in self.category_values if k not in self.param_columns]
-        return tuple(sorted(names))
+        return self._param_names
 
     @property
     def dataset_names(self) -> tuple[str, ...]:
-        return tuple(sorted({d for d in self.datasets if d}))
+        return tuple(str(d) for d in self._dataset_values if d)
 
     @property
     def kind_names(self) -> tuple[str, ...]:
-        return tuple(sorted({k for k in self.kinds if k}))
+        return tuple(str(k) for k in self._kind_values if k)
+
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
+        """Run ids starting with `prefix` (at most `limit`; binary search over the sorted ids)."""
+        import bisect
+
+        if not hasattr(self, "_sorted_ids"):
+            self._sorted_ids = sorted(self.by_id)
+        i = bisect.bisect_left(self._sorted_ids, prefix)
+        out = []
+        while i < len(self._sorted_ids) and self._sorted_ids[i].startswith(prefix) and len(out) < limit:
+            out.append(self._sorted_ids[i])
+            i += 1
+        return out
+
+    def codes(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """(values, code per run) for "dataset" or "model"."""
+        return (self._dataset_values, self.dataset_codes) if kind == "dataset" else (self._kind_values, self.kind_codes)
 
     def headline_metric(self) -> str | None:
         return self.vocab.headline_metric() or (self.metric_names[0] if self.metric_names else None)

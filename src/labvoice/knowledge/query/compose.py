@@ -28,8 +28,9 @@ _SMALL_TALK = [
     ("goodbye", r"^\s*(bye|goodbye|see you|good night)\b"),
     ("greeting", r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|how are you|how's it going|yo)\b"),
 ]
-_RUN_WORDS = re.compile(r"\b(runs?|models?|experiments?|results?|metrics?|accuracy|loss|trained|training|"
-                        r"dataset|best|worst|top|epochs?|learning rate|parameters?|hyper-?parameters?)\b")
+_RUN_WORDS = re.compile(r"\b(runs?|models?|experiments?|results?|metrics?|accuracy|loss|trained|training|train|"
+                        r"dataset|best|worst|top|epochs?|learning rate|parameters?|hyper-?parameters?|diverg\w*|"
+                        r"blew up|blow up|explod\w*|nan|unstable|crash\w*|flagged|publish\w*|paper|logged|ran)\b")
 _DOC_WORDS = re.compile(r"\b(how do i|how to|what is an?|what's an?|explain|according to|docs?|documentation|"
                         r"readme|guide|why does|why do|define|definition)\b")
 _REFER = re.compile(r"\b(it|its|that run|this run|that one|this one|them|those|these|the same run|that model|"

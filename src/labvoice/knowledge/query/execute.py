@@ -62,6 +62,12 @@ class Executor:
             self._note_col = np.array([(r.note or "").lower() for r in self.cat.runs], dtype=object)
         return self._note_col
 
+    def noted(self) -> np.ndarray:
+        """Indices of the runs that have a note at all (a small share of a big DB)."""
+        if getattr(self, "_noted", None) is None:
+            self._noted = np.flatnonzero(np.array([bool(r.note) for r in self.cat.runs], dtype=bool))
+        return self._noted
+
     def flags(self) -> np.ndarray:
         if self._flags is None:
             self._flags = np.array([is_flagged(r.note) for r in self.cat.runs], dtype=bool)
@@ -88,14 +94,21 @@ class Executor:
     def _one(self, f: Filter, n: int) -> np.ndarray:
         kind, op, value = f.field.kind, f.op, f.value
         values = value if isinstance(value, tuple) else (value,)
-        if kind in ("dataset", "model", "run_id"):
-            col = {"dataset": self.cat.datasets, "model": self.cat.kinds, "run_id": self.ids()}[kind]
-            hit = np.isin(col, [str(v) for v in values])
+        if kind in ("dataset", "model"):
+            names, codes = self.cat.codes(kind)
+            wanted = np.flatnonzero(np.isin(names, [str(v) for v in values]))
+            hit = np.isin(codes, wanted)
+            return ~hit if op == "!=" else hit
+        if kind == "run_id":
+            hit = np.zeros(n, dtype=bool)
+            hit[[self.cat.by_id[str(v)] for v in values if str(v) in self.cat.by_id]] = True
             return ~hit if op == "!=" else hit
         if kind == "note":
             notes = self.notes()
             terms = [str(v).lower() for v in values]
-            hit = np.array([any(t in note for t in terms) for note in notes], dtype=bool) if n else np.zeros(0, bool)
+            hit = np.zeros(n, dtype=bool)
+            for i in self.noted():
+                hit[i] = any(t in notes[i] for t in terms)
             return ~hit if op == "!=" else hit
         if kind == "time":
             col = self.cat.times
@@ -267,8 +280,8 @@ class Executor:
     def _param_of_best(self, q: RunQuery):
         mask = self.mask(q.filters)
         name = q.select.name or ""
-        has = np.array([name in r.params and r.params.get(name) is not None for r in self.cat.runs], dtype=bool) \
-            if name not in self.cat.param_columns else np.isfinite(self.cat.param_columns[name])
+        has = np.isfinite(self.cat.param_columns[name]) if name in self.cat.param_columns else \
+            np.array([v is not None for v in self.category(name)], dtype=bool)
         order = q.order
         desc = order.descending if order is not None else not lower_is_better(q.metric)
         idx = self.ranked(mask & has, "metric", q.metric, desc, 1)
@@ -280,11 +293,12 @@ class Executor:
     def _groups(self, mask: np.ndarray, q: RunQuery, field) -> list[tuple[Any, np.ndarray]]:
         if field is None:
             return [(None, np.flatnonzero(mask))]
-        if field.kind == "dataset":
-            keys = self.cat.datasets
-        elif field.kind == "model":
-            keys = self.cat.kinds
-        elif field.name in self.cat.param_columns:
+        if field.kind in ("dataset", "model"):
+            names, codes = self.cat.codes(field.kind)
+            present = np.bincount(codes[mask], minlength=len(names)) if mask.any() else np.zeros(len(names), int)
+            return [(str(names[c]), np.flatnonzero(mask & (codes == c))) for c in range(len(names))
+                    if present[c] and names[c]]
+        if field.name in self.cat.param_columns:
             keys = self.cat.param_columns[field.name]
             valid = mask & np.isfinite(keys)
             out = []

@@ -207,9 +207,11 @@ def param_mentions(tokens: list[Token], catalog: Catalog) -> list[Mention]:
         core = [t for t in toks if t not in OPTIONAL and not t.isdigit()] or [t for t in toks if not t.isdigit()]
         if not core:
             continue
+        unsaid_optional = [t for t in toks if t in OPTIONAL]
         for start, end, extra in _find_field(tokens, core, OPTIONAL | set(digits)):
             near = {t.canon for t in tokens[start:end + 3]}
-            score = len(core) + extra * 0.5 + (0.5 if digits and digits[0] in near else 0.0) - (0.1 * len(digits))
+            score = len(core) + extra * 0.5 + (0.5 if digits and digits[0] in near else 0.0) - (0.1 * len(digits)) \
+                - 0.25 * max(0, len(unsaid_optional) - extra)
             out.append(Mention("param", param, start, end, score))
     return _best_per_span(out)
 
@@ -493,7 +495,7 @@ def run_references(text: str, catalog: Catalog) -> tuple[list[str], list[str]]:
         if word in catalog.by_id:
             found.append(word)
             continue
-        matches = [rid for rid in catalog.by_id if rid.startswith(word)] if len(word) >= 4 else []
+        matches = catalog.ids_with_prefix(word) if len(word) >= 4 else []
         if len(matches) == 1:
             found.append(matches[0])
         elif len(word) >= 6:

@@ -296,7 +296,7 @@ def _group_said(q: RunQuery, label: str) -> str:
     if kind == "dataset":
         return dataset_words(label)
     if kind == "model":
-        return kind_words(label) + "s" if not kind_words(label).endswith("s") else kind_words(label)
+        return kind_words(label)
     if kind == "param":
         return f"{param_words(q.group_by.name or '')} {spoken_number(float(label)) if _numeric(label) else label}"
     return "all runs"
