@@ -1,4 +1,4 @@
-"""Command line: `python main.py [gui|ask|chat|listen|doctor]`.
+"""Command line: `python main.py [gui|ask|chat|listen|doctor|import]`.
 
 Every command takes --config FILE. Expected problems (bad config, missing DB or model, no audio
 device) print one line saying what is wrong and how to fix it, and exit with code 2.
@@ -18,11 +18,13 @@ EXIT_USAGE = 2
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from labvoice.backends import BackendUnavailable
+    from labvoice.knowledge.importers.base import SourceError
     from labvoice.knowledge.store import StoreError
     from labvoice.llm.base import LlmError
     from labvoice.models import ModelMissing
 
-    errors: list[type[BaseException]] = [ConfigError, StoreError, ModelMissing, BackendUnavailable, LlmError]
+    errors: list[type[BaseException]] = [ConfigError, StoreError, ModelMissing, BackendUnavailable, LlmError,
+                                         SourceError]
     try:
         from labvoice.audio.devices import AudioDeviceError
         from labvoice.audio.wavio import AudioFileError
@@ -180,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(func=cmd_doctor)
     gui = common(sub.add_parser("gui", help="open the window (default)"))
     gui.set_defaults(func=cmd_gui)
+    from labvoice.knowledge.importers.command import add_parser as add_import_parser
+
+    add_import_parser(sub, common)
     return parser
 
 
