@@ -11,6 +11,14 @@ touched: questions run against a copy whose checksum is taken before and after e
 question that changes data fails the run. Without --index, a fresh index of the DB and the
 configured knowledge base is built in a temporary folder, so passages match the runs asked about.
 
+    python scripts/evaluate.py --query-suite [--db data/runs.db] [--json] [--no-embedder]
+
+`--query-suite` scores the query layer alone (parse + execute, no LLM) on the generated question
+suite over three DBs it builds (the demo DB given by --db, or data/runs.db when it exists, plus two
+written by plain sqlite3), with ground truth computed independently; it reports accuracy overall, per
+query shape and per phrasing style, the held-out accuracy and the invented run ids, and fails (exit 1)
+below 95 % overall or 85 % for any shape, or on any invented run id.
+
 Exit codes: 0 passed, 1 a threshold was missed or data changed, 2 bad input (config, DB, scenarios).
 """
 from __future__ import annotations
@@ -43,7 +51,10 @@ log = logging.getLogger("labvoice.scripts.evaluate")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", type=Path, required=True, help="scenario file (.yaml or .jsonl)")
+    parser.add_argument("--scenarios", type=Path, help="scenario file (.yaml or .jsonl)")
+    parser.add_argument("--query-suite", action="store_true",
+                        help="score the query layer on the generated 3-DB question suite (no LLM)")
+    parser.add_argument("--no-embedder", action="store_true", help="with --query-suite: cue words only, no MiniLM")
     parser.add_argument("--db", type=Path, help="manifests DB (default: config paths.db)")
     parser.add_argument("--voice", action="store_true", help="speak each question and run the whole pipeline")
     parser.add_argument("--report", type=Path, help=f"output folder (default: {DEFAULT_REPORT_DIR}/<mode>)")
@@ -88,6 +99,10 @@ def main(argv: list[str] | None = None, brain_loader: Callable | None = None,
     """`brain_loader(config)` / `stages_loader(config)` load the models (tests pass loaders that
     share already loaded ones); defaults: labvoice.app.load_brain and Stages.load."""
     args = parse_args(argv)
+    if args.query_suite:
+        return query_suite(args)
+    if args.scenarios is None:
+        return _fail("give --scenarios FILE (or --query-suite)")
     try:
         config = load_config(args.config)
         scenarios = load_scenarios(args.scenarios)
@@ -147,6 +162,61 @@ def main(argv: list[str] | None = None, brain_loader: Callable | None = None,
     for failure in summary["failures"]:
         print(f"FAILED: {failure}", file=sys.stderr)
     return EXIT_OK if summary["passed"] else EXIT_THRESHOLD
+
+
+def query_suite(args: argparse.Namespace) -> int:
+    """Parse + execute every suite question (no LLM) and score it against independent ground truth."""
+    from labvoice.evaluation.query_score import MIN_OVERALL, MIN_PER_SHAPE, run_suite
+
+    try:
+        config = load_config(args.config)
+    except (ConfigError, ValueError) as err:
+        return _fail(str(err))
+    demo = args.db or (config.paths.db if config.paths.db.exists() else None)
+    if demo is not None:
+        try:
+            ManifestStore(demo).check()
+        except StoreError as err:
+            return _fail(str(err))
+    embedder = None
+    if not args.no_embedder:
+        from labvoice.hardware import apply_thread_budget
+        from labvoice.knowledge.embedder import Embedder, EmbedderError
+
+        apply_thread_budget(config.threads)
+        try:
+            embedder = Embedder.from_config(config)
+        except (EmbedderError, FileNotFoundError) as err:
+            return _fail(f"{err} (or pass --no-embedder)")
+    with tempfile.TemporaryDirectory(prefix="labvoice-query-suite-") as tmp:
+        work = Path(tmp)
+        if demo is not None:
+            demo = copy_db(demo, work / "demo.db")
+        summary, _ = run_suite(work / "dbs", demo, embedder)
+    mine = summary["suite"]
+    failures = [f"{shape}: {fig['accuracy']:.1%} < {MIN_PER_SHAPE:.0%}" for shape, fig in mine["per_shape"].items()
+                if fig["accuracy"] < MIN_PER_SHAPE]
+    if mine["accuracy"] < MIN_OVERALL:
+        failures.append(f"overall {mine['accuracy']:.1%} < {MIN_OVERALL:.0%}")
+    invented = sum(split["invented_run_ids"] for split in summary.values())
+    if invented:
+        failures.append(f"{invented} invented run ids")
+    summary["passed"] = not failures
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for split, figures in summary.items():
+            if not isinstance(figures, dict):
+                continue
+            shapes = ", ".join(f"{k} {v['accuracy']:.0%} ({v['n']})" for k, v in figures["per_shape"].items())
+            print(f"{split}: {figures['accuracy']:.1%} of {figures['questions']} right, invented ids "
+                  f"{figures['invented_run_ids']}, parse p50 {figures['parse_ms_p50']} ms, answer p50 "
+                  f"{figures['answer_ms_p50']} ms; per DB {figures['per_db']}\n  per shape: {shapes}")
+        for f in mine["failures"]:
+            print(f"WRONG {f['id']}: {f['question']} -> {f['why']}", file=sys.stderr)
+    for failure in failures:
+        print(f"FAILED: {failure}", file=sys.stderr)
+    return EXIT_OK if not failures else EXIT_THRESHOLD
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from labvoice.evaluation.query_suite import SuiteQuestion
 from labvoice.evaluation.query_truth import read_truth_rows
 
 TOLERANCE = 1e-6
+MIN_OVERALL, MIN_PER_SHAPE = 0.95, 0.85   # the suite's thresholds (issue 11)
 _HEX_ID = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8}\b")
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 

@@ -5,9 +5,9 @@ shape, no invented run ids, spoken text for the ear. Held-out accuracy is assert
 an estimate of generalisation, reported by scripts/evaluate.py --query-suite)."""
 import pytest
 
-from labvoice.evaluation.query_score import run_suite
+from labvoice.evaluation.query_score import MIN_OVERALL, MIN_PER_SHAPE, run_suite
 
-MIN_OVERALL, MIN_PER_SHAPE, MIN_HELD_OUT = 0.95, 0.85, 0.8
+MIN_HELD_OUT = 0.8
 
 
 @pytest.fixture(scope="module")
