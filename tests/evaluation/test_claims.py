@@ -55,3 +55,17 @@ def test_run_a_with_run_bs_value_is_a_wrong_value(truth):
 def test_each_number_belongs_to_the_run_named_before_it(truth):
     assert truth.check(f"{A} had 0.981 and {B} had 0.951.").ok
     assert not truth.check(f"{A} had 0.951 and {B} had 0.981.").ok
+
+
+def test_a_margin_over_another_named_run_is_a_value(truth):
+    assert truth.check(f"Best mlp: {A} (0.98061); best svm: {B} (0.9512). Ahead: {A} by 0.0294.").ok
+    assert not truth.check(f"Best mlp: {A} (0.98061); best svm: {B} (0.9512). Ahead: {A} by 0.0411.").ok
+
+
+def test_list_positions_and_semicolons(truth):
+    report = truth.check(f"Runs: 11. {A} (val_accuracy 0.98061); 12. {B} (val_accuracy 0.9512; C 10)")
+    assert report.ok and report.checked_values == 2
+
+
+def test_counts_after_a_run_are_not_its_values(truth):
+    assert truth.check(f"28 runs (C > 4): {A} (val_accuracy 0.98061); and 23 more").ok

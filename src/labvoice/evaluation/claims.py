@@ -3,8 +3,9 @@
 It reads the run DB with plain `sqlite3` and `json` (no labvoice store, vocabulary or executor), then
 reads the displayed answer sentence by sentence: every run-id-like token must name a run in the DB
 (else an invented id), and every number said after a run id must be a final metric or a parameter
-of that run, as shown (rounded to the decimals written; a percentage also as a fraction). A number
-that is another run's value, or nobody's, is a wrong value. Numbers in sentences that name no run
+of that run, as shown (rounded to the decimals written; a percentage also as a fraction), or its
+margin over another run the answer names. A number that is another run's value, or nobody's, is a
+wrong value. Numbers in sentences that name no run
 (counts, means, correlations) are left to the question's expected mentions.
 """
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pathlib import Path
 _ID_LIKE = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{8}\b|\b[0-9a-f]{32}\b", re.I)
 _ISO_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b")
 _NUMBER = re.compile(r"(?<![\w.])(-?\d+(?:,\d{3})*(?:\.\d+)?(?:e-?\d+)?)\s*(%|percent)?", re.I)
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_LIST_POSITION = re.compile(r"\d+\.(?:\s|$)")   # "11. 4e768b79 (...)": a rank in a list, not a value
+_COUNT = re.compile(r"\d+\s+(?:more|other|others|runs?)\b", re.I)   # "and 23 more": a count, not a value
 SMALL_INTEGER = 10   # ranks, counts of runs and list positions are not values of a run
 
 
@@ -38,26 +41,29 @@ class ClaimReport:
 class DbTruth:
     """Every run's final metrics and numeric parameters, straight from the `manifests` table."""
 
-    values: dict[str, list[float]] = field(default_factory=dict)
+    values: dict[str, dict[str, float]] = field(default_factory=dict)   # run id -> {name: value}
 
     @classmethod
     def load(cls, db_path: str | Path) -> "DbTruth":
         uri = f"file:{Path(db_path)}?mode=ro"
         with sqlite3.connect(uri, uri=True) as con:
             rows = con.execute("SELECT run_id, params_json, final_metrics_json FROM manifests").fetchall()
-        values: dict[str, list[float]] = {}
+        values: dict[str, dict[str, float]] = {}
         for run_id, params, metrics in rows:
-            found: list[float] = []
-            for blob in (params, metrics):
-                found.extend(_numbers_in_json(blob))
+            found: dict[str, float] = {}
+            for prefix, blob in (("param:", params), ("metric:", metrics)):
+                found.update({prefix + k: v for k, v in _numbers_in_json(blob).items()})
             values[str(run_id)] = found
         return cls(values)
 
     def check(self, answer: str) -> ClaimReport:
+        """Invented ids and wrong values in a displayed answer. A number after a run id must be one
+        of that run's values, or its margin over another run the answer names ("ahead by 0.0511")."""
         ids = {rid.lower(): rid for rid in self.values}
         invented: list[str] = []
         wrong: list[str] = []
         checked = 0
+        named = {ids[t] for t in re.findall(r"[\w\-]+", answer.lower()) if t in ids}
         for sentence in _SENTENCE_END.split(answer):
             cleaned = _ISO_TIME.sub(lambda m: " " * len(m.group(0)), sentence)
             refs = []
@@ -73,35 +79,42 @@ class DbTruth:
             masked = _ID_LIKE.sub(lambda m: " " * len(m.group(0)), masked)
             for m in _NUMBER.finditer(masked):
                 before = [rid for start, _, rid in refs if start < m.start()]
-                if not before:
+                if not before or _LIST_POSITION.match(masked, m.start()) or _COUNT.match(masked, m.start()):
                     continue
                 readings = _readings(m.group(1), bool(m.group(2)))
                 value, decimals = readings[0]
                 if decimals == 0 and value == int(value) and 0 <= value <= SMALL_INTEGER:
                     continue
                 checked += 1
-                truth = self.values.get(before[-1], [])
+                run = before[-1]
+                truth = list(self.values.get(run, {}).values()) + self._margins(run, named)
                 if not any(_shown_as(v, d, t) for v, d in readings for t in truth):
-                    wrong.append(f"run {before[-1]}: {m.group(0).strip()}")
+                    wrong.append(f"run {run}: {m.group(0).strip()}")
         return ClaimReport(tuple(dict.fromkeys(invented)), tuple(wrong), checked)
 
+    def _margins(self, run: str, named: set[str]) -> list[float]:
+        """|run's value - other's value| for each field both have, over the other runs named."""
+        own = self.values.get(run, {})
+        return [abs(value - self.values[other][name]) for other in named if other != run
+                for name, value in own.items() if name in self.values[other]]
 
-def _numbers_in_json(blob) -> list[float]:
+
+def _numbers_in_json(blob) -> dict[str, float]:
     try:
         data = json.loads(blob) if blob else {}
     except (TypeError, ValueError):
-        return []
+        return {}
     if not isinstance(data, dict):
-        return []
-    out = []
-    for value in data.values():
+        return {}
+    out: dict[str, float] = {}
+    for key, value in data.items():
         if isinstance(value, bool):
             continue
         if isinstance(value, (int, float)) and math.isfinite(float(value)):
-            out.append(float(value))
+            out[str(key)] = float(value)
         elif isinstance(value, str):
             try:
-                out.append(float(value))
+                out[str(key)] = float(value)
             except ValueError:
                 pass
     return out
