@@ -85,6 +85,8 @@ class AnswerDone(Event):
     facts: tuple[dict, ...]
     interrupted: bool
     fallback: bool               # the guard replaced the LLM text with the templated answer
+    display: str = ""            # the same answer with full run ids and exact values (the window shows both)
+    query: dict | None = None    # the query that was executed, as JSON data
 
 
 @dataclass(frozen=True)
