@@ -185,6 +185,7 @@ def run_suite(folder: Path, demo_db: Path | None = None, embedder=None,
     from datetime import timezone
 
     from labvoice.evaluation.query_heldout import heldout, heldout_fresh
+    from labvoice.evaluation.query_paraphrases import paraphrases
     from labvoice.evaluation.query_suite import generate
     from labvoice.evaluation.suite_dbs import SUITE_NOW, build_documented_db, build_foreign_db
     from labvoice.knowledge.facts import FactFinder, classifier_for
@@ -200,7 +201,7 @@ def run_suite(folder: Path, demo_db: Path | None = None, embedder=None,
     questions: list[SuiteQuestion] = []
     for name, path in dbs.items():
         if split in ("suite", "both"):
-            questions += generate(name, path, nows[name])
+            questions += generate(name, path, nows[name]) + paraphrases(name, path, nows[name])
         if split in ("heldout", "both"):
             questions += heldout(name, path, nows[name]) + heldout_fresh(name, path, nows[name])
     finders = {name: FactFinder(ManifestStore(path).runs()) for name, path in dbs.items()}

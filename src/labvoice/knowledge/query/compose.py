@@ -49,7 +49,7 @@ _LATEST = re.compile(r"\b(most recent(ly)?|latest|newest|recently|last (run|one|
                      r"last\W*$|last (?:\w+ )?(run|one)\b|just (trained|ran|finished)|freshest)")
 _EARLIEST = re.compile(r"\b(earliest|oldest|first (run|one|thing|experiment|model|time|try|attempt)|"
                        r"first .{0,24}(logged|trained|ever|tried|ran|run)|(when|what) did i first|initially|"
-                       r"very first|to begin with)\b")
+                       r"very first|to begin with|(train|trained|ran|run|logged|did|tried) first)\b")
 _PLURAL_RANK = re.compile(r"\b(runs|models|ones|experiments|results|leaderboard|ranking|rank)\b")
 # Common words for metrics, parameters and models: named in a question but absent from the DB, they
 # get a one-sentence "the DB has no such thing".
@@ -444,7 +444,8 @@ class Composer:
             plural = _PLURAL_RANK.search(text) and re.search(r"\b(top|best|leaderboard|rank|ranking|strongest|"
                                                              r"weakest|worst|highest|lowest)\b", text)
             singular = re.search(r"\b(which|what) (run|model|one|experiment)\b|\bthe (best|top|worst|latest|most recent|"
-                                 r"strongest|weakest|highest|lowest) (run|model|one|\w+ run)\b", text)
+                                 r"strongest|weakest|highest|lowest) (run|model|one|\w+ run)\b|\b(was|is|'s) the (best|"
+                                 r"worst|weakest|strongest|top|highest|lowest|poorest)\b", text)
             limit = self.default_top_k if plural and not singular and re.search(r"\b(runs|models|ones|leaderboard|"
                                                                                 r"ranking|rank)\b", text) else 1
         return order, limit

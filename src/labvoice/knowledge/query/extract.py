@@ -519,7 +519,9 @@ RANK_WORDS = r"(?:best|top|worst|highest|lowest|strongest|weakest|greatest|bigge
 def top_k(text: str) -> tuple[int | None, int | None]:
     """(k, position in characters) from "top 3", "the 3 best", "best five", "two strongest"."""
     m = re.search(rf"\b{RANK_WORDS}\s+(\d{{1,2}})\b(?!\s*(?:%|pct|percent|epoch|unit|layer))", text) or \
-        re.search(rf"\b(\d{{1,2}})\s+(?:\w+\s+)?{RANK_WORDS}\b", text)
+        re.search(rf"\b(\d{{1,2}})\s+(?:\w+\s+)?{RANK_WORDS}\b", text) or \
+        re.search(rf"\b(?:which|what|the|my|show me|list|give me|name) (\d{{1,2}}) (?:\w+ )?(?:runs|models|experiments|ones|"
+                  rf"results)\b.{{0,30}}\b{RANK_WORDS}\b", text)
     if m:
         k = int(m.group(1))
         if 1 <= k <= 50:

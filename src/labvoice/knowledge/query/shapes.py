@@ -95,11 +95,13 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
              (r"\b(most recent(ly)?|latest|newest|last (run|one|thing|experiment|model|time)|earliest|oldest|first run|"
               r"first .{0,20}(logged|trained|ever|tried|ran)|recently|longest|slowest|fastest|quickest|shortest|"
               r"first (time|try|attempt)|very first|scored highest|did best|came (out )?(on )?top|top performer|"
-              r"pick one|ship|champion|number one|came first|performed (the )?(best|worst|poorest))\b", 0.3),
+              r"pick one|ship|champion|number one|came first|performed (the )?(best|worst|poorest)|"
+              r"(train|trained|ran|run|logged|did|tried) first)\b", 0.3),
              (r"\b(\d+|the) (best|worst|strongest|weakest|highest|lowest|top)\b.{0,30}\b(by|for|on|in)\b", 0.1)),
     "list": ((r"\b(which|what|show|list|all|every|give me|any|find)\b.{0,30}\bruns\b", 0.15),
              (r"\bruns?\b.{0,12}\b(with|that|where|whose|from|using|used|in|trained)\b", 0.1)),
-    "count": ((r"\bhow many\b|\bnumber of (runs|experiments|models)\b|\bcount\b|\bhow often\b", 0.5),),
+    "count": ((r"\bhow many\b|\bnumber of (\w+ ){0,2}(runs|experiments|models|trainings)\b|\bcount\b|\bhow often\b|"
+               r"\btotal (number|count)\b", 0.5),),
     "group": ((r"\b(average|mean|avg|median|std|standard deviation|variance|typical(ly)?|on average|overall)\b", 0.35),
               (r"\b(by|per|for each|across|each|grouped by|broken down by)\b.{0,12}"
                r"\b(model|type|kind|dataset|family|architecture|algorithm)s?\b", 0.3),
