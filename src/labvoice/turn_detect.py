@@ -119,3 +119,69 @@ class SmartTurn:
 
     def is_complete(self, audio: np.ndarray) -> bool:
         return self.probability(audio) > COMPLETE_AT
+
+
+# Words a finished English question or request does not end on ("which run had the best ... of",
+# "compare it with the", "more than"): when the words so far end on one, the turn goes on.
+UNFINISHED_WORDS = frozenset("""
+a an the of to in on at for with by from about into onto over under than as and or but nor if that
+which whose who what when where why how whether my your our their his her its this these those
+did does do was were is are am be been being had has have will would can could should shall may might must
+more less most least very really some any each every between among after before during since until
+""".split())
+
+
+def ends_unfinished(transcript: str | None) -> bool:
+    """The words stop on one that cannot end a sentence ("... on the", "... more than")."""
+    if not transcript:
+        return False
+    words = [w.strip(".,;:!?\"'()").lower() for w in transcript.split()]
+    words = [w for w in words if w]
+    return bool(words) and words[-1] in UNFINISHED_WORDS
+
+
+class TurnJudge:
+    """Decides at a pause whether the turn is over: Smart Turn hears how the last seconds sounded,
+    and the words so far (a speculative transcript, kept for the turn if it ends here) must not
+    stop on an unfinished word. Either part may be absent. One owner thread (the listener)."""
+
+    def __init__(self, model: SmartTurn | None, transcribe=None, speculate_ms: int = 64) -> None:
+        self.model = model
+        self._transcribe = transcribe          # audio -> text, or None (no speculative transcription)
+        self.speculate_ms = speculate_ms       # pause after which the words so far are transcribed
+        self.last_probability: float | None = None
+
+    @property
+    def transcribes(self) -> bool:
+        return self._transcribe is not None
+
+    def transcribe(self, audio: np.ndarray) -> str | None:
+        if self._transcribe is None:
+            return None
+        try:
+            return self._transcribe(audio)
+        except Exception as err:  # noqa: BLE001 - speculation is an optimisation: the turn transcribes again
+            log.warning("speculative transcription failed: %s", err)
+            return None
+
+    def is_complete(self, audio: np.ndarray, transcript: str | None) -> bool:
+        if ends_unfinished(transcript):
+            self.last_probability = None
+            return False
+        if self.model is None:
+            self.last_probability = None
+            return transcript is not None and bool(transcript.strip())
+        self.last_probability = self.model.probability(audio)
+        return self.last_probability > COMPLETE_AT
+
+
+def load_turn_model(config) -> SmartTurn | None:
+    """The configured turn model, or None (`vad.turn_model: none`, or it cannot load: said once)."""
+    if config.vad.turn_model == "none":
+        return None
+    try:
+        return SmartTurn.from_config(config)
+    except Exception as err:  # noqa: BLE001 - missing wheel, bad file: fall back to the fixed silence
+        log.warning("end-of-turn model unavailable (%s); turns end after %d ms of silence. Fix: "
+                    "pip install --no-deps pipecat-ai==1.14.0 (or make install)", err, config.vad.end_silence_ms)
+        return None

@@ -7,9 +7,11 @@ and the last 64 samples of context that the model expects before each 512-sample
 `EndOfSpeechDetector` turns per-frame speech probabilities into events: `SpeechStart` once speech
 has lasted `min_speech_ms`, and an `Utterance` (audio with pre-roll) once `end_silence_ms` of
 silence follows, or when speech reaches `max_utterance_s`. `segment_file` does the same offline.
-With a turn model (turn_detect.SmartTurn) the end is semantic: after `turn_check_ms` of silence
-the model hears the utterance so far; "finished" ends it at once, otherwise it ends only after
-`turn_fallback_ms` of silence (a mid-sentence pause is not an end).
+With a judge (turn_detect.TurnJudge) the end is semantic and the words come early: after a
+short pause (judge.speculate_ms) the utterance so far is transcribed (speculatively: a voiced frame
+throws the transcript away); after `turn_check_ms` the turn model hears it, and "finished" (with
+words that do not stop mid-phrase) ends it at once; otherwise it ends only after
+`turn_fallback_ms` of silence. An utterance that ends where its transcript was made carries it.
 """
 from __future__ import annotations
 
@@ -111,6 +113,7 @@ class Utterance:
     duration_s: float             # t_speech_end - t_speech_start
     cut_at_max: bool = False      # speech went on past max_utterance_s
     ended_by: str = "silence"     # silence | turn_model | max_length
+    transcript: str | None = None # the speculative transcript of exactly this speech, when one was made
 
 
 class EndOfSpeechDetector:
@@ -121,10 +124,10 @@ class EndOfSpeechDetector:
     `reset_threshold()`. `last_prob` is the latest frame's speech probability (for the level meter).
     """
 
-    def __init__(self, vad: SileroVad, options: VadOptions = VadOptions(), turn_model=None) -> None:
+    def __init__(self, vad: SileroVad, options: VadOptions = VadOptions(), judge=None) -> None:
         self.vad = vad
         self.options = options
-        self.turn_model = turn_model      # turn_detect.SmartTurn or None (fixed silence only)
+        self.judge = judge                # turn_detect.TurnJudge or None (a fixed silence ends turns)
         self.frame_s = FRAME_SAMPLES / SAMPLE_RATE
         self._pre_roll_frames = math.ceil(options.pre_roll_ms / 1000 / self.frame_s)
         self._post_roll_frames = math.ceil(POST_ROLL_MS / 1000 / self.frame_s)
@@ -133,13 +136,14 @@ class EndOfSpeechDetector:
         self.reset()
 
     @classmethod
-    def from_config(cls, config, vad: SileroVad | None = None, turn_model=None) -> "EndOfSpeechDetector":
-        return cls(vad or SileroVad.from_config(config), VadOptions.from_config(config.vad), turn_model)
+    def from_config(cls, config, vad: SileroVad | None = None, judge=None) -> "EndOfSpeechDetector":
+        return cls(vad or SileroVad.from_config(config), VadOptions.from_config(config.vad), judge)
 
     @property
     def end_silence_ms(self) -> int:
         """The silence that ends an utterance whatever was said."""
-        return self.options.turn_fallback_ms if self.turn_model is not None else self.options.end_silence_ms
+        semantic = self.judge is not None and self.judge.model is not None
+        return self.options.turn_fallback_ms if semantic else self.options.end_silence_ms
 
     # -- threshold -------------------------------------------------------------------------
     @property
@@ -165,6 +169,8 @@ class EndOfSpeechDetector:
         self._voiced_s = 0.0
         self._silence_frames = 0
         self._turn_asked = False              # the turn model judged the current pause already
+        self._speculated = False              # the current pause was transcribed already
+        self._speculative: str | None = None  # ... and this is what it said
         self._t_start = 0.0
         self._t_last_voiced_end = 0.0
         self._frames_at_last_voiced = 0
@@ -200,7 +206,8 @@ class EndOfSpeechDetector:
             if voiced:
                 self._voiced_s += self.frame_s
             self._silence_frames = 0
-            self._turn_asked = False
+            self._turn_asked = self._speculated = False
+            self._speculative = None
             self._t_last_voiced_end = t_end
             self._frames_at_last_voiced = len(self._frames)
         else:
@@ -210,12 +217,16 @@ class EndOfSpeechDetector:
             return SpeechStart(self._t_start)
         if self.pause_ms >= self.end_silence_ms:
             return self._close(cut_at_max=False)
-        if (self.turn_model is not None and self._confirmed and not self._turn_asked
-                and self.pause_ms >= self.options.turn_check_ms):
-            self._turn_asked = True
-            self.turn_checks += 1
-            if self.turn_model.is_complete(self.audio_so_far()):
-                return self._close(cut_at_max=False, ended_by="turn_model")
+        judge = self.judge
+        if judge is not None and self._confirmed and self.pause_ms > 0:
+            if judge.transcribes and not self._speculated and self.pause_ms >= judge.speculate_ms:
+                self._speculated = True
+                self._speculative = judge.transcribe(self.audio_so_far())
+            if judge.model is not None and not self._turn_asked and self.pause_ms >= self.options.turn_check_ms:
+                self._turn_asked = True
+                self.turn_checks += 1
+                if judge.is_complete(self.audio_so_far(), self._speculative):
+                    return self._close(cut_at_max=False, ended_by="turn_model")
         if self._confirmed and t_end - self._t_start >= self.options.max_utterance_s:
             return self._close(cut_at_max=True)
         return None
@@ -233,12 +244,14 @@ class EndOfSpeechDetector:
         self._active, self._confirmed = True, False
         self._voiced_s = self.frame_s
         self._silence_frames = 0
-        self._turn_asked = False
+        self._turn_asked = self._speculated = False
+        self._speculative = None
         self._t_start = t_start
         self._t_last_voiced_end = t_end
         self._frames_at_last_voiced = len(self._frames)
 
     def _close(self, cut_at_max: bool, ended_by: str = "silence") -> Utterance | None:
+        transcript, self._speculative, self._speculated = self._speculative, None, False
         keep = min(len(self._frames), self._frames_at_last_voiced + self._post_roll_frames)
         confirmed = self._confirmed
         audio = np.concatenate(self._frames[:keep]) if confirmed else None
@@ -254,7 +267,8 @@ class EndOfSpeechDetector:
             return None  # a blip shorter than min_speech_ms
         return Utterance(audio=audio, t_speech_start=self._t_start, t_speech_end=self._t_last_voiced_end,
                          duration_s=self._t_last_voiced_end - self._t_start, cut_at_max=cut_at_max,
-                         ended_by="max_length" if cut_at_max else ended_by)
+                         ended_by="max_length" if cut_at_max else ended_by,
+                         transcript=None if cut_at_max else transcript)
 
 
 def segment_file(audio: np.ndarray, detector: EndOfSpeechDetector) -> list[Utterance]:

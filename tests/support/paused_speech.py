@@ -3,8 +3,8 @@ the end-of-turn tests and `scripts/bench.py --pauses`.
 
 A pause is inserted into a whole spoken sentence (not two halves spoken separately, whose first
 half would end on a falling, finished-sounding tone), at the word gap after a part that is not a
-finished sentence ("which run had the best"): the quietest 30 ms near where that part ends when
-said alone. Voices: Piper (the app's own voice, questions) and real human speech
+finished sentence ("which run had the best"): the quietest 30 ms near where Whisper's word times
+put the end of that part. Voices: Piper (the app's own voice, questions) and real human speech
 (LibriVox clips). The endpointer then runs frame by frame over the audio, exactly as the listener
 runs it, and a turn that ends before the pause is over is a premature cut-off.
 """
@@ -44,7 +44,7 @@ def _speech_bounds(audio: np.ndarray, level: float = 0.01) -> tuple[int, int]:
     return (int(loud[0]), int(loud[-1]) + 1) if loud.size else (0, audio.size)
 
 
-def quietest_gap(audio: np.ndarray, around: int, within_s: float = 0.15) -> int:
+def quietest_gap(audio: np.ndarray, around: int, within_s: float = 0.08) -> int:
     """Sample index of the quietest 30 ms window within `within_s` of `around` (a word boundary)."""
     window = int(GAP_WINDOW_S * RATE)
     lo = max(0, around - int(within_s * RATE))
@@ -75,31 +75,57 @@ def with_pause(label: str, speech: np.ndarray, pause_s: float | None, at: int | 
                         (pause_start, pause_start + pause_s))
 
 
-def spoken_questions(say, pauses=PAUSES_S) -> list[PausedSpeech]:
+def spoken_questions(say, word_end, pauses=PAUSES_S) -> list[PausedSpeech]:
     """Each question whole (no pause) and with each pause after its first part. `say(text)` returns
-    16 kHz speech; the pause goes at the word gap nearest the end of the first part said alone."""
+    16 kHz speech; `word_end(audio, n)` the sample where its n-th word ends (see whisper_word_end)."""
     items = []
     for first, rest in QUESTIONS:
         whole = trim(say(f"{first} {rest}"))
-        boundary = trim(say(first)).size
+        boundary = word_end(whole, len(first.split()))
         items.append(with_pause(first, whole, None))
         items.extend(with_pause(first, whole, p, boundary) for p in pauses)
     return items
 
 
+def whisper_word_end(model_path: str):
+    """`word_end(audio, n)` from faster-whisper's word timestamps (the bundled tiny.en is enough)."""
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(str(model_path), device="cpu", compute_type="int8", cpu_threads=2)
+
+    def word_end(audio: np.ndarray, n: int) -> int:
+        segments, _ = model.transcribe(audio, language="en", beam_size=1, word_timestamps=True,
+                                       condition_on_previous_text=False)
+        words = [w for segment in segments for w in segment.words]
+        if len(words) <= n:
+            raise ValueError(f"Whisper heard only {len(words)} words, expected more than {n}")
+        # Between the n-th word's end and the next word's start (Whisper's times are +-50 ms).
+        return int((words[n - 1].end + words[n].start) / 2 * RATE)
+
+    return word_end
+
+
 def endpoint(detector, item: PausedSpeech) -> tuple[list, float | None]:
-    """Run the endpointer over `item` frame by frame. Returns its utterances and the delay from
-    the end of the speech to the moment the (last) turn was decided, in ms."""
+    """Run the endpointer over `item` frame by frame, as the listener would live. Returns its
+    utterances and the delay from the end of the speech to the moment the (last) turn was decided,
+    in ms: frame i arrives when it has been captured, the listener takes one frame at a time, and
+    each frame costs what `feed` really took here (a turn model or speculative transcription
+    holds the listener up)."""
+    import time
+
     from labvoice.vad import FRAME_SAMPLES, Utterance
 
     detector.reset()
     frames = item.audio[:item.audio.size - item.audio.size % FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES)
-    utterances, decided = [], None
+    utterances, decided, done = [], None, 0.0
     for i, frame in enumerate(frames):
+        arrives = (i + 1) * FRAME_SAMPLES / RATE
+        started = time.perf_counter()
         event = detector.feed(frame, i * FRAME_SAMPLES / RATE)
+        done = max(done, arrives) + (time.perf_counter() - started)
         if isinstance(event, Utterance):
             utterances.append(event)
-            decided = (i + 1) * FRAME_SAMPLES / RATE
+            decided = done
     last = detector.finish()
     if last is not None:
         utterances.append(last)
@@ -113,3 +139,27 @@ def cut_early(utterances: list, item: PausedSpeech, margin_s: float = 0.1) -> bo
         return False
     must_reach = item.pause[1] if item.pause is not None else item.speech_end_s - 0.3
     return utterances[0].t_speech_end < must_reach - margin_s
+
+
+# Real human speech (LibriVox, tests/support/human_speech.py): where each clip can pause mid-sentence,
+# seconds into the file, at a word gap after an unfinished part (from Whisper word times, checked by ear).
+HUMAN_PAUSE_AT_S = {
+    "sense_and_sensibility_01_austen_64kb-0880": 1.40,   # "he was not an | ill disposed young man"
+    "sense_and_sensibility_01_austen_64kb-0930": 1.40,   # "he might even have been | made amiable himself"
+    "sense_and_sensibility_01_austen_64kb-0890": 2.62,   # "unless to be rather cold hearted and | rather selfish ..."
+    "sense_and_sensibility_01_austen_64kb-0920": 1.36,   # "had he married a | more amiable woman ..."
+    "sense_and_sensibility_01_austen_64kb-0870": 3.20,   # "... had then leisure to | consider how much ..."
+}
+
+
+def human_speech(clips, pauses=PAUSES_S) -> list[PausedSpeech]:
+    """Each LibriVox clip whole and with each pause at its unfinished point."""
+    items = []
+    for clip in clips:
+        start, _ = _speech_bounds(clip.audio)
+        label = "person: " + " ".join(clip.text.split()[:5])
+        items.append(with_pause(label, clip.audio, None))
+        at = HUMAN_PAUSE_AT_S.get(clip.path.stem)
+        if at is not None:
+            items.extend(with_pause(label, clip.audio, p, int(at * RATE) - start) for p in pauses)
+    return items
