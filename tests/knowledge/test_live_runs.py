@@ -95,3 +95,18 @@ def test_a_run_logged_after_the_retriever_was_built_is_in_the_next_answer(config
     assert after.used_run_ids[0] == "digitz99" and "digitz99" in after.display
     assert (demo_index_copy / POINTER).read_text() == index_version          # no index rebuild
     assert retriever.passages.current().directory.name == index_version.strip()
+
+
+def test_a_table_without_rowids_is_read_too(tmp_path):
+    db = tmp_path / "norowid.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE manifests (run_id TEXT PRIMARY KEY, timestamp TEXT, git_hash TEXT, git_diff TEXT, "
+                     "command TEXT, python_version TEXT, pip_freeze TEXT, device_info TEXT, dataset_id TEXT, "
+                     "params_json TEXT, final_metrics_json TEXT, artifacts_json TEXT, wandb_url TEXT, note TEXT) "
+                     "WITHOUT ROWID")
+    conn.close()
+    _insert_documented_row(db, "first001", "iris", 0.5)
+    live = LiveRuns(db)
+    assert [r.run_id for r in live.snapshot().runs] == ["first001"]
+    _insert_documented_row(db, "second02", "iris", 0.6)
+    assert sorted(r.run_id for r in live.snapshot().runs) == ["first001", "second02"]

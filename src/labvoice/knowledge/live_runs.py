@@ -3,9 +3,9 @@
 Answers must see a run seconds after it is logged or imported, with no restart and no index rebuild
 (facts come from the runs, not from the index), on DBs of 100,000 runs where parsing every row takes
 seconds. So a refresh, done when the DB file or its WAL changed on disk (`db_signature`), reads the
-raw columns of every row in one SELECT (no JSON parsing), compares each row with what it read last
-time (a hash of the row's values, per rowid) and parses only the rows that are new or changed; rows
-that vanished drop out. Each refresh publishes a new immutable `RunSnapshot`; a reader keeps the one
+raw columns of every row in one SELECT in rowid order (no JSON parsing), walks it beside what it
+read last time (rowid and a hash of the row's values, kept in two 8-byte arrays) and parses only the
+rows that are new or changed; rows that vanished drop out. Each refresh publishes a new immutable `RunSnapshot`; a reader keeps the one
 it holds. Everything derived from the runs (the vocabulary, a fact finder) is cached on the snapshot,
 so it is built once per DB change, not once per question.
 
@@ -21,6 +21,7 @@ import sqlite3
 import sys
 import threading
 import time
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -106,6 +107,20 @@ def _interned(run: Run) -> Run:
     return run
 
 
+@dataclass(frozen=True, eq=False)
+class _Rows:
+    """What the last refresh read, in rowid order: rowids and row hashes as 8-byte arrays, and per
+    row its Run or its (run id, RowError). About 24 bytes per row besides the runs themselves."""
+
+    rowids: array
+    hashes: array
+    entries: list
+
+    @classmethod
+    def empty(cls) -> "_Rows":
+        return cls(array("q"), array("q"), [])
+
+
 class LiveRuns:
     """The runs of one DB, refreshed incrementally when the file changes; see the module docstring."""
 
@@ -113,8 +128,7 @@ class LiveRuns:
         self.store = store if isinstance(store, ManifestStore) else ManifestStore(store)
         self._lock = threading.Lock()
         self._snapshot: RunSnapshot | None = None
-        # rowid -> (hash of the raw row, parsed Run or None, (run id, RowError) or None)
-        self._rows: dict[int, tuple[int, Run | None, tuple[str, RowError] | None]] = {}
+        self._rows = _Rows.empty()
 
     @property
     def path(self) -> Path:
@@ -129,60 +143,79 @@ class LiveRuns:
             return self._snapshot
 
     def _refresh(self, signature: tuple) -> RunSnapshot:
+        """One scan in rowid order, walked beside the previous scan (also in rowid order): a row whose
+        rowid and hash match is reused, any other is parsed; previous rowids passed over are gone."""
         started = time.perf_counter()
         present = self.store.check()
         columns = tuple(c for c in READ_COLUMNS if c in present)
         interned = [i for i, c in enumerate(columns) if c in _INTERNED_COLUMNS]
-        conn = _connect_ro(self.store.path)
-        old, rows_now = self._rows, {}
+        old, new = self._rows, _Rows.empty()
+        old_ids, old_hashes, old_entries, at, total_old = old.rowids, old.hashes, old.entries, 0, len(old.rowids)
         runs: list[Run] = []
         errors: list[tuple[str, RowError]] = []
-        parsed = 0
+        parsed = removed = 0
+        conn = _connect_ro(self.store.path)
         try:
-            cursor = conn.execute(f"SELECT rowid, {', '.join(columns)} FROM manifests")
+            cursor = self._scan(conn, columns)
+            position = 0
             while True:
                 batch = cursor.fetchmany(FETCH_ROWS)
                 if not batch:
                     break
                 for raw in batch:
-                    key, digest = raw[0], hash(raw)
-                    entry = old.get(key)
-                    if entry is None or entry[0] != digest:
-                        entry = self._parse(raw, columns, interned, digest)
+                    position += 1
+                    rowid, digest = raw[0] if raw[0] is not None else position, hash(raw)
+                    while at < total_old and old_ids[at] < rowid:
+                        at, removed = at + 1, removed + 1
+                    entry = None
+                    if at < total_old and old_ids[at] == rowid:
+                        entry = old_entries[at] if old_hashes[at] == digest else None
+                        at += 1
+                    if entry is None:
+                        entry = self._parse(raw, columns, interned)
                         parsed += 1
-                    rows_now[key] = entry
-                    if entry[1] is not None:
-                        runs.append(entry[1])
+                    new.rowids.append(rowid)
+                    new.hashes.append(digest)
+                    new.entries.append(entry)
+                    if isinstance(entry, Run):
+                        runs.append(entry)
                     else:
-                        errors.append(entry[2])
+                        errors.append(entry)
         except sqlite3.DatabaseError as err:
             raise StoreError(f"cannot read {self.store.path}: {err}") from None
         finally:
             conn.close()
         if errors and not runs:
             raise _all_unreadable(self.store.path, errors)
-        removed = sum(1 for key in old if key not in rows_now)
-        self._rows = rows_now
+        self._rows = new
         reasons = [f"{run_id}: {err}" for run_id, err in errors]
         if reasons and (self._snapshot is None or len(reasons) != self._snapshot.skipped):
             log.warning("skipped %d unreadable run(s) in %s (first: %s)", len(reasons), self.store.path, reasons[0])
-        stats = RefreshStats(scanned=len(rows_now), parsed=parsed, removed=removed,
+        stats = RefreshStats(scanned=len(new.rowids), parsed=parsed, removed=removed + total_old - at,
                              seconds=time.perf_counter() - started)
         version = self._snapshot.version + 1 if self._snapshot else 1
         log.debug("runs of %s refreshed: %s", self.store.path, stats)
         return RunSnapshot(runs, len(reasons), tuple(reasons), signature, version, stats)
 
     @staticmethod
-    def _parse(raw: tuple, columns: tuple[str, ...], interned: list[int], digest: int) -> tuple:
+    def _scan(conn: sqlite3.Connection, columns: tuple[str, ...]) -> sqlite3.Cursor:
+        """Rows in rowid order; a table without rowids (or a view) in its own order, keyed by position."""
+        try:
+            return conn.execute(f"SELECT rowid, {', '.join(columns)} FROM manifests ORDER BY rowid")
+        except sqlite3.OperationalError:
+            return conn.execute(f"SELECT NULL, {', '.join(columns)} FROM manifests")
+
+    @staticmethod
+    def _parse(raw: tuple, columns: tuple[str, ...], interned: list[int]) -> Run | tuple[str, RowError]:
         values = list(raw[1:])
         for i in interned:
             if isinstance(values[i], str):
                 values[i] = sys.intern(values[i].strip())
         row = dict(zip(columns, values))
         try:
-            return (digest, _interned(_parse_row(row)), None)
+            return _interned(_parse_row(row))
         except RowError as err:
-            return (digest, None, ("" if row.get("run_id") is None else str(row["run_id"]), err))
+            return ("" if row.get("run_id") is None else str(row["run_id"]), err)
 
 
 @functools.lru_cache(maxsize=SHARED_STORES)
