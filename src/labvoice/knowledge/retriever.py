@@ -82,7 +82,10 @@ class Retriever:
     @classmethod
     def from_config(cls, config, passages: PassageSource | None) -> "Retriever":
         k = config.knowledge
-        return cls(ManifestStore(config.paths.db), passages, k.top_k_runs, k.top_k_passages, k.min_passage_score)
+        retriever = cls(ManifestStore(config.paths.db), passages, k.top_k_runs, k.top_k_passages, k.min_passage_score)
+        # the question-shape exemplars are embedded now, not during the first question (~1-3 s on CPU)
+        classifier_for(getattr(passages, "embedder", None)).warm()
+        return retriever
 
     def runs(self) -> RunSnapshot:
         """The current runs: re-read incrementally (new and changed rows only) when the DB file or

@@ -83,7 +83,14 @@ def _filter_words(f) -> tuple[str, str]:
         return f"{name} in {', '.join(display_number(v) for v in vals)}", \
             f"{words} of {join_words([spoken_number(v) for v in vals], 'or')}"
     said_op = {"=": "of", "!=": "other than"}.get(op, ops[op])
+    if op == "=" and _counted(words):
+        return f"{name} {op} {display_number(vals[0])}", f"{spoken_number(vals[0])} {words}"
     return f"{name} {op} {display_number(vals[0])}", f"{words} {said_op} {spoken_number(vals[0])}"
+
+
+def _counted(words: str) -> bool:
+    """A parameter said as a plural noun ("epochs", "hidden units"): "12 epochs", not "epochs of 12"."""
+    return words.endswith("s") and not words.startswith("number of") and " " not in words.strip()[-3:]
 
 
 def scope(q: RunQuery, skip: tuple[str, ...] = ()) -> tuple[str, str]:
@@ -282,8 +289,11 @@ def param_of_best(q: RunQuery, row: Row, cat: Catalog) -> Fact:
     best = "best" if q.order is None or q.order.descending != lower_is_better(metric) else "worst"
     display = (f"{best.capitalize()} run by {metric}{_with(shown)}: {_run_shown(row, metric)}; "
                f"its {name} = {display_number(value)}")
+    words = param_words(name)
+    setting = f"it used {spoken_number(value)} {words}" if _counted(words) and not isinstance(value, str) else \
+        f"its {words} was {spoken_number(value)}"
     spoken = (f"The {best} run{' ' + said if said else ''} by {metric_words(metric)} is {_run_said(row, False)}, "
-              f"at {_mv(metric, row.value(metric), cat)}; its {param_words(name)} is {spoken_number(value)}.")
+              f"at {_mv(metric, row.value(metric), cat)}; {setting}.")
     return fact("param_of_best", display, spoken, [row.run_id])
 
 
