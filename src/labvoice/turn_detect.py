@@ -121,13 +121,15 @@ class SmartTurn:
         return self.probability(audio) > COMPLETE_AT
 
 
-# Words a finished English question or request does not end on ("which run had the best ... of",
-# "compare it with the", "more than"): when the words so far end on one, the turn goes on.
+# Words a finished sentence does not end on: articles, possessives, conjunctions, prepositions
+# ("which run had the best ... on", "compare it with the", "more than"). Auxiliaries and wh-words are
+# not here ("than he was", "and why"), and a question that ends on a stranded preposition ("which
+# dataset was it trained on") only waits for the fallback silence: slower, never cut.
 UNFINISHED_WORDS = frozenset("""
-a an the of to in on at for with by from about into onto over under than as and or but nor if that
-which whose who what when where why how whether my your our their his her its this these those
-did does do was were is are am be been being had has have will would can could should shall may might must
-more less most least very really some any each every between among after before during since until
+a an the my your our their its
+and or but nor than
+of to in on at for with by from into onto about between among
+very
 """.split())
 
 

@@ -1,0 +1,111 @@
+"""Semantic end of turn: the log-mel features, Smart Turn v3.2 on real speech, the unfinished-word
+rule, and the endpointer with a TurnJudge (speculative transcript kept or thrown away)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labvoice.turn_detect import (FRAMES, N_MELS, SmartTurn, TurnJudge, ends_unfinished, log_mel_features,
+                                  mel_filters)
+from labvoice.vad import EndOfSpeechDetector, VadOptions
+from tests.support.human_speech import librivox_clips
+from tests.support.paused_speech import RATE, endpoint, human_speech
+
+PAUSE_S = 0.3
+
+
+@pytest.fixture(scope="module")
+def smart_turn(cpu_config):
+    return SmartTurn.from_config(cpu_config)
+
+
+def _clip(stem: str):
+    return next(c for c in librivox_clips() if c.path.stem.endswith(stem))
+
+
+def test_features_have_the_models_shape_and_put_a_tone_in_its_band():
+    t = np.arange(RATE) / RATE
+    tone = (0.3 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    features = log_mel_features(tone)
+    assert features.shape == (N_MELS, FRAMES) and features.dtype == np.float32
+    centres = np.argmax(mel_filters(), axis=1) * (RATE / 2) / (mel_filters().shape[1] - 1)
+    loudest_band = int(np.argmax(features[:, -50:].mean(axis=1)))
+    assert abs(centres[loudest_band] - 1000) < 100
+    # One second of audio sits at the end of the 8 s window; the front is the (quieter) padding.
+    assert features[loudest_band, -50:].mean() > features[:, :50].mean() + 0.5
+    assert features.max() - features.min() <= 2.0 + 1e-6          # 8 decades, scaled by 1/4
+
+
+def test_model_input_is_checked(smart_turn):
+    inputs = smart_turn._session.get_inputs()
+    assert inputs[0].name == "input_features" and list(inputs[0].shape[1:]) == [N_MELS, FRAMES]
+
+
+@pytest.mark.parametrize("stem, cut_at_s, finished", [
+    ("0920", None, True),    # "had he married a more amiable woman he might have been made still ... than he was"
+    ("0870", None, True),    # "and mister john dashwood had then leisure to consider ... for them"
+    ("0930", 1.40, False),   # "he might even have been |"
+    ("0880", 1.40, False),   # "he was not an |"
+])
+def test_smart_turn_hears_finished_and_unfinished_human_speech(smart_turn, stem, cut_at_s, finished):
+    clip = _clip(stem)
+    speech = clip.audio if cut_at_s is None else clip.audio[:int(cut_at_s * RATE)]
+    audio = np.concatenate([speech, np.zeros(int(PAUSE_S * RATE), np.float32)])
+    assert smart_turn.is_complete(audio) is finished, smart_turn.probability(audio)
+
+
+@pytest.mark.parametrize("text, unfinished", [
+    ("Which runs used more than", True), ("What was the loss of the...", True), ("Compare it with", True),
+    ("Which run did best?", False), ("than he was.", False), ("How many runs used a perceptron", False),
+    ("", False), (None, False),
+])
+def test_unfinished_words(text, unfinished):
+    assert ends_unfinished(text) is unfinished
+
+
+class _Counting:
+    """A transcriber stand-in that counts calls; the judge's transcribe hook takes any callable."""
+
+    def __init__(self, transcribe):
+        self.transcribe, self.calls = transcribe, 0
+
+    def __call__(self, audio):
+        self.calls += 1
+        return self.transcribe(audio)
+
+
+def test_a_pause_after_an_unfinished_word_does_not_end_the_turn(silero_vad, smart_turn, whisper_transcriber,
+                                                                cpu_config):
+    words = _Counting(whisper_transcriber.transcribe_text)
+    detector = EndOfSpeechDetector(silero_vad, VadOptions.from_config(cpu_config.vad), TurnJudge(smart_turn, words))
+    paused = next(i for i in human_speech(librivox_clips(), pauses=(0.7,))
+                  if i.pause is not None and "he might even" in i.label)
+    utterances, _ = endpoint(detector, paused)
+    assert len(utterances) == 1, [(u.t_speech_end, u.transcript) for u in utterances]
+    assert utterances[0].t_speech_end > paused.pause[1]
+    assert words.calls >= 2            # once at the pause (thrown away when the voice went on), once at the end
+    assert "amiable" in (utterances[0].transcript or "").lower()
+
+
+def test_a_finished_sentence_ends_on_the_model_with_its_transcript_ready(silero_vad, smart_turn,
+                                                                         whisper_transcriber, cpu_config):
+    options = VadOptions.from_config(cpu_config.vad)
+    detector = EndOfSpeechDetector(silero_vad, options, TurnJudge(smart_turn, whisper_transcriber.transcribe_text))
+    plain = next(i for i in human_speech(librivox_clips(), pauses=()) if "had he married" in i.label)
+    utterances, _ = endpoint(detector, plain)
+    assert len(utterances) == 1
+    utterance = utterances[0]
+    assert utterance.ended_by == "turn_model"
+    assert "respectable" in utterance.transcript.lower()
+    # Decided after the short check, long before the fallback silence (in audio time).
+    assert detector.turn_checks >= 1
+    assert options.turn_check_ms < options.turn_fallback_ms
+
+
+def test_without_a_judge_the_fixed_silence_ends_the_turn(silero_vad, cpu_config):
+    detector = EndOfSpeechDetector(silero_vad, VadOptions.from_config(cpu_config.vad))
+    paused = next(i for i in human_speech(librivox_clips(), pauses=(0.7,))
+                  if i.pause is not None and "he might even" in i.label)
+    utterances, _ = endpoint(detector, paused)
+    assert len(utterances) == 2 and all(u.transcript is None for u in utterances)
+    assert detector.end_silence_ms == cpu_config.vad.end_silence_ms
