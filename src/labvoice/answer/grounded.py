@@ -188,7 +188,7 @@ class GroundedAnswerer:
             shown, said = capabilities_answer(capabilities(**self._vocab_names()))
             yield from self._emit_template(said, result, cancel, reason="", display=shown)
             return
-        if kind == "unsupported" and not retrieval.passages:
+        if (kind == "unsupported" and not retrieval.passages) or (kind in ("runs", "flag") and not facts):
             reason = getattr(retrieval.factset.query, "reason", "")
             shown, said = cant_work_out(capabilities(**self._vocab_names()), reason)
             yield from self._emit_template(said, result, cancel, reason="", display=shown)
