@@ -92,10 +92,11 @@ def _read_curve(path: Any, metric: str) -> tuple[tuple[float, ...], tuple[float,
 
 def load_runs(db: Path, run_ids: tuple[str, ...], facts: tuple[dict, ...]) -> RunsData:
     """The runs an answer used (in its order), their table rows, final metric values and curves."""
-    from labvoice.knowledge.store import ManifestStore
+    from labvoice.knowledge.live_runs import shared_runs
     from labvoice.knowledge.vocab import is_lower_better
 
-    by_id = {run.run_id: run for run in ManifestStore(db).runs()}
+    wanted = set(run_ids)   # the runs the assistant holds already (100,000 runs are not parsed again per chart)
+    by_id = {run.run_id: run for run in shared_runs(db).snapshot().runs if run.run_id in wanted}
     runs = [by_id[r] for r in run_ids if r in by_id]
     metric = chart_metric(runs, facts)
     rows = tuple(RunRow(r.run_id, r.dataset_id, r.model_kind or "-", _key_metrics(r.metrics, metric), r.note)

@@ -170,11 +170,11 @@ class RunsPanel(ctk.CTkFrame):
         db = self._db_path()
 
         def job():
+            from labvoice.knowledge.live_runs import shared_runs
             from labvoice.knowledge.store import ManifestStore
 
-            store = ManifestStore(db)
-            store.flag_for_publishing(run_id)      # committed when this returns; StoreError if the run is gone
-            return next(r for r in store.runs() if r.run_id == run_id)
+            ManifestStore(db).flag_for_publishing(run_id)   # committed when this returns; StoreError if the run is gone
+            return next(r for r in shared_runs(db).snapshot().runs if r.run_id == run_id)
 
         self._worker.submit(job, on_done=self._flagged, on_error=self._flag_failed)
 
