@@ -54,8 +54,40 @@ def test_auto_plans_with_servers_but_not_with_the_bundled_smollm2(server_chat):
 
 
 def test_the_schema_carries_the_dbs_names():
-    schema = json.dumps(plan_schema(NAMES.metrics, NAMES.params))
-    assert '"val_acc"' in schema and '"optimizer"' in schema and '"flag"' not in schema
+    schema = plan_schema(NAMES.metrics, NAMES.params)
+    text = json.dumps(schema)
+    assert '"val_acc"' in text and '"optimizer"' in text and '"flag"' not in text
+    assert schema["$defs"]["RunQuery"]["required"][0] == "type"     # the union's tag is always written
+
+
+class _Replying:
+    """A structured-output model that returns a fixed reply (what a model without constraints
+    might write; a constrained server cannot be made to write it)."""
+
+    structured_output = True
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    def complete_json(self, messages, schema, options, cancel) -> str:
+        return self.reply
+
+
+@pytest.mark.parametrize("reply, problem", [
+    ("not json", "not JSON"),
+    ('{"type": "runs", "shape": "rank"}', "needs `order`"),
+    ('{"type": "runs", "shape": "count", "filters": [{"field": {"kind": "dataset"}, "op": "=", "value": "imagenet"}]}',
+     "imagenet"),
+    ('{"type": "flag", "run_ids": ["0df48249"]}', "not a valid query"),     # never a write
+])
+def test_what_is_not_a_usable_plan(reply, problem):
+    outcome = QueryPlanner(_Replying(reply)).plan(QUESTION, NAMES)
+    assert outcome.parsed is None and problem in outcome.problem
+
+
+def test_a_plan_without_its_tag_is_read_by_its_fields():
+    outcome = QueryPlanner(_Replying('{"shape": "count"}')).plan(QUESTION, NAMES)
+    assert isinstance(outcome.parsed, RunQuery) and outcome.parsed.shape == "count"
 
 
 def test_names_the_db_does_not_have_are_refused():

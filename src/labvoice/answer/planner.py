@@ -117,6 +117,10 @@ def plan_schema(metrics: Iterable[str], params: Iterable[str]) -> dict:
     """The plannable part of the query schema with this DB's metric and parameter names as enums,
     so constrained decoding cannot write a name the DB does not have."""
     schema = copy.deepcopy(PLAN_ADAPTER.json_schema())
+    for name in ("RunQuery", "Unsupported"):   # the union's tag must be written, not left to its default
+        definition = schema["$defs"].get(name, {})
+        if "type" in definition.get("properties", {}):
+            definition["required"] = ["type"] + [r for r in definition.get("required", []) if r != "type"]
     metrics, params = tuple(metrics), tuple(params)
     _names_enum(schema, "Field", "name", metrics + params)
     _names_enum(schema, "RunQuery", "metric", metrics)
@@ -164,8 +168,11 @@ class QueryPlanner:
         if cancel.cancelled:
             return PlanOutcome(problem="cancelled", raw=raw, ms=_ms(started))
         try:
-            parsed = PLAN_ADAPTER.validate_json(raw)
-        except ValidationError as err:
+            parsed = PLAN_ADAPTER.validate_python(_tagged(json.loads(raw)))
+        except ValueError as err:   # not JSON, or (ValidationError) not a valid query
+            if not isinstance(err, ValidationError):
+                return PlanOutcome(problem=f"planner JSON is not a valid query: not JSON ({err})", raw=raw,
+                                   ms=_ms(started))
             first = err.errors()[0] if err.errors() else {}
             where = ".".join(str(p) for p in first.get("loc", ()))
             return PlanOutcome(problem=f"planner JSON is not a valid query: {where} {first.get('msg', err)}".strip(),
@@ -174,6 +181,13 @@ class QueryPlanner:
         if problem:
             return PlanOutcome(problem=f"planner query {problem}", raw=raw, ms=_ms(started))
         return PlanOutcome(parsed=parsed, raw=raw, ms=_ms(started))
+
+
+def _tagged(data: Any) -> Any:
+    """The union's tag where a model left it out: a "reason" makes it unsupported, else a run query."""
+    if isinstance(data, dict) and "type" not in data:
+        return {"type": "unsupported" if "reason" in data and "shape" not in data else "runs", **data}
+    return data
 
 
 def _ms(started: float) -> float:

@@ -3,8 +3,8 @@ the maintained `openai` Python client.
 
 `stream_chat` streams content deltas; `complete_json` asks for a reply constrained to a JSON schema
 (structured outputs: `response_format` of type `json_schema`, which vLLM serves with guided
-decoding; servers that only know llama.cpp's `json_object` + `schema` form are detected on the
-first 4xx and asked that way from then on). The client retries connection failures and 5xx/429
+decoding; a server that refuses it, as llama-cpp-python's does, is asked with llama.cpp's
+`json_object` + `schema` form from then on). The client retries connection failures and 5xx/429
 answers before the first byte (`max_retries`, with backoff). Interrupting works by closing the
 stream: the cancel token is checked between deltas, and leaving the stream (cancel, or the caller
 closing the generator) closes the HTTP connection mid-body, which vLLM and llama.cpp's server
@@ -67,6 +67,7 @@ class OpenAIChat:
         self._client = openai.OpenAI(base_url=self.base_url, api_key=api_key or NO_KEY, timeout=timeout,
                                      max_retries=max_retries)
         self._schema_form = "json_schema"   # switches to "json_object" for llama.cpp-style servers
+        self._schema_form_known = False
 
     @classmethod
     def from_config(cls, config: "Config") -> "OpenAIChat":
@@ -131,13 +132,13 @@ class OpenAIChat:
         return LlmError(f"{self._where()} failed: {type(err).__name__}: {_short(str(err))}; check {self.setting}")
 
     # --- streaming ----------------------------------------------------------------------------
-    def _deltas(self, request: dict[str, Any], cancel: CancelToken) -> Iterator[str]:
+    def _deltas(self, request: dict[str, Any], cancel: CancelToken, client=None) -> Iterator[str]:
         """Yield content deltas of one streamed request; the stream is closed however this ends."""
         openai = self._openai
         started = finished = False
         stream = None
         try:
-            stream = self._client.chat.completions.create(**request)
+            stream = (client or self._client).chat.completions.create(**request)
             for chunk in stream:
                 started = True
                 if cancel.cancelled:
@@ -174,16 +175,22 @@ class OpenAIChat:
             return ""
         request = self._request(messages, options)
         request["response_format"] = self._response_format(schema)
-        try:
+        if self._schema_form_known:
             return "".join(self._deltas(request, cancel))
+        try:   # the first structured request finds out which form the server takes: no retries
+            reply = "".join(self._deltas(request, cancel, self._client.with_options(max_retries=0)))
         except LlmError as err:
-            if self._schema_form != "json_schema" or " answered HTTP 4" not in str(err) or "HTTP 404" in str(err):
+            refused = self._schema_form == "json_schema" and " answered HTTP " in str(err) and \
+                any(word in str(err) for word in ("json_schema", "response_format", "json_object"))
+            if not refused:
                 raise
             # llama-cpp-python's server validates response_format.type against text|json_object.
             log.info("%s refused response_format json_schema (%s); using json_object with a schema", self.base_url, err)
             self._schema_form = "json_object"
             request["response_format"] = self._response_format(schema)
-            return "".join(self._deltas(request, cancel))
+            reply = "".join(self._deltas(request, cancel))
+        self._schema_form_known = True
+        return reply
 
     def close(self) -> None:
         self._client.close()
