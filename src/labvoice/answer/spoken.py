@@ -9,8 +9,8 @@ and dropped where it cannot.
 """
 from __future__ import annotations
 
-import math
 import re
+from functools import lru_cache
 from typing import Callable, Iterable
 
 from labvoice.knowledge.query.wording import short_handle, spoken_number, words_for_name
@@ -89,6 +89,12 @@ def _rewrite_scientific(m: re.Match) -> str:
     return f"{spoken_number(mantissa)} times ten to the {power}"
 
 
+@lru_cache(maxsize=64)
+def _ids_pattern(ids: tuple[str, ...]) -> re.Pattern:
+    """One pattern for the run ids of an answer (longest first), built once per answer's ids."""
+    return re.compile(r"\b(?:" + "|".join(re.escape(rid) for rid in ids) + r")\b", re.I)
+
+
 def speakable(text: str, run_ids: Iterable[str] = (),
               words_for: Callable[[str], str] = words_for_name) -> str | None:
     """`text` rewritten for the ear, or None when it still is not fit (then it is not spoken).
@@ -100,8 +106,8 @@ def speakable(text: str, run_ids: Iterable[str] = (),
         handles.append(short_handle(run_id))
         return f"\x00{len(handles) - 1}\x00"
 
-    for rid in ids:
-        text = re.sub(rf"\b{re.escape(rid)}\b", lambda m: park(m.group(0)), text, flags=re.I)
+    if ids:
+        text = _ids_pattern(tuple(ids)).sub(lambda m: park(m.group(0)), text)
     text = _HEX_ID.sub(lambda m: park(m.group(0)), text)
     text = _IDENTIFIER.sub(lambda m: words_for(m.group(0)), text)
     text = _SCIENTIFIC.sub(_rewrite_scientific, text)
