@@ -242,7 +242,8 @@ class Composer:
         thresholds = [f for f in filters if f.field.kind in ("metric", "param", "time") and f.op != "="]
         if not filters and not slots.time:
             s["list"] = s.get("list", 0) - 0.2
-        elif (thresholds or any(f.field.kind == "param" for f in filters)) and not superlative and not slots.k:
+        elif (thresholds or any(f.field.kind == "param" for f in filters)) and not superlative and not slots.k \
+                and not re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", text):
             s["list"] = s.get("list", 0) + 0.3
             s["rank"] = s.get("rank", 0) - 0.2
         if free_params and _AVERAGE.search(text) and re.search(r"\b(best|optimal|ideal|works?|worked|should|highest|"

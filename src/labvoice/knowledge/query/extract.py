@@ -560,8 +560,15 @@ def normalize(question: str) -> str:
     return text
 
 
+_TIME_METRIC = re.compile(r"(^|_)(time|duration|runtime|seconds|secs)(_|$)")
+
+
 def extract(question: str, catalog: Catalog, now: datetime | None = None) -> Slots:
     text = normalize(question)
+    if any(_TIME_METRIC.search(m) for m in catalog.metric_names):
+        # "the fastest run", "slowest model to train": a time metric when the DB has one
+        text = re.sub(r"\b(fastest|slowest|quickest)\s+(runs?|models?|experiments?|ones?)\b(?:\s+to\s+train)?",
+                      r"\1 train time \2", text)
     tokens = tokenize(text)
     slots = Slots(text=text, tokens=tokens)
     slots.metrics = metric_mentions(tokens, catalog)

@@ -183,6 +183,8 @@ def ranked(q: RunQuery, rows: list[Row], cat: Catalog, matching: int) -> Fact:
             adjective = "lowest"
         if o.field.kind == "metric" and not good and not lower:
             adjective = "lowest"
+        if o.field.kind == "metric" and any(w in name.lower() for w in ("time", "duration", "runtime", "seconds")):
+            adjective = "longest" if o.descending else "shortest"
     display = f"Runs by {name} ({'descending' if o.descending else 'ascending'}){_with(shown)}, {matching} match: " + \
         "; ".join(f"{i + 1}. {_run_shown(r, name)}" for i, r in enumerate(rows))
     value_of = (lambda r: _mv(name, r.value(name), cat)) if o.field.kind == "metric" else \

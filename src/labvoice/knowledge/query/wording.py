@@ -44,6 +44,8 @@ def words_for_name(name: str) -> str:
     """`val_accuracy` -> "validation accuracy", `init_lr` -> "initial learning rate", `n_units_1` ->
     "number of units 1"."""
     tokens = _split_name(name)
+    if len(tokens) == 3 and tokens[0].lower() in ("n", "num") and tokens[2].isdigit():
+        return f"{NAME_WORDS.get(tokens[1].lower(), tokens[1].lower())} in layer {tokens[2]}"   # n_units_1
     words = []
     for tok in tokens:
         low = tok.lower()
