@@ -17,7 +17,8 @@ def test_metric_names_in_words(name, words):
 
 def test_parameter_and_dataset_names():
     assert param_words("init_lr") == "initial learning rate"
-    assert param_words("n_units_1") == "number of units 1"
+    assert param_words("n_units_1") == "units in layer 1"
+    assert param_words("n_epochs") == "number of epochs"
     assert dataset_words("naval_propulsion") == "naval propulsion"
     assert dataset_words("fashion_mnist") == "fashion MNIST"
 
