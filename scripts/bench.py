@@ -2,6 +2,7 @@
 sequential baseline, stage breakdown, and interrupt -> silence. Not a test: it reports figures.
 
     python scripts/bench.py [--json] [--questions N] [--config FILE] [--files]
+    python scripts/bench.py --pauses [--json]     # end of turn on questions with mid-sentence pauses
 
 Questions are Piper-synthesized and played into a virtual microphone (a private PulseAudio with
 null sinks, as in the tests); answers are recorded from the virtual speaker's monitor. With
@@ -89,18 +90,17 @@ def synthesize_questions(stages, folder: Path, n: int) -> list[Path]:
 def sequential_first_audio(stages, wav: Path, speaker, turn_id: int, first_audio: "queue.Queue | None" = None) -> float:
     """Baseline: endpoint, STT, the whole answer, the whole TTS, then play. ms from end of speech."""
     from labvoice.answer.grounded import Conversation
-    from labvoice.cancel import CancelToken
-    from labvoice.pipeline.offline import _endpoint
     from labvoice.audio.wavio import read_for_pipeline
+    from labvoice.pipeline.offline import first_utterance
+    from labvoice.pipeline.runner import TextSink, one_off
     from labvoice.style import Style
 
     audio = read_for_pipeline(wav, 16000)
-    utterance, decided_at = _endpoint(stages, audio)
+    utterance, decided_at = first_utterance(stages, audio)
     t_speech_end = time.monotonic() - (decided_at - utterance.t_speech_end)
-    text = stages.transcribe(utterance.audio, CancelToken())
-    result = stages.brain.answerer.answer(text, Style.from_config(stages.config.style), CancelToken(),
-                                          Conversation()).finish()
-    speech = stages.synthesizer.synthesize_all(result.text)
+    job = one_off(audio=utterance.audio, t_start=t_speech_end)
+    outcome = stages.runner().run(job, TextSink(), Style.from_config(stages.config.style), Conversation())
+    speech = stages.synthesizer.synthesize_all(outcome.answer)   # the whole answer, then the whole TTS
     if speaker is None:
         return (time.monotonic() - t_speech_end) * 1000
     speaker.set_current_turn(turn_id)
@@ -180,15 +180,30 @@ def run_files(config, stages, wavs: list[Path]) -> dict:
 
     first_audio, stages_ms, transcripts = [], {s: [] for s in STAGES}, []
     for wav in wavs:
-        payload = answer_file(stages, wav, None)
-        transcripts.append(payload["transcript"])
-        if "first_audio" in payload["latency_ms"]:
-            first_audio.append(payload["latency_ms"]["first_audio"])
-            for name, value in stage_durations(payload["latency_ms"]).items():
+        outcome = answer_file(stages, wav, None).outcome
+        transcripts.append(outcome.transcript)
+        if "first_audio" in outcome.latency_ms:
+            first_audio.append(outcome.latency_ms["first_audio"])
+            for name, value in stage_durations(outcome.latency_ms).items():
                 stages_ms[name].append(value)
     sequential = [sequential_first_audio(stages, wav, None, 0) for wav in wavs]
     return {"first_audio": first_audio, "stages": stages_ms, "sequential": sequential, "interrupt": [],
             "transcripts": transcripts, "mode": "files (no audio devices)"}
+
+
+def bench_pauses(args) -> int:
+    """--pauses: the endpointer alone, frame by frame as the listener runs it (tests/support/paused_speech.py)."""
+    from labvoice.config import load_config
+    from labvoice.hardware import device_summary
+    from tests.support.paused_speech import measure
+
+    report = {"machine": device_summary(), **measure(load_config(args.config).replace(profile="cpu"))}
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            print(f"{key}: {value}")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -197,7 +212,11 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--questions", type=int, default=len(QUESTIONS))
     parser.add_argument("--files", action="store_true", help="feed files instead of the virtual devices")
+    parser.add_argument("--pauses", action="store_true",
+                        help="end of turn only: questions with mid-sentence pauses (premature cut-offs, today's beside)")
     args = parser.parse_args(argv)
+    if args.pauses:
+        return bench_pauses(args)
 
     workdir = Path(tempfile.mkdtemp(prefix="labvoice-bench-"))
     virtual = None

@@ -3,6 +3,12 @@ questions and style changes; report errors, threads, memory growth, stale audio 
 
     python scripts/soak.py --turns 500 [--json] [--config FILE] [--db PATH] [--index DIR] [--seed N]
                            [--no-virtual-audio]
+    python scripts/soak.py --stress 3000 [--seed N] [--json] ...   # the lifecycle stress test, long
+
+With --stress, seeded random interleavings of typed and spoken questions, interrupts, barge-ins,
+pause/resume and stop/start run against the same models and devices, with the invariants of
+labvoice.evaluation.stress checked after every step (exit 1 on any violation, error, stale audio
+or thread growth). tests/pipeline/test_stress.py runs a short one in `make test`.
 
 Spoken questions are synthesized by Piper and played into a private PulseAudio virtual microphone
 (tests/support/pulse.py, started before anything opens the audio devices); the answers play on
@@ -108,7 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-virtual-audio", action="store_true", help="no audio devices: ask_audio only")
     parser.add_argument("--max-tokens", type=int, default=SOAK_MAX_TOKENS,
                         help=f"llm.max_tokens for the soak (default {SOAK_MAX_TOKENS})")
+    parser.add_argument("--stress", type=int, metavar="STEPS",
+                        help="instead of the turn soak: the lifecycle stress test for STEPS random steps "
+                             "(typed and spoken questions, interrupts, barge-ins, pause/resume, stop/start; "
+                             "invariants checked after each step)")
     args = parser.parse_args(argv)
+    if args.stress is not None and args.stress < 1:
+        print("error: --stress takes a number of steps, at least 1", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.turns < 4:
         print("error: --turns must be at least 4 (quarters are compared)", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -132,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             overrides["paths.index"] = args.index.resolve()
         if mic is not None:
             overrides.update({"audio.input_device": mic.input_device, "audio.output_device": mic.output_device})
+        if mic is not None and args.stress:   # no echo path between the virtual devices: headphones
+            overrides.update({"audio.echo_canceller": "none", "pipeline.barge_in": "headphones"})
         config = config.replace(**overrides)
         return run(config, args, mic, work)
     finally:
@@ -157,8 +172,11 @@ def run(config, args, mic, work: Path) -> int:
     spoken = prepare_questions(stages, work)
     orch = Orchestrator(config, stages=stages, with_audio_input=mic is not None, with_audio_output=mic is not None)
     orch.start()
-    print(f"models loaded and devices open in {time.monotonic() - t0:.0f} s; soaking {args.turns} turns "
+    what = f"{args.stress} stress steps" if args.stress else f"{args.turns} turns"
+    print(f"models loaded and devices open in {time.monotonic() - t0:.0f} s; soaking {what} "
           f"({'virtual PulseAudio devices' if mic else 'no audio devices'})", file=sys.stderr, flush=True)
+    if args.stress:
+        return run_stress(orch, spoken, mic, work, args)
 
     def progress(res) -> None:
         if res.turns and res.turns % PROGRESS_EVERY in (0, 1) and getattr(progress, "last", -1) != res.turns // PROGRESS_EVERY:
@@ -174,6 +192,42 @@ def run(config, args, mic, work: Path) -> int:
     out = summary(res, mix_description(mic is not None, config.llm.max_tokens))
     out["conversation_log_lost_turns"] = orch.log.lost_turns
     out["targets_missed"] = targets_missed(out)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for key, value in out.items():
+            print(f"{key}: {value}")
+    return EXIT_TARGET_MISSED if out["targets_missed"] else EXIT_OK
+
+
+def stress_targets_missed(out: dict) -> list[str]:
+    missed = [f"{out[key]} {label}" for key, label in (("violations", "invariant violations"), ("errors", "errors"),
+                                                        ("stale_audio", "stale audio"),
+                                                        ("stale_chunks", "stale pieces")) if out[key]]
+    if out["threads_after"] > out["threads_before"]:
+        missed.append(f"threads grew {out['threads_before']} -> {out['threads_after']}")
+    if out["turns_started"] != out["turns_ended"]:
+        missed.append(f"{out['turns_started'] - out['turns_ended']} turns never ended")
+    return missed
+
+
+def run_stress(orch, spoken, mic, work: Path, args) -> int:
+    from labvoice.evaluation.stress import LifecycleStress
+
+    stress = LifecycleStress(orch, list(QUESTIONS), spoken, mic=mic, seed=args.seed, workdir=work)
+
+    def progress(res) -> None:
+        print(f"  {res.steps} steps, {res.turns_ended} turns, violations {len(res.violations)}, "
+              f"errors {len(res.errors)}, stale audio {res.stale_audio}", file=sys.stderr, flush=True)
+
+    try:
+        res = stress.run(args.stress, progress)
+    finally:
+        stress.close()
+        orch.close()
+    out = res.summary()
+    out["mode"] = "virtual PulseAudio devices" if mic else "no audio devices (ask_audio for spoken questions)"
+    out["targets_missed"] = stress_targets_missed(out)
     if args.json:
         print(json.dumps(out))
     else:

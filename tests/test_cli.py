@@ -44,7 +44,7 @@ def test_batch_prints_one_json_object_per_question(batch_answers):
         assert answer["transcript"] == question
         assert answer["answer"].strip()
         assert set(answer) >= {"transcript", "answer", "used_run_ids", "facts", "latency_ms", "interrupted"}
-        assert answer["latency_ms"]["answer"] >= answer["latency_ms"]["retrieval"] >= 0
+        assert answer["latency_ms"]["llm_done"] >= answer["latency_ms"]["retrieval"] >= 0   # the one latency shape
 
 
 def test_heldout_run_ids_right_for_at_least_10_of_12(batch_answers):
@@ -63,6 +63,19 @@ def test_no_answer_names_a_run_id_outside_the_db(batch_answers):
         for token in re.findall(r"\b[0-9a-f]{8}\b", answer["answer"]):
             assert token in known, answer["answer"]
         assert set(answer["used_run_ids"]) <= known
+
+
+def test_json_keeps_display_and_spoken_apart_and_carries_the_query(batch_answers):
+    from labvoice.answer.spoken import spoken_problems
+
+    _, answers, rows = batch_answers
+    ids = [r["run_id"] for r in rows]
+    for answer in answers:
+        assert set(answer) >= {"answer", "spoken", "query"}
+        assert answer["spoken"].strip() and spoken_problems(answer["spoken"], ids) == [], answer["spoken"]
+        if answer["used_run_ids"]:
+            assert answer["query"]["type"] == "runs"
+            assert any(rid in answer["answer"] for rid in answer["used_run_ids"]), answer["answer"]
 
 
 def test_small_talk_names_no_runs(batch_answers):

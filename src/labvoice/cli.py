@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -45,21 +46,23 @@ def _load(args) -> "object":
     return config.replace(**overrides) if overrides else config
 
 
-def _result_json(result, transcript: str, extra_latency: dict | None = None) -> dict:
-    latency = result.latency_ms()
-    latency = {"retrieval": latency.get("retrieval"), "first_token": latency.get("first_token"),
-               "first_chunk": latency.get("first_chunk"), "answer": latency.get("llm_done"),
-               **(extra_latency or {})}
+def _result_json(outcome) -> dict:
+    """`ask --json`: one object per question, one shape for --text, --batch and --wav
+    (a pipeline.runner.TurnOutcome; latency_ms as described there). `answer` is for the eye (full
+    run ids, exact values), `spoken` exactly what the synthesizer got, `query` the executed query."""
+    result = outcome.result
     return {
-        "transcript": transcript,
-        "answer": result.text,
-        "used_run_ids": list(result.used_run_ids),
-        "facts": list(result.facts),
-        "latency_ms": {k: v for k, v in latency.items() if v is not None},
-        "interrupted": result.interrupted,
-        "fallback": result.fallback,
-        "warnings": result.warnings,
-        "errors": result.errors,
+        "transcript": outcome.transcript,
+        "answer": (result.display if result is not None and result.display else outcome.answer),
+        "spoken": outcome.answer,
+        "query": result.query if result is not None else None,
+        "used_run_ids": list(outcome.used_run_ids),
+        "facts": list(outcome.facts),
+        "latency_ms": dict(outcome.latency_ms),
+        "interrupted": outcome.interrupted,
+        "fallback": outcome.fallback,
+        "warnings": list(outcome.warnings),
+        "errors": list(outcome.errors),
     }
 
 
@@ -68,15 +71,18 @@ def cmd_ask(args) -> int:
     if args.wav:
         from labvoice.pipeline.offline import answer_wav
 
-        payload = answer_wav(config, Path(args.wav), Path(args.out) if args.out else None)
-        print(json.dumps(payload) if args.json else payload["answer"])
+        answer = answer_wav(config, Path(args.wav), Path(args.out) if args.out else None)
+        payload = {**_result_json(answer.outcome), "answer_wav": str(answer.answer_wav) if answer.answer_wav else None,
+                   "answer_seconds": answer.answer_seconds}
+        print(json.dumps(payload) if args.json else answer.outcome.answer)
         return 0
     from labvoice.answer.grounded import Conversation
     from labvoice.app import load_brain
-    from labvoice.cancel import CancelToken
+    from labvoice.pipeline.runner import TextSink, TurnRunner, one_off
     from labvoice.style import Style
 
     brain = load_brain(config)
+    runner = TurnRunner(brain.answerer)
     style = Style.from_config(config.style)
     if args.text is not None:
         questions = [args.text]
@@ -85,11 +91,8 @@ def cmd_ask(args) -> int:
         with source:
             questions = [line.strip() for line in source if line.strip()]
     for question in questions:
-        result = brain.answerer.answer(question, style, CancelToken(), Conversation()).finish()
-        if args.json:
-            print(json.dumps(_result_json(result, question)), flush=True)
-        else:
-            print(result.text, flush=True)
+        outcome = runner.run(one_off(question), TextSink(), style, Conversation())
+        print(json.dumps(_result_json(outcome)) if args.json else outcome.answer, flush=True)
     brain.close()
     return 0
 
@@ -97,7 +100,7 @@ def cmd_ask(args) -> int:
 def cmd_chat(args) -> int:
     from labvoice.answer.grounded import Conversation
     from labvoice.app import load_brain
-    from labvoice.cancel import CancelToken
+    from labvoice.pipeline.runner import TextSink, TurnRunner, one_off
     from labvoice.style import Style
 
     config = _load(args)
@@ -105,9 +108,11 @@ def cmd_chat(args) -> int:
     brain = load_brain(config)
     for warning in brain.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    runner = TurnRunner(brain.answerer)
     style = Style.from_config(config.style)
     conversation = Conversation()
-    print("Ask about your runs (empty line or Ctrl-D to quit).", flush=True)
+    show = TextSink(lambda piece: print(piece, end=" ", flush=True))
+    print("Ask about your runs (empty line or Ctrl-D to quit; Ctrl-C stops an answer).", flush=True)
     while True:
         try:
             question = input("you> ").strip()
@@ -116,18 +121,17 @@ def cmd_chat(args) -> int:
             break
         if not question:
             break
-        stream = brain.answerer.answer(question, style, CancelToken(), conversation)
+        job = one_off(question)
         print("labvoice> ", end="", flush=True)
+        previous = signal.signal(signal.SIGINT, lambda *_: job.cancel.cancel("ctrl-c"))   # Ctrl-C ends the answer
         try:
-            for piece in stream:
-                print(piece, end=" ", flush=True)
-        except KeyboardInterrupt:
-            stream.result.interrupted = True
-        result = stream.result
-        ms = result.latency_ms()
-        print(f"\n  [runs: {', '.join(result.used_run_ids) or '-'}; first words {ms.get('first_chunk', 0):.0f} ms, "
-              f"answer {ms.get('llm_done', 0):.0f} ms{'; templated' if result.fallback else ''}]", flush=True)
-        conversation.remember(question, result.text, result.retrieval, result.interrupted)
+            outcome = runner.run(job, show, style, conversation)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        ms = outcome.latency_ms
+        print(f"\n  [runs: {', '.join(outcome.used_run_ids) or '-'}; first words {ms.get('first_chunk', 0):.0f} ms, "
+              f"answer {ms.get('llm_done', 0):.0f} ms{'; templated' if outcome.fallback else ''}"
+              f"{'; interrupted' if outcome.interrupted else ''}]", flush=True)
     brain.close()
     return 0
 

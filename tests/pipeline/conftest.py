@@ -80,7 +80,7 @@ class Driver:
 
     @property
     def alive(self) -> bool:
-        return all(t.is_alive() for t in self.orch._threads) and bool(self.orch._threads)
+        return self.orch.alive
 
 
 

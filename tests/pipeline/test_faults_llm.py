@@ -26,7 +26,7 @@ def test_llm_error_mid_answer_falls_back_to_the_facts(make_driver, live_stages, 
     assert any(e.stage == "llm" and INJECTED in e.message for e in turn.errors), turn.errors
     assert turn.ended.reason == "done"
     assert turn.done.used_run_ids == (best,)
-    assert turn.done.fallback and best in turn.done.text   # the templated answer from the SQL facts
+    assert turn.done.fallback and best in turn.done.display   # the templated answer (shown with the full id)
     assert_next_turn_works(driver, heldout_rows)
 
 
@@ -41,7 +41,7 @@ def test_llm_error_during_a_remark_keeps_the_spoken_facts(make_driver, live_stag
     assert chat.raised == 1
     assert any(e.stage == "llm" and INJECTED in e.message for e in turn.errors), turn.errors
     assert turn.ended.reason == "done" and not turn.done.interrupted
-    assert turn.done.used_run_ids == (best,) and best in turn.done.text and not turn.done.fallback
+    assert turn.done.used_run_ids == (best,) and best in turn.done.display and not turn.done.fallback
     assert_next_turn_works(driver, heldout_rows)
 
 
@@ -67,5 +67,5 @@ def test_runaway_numbers_from_the_llm_are_rejected_not_fatal(make_driver, heldou
     turn = driver.ask("Which run had the best validation accuracy on mnist?")
     best = _best_on(heldout_rows, "mnist")
     assert not turn.errors, turn.errors
-    assert turn.done.fallback and turn.done.used_run_ids == (best,) and best in turn.done.text
+    assert turn.done.fallback and turn.done.used_run_ids == (best,) and best in turn.done.display
     assert "0000" not in turn.done.text

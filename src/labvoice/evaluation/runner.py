@@ -1,7 +1,8 @@
 """Runs scenarios through the assistant and scores each answer.
 
-Two ways to ask, both with the models loaded once by the caller:
-- `TextAsker`: the GroundedAnswerer (retrieval, LLM, guard, templated fallback), as `ask --text`;
+Two ways to ask, both through the one turn runner (pipeline/runner.py) with the models loaded
+once by the caller:
+- `TextAsker`: a typed turn (retrieval, LLM, guard, templated fallback), as `ask --text`;
 - `VoiceAsker`: Piper speaks the question into a WAV, then `answer_file` runs the whole pipeline on
   it (VAD endpointing, STT, answer, TTS), as `ask --wav`; the transcript is scored for WER.
 
@@ -86,18 +87,17 @@ class Asker(Protocol):
 
 class TextAsker:
     def __init__(self, brain, style: Style) -> None:
-        self.brain = brain
+        from labvoice.pipeline.runner import TurnRunner
+
+        self.runner = TurnRunner(brain.answerer)
         self.retriever = brain.retriever
         self.style = style
 
     def __call__(self, question: str) -> Answered:
         from labvoice.answer.grounded import Conversation
-        from labvoice.cancel import CancelToken
+        from labvoice.pipeline.runner import TextSink, one_off
 
-        result = self.brain.answerer.answer(question, self.style, CancelToken(), Conversation()).finish()
-        ms = result.latency_ms()
-        return Answered(question, result.text, tuple(result.used_run_ids), result.fallback, list(result.errors),
-                        list(result.warnings), ms.get("first_chunk"), ms.get("llm_done"), result.retrieval)
+        return _answered(self.runner.run(one_off(question), TextSink(), self.style, Conversation()), "first_chunk")
 
 
 class VoiceAsker:
@@ -115,11 +115,15 @@ class VoiceAsker:
         self._count += 1
         wav = self.stages.synthesizer.synthesize_to_wav(question, self.workdir / f"q{self._count:03d}.wav",
                                                         pad_s=VOICE_PAD_S)
-        payload = answer_file(self.stages, wav, None, style=self.style)
-        ms = payload["latency_ms"]
-        return Answered(payload["transcript"], payload["answer"], tuple(payload["used_run_ids"]),
-                        payload["fallback"], list(payload["errors"]), list(payload["warnings"]),
-                        ms.get("first_audio"), ms.get("llm_done"), None)
+        return _answered(answer_file(self.stages, wav, None, style=self.style).outcome, "first_audio")
+
+
+def _answered(outcome, first: str) -> Answered:
+    """A turn runner's outcome as the evaluation scores it; `first` names the first-output stamp."""
+    ms = outcome.latency_ms
+    return Answered(outcome.transcript, outcome.answer, tuple(outcome.used_run_ids), outcome.fallback,
+                    list(outcome.errors), list(outcome.warnings), ms.get(first), ms.get("llm_done"),
+                    outcome.result.retrieval if outcome.result is not None else None)
 
 
 def expectation(scenario: Scenario, rows) -> Expected:

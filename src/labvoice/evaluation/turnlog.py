@@ -33,28 +33,25 @@ class TurnLog:
     stale_chunks: int = 0                # ChunkPlayed after its Interrupted
 
 
-class TurnTracker:
+class EventFollower:
+    """Consumes one subscriber queue on its own thread (so the bus never backs up), handing each
+    event to `_record` under a condition that `wait_for` waits on."""
+
+    thread_name = "event-follower"
+
     def __init__(self, events: "queue.Queue[Event]") -> None:
         self._events = events
         self._cond = threading.Condition()
-        self.turns: dict[int, TurnLog] = {}
-        self.ended_order: list[int] = []
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="soak-tracker", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
 
-    def start(self) -> "TurnTracker":
+    def start(self):
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(2.0)
-
-    def _turn(self, turn_id: int) -> TurnLog:
-        log = self.turns.get(turn_id)
-        if log is None:
-            log = self.turns[turn_id] = TurnLog(turn_id)
-        return log
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -65,6 +62,39 @@ class TurnTracker:
             with self._cond:
                 self._record(event)
                 self._cond.notify_all()
+
+    @property
+    def lock(self) -> threading.Condition:
+        """Hold it to read what `_record` writes."""
+        return self._cond
+
+    def _record(self, event: Event) -> None:
+        raise NotImplementedError
+
+    def wait_for(self, predicate, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, POLL_S * 4))
+            return True
+
+
+class TurnTracker(EventFollower):
+    thread_name = "soak-tracker"
+
+    def __init__(self, events: "queue.Queue[Event]") -> None:
+        super().__init__(events)
+        self.turns: dict[int, TurnLog] = {}
+        self.ended_order: list[int] = []
+
+    def _turn(self, turn_id: int) -> TurnLog:
+        log = self.turns.get(turn_id)
+        if log is None:
+            log = self.turns[turn_id] = TurnLog(turn_id)
+        return log
 
     def _record(self, event: Event) -> None:
         if isinstance(event, StatusChanged):
@@ -89,16 +119,6 @@ class TurnTracker:
             log = self._turn(event.turn_id)
             log.ended, log.ended_at = event.reason, event.t
             self.ended_order.append(event.turn_id)
-
-    def wait_for(self, predicate, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(min(left, POLL_S * 4))
-            return True
 
     def wait_ended(self, turn_id: int, timeout: float) -> TurnLog | None:
         done = self.wait_for(lambda: self.turns.get(turn_id) is not None and self.turns[turn_id].ended is not None,

@@ -1,13 +1,15 @@
-"""The orchestrator: owns the pipeline's threads and queues and is the only public API the GUI,
-the CLI and the tests use.
+"""The orchestrator: the only public API the GUI, the CLI and the tests use for the live assistant.
+It builds the worker loops (pipeline/loops.py) with their queues, opens the audio devices, and
+leaves turns and status to the `TurnController` (pipeline/control.py).
 
-    mic -> Listener (VAD endpointing) -> Thinker (STT, retrieval, LLM, answer chunker) -> Voice (TTS)
-        -> Speaker (playback queue, audio thread)
+    mic -> Listener (VAD endpointing) -> Thinker (turn runner: STT, retrieval, LLM, answer chunker)
+        -> Voice (TTS) -> Speaker (playback queue, audio thread)
 
-Every queued item carries its turn id. `interrupt()` cancels the turn's token (the LLM stops,
-TTS stops between chunks), bumps the turn id (stale items are dropped on sight) and flushes the
-playback buffer at once. The Thinker owns the conversation: one turn at a time, and the history
-keeps only what was actually played.
+Every queued item carries its turn. A new question, `interrupt()` and barge-in cancel the running
+turn's token whatever the status (the LLM stops, TTS stops between chunks, waits end), playback is
+told the new turn id (older audio is refused) and flushed at once. Each `start()` builds fresh
+queues and threads, so `stop()` then `start()` works every time; turns still open at `stop()` end
+as interrupted. A question asked while stopped ends at once (interrupted).
 """
 from __future__ import annotations
 
@@ -15,63 +17,69 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
-from labvoice.cancel import CancelToken
 from labvoice.config import Config
-from labvoice.events import (Event, EventBus, Interrupted, MicLevel, SpeechStarted, Status, StatusChanged,
-                             ErrorEvent, UtteranceEnded)
+from labvoice.events import ErrorEvent, Event, EventBus, Status
+from labvoice.pipeline.control import Snapshot, TurnController
 from labvoice.pipeline.logs import ConversationLog
-from labvoice.pipeline.stages import Stages, ThinkerLoop, VoiceLoop
+from labvoice.pipeline.loops import Listener, PlaybackSink, ThinkerLoop, VoiceLoop
+from labvoice.pipeline.stages import Stages
 from labvoice.pipeline.turns import PlaybackNote, TurnJob
 from labvoice.style import Style
 
 log = logging.getLogger(__name__)
 
 JOIN_TIMEOUT_S = 5.0
-POLL_S = 0.05
+
+
+@dataclass(eq=False)
+class _Run:
+    """What one start() builds and the matching stop() takes down."""
+
+    jobs: "queue.Queue[TurnJob | None]" = field(default_factory=queue.Queue)
+    items: queue.Queue = field(default_factory=queue.Queue)
+    notes: "queue.Queue[PlaybackNote]" = field(default_factory=queue.Queue)
+    stop: threading.Event = field(default_factory=threading.Event)
+    output_failed: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+    speaker: object = None
+    capture: object = None
 
 
 class Orchestrator:
-    """Thread-safe public API: start/stop, pause/resume, interrupt, ask_text, set_style, events()."""
+    """Thread-safe public API: start/stop/close, pause/resume, interrupt, ask_text, ask_audio,
+    set_style, events()."""
 
     def __init__(self, config: Config, stages: Stages | None = None, with_audio_input: bool = True,
                  with_audio_output: bool = True) -> None:
         self.config = config
         self.bus = EventBus()
+        self.controller = TurnController(self.bus.publish, on_cut=self._cut_playback, listening=with_audio_input)
         self._stages = stages
         self._with_input = with_audio_input
         self._with_output = with_audio_output
-        self._lock = threading.Lock()
-        self._turn_id = 0
-        self._cancel = CancelToken()
         self._style = Style.from_config(config.style)
-        self._stop = threading.Event()
-        self._speaking = threading.Event()   # set while a turn's audio is queued or playing
-        self._paused = threading.Event()
-        self._jobs: "queue.Queue[TurnJob | None]" = queue.Queue()
-        self._threads: list[threading.Thread] = []
-        self._capture = None
-        self._speaker = None
-        self._status = Status.IDLE
+        self._lifecycle = threading.Lock()   # start/stop/close, one at a time
+        self._submit = threading.Lock()      # a job goes into the running queue, or its turn ends
+        self._run: _Run | None = None
         self.log = ConversationLog(config.paths.logs)
 
-    # --- events -------------------------------------------------------------------------------
+    # --- events and state ---------------------------------------------------------------------
     def events(self) -> "queue.Queue[Event]":
         """A new subscriber queue receiving every event from now on."""
         return self.bus.subscribe()
 
     def publish(self, event: Event) -> None:
-        if isinstance(event, StatusChanged):
-            self._status = event.status
         self.bus.publish(event)
-
-    def set_status(self, status: Status, detail: str = "", turn_id: int | None = None) -> None:
-        self.publish(StatusChanged(self._turn_id if turn_id is None else turn_id, status, detail))
 
     @property
     def status(self) -> Status:
-        return self._status
+        return self.controller.status
+
+    def snapshot(self) -> Snapshot:
+        """Status, speaking, paused and the current turn id, read together."""
+        return self.controller.snapshot()
 
     @property
     def style(self) -> Style:
@@ -79,78 +87,131 @@ class Orchestrator:
 
     @property
     def current_turn(self) -> int:
-        return self._turn_id
-
-    def is_stale(self, turn_id: int) -> bool:
-        return turn_id != self._turn_id
+        return self.controller.current_id
 
     def is_speaking(self) -> bool:
-        return self._speaking.is_set()
+        return self.controller.is_speaking
+
+    @property
+    def alive(self) -> bool:
+        """Started, and every worker thread is running."""
+        run = self._run
+        return run is not None and bool(run.threads) and all(t.is_alive() for t in run.threads)
+
+    @property
+    def echo_canceller(self):
+        """The running microphone's echo canceller (audio/echo.py; its `stats` give the ERLE), or None."""
+        run = self._run
+        capture = run.capture if run is not None else None
+        return capture.echo_canceller if capture is not None else None
 
     # --- lifecycle ----------------------------------------------------------------------------
     def load(self) -> Stages:
-        """Load every model (once). Publishes Loading; safe to call from any thread."""
+        """Load every model (once). Shows Loading with progress; safe to call from any thread."""
         if self._stages is None:
-            self.set_status(Status.LOADING, "loading models")
-            self._stages = Stages.load(self.config, progress=lambda msg: self.set_status(Status.LOADING, msg))
+            self.controller.set_loading("loading models")
+            try:
+                self._stages = Stages.load(self.config, progress=self.controller.set_loading)
+            finally:
+                self.controller.set_loading("")
         return self._stages
 
     def start(self) -> None:
         """Load models, open the audio devices, start the threads, and listen.
         If a device cannot be opened, everything opened so far is closed again before the error
         propagates, so start() can simply be called again."""
-        if self._threads:
-            return
-        stages = self.load()
-        self._stop.clear()
-        try:
-            if self._with_output:
-                from labvoice.audio.playback import Speaker
+        with self._lifecycle:
+            if self._run is not None:
+                return
+            stages = self.load()
+            run = _Run()
+            try:
+                self._open_devices(run)
+            except BaseException:
+                self._close_devices(run)
+                raise
+            runner = stages.runner(self.publish)
+            thinker = ThinkerLoop(run.jobs, runner,
+                                  lambda turn: PlaybackSink(turn, run.items, run.notes, self.publish, run.stop,
+                                                            run.output_failed),
+                                  self.controller, self.publish, run.stop, self.log, lambda: self._style)
+            voice = VoiceLoop(run.items, run.notes, self.controller, stages.synthesizer, run.speaker, self.publish,
+                              lambda: self._style)
+            run.threads = [threading.Thread(target=thinker.run, name="thinker", daemon=True),
+                           threading.Thread(target=voice.run, name="voice", daemon=True)]
+            if run.capture is not None:
+                listener = Listener(run.capture.frames, stages.new_endpointer(), self.config, self.controller,
+                                    self.publish, self._submit_utterance, run.stop, run.capture.echo_cancelled)
+                run.threads.append(threading.Thread(target=listener.run, name="listener", daemon=True))
+            for thread in run.threads:
+                thread.start()
+            with self._submit:
+                self._run = run
+            self.controller.set_device_error("")
+            self.controller.set_listening(run.capture is not None)
+            self.controller.set_running(True)
 
-                self._speaker = Speaker.from_config(self.config, on_first_audio=self._on_first_audio,
-                                                    on_chunk_played=self._on_chunk_played,
-                                                    on_error=self._on_device_error)
-                self._speaker.start()
-            if self._with_input:
-                from labvoice.audio.capture import MicrophoneCapture
+    def _open_devices(self, run: _Run) -> None:
+        def first_audio(turn_id: int, t: float) -> None:
+            run.notes.put(PlaybackNote("first_audio", turn_id, t))
 
-                self._capture = MicrophoneCapture.from_config(self.config, on_error=self._on_device_error)
-                self._capture.start()
-        except BaseException:
-            self._close_devices()
-            raise
-        self._thinker = ThinkerLoop(self, stages)
-        self._voice = VoiceLoop(self, stages, self._speaker)
-        self._threads = [threading.Thread(target=self._thinker.run, name="thinker", daemon=True),
-                         threading.Thread(target=self._voice.run, name="voice", daemon=True)]
-        if self._capture is not None:
-            self._threads.append(threading.Thread(target=self._listen, name="listener", daemon=True))
-        for thread in self._threads:
-            thread.start()
-        self.set_status(Status.LISTENING if self._with_input else Status.IDLE)
+        def chunk_played(turn_id: int, index: int, t: float) -> None:
+            run.notes.put(PlaybackNote("chunk_played", turn_id, t, index))
 
-    def _close_devices(self) -> None:
-        capture, self._capture = self._capture, None
+        def output_error(err: Exception) -> None:
+            run.output_failed.set()
+            self._on_device_error(err)
+
+        echo = None
+        if self._with_input and self._with_output:
+            from labvoice.audio.echo import make_echo_canceller
+
+            echo = make_echo_canceller(self.config)   # None when off or unavailable (said once)
+        if self._with_output:
+            from labvoice.audio.playback import Speaker
+
+            run.speaker = Speaker.from_config(self.config, on_first_audio=first_audio,
+                                              on_chunk_played=chunk_played, on_error=output_error,
+                                              reference=echo.reference if echo is not None else None)
+            run.speaker.set_current_turn(self.controller.current_id)
+            run.speaker.start()
+        if self._with_input:
+            from labvoice.audio.capture import MicrophoneCapture
+
+            run.capture = MicrophoneCapture.from_config(self.config, on_error=self._on_device_error,
+                                                        echo_canceller=echo)
+            run.capture.muted = self.controller.is_paused
+            run.capture.start()
+
+    @staticmethod
+    def _close_devices(run: _Run) -> None:
+        capture, run.capture = run.capture, None
         if capture is not None:
             capture.stop()
-        speaker, self._speaker = self._speaker, None
+        speaker, run.speaker = run.speaker, None
         if speaker is not None:
             speaker.stop()
 
     def stop(self) -> None:
         """Stop listening and speaking, end the threads. Models stay loaded for the next start()."""
-        self.interrupt(reason="stopped")
-        self._stop.set()
-        self._jobs.put(None)
-        self._voice_q_put_stop()
-        if self._capture is not None:
-            self._capture.stop()
-            self._capture = None
-        for thread in self._threads:
-            thread.join(JOIN_TIMEOUT_S)
-        self._threads = []
-        self._close_devices()
-        self.set_status(Status.IDLE)
+        with self._lifecycle:
+            with self._submit:
+                run, self._run = self._run, None
+            self.controller.interrupt(reason="stopped")
+            if run is not None:
+                run.stop.set()
+                run.jobs.put(None)
+                run.items.put(None)
+                if run.capture is not None:
+                    run.capture.stop()
+                for thread in run.threads:
+                    thread.join(JOIN_TIMEOUT_S)
+                    if thread.is_alive():
+                        log.warning("%s thread did not stop within %.0f s", thread.name, JOIN_TIMEOUT_S)
+                self._close_devices(run)
+            self.controller.end_open_turns("interrupted")
+            self.controller.set_hearing(False)
+            self.controller.set_running(False)
 
     def close(self) -> None:
         self.stop()
@@ -158,144 +219,77 @@ class Orchestrator:
             self._stages.close()
             self._stages = None
 
-    def _voice_q_put_stop(self) -> None:
-        voice = getattr(self, "_voice", None)
-        if voice is not None:
-            voice.items.put(None)
-
     # --- control ------------------------------------------------------------------------------
     def pause(self) -> None:
         """Mute the microphone (the current answer still plays)."""
-        self._paused.set()
-        if self._capture is not None:
-            self._capture.muted = True
-        self.set_status(Status.PAUSED)
+        run = self._run
+        if run is not None and run.capture is not None:
+            run.capture.muted = True
+        self.controller.set_paused(True)
 
     def resume(self) -> None:
-        self._paused.clear()
-        if self._capture is not None:
-            self._capture.muted = False
-        self.set_status(Status.SPEAKING if self._speaking.is_set() else Status.LISTENING)
+        run = self._run
+        if run is not None and run.capture is not None:
+            run.capture.muted = False
+        self.controller.set_paused(False)
 
     def interrupt(self, reason: str = "interrupted") -> int:
         """Stop the current answer now: cancel the turn, drop its queued items, flush playback.
         Harmless when nothing plays; returns the new current turn id."""
-        with self._lock:
-            old_turn = self._turn_id
-            self._cancel.cancel(reason)
-            self._turn_id += 1
-            self._cancel = CancelToken()
-            new_turn = self._turn_id
-        if self._speaker is not None:
-            self._speaker.set_current_turn(new_turn)
-            self._speaker.flush()
-        was_speaking = self._speaking.is_set()
-        self._speaking.clear()
-        self.publish(Interrupted(old_turn, reason))
-        if was_speaking or self._status in (Status.THINKING, Status.SPEAKING, Status.HEARING):
-            self.set_status(Status.PAUSED if self._paused.is_set() else
-                            (Status.LISTENING if self._capture is not None else Status.IDLE))
-        return new_turn
+        return self.controller.interrupt(reason)
 
     def ask_text(self, text: str) -> int:
         """Answer a typed question (supersedes any turn in progress). Returns its turn id."""
-        return self._begin_turn(time.monotonic(), text=text)
+        return self._begin(time.monotonic(), text=text)
 
     def ask_audio(self, audio, t_speech_end: float | None = None) -> int:
         """Answer an utterance given as 16 kHz mono float32 (tests, files)."""
-        return self._begin_turn(t_speech_end or time.monotonic(), audio=audio)
+        return self._begin(t_speech_end or time.monotonic(), audio=audio)
 
     def set_style(self, **sliders: float) -> Style:
         """Change style sliders; they apply from the next sentence."""
         self._style = replace(self._style, **sliders)
         return self._style
 
-    def _begin_turn(self, t_start: float, text: str | None = None, audio=None, endpoint_ms: float = 0.0,
-                    cut_at_max: bool = False) -> int:
-        if self._speaking.is_set() or self._status in (Status.THINKING, Status.SPEAKING):
-            self.interrupt(reason="superseded")
-        with self._lock:
-            self._turn_id += 1
-            turn_id, cancel = self._turn_id, self._cancel
-        if self._speaker is not None:
-            self._speaker.set_current_turn(turn_id)
-        self._jobs.put(TurnJob(turn_id, cancel, t_start, audio=audio, text=text, endpoint_ms=endpoint_ms,
-                               cut_at_max=cut_at_max))
-        return turn_id
+    def _submit_utterance(self, utterance, endpoint_ms: float) -> None:
+        self._begin(utterance.t_speech_end, audio=utterance.audio, endpoint_ms=endpoint_ms,
+                    cut_at_max=utterance.cut_at_max)
 
-    def next_job(self, timeout: float) -> TurnJob | None:
-        return self._jobs.get(timeout=timeout)
+    def _begin(self, t_start: float, text: str | None = None, audio=None, endpoint_ms: float = 0.0,
+               cut_at_max: bool = False) -> int:
+        with self._submit:
+            turn = self.controller.begin("voice" if audio is not None else "text")
+            run = self._run
+            if run is not None:
+                run.jobs.put(TurnJob(turn, t_start, audio=audio, text=text, endpoint_ms=endpoint_ms,
+                                     cut_at_max=cut_at_max))
+        if run is None:
+            self.controller.end(turn, "interrupted")
+        return turn.id
 
-    # --- listener thread ----------------------------------------------------------------------
-    def _listen(self) -> None:
-        from labvoice.vad import SpeechStart, Utterance
-
-        detector = self._stages.new_endpointer()
-        capture = self._capture
-        level_every = 1.0 / self.config.audio.level_events_per_s
-        last_level = 0.0
-        speaker_mode = self.config.pipeline.barge_in == "speaker"
-        barge_min_s = self.config.pipeline.barge_in_min_speech_ms / 1000
-        speech_started_at: float | None = None
-        while not self._stop.is_set():
-            try:
-                frame = capture.frames.get(timeout=POLL_S)
-            except queue.Empty:
-                continue
-            speaking = self._speaking.is_set()
-            if speaker_mode:
-                wanted = self.config.pipeline.speaker_mode_threshold if speaking else self.config.vad.threshold
-                if detector.threshold != wanted:
-                    detector.set_threshold(wanted)
-            event = detector.feed(frame.samples, frame.t_start)
-            if frame.t_end - last_level >= level_every:
-                last_level = frame.t_end
-                self.publish(MicLevel(self._turn_id, min(1.0, frame.rms * 4), detector.last_prob))
-            if isinstance(event, SpeechStart):
-                speech_started_at = event.t_speech_start
-                if not speaking or self.config.pipeline.barge_in != "off":
-                    self.publish(SpeechStarted(self._turn_id))
-                    if not speaking:
-                        self.set_status(Status.HEARING)
-            if (speaking and speech_started_at is not None and detector.in_speech
-                    and self.config.pipeline.barge_in != "off"
-                    and frame.t_end - speech_started_at >= barge_min_s):
-                self.interrupt(reason="barge-in")
-                speech_started_at = None
-            if isinstance(event, Utterance):
-                speech_started_at = None
-                if speaking and self.config.pipeline.barge_in == "off":
-                    continue  # the mic heard the assistant (or the user, ignored by choice)
-                endpoint_ms = (frame.t_end - event.t_speech_end) * 1000
-                self.publish(UtteranceEnded(self._turn_id, event.duration_s, event.cut_at_max))
-                self._begin_turn(event.t_speech_end, audio=event.audio, endpoint_ms=endpoint_ms,
-                                 cut_at_max=event.cut_at_max)
-
-    # --- callbacks from the audio threads (never block) -----------------------------------------
-    def _on_first_audio(self, turn_id: int, t: float) -> None:
-        self._thinker.notes.put(PlaybackNote("first_audio", turn_id, t))
-
-    def _on_chunk_played(self, turn_id: int, index: int, t: float) -> None:
-        self._thinker.notes.put(PlaybackNote("chunk_played", turn_id, t, index))
+    # --- callbacks (controller, audio threads; never block) --------------------------------------
+    def _cut_playback(self, turn_id: int, flush: bool) -> None:
+        run = self._run
+        speaker = run.speaker if run is not None else None
+        if speaker is not None:
+            speaker.set_current_turn(turn_id)
+            if flush or not speaker.idle:
+                speaker.flush()
 
     def _on_device_error(self, err: Exception) -> None:
-        self.publish(ErrorEvent(self._turn_id, "audio", f"{err}; press Start to reopen the device",
+        self.publish(ErrorEvent(self.controller.current_id, "audio", f"{err}; press Start to reopen the device",
                                 recoverable=True))
-        self.set_status(Status.ERROR, str(err))
+        self.controller.set_device_error(str(err))
 
     def restart_audio(self) -> None:
         """Reopen the audio devices after an error."""
-        if self._capture is not None:
-            self._capture.restart()
-        if self._speaker is not None:
-            self._speaker.restart()
-        self.set_status(Status.LISTENING)
-
-    def mark_speaking(self, turn_id: int) -> None:
-        if not self.is_stale(turn_id) and not self._speaking.is_set():
-            self._speaking.set()
-            self.set_status(Status.SPEAKING, turn_id=turn_id)
-
-    def end_speaking(self, turn_id: int) -> None:
-        if not self.is_stale(turn_id):
-            self._speaking.clear()
+        run = self._run
+        if run is None:
+            return
+        if run.capture is not None:
+            run.capture.restart()
+        if run.speaker is not None:
+            run.speaker.restart()
+            run.speaker.set_current_turn(self.controller.current_id)
+        run.output_failed.clear()
+        self.controller.set_device_error("")

@@ -1,5 +1,5 @@
-"""What travels through the pipeline's queues. Every item carries the turn id it belongs to, so a
-stage can drop items of a turn that was interrupted or superseded."""
+"""What travels through the pipeline's queues. Every item carries the turn it belongs to, so a
+stage can drop the items of a turn that was interrupted or superseded (`turn.cancelled`)."""
 from __future__ import annotations
 
 import threading
@@ -8,27 +8,39 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from labvoice.cancel import CancelToken
+from labvoice.pipeline.control import Turn
 
 
 @dataclass(frozen=True, eq=False)
 class TurnJob:
-    """A question for the Thinker: spoken (audio) or typed (text)."""
+    """A question to answer: spoken (audio) or typed (text), and the turn it belongs to."""
 
-    turn_id: int
-    cancel: CancelToken
+    turn: Turn
     t_start: float                      # monotonic: end of speech, or when the text was submitted
     audio: np.ndarray | None = None     # 16 kHz mono float32 utterance
     text: str | None = None
     endpoint_ms: float = 0.0            # end of speech -> utterance emitted (the VAD's silence wait)
     cut_at_max: bool = False
 
+    @property
+    def turn_id(self) -> int:
+        return self.turn.id
+
+    @property
+    def cancel(self) -> CancelToken:
+        return self.turn.cancel
+
+    @property
+    def source(self) -> str:
+        return "voice" if self.audio is not None else "text"
+
 
 @dataclass(frozen=True)
 class SpeechItem:
-    """A speakable piece of the answer for the Voice thread; `index` None marks the turn's end."""
+    """A speakable piece of the answer for the Voice thread; `index` None marks the turn's end
+    (always delivered, even for a cancelled turn, so whoever waits for it is never left waiting)."""
 
-    turn_id: int
-    cancel: CancelToken
+    turn: Turn
     index: int | None
     text: str = ""
     voiced: threading.Event | None = None   # set once this piece's audio exists (or cannot)
@@ -38,7 +50,7 @@ class SpeechItem:
 class PlaybackNote:
     """What the Speaker reports back from the audio thread."""
 
-    kind: str          # first_audio | chunk_played | drained | tts_first_audio | tts_error
+    kind: str          # first_audio | chunk_played | tts_first_audio | piece_queued | synth_done | device_error
     turn_id: int
     t: float
     index: int = -1
