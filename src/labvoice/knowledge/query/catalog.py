@@ -24,7 +24,15 @@ MAX_CATEGORY_VALUES = 40   # a string parameter with more distinct values is fre
 
 
 def name_parts(name: str) -> list[str]:
-    return [p.lower() for part in re.split(r"[^A-Za-z0-9]+", name) for p in re.findall(r"[A-Za-z]+|\d+", part)]
+    """`val_accuracy` -> [val, accuracy], `resnet18` -> [resnet, 18], `eval_f1` -> [eval, f1] (short
+    letter+digit names such as f1, l2, r2 stay whole)."""
+    out = []
+    for part in re.split(r"[^A-Za-z0-9]+", name.lower()):
+        if re.fullmatch(r"[a-z]{1,2}\d+", part):
+            out.append(part)
+        else:
+            out += re.findall(r"[a-z]+|\d+", part)
+    return out
 
 
 def lower_is_better(metric: str) -> bool:

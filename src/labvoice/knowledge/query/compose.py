@@ -60,6 +60,16 @@ PARAM_WORDS = ("dropout", "batch size", "momentum", "weight decay", "optimizer",
 MODEL_WORDS = ("resnet", "transformer", "cnn", "xgboost", "bert", "lstm", "gpt", "vit", "svm", "mlp",
                "random forest", "logistic regression", "perceptron", "knn", "decision tree", "naive bayes",
                "gradient boosting", "rnn", "unet", "lightgbm")
+# Things people ask about runs that the manifests do not record, or that need reasoning no query does.
+UNSUPPORTED_CONCEPTS = (
+    (r"\b(overfit\w*|underfit\w*|generali[sz]ation gap)\b", "how much a run overfits (it needs the training "
+     "and validation curves compared, which no query does yet)"),
+    (r"\bwhy\b", "why something happened (the runs record results, not causes)"),
+    (r"\b(gpu memory|vram|memory use\w*|carbon|emissions?|energy|electricity|cost|price|dollars?)\b",
+     "that (the runs do not record it)"),
+    (r"\b(converge\w* (fastest|slowest|quickest))\b", "how fast runs converged (that needs the curves)"),
+    (r"\b(who (ran|trained|logged|made))\b", "who ran what (the runs do not record people)"),
+)
 _NOT_DATASETS = {"average", "it", "that", "this", "the", "them", "those", "each", "all", "any", "one", "record",
                  "top", "file", "disk", "test", "val", "validation", "train", "training", "my", "our", "your",
                  "cpu", "gpu", "publishing", "purpose", "paper", "time", "earth", "a", "an", "average", "both",
@@ -160,6 +170,9 @@ class Composer:
         missing = self._missing_names(slots)
         if missing:
             return ParseOutcome(Unsupported(reason=missing, about="names"), 0.9, missing=missing)
+        for pattern, what in UNSUPPORTED_CONCEPTS:
+            if re.search(pattern, text):
+                return ParseOutcome(Unsupported(reason=f"I can't work out {what}"), 0.6)
         refers = bool(_REFER.search(text) or (_ORDINAL_REF.search(text) and context.run_ids and
                                                 not re.search(r"\bthe first (run|one) (ever|logged)", text)))
         run_ids = list(slots.run_ids)
@@ -441,6 +454,8 @@ class Composer:
             else:
                 desc = not lower
             order = Order(field=Field(kind="metric", name=metric), descending=desc)
+        if limit is None and re.search(r"\b(sort|sorted|order|ordered|rank|ranked)\b.{0,12}\bby\b", text):
+            limit = 10 if re.search(r"\b(all|every|each)\b", text) else self.default_top_k
         if limit is None:
             plural = _PLURAL_RANK.search(text) and re.search(r"\b(top|best|leaderboard|rank|ranking|strongest|"
                                                              r"weakest|worst|highest|lowest)\b", text)

@@ -83,9 +83,15 @@ def _filter_words(f) -> tuple[str, str]:
         return f"{name} in {', '.join(display_number(v) for v in vals)}", \
             f"{words} of {join_words([spoken_number(v) for v in vals], 'or')}"
     said_op = {"=": "of", "!=": "other than"}.get(op, ops[op])
-    if op == "=" and _counted(words):
+    if op == "=" and _counted(words) and not isinstance(vals[0], str):
         return f"{name} {op} {display_number(vals[0])}", f"{spoken_number(vals[0])} {words}"
+    if op == "=" and isinstance(vals[0], str):
+        return f"{name} = {vals[0]}", f"{words} {words_for_value(vals[0])}"
     return f"{name} {op} {display_number(vals[0])}", f"{words} {said_op} {spoken_number(vals[0])}"
+
+
+def words_for_value(value: str) -> str:
+    return value.replace("_", " ")
 
 
 def _counted(words: str) -> bool:
@@ -140,8 +146,8 @@ CAN_DO = ("I can rank runs by any metric, filter them by dataset, model, setting
 
 def unsupported(reason: str, about: str = "names") -> Fact:
     if about == "shape":
-        return fact("unsupported", f"Cannot answer from the runs: {reason}.",
-                    f"I can't work that out from the runs yet. {CAN_DO}")
+        said = f"{reason}." if reason.startswith("I can't") else "I can't work that out from the runs yet."
+        return fact("unsupported", f"Cannot answer from the runs: {reason}.", f"{said} {CAN_DO}")
     return fact("unsupported", reason, reason)
 
 
@@ -386,8 +392,18 @@ def param_effect(q: RunQuery, rows: list[Row], rho: float | None, cat: Catalog) 
         else:
             direction = "rises" if rho > 0 else "falls"
             trend = f"{mw} {strength} {direction} as {pw} grows (rank correlation {spoken_number(rho)})"
-    means = join_words([f"{spoken_number(float(r.group)) if _numeric(r.group) else r.group} gives "
-                        f"{_mv(metric, r.value('mean'), cat)}" for r in ordered[:4]])
+    if len(ordered) > 5 and numeric:
+        half = len(ordered) // 2
+        parts = []
+        for group in (ordered[:half], ordered[half:]):
+            n = sum(r.value("n") for r in group)
+            mean = sum(r.value("mean") * r.value("n") for r in group) / n
+            parts.append(f"{spoken_number(float(group[0].group))} to {spoken_number(float(group[-1].group))} give "
+                         f"{_mv(metric, mean, cat)}")
+        means = join_words(parts)
+    else:
+        means = join_words([f"{spoken_number(float(r.group)) if _numeric(r.group) else r.group} gives "
+                            f"{_mv(metric, r.value('mean'), cat)}" for r in ordered[:5]])
     spoken = f"{trend[0].upper() + trend[1:]}{' ' + said if said else ''}. On average, {means}."
     return fact("param_effect", display, spoken, [rid for r in rows for rid in r.run_ids][:50])
 
