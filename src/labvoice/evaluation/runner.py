@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
-from labvoice.answer.guard import HallucinationGuard
+from labvoice.answer.spoken import spoken_problems
+from labvoice.evaluation.claims import DbTruth
 from labvoice.evaluation.expect import Expected, ExpectationError, concrete, db_checksum, read_rows, resolve
 from labvoice.evaluation.scenarios import Scenario
-from labvoice.evaluation.scoring import guard_problems, ids_right, mention_found, unknown_run_ids, word_error_rate
+from labvoice.evaluation.scoring import ids_right, mention_found, unknown_run_ids, word_error_rate
 from labvoice.style import Style
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class Answered:
     first_ms: float | None = None    # first speakable piece (text) / first audio sample (voice)
     total_ms: float | None = None    # the whole answer text
     retrieval: object | None = None
+    display: str = ""                # the answer for the eye: full run ids, exact values (`text` is spoken)
 
 
 @dataclass
@@ -56,7 +58,8 @@ class ScenarioResult:
     mentions: list[str] = field(default_factory=list)
     missing_mentions: list[str] = field(default_factory=list)
     unknown_run_ids: list[str] = field(default_factory=list)
-    unsupported: list[str] = field(default_factory=list)   # the guard's findings
+    unsupported: list[str] = field(default_factory=list)   # values said about a run that are not its own
+    ear_problems: list[str] = field(default_factory=list)  # what keeps the spoken text from being fit for the ear
     data_changed: bool = False
     fallback: bool = False
     wer: float | None = None
@@ -123,7 +126,8 @@ def _answered(outcome, first: str) -> Answered:
     ms = outcome.latency_ms
     return Answered(outcome.transcript, outcome.answer, tuple(outcome.used_run_ids), outcome.fallback,
                     list(outcome.errors), list(outcome.warnings), ms.get(first), ms.get("llm_done"),
-                    outcome.result.retrieval if outcome.result is not None else None)
+                    outcome.result.retrieval if outcome.result is not None else None,
+                    outcome.result.display if outcome.result is not None else "")
 
 
 def expectation(scenario: Scenario, rows) -> Expected:
@@ -162,11 +166,14 @@ def evaluate_one(scenario: Scenario, ask: Asker, db: Path, rows, db_ids: set[str
     result.heard, result.answer = _shorten(answered.heard), answered.text
     result.used_run_ids = list(answered.used_run_ids)
     result.ids_right = ids_right(expected, answered.used_run_ids)
-    result.missing_mentions = [m for m in result.mentions if not mention_found(m, answered.text)]
-    result.unknown_run_ids = unknown_run_ids(answered.text, db_ids)
-    retrieval = answered.retrieval or ask.retriever.retrieve(answered.heard)
-    guard = HallucinationGuard(retrieval.grounding_text(), ask.retriever.finder().vocab, answered.heard)
-    result.unsupported = guard_problems(answered.text, guard)
+    shown = answered.display or answered.text
+    result.missing_mentions = [m for m in result.mentions
+                               if not (mention_found(m, answered.text) or mention_found(m, shown))]
+    # Invented ids and wrong values by the evaluation's own check (plain sqlite), not the product's guard.
+    claims = DbTruth.load(db).check(shown)
+    result.unknown_run_ids = sorted(set(unknown_run_ids(shown, db_ids)) | set(claims.invented_ids))
+    result.unsupported = list(claims.wrong_values)
+    result.ear_problems = spoken_problems(answered.text, answered.used_run_ids)
     result.fallback, result.errors = answered.fallback, answered.errors
     result.first_ms, result.total_ms = answered.first_ms, answered.total_ms
     if voice:

@@ -1,9 +1,8 @@
 """Scoring one answer against its expectation: run ids, mentions, hallucinations, word error rate.
 
-Run ids and mentions are checked here from the answer text and `used_run_ids` alone. Numbers and
-names the facts do not support are found with labvoice's own `HallucinationGuard` (one definition
-of "grounded" for the product and its evaluation), while run ids are also checked independently
-against every id the DB holds.
+Run ids and mentions are checked here from the answer text and `used_run_ids` alone. Invented run
+ids and values said about a run that are not its own are found by evaluation/claims.py, which reads
+the DB with plain sqlite: the evaluation does not re-run the product's guard.
 """
 from __future__ import annotations
 
@@ -18,7 +17,6 @@ _RUN_ID_LIKE = re.compile(r"\b(?=[0-9a-f]*[a-f])[0-9a-f]{8}\b")
 _NUMBER = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*(%|percent)?", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"[a-z0-9']+(?:\.[0-9]+)?")
-GUARD_HALLUCINATION = "is not in the facts"   # the guard's wording for an unsupported id/number/name
 MAX_MATCHING_PERMUTATIONS = 8                 # unordered tie matching by brute force up to this size
 NUMBER_SLACK = 1e-9
 
@@ -89,16 +87,6 @@ def unknown_run_ids(text: str, db_ids: set[str]) -> list[str]:
 
 def sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_END.split(text.strip()) if s]
-
-
-def guard_problems(answer: str, guard) -> list[str]:
-    """The guard's complaints about ids, numbers, datasets and models, sentence by sentence."""
-    problems = []
-    for sentence in sentences(answer):
-        verdict = guard.check(sentence)
-        if not verdict.ok and GUARD_HALLUCINATION in verdict.problem:
-            problems.append(verdict.problem)
-    return problems
 
 
 def words(text: str) -> list[str]:
