@@ -95,6 +95,7 @@ class LabvoiceWindow(ctk.CTk):
                                on_interrupt=self.interrupt)
         self.toolbar.grid(row=0, column=0, sticky="ew")
         self.start_button, self.pause_button = self.toolbar.start_button, self.toolbar.pause_button
+        self.mic_paused = False
         self.interrupt_button, self.status_pill = self.toolbar.interrupt_button, self.toolbar.status_pill
         self.detail_label, self.level_meter = self.toolbar.detail_label, self.toolbar.level_meter
         self.loading = LoadingStrip(self)
@@ -187,7 +188,7 @@ class LabvoiceWindow(ctk.CTk):
         self.toolbar.set_state(state)
 
     def toggle_pause(self) -> None:
-        if self.status_pill.status == Status.PAUSED:
+        if self.mic_paused:
             self.session.resume()
         else:
             self.session.pause()
@@ -258,7 +259,8 @@ class LabvoiceWindow(ctk.CTk):
             else:
                 self.loading.hide()
             if self.session.running:
-                self.pause_button.configure(text="Resume" if event.status == Status.PAUSED else "Pause")
+                self.mic_paused = event.paused   # paused while it still thinks or speaks, too
+                self.pause_button.configure(text="Resume" if event.paused else "Pause")
         elif isinstance(event, MicLevel):
             self.level_meter.set(event.rms, event.speech_prob)
         elif isinstance(event, Transcript):
