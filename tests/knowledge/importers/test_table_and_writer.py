@@ -138,3 +138,19 @@ def test_the_db_file_must_be_a_manifests_db(tmp_path):
     assert not_db.read_text() == "hello"
     with pytest.raises(sqlite3.DatabaseError):
         sqlite3.connect(not_db).execute("SELECT 1 FROM manifests")
+
+
+def test_a_missing_tracker_library_names_the_extra(tmp_path):
+    """Without the importers extra (wandb made unimportable in a child process) the command says what
+    to install, in one line."""
+    import subprocess
+    import sys
+
+    from tests.knowledge.importers.conftest import ROOT
+
+    code = ("import sys; sys.modules['wandb'] = None; sys.path.insert(0, 'src'); from labvoice.cli import main; "
+            f"sys.exit(main(['import', 'wandb', {str(tmp_path)!r}, '--db', {str(tmp_path / 'runs.db')!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "importing from wandb needs the wandb package; install it with: pip install -e '.[importers]'" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and not (tmp_path / "runs.db").exists()

@@ -38,7 +38,8 @@ def make_importer(kind: str, **options: Any) -> RunImporter:
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:
-        raise BackendUnavailable(f"importing from {kind} needs the {err.name or 'tracker'} package; "
+        package = (err.name or kind).split(".")[0]
+        raise BackendUnavailable(f"importing from {kind} needs the {package} package; "
                                  f"install it with: pip install -e '.[{EXTRA}]'") from None
     return getattr(module, cls_name)(**options)
 

@@ -18,6 +18,10 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import unquote, urlparse
 
+from mlflow.entities import ViewType           # the importers extra: imported here so the factory says so
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
 from labvoice.knowledge.importers.base import (ImportedRun, Skipped, SourceError, coerce, finite_metrics,
                                                guess_dataset)
 
@@ -88,13 +92,9 @@ class MlflowImporter:
     def iter_runs(self, source: str) -> Iterator[ImportedRun | Skipped]:
         uri = self.tracking_uri(source)
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")     # reading a legacy mlruns folder
-        from mlflow.entities import ViewType
-        from mlflow.exceptions import MlflowException
-        from mlflow.tracking import MlflowClient
-
         client = MlflowClient(tracking_uri=uri)
         try:
-            experiments = self._experiments(client, ViewType)
+            experiments = self._experiments(client)
         except MlflowException as err:
             raise SourceError(f"mlflow source {source} cannot be read ({err.message.splitlines()[0]}); "
                               f"expected {self.expects}") from None
@@ -116,10 +116,10 @@ class MlflowImporter:
                 if not token:
                     break
 
-    def _experiments(self, client, view_type) -> list:
+    def _experiments(self, client) -> list:
         found, token = [], None
         while True:
-            page = client.search_experiments(view_type=view_type.ACTIVE_ONLY, max_results=PAGE_RUNS, page_token=token)
+            page = client.search_experiments(view_type=ViewType.ACTIVE_ONLY, max_results=PAGE_RUNS, page_token=token)
             found.extend(page)
             token = page.token
             if not token:
@@ -160,11 +160,13 @@ class MlflowImporter:
         return curves
 
     def _artifacts(self, client, info) -> tuple[str, ...]:
+        root = info.artifact_uri.rstrip("/")
+        if root.startswith("file:"):        # a local artifact folder: listing it directly halves the import
+            folder = Path(_local_path(root))
+            return tuple(sorted(str(child) for child in folder.iterdir())) if folder.is_dir() else ()
         try:
             listed = client.list_artifacts(info.run_id)
         except Exception as err:  # an unreachable artifact store must not lose the run's metrics
             log.info("artifacts of mlflow run %s not listed: %s", info.run_id, err)
             return ()
-        root = info.artifact_uri.rstrip("/")
-        local = _local_path(root) if root.startswith("file:") else None
-        return tuple(str(Path(local) / f.path) if local else f"{root}/{f.path}" for f in listed)
+        return tuple(f"{root}/{f.path}" for f in listed)

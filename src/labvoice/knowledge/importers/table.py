@@ -101,6 +101,7 @@ class _TableImporter:
         path = Path(source)
         if not path.is_file():
             raise SourceError(f"{self.kind} source {source} not found: expected {self.expects}")
+        self._location = str(path.resolve())
         return path
 
     def _run(self, row: Mapping[str, Any], number: int, cols: ColumnMap, path: Path,
@@ -120,7 +121,7 @@ class _TableImporter:
         if not final and not values and not dataset:
             return Skipped(what, "no metrics, parameters or dataset in it")
         return ImportedRun(
-            source_key=f"{self.kind} run {native} of {path.name}", location=str(path.resolve()),
+            source_key=f"{self.kind} run {native} of {path.name}", location=self._location,
             dataset_id=dataset, started=parse_timestamp(row.get(cols.time_col)) if cols.time_col else None,
             params=values, metrics=final,
             note=str(row.get(cols.note_col) or "").strip() if cols.note_col else "")

@@ -15,6 +15,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from tensorboard.backend.event_processing import event_accumulator as ea   # the importers extra
+from tensorboard.plugins.hparams import plugin_data_pb2
+from tensorboard.util import tensor_util
+
 from labvoice.knowledge.importers.base import STEP_COUNTERS, ImportedRun, Skipped, SourceError, guess_dataset
 from labvoice.knowledge.rows import as_number
 
@@ -33,8 +37,6 @@ def _metric_name(tag: str) -> str:
 
 def _hparams(acc) -> dict[str, Any]:
     """The hyper-parameters of the hparams plugin's session start info, if the events hold one."""
-    from tensorboard.plugins.hparams import plugin_data_pb2
-
     try:
         contents = acc.PluginTagToContent(HPARAMS_PLUGIN)
     except KeyError:
@@ -69,9 +71,6 @@ class TensorboardImporter:
 
     def _read(self, folder: Path) -> tuple[dict, dict, dict, float | None]:
         """(curves by metric, final metrics, hparams, first event time) of one folder's event files."""
-        from tensorboard.backend.event_processing import event_accumulator as ea
-        from tensorboard.util import tensor_util
-
         acc = ea.EventAccumulator(str(folder), size_guidance={ea.SCALARS: 0, ea.TENSORS: 0})
         acc.Reload()
         tags = acc.Tags()

@@ -19,6 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from google.protobuf.message import DecodeError
+from wandb.proto import wandb_internal_pb2      # the importers extra: imported here so the factory says so
+
 from labvoice.knowledge.importers.base import (STEP_COUNTERS, ImportedRun, Skipped, SourceError, finite_metrics,
                                                guess_dataset)
 from labvoice.knowledge.rows import as_number, parse_timestamp
@@ -135,9 +138,6 @@ def _log_records(data: bytes) -> Iterator[bytes]:
 
 def read_run_log(path: Path) -> _RunLog:
     """What a `.wandb` log holds, parsed with wandb's own protobuf messages."""
-    from google.protobuf.message import DecodeError
-    from wandb.proto import wandb_internal_pb2
-
     found = _RunLog()
     for data in _log_records(path.read_bytes()):
         record = wandb_internal_pb2.Record()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -174,7 +175,8 @@ class RunWriter:
         existing = self._existing(conn, list(set(firsts.values())))
         assigned = []
         for run in batch:
-            for rid in candidate_ids(run.source_key):
+            first = firsts[run.source_key]
+            for rid in itertools.chain([first], itertools.islice(candidate_ids(run.source_key), 1, None)):
                 if rid not in existing and rid != firsts[run.source_key]:
                     existing.update(self._existing(conn, [rid]))
                 claimed = self._claimed.get(rid)
