@@ -73,6 +73,13 @@ def _counts(retrieval: Retrieval) -> list[str]:
             for m in [re.match(r"\d+", f.sentence)] if m]
 
 
+def _claims(retrieval: Retrieval) -> ClaimChecker:
+    """The executed query's claims and rows, for checking what the LLM says about each run."""
+    result = retrieval.factset
+    return ClaimChecker(getattr(result, "claims", ()), getattr(result, "rows", ()),
+                        result_texts=[f.text for f in result.facts], known_run_ids=retrieval.used_run_ids)
+
+
 def _kind_of(retrieval: Retrieval) -> str:
     """What was asked: runs | flag | small_talk | documents | unsupported (old parser: by intent)."""
     query = retrieval.factset.query
@@ -201,14 +208,12 @@ class GroundedAnswerer:
             return
 
         spoken: list[str] = []
-        claims = ClaimChecker(getattr(retrieval.factset, "claims", ()), getattr(retrieval.factset, "rows", ()),
-                              result_texts=[f.text for f in facts], known_run_ids=retrieval.used_run_ids)
         if facts and template and self.llm_config.facts_first:
-            yield from self._facts_then_remarks(template, display, retrieval, claims, style, cancel, conversation,
+            yield from self._facts_then_remarks(template, display, retrieval, style, cancel, conversation,
                                                 result, until_voiced)
             return
         guard = HallucinationGuard(retrieval.grounding_text(), self.retriever.finder().vocab, question,
-                                   instructions=instructions(style), claims=claims if facts else None)
+                                   instructions=instructions(style), claims=_claims(retrieval) if facts else None)
         messages = build_messages(retrieval, style, conversation.history, self.llm_config.history_turns)
         check = guard.check_on_topic if facts else guard.check
         raw: list[str] = []
@@ -228,8 +233,7 @@ class GroundedAnswerer:
             yield from self._emit_template(template, result, cancel, reason, display=display or template,
                                            spoken=spoken)
 
-    def _facts_then_remarks(self, template: str, display: str, retrieval: Retrieval, claims: ClaimChecker,
-                            style: Style, cancel: CancelToken, conversation: Conversation, result: AnswerResult,
+    def _facts_then_remarks(self, template: str, display: str, retrieval: Retrieval, style: Style, cancel: CancelToken, conversation: Conversation, result: AnswerResult,
                             until_voiced: Callable[[], None]) -> Iterator[str]:
         """Speak the facts at once (no waiting for the LLM, and always right), then let the LLM add
         remarks while they play, each guarded, stopping quietly at the first that fails."""
@@ -243,7 +247,7 @@ class GroundedAnswerer:
             result.interrupted = True
             return
         guard = HallucinationGuard(retrieval.grounding_text(), self.retriever.finder().vocab, retrieval.question,
-                                   instructions=instructions(style, room), claims=claims)
+                                   instructions=instructions(style, room), claims=_claims(retrieval))
         messages = build_messages(retrieval, style, conversation.history, self.llm_config.history_turns,
                                   already_said=template, remark_sentences=room)
         rejected = yield from self._stream_guarded(messages, lambda piece: guard.check_remark(piece, template),
