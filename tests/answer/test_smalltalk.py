@@ -73,3 +73,10 @@ def test_cant_work_it_out_says_what_it_can_do():
     display, spoken = cant_work_out(capabilities(), reason="no query shape for causes")
     assert spoken.startswith(CANT_WORK_OUT) and "For example" in spoken
     assert "no query shape for causes" in display and "no query shape" not in spoken
+
+
+def test_every_query_shape_is_offered():
+    from labvoice.answer.smalltalk import CAPABILITIES
+    from labvoice.knowledge.query.model import SHAPES
+
+    assert {shape for c in CAPABILITIES for shape in c.shapes} == set(SHAPES)

@@ -49,23 +49,28 @@ _SENTENCE = re.compile(r"[^.!?]+[.!?]+")
 
 @dataclass(frozen=True)
 class Capability:
-    """One kind of question and an example of it."""
+    """One kind of question, the query shapes behind it (knowledge/query/model.py) and an example."""
 
     kind: str
+    shapes: tuple[str, ...]
     example: str
 
 
-# The kinds of question the query language answers (see knowledge/query), with examples that
-# name nothing in particular; `capabilities()` fills in the DB's own names where it can.
+# The kinds of question the query language answers, with examples that name nothing in
+# particular; `capabilities()` fills in the DB's own names where it can.
 CAPABILITIES: tuple[Capability, ...] = (
-    Capability("rank runs by a metric", "Which three runs have the best {metric} on {dataset}?"),
-    Capability("filter runs by dataset, model, parameter, metric or date", "Show the {kind} runs from last week."),
-    Capability("average or spread a metric by model, dataset or parameter", "What is the average {metric} per model?"),
-    Capability("say which setting works best", "Which {param} works best on average?"),
-    Capability("compare runs or groups", "Compare the best {kind} with the best of the rest."),
-    Capability("look up a run's details and settings", "What {param} did the best run use?"),
-    Capability("count runs", "How many runs used {dataset}?"),
-    Capability("find runs by their notes or flags", "Which runs are flagged for publishing?"),
+    Capability("rank runs by a metric", ("rank",), "Which three runs have the best {metric} on {dataset}?"),
+    Capability("filter runs by dataset, model, parameter, metric or date", ("list",),
+               "Show the {kind} runs from last week."),
+    Capability("average or spread a metric by model, dataset or parameter", ("group", "distribution"),
+               "What is the average {metric} per model?"),
+    Capability("say which setting works best and how it matters", ("best_param_value", "param_effect"),
+               "Which {param} works best on average?"),
+    Capability("compare runs or groups", ("compare",), "Compare the best {kind} with the best of the rest."),
+    Capability("look up a run's details and settings", ("details", "param_of_best"),
+               "What {param} did the best run use?"),
+    Capability("count runs", ("count",), "How many runs used {dataset}?"),
+    Capability("find runs by their notes or flags", ("notes", "flagged"), "Which runs are flagged for publishing?"),
 )
 
 
