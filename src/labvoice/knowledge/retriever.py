@@ -119,11 +119,20 @@ class Retriever:
         t_facts = time.perf_counter()
         passages: tuple[Passage, ...] = ()
         warnings = list(self.warnings)
+        # A run query with facts does not search, it only checks that the index loads (no embedding):
+        # the prompt shows passages only when there are no facts (prompt.py), so they could not
+        # ground anything, and the search's question embedding would sit before the first piece.
+        answered = isinstance(query, RunQuery) and bool(factset.facts)
         if self.passages is not None and self.top_k_passages and not isinstance(query, FlagRequest):
             try:
-                found = self.passages.search_text(question, self.top_k_passages)
-                passages = tuple(Passage(p.text, p.source, tuple(p.run_ids), float(p.score), str(p.path or ""))
-                                 for p in found if p.score >= self.min_passage_score)
+                if answered:
+                    loads = getattr(self.passages, "current", None)
+                    if loads is not None:
+                        loads()
+                else:
+                    found = self.passages.search_text(question, self.top_k_passages)
+                    passages = tuple(Passage(p.text, p.source, tuple(p.run_ids), float(p.score), str(p.path or ""))
+                                     for p in found if p.score >= self.min_passage_score)
             except Exception as err:  # a broken index must never lose the SQL answer
                 warnings.append(f"knowledge index unusable ({err}); answering from the run DB only. "
                                 "Rebuild it with: python scripts/build_index.py")
