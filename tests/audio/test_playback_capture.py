@@ -229,7 +229,7 @@ def test_devices_vanishing_are_reported_and_restart_recovers(virtual_audio, audi
     capture.start()
     speaker.start()
     try:
-        capture.frames.get(timeout=1.0)
+        capture.frames.get(timeout=WAIT_S)   # the session's first stream can take seconds to start
         virtual_audio.kill_daemon()
         reported = {}
         deadline = time.monotonic() + WAIT_S
