@@ -192,7 +192,11 @@ def run(config, args, mic, work: Path) -> int:
     out = summary(res, mix_description(mic is not None, config.llm.max_tokens))
     out["conversation_log_lost_turns"] = orch.log.lost_turns
     out["targets_missed"] = targets_missed(out)
-    if args.json:
+    return report(out, args.json)
+
+
+def report(out: dict, as_json: bool) -> int:
+    if as_json:
         print(json.dumps(out))
     else:
         for key, value in out.items():
@@ -228,12 +232,7 @@ def run_stress(orch, spoken, mic, work: Path, args) -> int:
     out = res.summary()
     out["mode"] = "virtual PulseAudio devices" if mic else "no audio devices (ask_audio for spoken questions)"
     out["targets_missed"] = stress_targets_missed(out)
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for key, value in out.items():
-            print(f"{key}: {value}")
-    return EXIT_TARGET_MISSED if out["targets_missed"] else EXIT_OK
+    return report(out, args.json)
 
 
 if __name__ == "__main__":
