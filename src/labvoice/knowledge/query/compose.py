@@ -39,9 +39,10 @@ _ORDINAL_REF = re.compile(r"\bthe (first|second|third|fourth|fifth|last) (one|ru
 _NEGATED = re.compile(r"\b(except|excluding|other than|not|no|non|without|apart from|besides)\s+(?:the\s+|an?\s+)?$")
 _AVERAGE = re.compile(r"\b(average|averaged|mean|on average|typical(ly)?|overall|in general|generally)\b")
 _AGGREGATES = [("median", r"\bmedian\b"), ("std", r"\b(std|standard deviation|variance|spread)\b"),
-               ("count", r"\bhow many\b|\bnumber of\b|\bcount\b"),
+               ("mean", r"\b(average|mean|avg)\b(?! (of|over|across) (runs|experiments))"),
+               ("count", r"\bhow many\b|\bnumber of (runs|experiments|trainings)\b|\bcount\b"),
                ("max", r"\b(maximum|max|highest|peak|largest)\b"), ("min", r"\b(minimum|min|lowest|smallest)\b"),
-               ("mean", r"\b(average|mean|avg|typical|on average)\b")]
+               ("mean", r"\b(typical|on average)\b")]
 _WORST = re.compile(r"\b(worst|weakest|poorest|least accurate|bottom|lowest[- ]scoring)\b")
 _ASC = re.compile(r"\b(lowest|smallest|minimum|min|least|fewest|fastest|quickest|shortest)\b")
 _DESC = re.compile(r"\b(highest|largest|biggest|maximum|max|most|greatest|longest|slowest)\b")
@@ -175,6 +176,9 @@ class Composer:
                 return ParseOutcome(Unsupported(reason=f"I can't work out {what}"), 0.6)
         refers = bool(_REFER.search(text) or (_ORDINAL_REF.search(text) and context.run_ids and
                                                 not re.search(r"\bthe first (run|one) (ever|logged)", text)))
+        if context.run_ids and re.match(r"\s*(and|also|what about|how about|and what about)\b", text) and not (
+                slots.datasets or slots.models or slots.run_ids or re.search(r"\b(best|top|worst|all|runs)\b", text)):
+            refers = True    # "and how many epochs?" continues the previous answer
         run_ids = list(slots.run_ids)
         referred: tuple[str, ...] = ()
         if refers and not run_ids and context.run_ids:
@@ -193,7 +197,25 @@ class Composer:
             if inherit:
                 filters.append(_dataset_filter(context.datasets))
 
+        of_best = self._metric_of_best(slots, free_metrics, text)
+        if of_best is not None:
+            rank_by = next((m.name for m in free_metrics if m is not of_best), None) or cat.headline_metric()
+            if _LATEST.search(text) or _EARLIEST.search(text):
+                return ParseOutcome(RunQuery(shape="rank", filters=tuple(filters), metric=of_best.name, limit=1,
+                                             order=Order(field=Field(kind="time"), descending=not _EARLIEST.search(text))), 0.8)
+            worst = bool(_WORST.search(text))
+            return ParseOutcome(RunQuery(
+                shape="param_of_best", filters=tuple(filters), metric=rank_by, select=Field(kind="metric", name=of_best.name),
+                order=Order(field=Field(kind="metric", name=rank_by),
+                            descending=lower_is_better(rank_by) if worst else not lower_is_better(rank_by))), 0.8)
         s = dict(scores.scores)
+        inventory = re.search(r"\b(which|what|how many|list( the| all)?|name the)\s+(different\s+)?(datasets|data sets|"
+                              r"benchmarks|models|model kinds|model types|kinds of models?|types of models?|architectures|"
+                              r"algorithms)\b", text)
+        if inventory and not slots.datasets and not slots.models and not re.search(r"\b(best|worst|top|average|mean)\b", text):
+            by = "dataset" if re.search(r"data|benchmark", inventory.group(4)) else "model"
+            return ParseOutcome(RunQuery(shape="group", filters=tuple(filters), group_by=Field(kind=by),
+                                         aggregate="count"), 0.8)
         feasible = self._feasible(slots, s, free_params, run_ids or list(referred), metric_named, filters, text)
         ranked = sorted(((v, k) for k, v in s.items() if k in feasible), reverse=True)
         about_runs = bool(_RUN_WORDS.search(text)) or bool(slots.metrics or slots.params or slots.datasets or
@@ -320,6 +342,15 @@ class Composer:
             if param is not None:
                 filters.append(Filter(field=Field(kind="param", name=param.name), op="=", value=num.value))
                 used.add((param.start, param.end))
+                continue
+            joiners = {"of", "=", "is", "was", "equal", "equals", "exactly", "to"}
+            for m in slots.metrics:
+                if num.pos - 3 <= m.end < num.pos and all(slots.tokens[i].text in joiners for i in range(m.end + 1, num.pos)) \
+                        and num.pos - m.end >= 2:
+                    filters.append(Filter(field=Field(kind="metric", name=m.name), op="=",
+                                          value=self._as_stored(m.name, num.value, num.percent)))
+                    used.add((m.start, m.end))
+                    break
         if slots.time:
             if slots.time.start is not None:
                 filters.append(Filter(field=Field(kind="time"), op=">=", value=slots.time.start.isoformat()))
@@ -373,6 +404,16 @@ class Composer:
                 return p
         return None
 
+    def _metric_of_best(self, slots: Slots, free_metrics: list[Mention], text: str) -> Mention | None:
+        """"the validation loss of the best wine run": the metric asked about the best (or latest) run."""
+        words = [t.text for t in slots.tokens]
+        for m in free_metrics:
+            after = " ".join(words[m.end + 1:m.end + 8])
+            if re.match(r"(of|for|did|does|was|on|in) (the |my |our )?(\w+ ){0,3}?(best|top|winning|strongest|worst|"
+                        r"weakest|latest|most recent|newest|earliest|first|last)\b", after):
+                return m
+        return None
+
     def _metric_from_filters(self, filters: list[Filter]) -> str | None:
         for f in filters:
             if f.field.kind == "metric":
@@ -415,6 +456,9 @@ class Composer:
             return RunQuery(shape=shape, filters=base, metric=metric, select=select,
                             order=order if shape == "param_of_best" else None)
         if shape == "group":
+            if not metric_named and free_params and re.search(r"\b(average|mean|median|typical|std|standard deviation)\b",
+                                                              text) and not re.search(r"\b(by|per|for each|across)\b", text):
+                return self._group(slots, base, free_params[0].name, [], text)   # the average of a parameter
             return self._group(slots, base, metric, free_params, text)
         if shape == "compare":
             return self._compare(slots, base, metric, run_ids, referred, text)

@@ -280,14 +280,19 @@ class Executor:
     def _param_of_best(self, q: RunQuery):
         mask = self.mask(q.filters)
         name = q.select.name or ""
-        has = np.isfinite(self.cat.param_columns[name]) if name in self.cat.param_columns else \
-            np.array([v is not None for v in self.category(name)], dtype=bool)
+        if q.select.kind == "metric":
+            col = self.cat.column("metric", name)
+            has = np.isfinite(col) if col is not None else np.zeros(len(self.cat.runs), dtype=bool)
+        elif name in self.cat.param_columns:
+            has = np.isfinite(self.cat.param_columns[name])
+        else:
+            has = np.array([v is not None for v in self.category(name)], dtype=bool)
         order = q.order
         desc = order.descending if order is not None else not lower_is_better(q.metric)
         idx = self.ranked(mask & has, "metric", q.metric, desc, 1)
         if not idx.size:
             return [], [render.none_found(q, self.cat, int(mask.sum()))], []
-        row = self.row(int(idx[0]), [("metric", q.metric), ("param", name), ("time", None)])
+        row = self.row(int(idx[0]), [("metric", q.metric), (q.select.kind, name), ("time", None)])
         return [row], [render.param_of_best(q, row, self.cat)], self.claims_for([row])
 
     def _groups(self, mask: np.ndarray, q: RunQuery, field) -> list[tuple[Any, np.ndarray]]:
@@ -317,6 +322,8 @@ class Executor:
         if how == "count":
             return float(idx.size), int(idx.size)
         col = self.cat.column("metric", metric)
+        if col is None:
+            col = self.cat.column("param", metric)   # the average of a numeric parameter
         if col is None:
             return None, 0
         values = col[idx]

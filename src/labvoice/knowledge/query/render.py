@@ -76,12 +76,16 @@ def _filter_words(f) -> tuple[str, str]:
         return f"note mentioning {' or '.join(map(str, vals))}", "whose notes mention " + join_words([str(v) for v in vals], "or")
     name = f.field.name or ""
     words = metric_words(name) if kind == "metric" else param_words(name)
+    if kind == "metric":   # "above 90 percent" for an accuracy, whether stored as 0.9 or 90
+        said_value = lambda v: spoken_metric_value(name, v, isinstance(v, (int, float)) and v > 1)  # noqa: E731
+    else:
+        said_value = spoken_number
     if op == "between":
         return f"{name} between {display_number(vals[0])} and {display_number(vals[1])}", \
-            f"{words} between {spoken_number(vals[0])} and {spoken_number(vals[1])}"
+            f"{words} between {said_value(vals[0])} and {said_value(vals[1])}"
     if op == "in":
         return f"{name} in {', '.join(display_number(v) for v in vals)}", \
-            f"{words} of {join_words([spoken_number(v) for v in vals], 'or')}"
+            f"{words} of {join_words([said_value(v) for v in vals], 'or')}"
     said_op = {"=": "of", "!=": "other than"}.get(op, ops[op])
     if op == "=" and _counted(words) and not isinstance(vals[0], str):
         return f"{name} {op} {display_number(vals[0])}", f"{spoken_number(vals[0])} {words}"
@@ -273,8 +277,12 @@ def details(q: RunQuery, row: Row, run, cat: Catalog) -> Fact:
         display = f"Run {row.run_id} ({row.model_kind} on {row.dataset}, logged {row.timestamp}): {name} = {shown_value}"
         said_value = (_mv(name, value, cat) if q.select.kind == "metric" else spoken_number(value)) \
             if value is not None else "not recorded"
-        spoken = f"{_cap(_run_said(row))} had {words} {said_value}." if value is not None else \
-            f"{_cap(_run_said(row))} has no {words} recorded."
+        if value is not None and q.select.kind == "param" and _counted(words) and not isinstance(value, str):
+            spoken = f"{_cap(_run_said(row))} used {spoken_number(value)} {words}."
+        elif value is not None:
+            spoken = f"{_cap(_run_said(row))} had {words} {said_value}."
+        else:
+            spoken = f"{_cap(_run_said(row))} has no {words} recorded."
         return fact("details", display, spoken, [row.run_id])
     metrics = [(k, v) for k, v in row.values if not k.startswith(("param:", "time"))]
     params = [(k[6:], v) for k, v in row.values if k.startswith("param:")]
@@ -292,14 +300,19 @@ def details(q: RunQuery, row: Row, run, cat: Catalog) -> Fact:
 
 def param_of_best(q: RunQuery, row: Row, cat: Catalog) -> Fact:
     name, metric = q.select.name or "", q.metric or ""
-    value = row.value(f"param:{name}")
+    is_metric = q.select.kind == "metric"
+    value = row.value(name if is_metric else f"param:{name}")
     shown, said = scope(q)
     best = "best" if q.order is None or q.order.descending != lower_is_better(metric) else "worst"
     display = (f"{best.capitalize()} run by {metric}{_with(shown)}: {_run_shown(row, metric)}; "
                f"its {name} = {display_number(value)}")
-    words = param_words(name)
-    setting = f"it used {spoken_number(value)} {words}" if _counted(words) and not isinstance(value, str) else \
-        f"its {words} was {spoken_number(value)}"
+    words = metric_words(name) if is_metric else param_words(name)
+    if is_metric:
+        setting = f"its {words} was {_mv(name, value, cat)}"
+    elif _counted(words) and not isinstance(value, str):
+        setting = f"it used {spoken_number(value)} {words}"
+    else:
+        setting = f"its {words} was {spoken_number(value)}"
     spoken = (f"The {best} run{' ' + said if said else ''} by {metric_words(metric)} is {_run_said(row, False)}, "
               f"at {_mv(metric, row.value(metric), cat)}; {setting}.")
     return fact("param_of_best", display, spoken, [row.run_id])
@@ -339,6 +352,13 @@ def grouped(q: RunQuery, rows: list[Row], cat: Catalog) -> Fact:
     display = f"{what.capitalize()}{' by ' + by if by else ''}{_with(shown)}: " + "; ".join(
         f"{r.group}: {display_number(r.value(agg))} (n={int(r.value('n'))})" for r in rows)
     what_said = "number of runs" if agg == "count" else f"{AGG_WORDS[agg]} {metric_words(metric)}"
+    if agg == "count" and q.group_by is not None and q.group_by.kind in ("dataset", "model"):
+        what_groups = "dataset" if q.group_by.kind == "dataset" else "model kind"
+        spoken = f"There {'is' if len(rows) == 1 else 'are'} {plural(len(rows), what_groups)}" + \
+            (f" {said}" if said else "") + ": " + join_words(
+                [f"{_group_said(q, r.group)} with {plural(int(r.value('count')), 'run')}" for r in rows[:8]]) + \
+            (f", and {len(rows) - 8} more" if len(rows) > 8 else "") + "."
+        return fact("group", display, spoken, [rid for r in rows for rid in r.run_ids][:50])
     if q.group_by is None:
         r = rows[0]
         spoken = f"The {what_said}{' ' + said if said else ''} is {fmt_said(r.value(agg))}, over {plural(int(r.value('n')), 'run')}."
@@ -458,8 +478,8 @@ def compared(q: RunQuery, sides, cat: Catalog) -> Fact:
         diff = abs(win[2] - second[2])
         verdict_d = f" Ahead: {win[3] or win[0]} by {display_number(diff)}."
         lead = spoken_difference(metric, diff, metric in cat.percent_metrics)
-        verdict_s = f" The first leads by {lead}." if win is scored[0] else \
-            f" {_cap(win[1].split(' reached ')[0].split(' average ')[0])} leads by {lead}."
+        verdict_s = " They are level." if diff == 0 else (f" The first leads by {lead}." if win is scored[0] else
+                                                          f" {_cap(win[1].split(' reached ')[0].split(' average ')[0])} leads by {lead}.")
     display = f"Comparison by {metric}: " + "; ".join(e[0] for e in entries) + "." + verdict_d
     spoken = f"By {metric_words(metric)}: " + "; ".join(e[1] for e in entries) + "." + verdict_s
     return fact("compare", display, spoken, [e[3] for e in entries if e[3]])
