@@ -133,19 +133,30 @@ very
 """.split())
 
 
+TRAILING_OFF = ("...", "\u2026", "-", "\u2014", ",", ";", ":")   # how Whisper writes speech that stops mid-phrase
+SENTENCE_END = ".?!"
+
+
 def ends_unfinished(transcript: str | None) -> bool:
-    """The words stop on one that cannot end a sentence ("... on the", "... more than")."""
+    """The words stop mid-phrase: Whisper wrote no full stop, question or exclamation mark (it
+    punctuates finished sentences, and writes "..." or "-" where speech trails off), or the last
+    word cannot end a sentence ("... on the", "... more than")."""
     if not transcript:
         return False
-    words = [w.strip(".,;:!?\"'()").lower() for w in transcript.split()]
+    text = transcript.strip().rstrip("\"')]")
+    if not text:
+        return False
+    if text.endswith(TRAILING_OFF) or text[-1] not in SENTENCE_END:
+        return True
+    words = [w.strip(".,;:!?\"'()").lower() for w in text.split()]
     words = [w for w in words if w]
     return bool(words) and words[-1] in UNFINISHED_WORDS
 
 
 class TurnJudge:
     """Decides at a pause whether the turn is over: Smart Turn hears how the last seconds sounded,
-    and the words so far (a speculative transcript, kept for the turn if it ends here) must not
-    stop on an unfinished word. Either part may be absent. One owner thread (the listener)."""
+    and the words so far (a speculative transcript, kept for the turn if it ends here) must read
+    as a finished sentence (`ends_unfinished`). Either part may be absent. One owner thread (the listener)."""
 
     def __init__(self, model: SmartTurn | None, transcribe=None, speculate_ms: int = 64) -> None:
         self.model = model

@@ -141,25 +141,98 @@ def cut_early(utterances: list, item: PausedSpeech, margin_s: float = 0.1) -> bo
     return utterances[0].t_speech_end < must_reach - margin_s
 
 
-# Real human speech (LibriVox, tests/support/human_speech.py): where each clip can pause mid-sentence,
-# seconds into the file, at a word gap after an unfinished part (from Whisper word times, checked by ear).
-HUMAN_PAUSE_AT_S = {
-    "sense_and_sensibility_01_austen_64kb-0880": 1.40,   # "he was not an | ill disposed young man"
-    "sense_and_sensibility_01_austen_64kb-0930": 1.40,   # "he might even have been | made amiable himself"
-    "sense_and_sensibility_01_austen_64kb-0890": 2.62,   # "unless to be rather cold hearted and | rather selfish ..."
-    "sense_and_sensibility_01_austen_64kb-0920": 1.36,   # "had he married a | more amiable woman ..."
-    "sense_and_sensibility_01_austen_64kb-0870": 3.20,   # "... had then leisure to | consider how much ..."
+# Real human speech (LibriVox, tests/support/human_speech.py): after how many words (as Whisper
+# splits them) each clip pauses mid-sentence, at a point that is not a finished sentence.
+HUMAN_PAUSE_AFTER = {
+    "sense_and_sensibility_01_austen_64kb-0880": 4,   # "he was not an | ill disposed young man"
+    "sense_and_sensibility_01_austen_64kb-0930": 5,   # "he might even have been | made amiable himself"
+    "sense_and_sensibility_01_austen_64kb-0890": 7,   # "unless to be rather cold hearted and | rather selfish ..."
+    "sense_and_sensibility_01_austen_64kb-0920": 6,   # "had he married a more amiable | woman he might ..."
+    "sense_and_sensibility_01_austen_64kb-0870": 5,   # "and mister john dashwood had | then leisure ..."
 }
 
 
-def human_speech(clips, pauses=PAUSES_S) -> list[PausedSpeech]:
-    """Each LibriVox clip whole and with each pause at its unfinished point."""
+def human_speech(clips, word_end=None, pauses=PAUSES_S) -> list[PausedSpeech]:
+    """Each LibriVox clip whole and, given `word_end` (see whisper_word_end), with each pause at
+    its unfinished point."""
     items = []
     for clip in clips:
-        start, _ = _speech_bounds(clip.audio)
         label = "person: " + " ".join(clip.text.split()[:5])
-        items.append(with_pause(label, clip.audio, None))
-        at = HUMAN_PAUSE_AT_S.get(clip.path.stem)
-        if at is not None:
-            items.extend(with_pause(label, clip.audio, p, int(at * RATE) - start) for p in pauses)
+        whole = trim(clip.audio)
+        items.append(with_pause(label, whole, None))
+        after = HUMAN_PAUSE_AFTER.get(clip.path.stem)
+        if after is not None and word_end is not None and pauses:
+            boundary = word_end(whole, after)
+            items.extend(with_pause(label, whole, p, boundary) for p in pauses)
     return items
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return round(ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo), 1)
+
+
+def _run(detector, items: list[PausedSpeech], transcribe) -> dict:
+    """Premature cut-offs on the paused items; on the plain ones, end of speech -> turn decided
+    and -> transcript ready (a turn without a speculative transcript transcribes after the end)."""
+    import time
+
+    cut, decided, ready = [], [], []
+    for item in items:
+        utterances, delay = endpoint(detector, item)
+        early = cut_early(utterances, item)
+        if item.pause is not None:
+            cut.append(early)
+            continue
+        if early or delay is None or not utterances:
+            continue
+        decided.append(delay)
+        last = utterances[-1]
+        if last.transcript is None:
+            started = time.perf_counter()
+            transcribe(last.audio)
+            delay += (time.perf_counter() - started) * 1000
+        ready.append(delay)
+    return {"premature_cutoff_share": round(sum(cut) / len(cut), 3) if cut else None,
+            "premature_cutoffs": sum(cut), "paused_utterances": len(cut),
+            "end_of_turn_ms": {"p50": _pct(decided, 0.5), "p95": _pct(decided, 0.95)},
+            "transcript_ready_ms": {"p50": _pct(ready, 0.5), "p95": _pct(ready, 0.95)},
+            "plain_utterances": len(decided)}
+
+
+def measure(config) -> dict:
+    """`scripts/bench.py --pauses`: the endpointer as configured (turn model + speculative words)
+    against today's fixed silence (`vad.end_silence_ms`, no turn model), on the Piper questions and
+    the LibriVox clips, whole and with each pause. Loads only the VAD, Whisper, Piper and the turn model."""
+    from labvoice.audio.resample import resample
+    from labvoice.backends import make_synthesizer, make_transcriber
+    from labvoice.models import resolve_model
+    from labvoice.tts.piper import PiperParams
+    from labvoice.turn_detect import SmartTurn, TurnJudge
+    from labvoice.vad import EndOfSpeechDetector, SileroVad, VadOptions
+    from tests.support.human_speech import librivox_clips
+
+    vad = SileroVad.from_config(config)
+    transcriber = make_transcriber(config, "cpu")
+    transcriber.warmup()
+    voice = make_synthesizer(config, "cpu").with_params(PiperParams(length_scale=1.0, noise_scale=0.0,
+                                                                      noise_w_scale=0.0))
+    model = SmartTurn.from_config(config)
+    word_end = whisper_word_end(resolve_model("stt", config.stt.cpu.model, config.paths.models))
+    items = spoken_questions(lambda text: resample(voice.synthesize_all(text), voice.sample_rate, RATE), word_end)
+    items += human_speech(librivox_clips(), word_end)
+    options = VadOptions.from_config(config.vad)
+    words = transcriber.transcribe_text
+    semantic = _run(EndOfSpeechDetector(vad, options, TurnJudge(model, words)), items, words)
+    model_only = _run(EndOfSpeechDetector(vad, options, TurnJudge(model, None)), items, words)
+    today = _run(EndOfSpeechDetector(vad, options), items, words)
+    return {**semantic,
+            "premature_cutoff_share_today": today["premature_cutoff_share"],
+            "today": today, "turn_model_only": model_only,
+            "settings": {"turn_check_ms": options.turn_check_ms, "turn_fallback_ms": options.turn_fallback_ms,
+                         "today_end_silence_ms": options.end_silence_ms, "pauses_s": list(PAUSES_S),
+                         "voices": "Piper questions (8) + LibriVox clips (5)"}}
