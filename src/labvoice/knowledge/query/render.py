@@ -91,7 +91,7 @@ def _filter_words(f) -> tuple[str, str]:
         return f"{name} {op} {display_number(vals[0])}", f"{spoken_number(vals[0])} {words}"
     if op == "=" and isinstance(vals[0], str):
         return f"{name} = {vals[0]}", f"{words} {words_for_value(vals[0])}"
-    return f"{name} {op} {display_number(vals[0])}", f"{words} {said_op} {spoken_number(vals[0])}"
+    return f"{name} {op} {display_number(vals[0])}", f"{words} {said_op} {said_value(vals[0])}"
 
 
 def words_for_value(value: str) -> str:
