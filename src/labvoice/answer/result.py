@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from labvoice.knowledge.facts import Context
+from labvoice.knowledge.facts import Context, context_after
 from labvoice.knowledge.retriever import Retrieval
 
 
@@ -26,10 +26,7 @@ class Conversation:
             self.history.append((question, spoken + (" [interrupted]" if interrupted else "")))
             del self.history[:-20]
         if retrieval is not None and retrieval.used_run_ids:
-            q = retrieval.factset.query
-            metric = getattr(q, "metric_name", None) or getattr(q, "metric", None)
-            self.context = Context(run_ids=retrieval.used_run_ids, datasets=tuple(getattr(q, "datasets", ())),
-                                   metric=metric)
+            self.context = context_after(retrieval.factset)
 
 
 @dataclass
