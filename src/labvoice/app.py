@@ -53,7 +53,7 @@ def load_brain(config: Config, profile: str | None = None, with_index: bool = Tr
     passages = load_passage_source(config, warnings) if with_index else None
     retriever = Retriever.from_config(config, passages)
     retriever.warnings.extend(warnings)
-    retriever.store.check()
+    retriever.store.check_readable()     # a DB none of whose runs can be read stops here, saying why
     chat_model = make_chat_model(config, profile)
     answerer = GroundedAnswerer(retriever, chat_model, config.llm, config.pipeline,
                                 planner=make_planner(config, profile, chat_model))

@@ -132,3 +132,15 @@ def test_ask_answers_from_the_documented_db(documented_db, tmp_path):
     answer = json.loads(proc.stdout.splitlines()[-1])
     assert answer["used_run_ids"][0] == BEST_DIGITS, answer
     assert BEST_DIGITS in answer["answer"] and "no runs" not in answer["answer"].lower()
+
+
+def test_ask_on_a_db_none_of_whose_rows_can_be_read_says_why_and_stops(tmp_path):
+    rows = [{"run_id": f"bad{i:05d}", "dataset_id": "digits", "final_metrics_json": "accuracy=0.9"} for i in range(3)]
+    db = _write(tmp_path / "runs.db", DOCUMENTED_TABLE, COLUMNS, rows)
+    proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "ask", "--db", str(db), "--index",
+                           str(tmp_path / "no-index"), "--text", "Which run is best?"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("labvoice: error: ") and "none of its 3 runs can be read" in last
+    assert "column final_metrics_json should hold a JSON object" in last and "Traceback" not in proc.stderr

@@ -49,6 +49,7 @@ READ_COLUMNS = ("run_id", "timestamp", "dataset_id", "command", "params_json", "
                 "artifacts_json", "note", "git_hash", "wandb_url")
 ANSWER_COLUMNS = ("final_metrics_json", "params_json", "dataset_id")
 BUSY_TIMEOUT_MS = 5000
+CHECK_SAMPLE_ROWS = 200    # rows parsed by check_readable before it believes a DB is readable
 
 
 class StoreError(RuntimeError):
@@ -202,6 +203,28 @@ class ManifestStore:
             raise StoreError(f"{self.path}: table `manifests` needs a run_id column and at least one of "
                              f"{', '.join(ANSWER_COLUMNS)}; it has {', '.join(cols)}")
         return tuple(cols)
+
+    def check_readable(self, sample: int = CHECK_SAMPLE_ROWS) -> None:
+        """check(), and that the runs can be read: cheap when they can (a sample of rows is parsed), and
+        StoreError naming the column and what it should hold when none can (at start-up, not as an
+        empty answer later)."""
+        present = self.check()
+        columns = tuple(c for c in READ_COLUMNS if c in present)
+        conn = _connect_ro(self.path)
+        try:
+            rows = conn.execute(f"SELECT {', '.join(columns)} FROM manifests LIMIT ?", (sample,)).fetchall()
+        except sqlite3.DatabaseError as err:
+            raise StoreError(f"cannot read {self.path}: {err}") from None
+        finally:
+            conn.close()
+        for values in rows:
+            try:
+                _parse_row(dict(zip(columns, values)))
+                return
+            except RowError:
+                continue
+        if rows:
+            self.load()          # the sample was all unreadable: the whole table decides (raises if none is)
 
     def _select(self, wanted: tuple[str, ...]) -> tuple[tuple[str, ...], list[tuple]]:
         present = self.check()
