@@ -154,7 +154,7 @@ def _database(config: "Config") -> tuple[dict[str, Any], list[str]]:
 
     path = config.paths.db
     try:
-        ManifestStore(path).check()
+        ManifestStore(path).check_readable()
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
             runs = conn.execute("SELECT COUNT(*) FROM manifests").fetchone()[0]
         conn.close()
