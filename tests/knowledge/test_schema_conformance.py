@@ -144,3 +144,19 @@ def test_ask_on_a_db_none_of_whose_rows_can_be_read_says_why_and_stops(tmp_path)
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("labvoice: error: ") and "none of its 3 runs can be read" in last
     assert "column final_metrics_json should hold a JSON object" in last and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("written, read", [
+    ("2026-01-31T10:00:00.123456789Z", "2026-01-31T10:00:00.123456+00:00"),
+    ("2026/01/31 10:00", "2026-01-31T10:00:00.000000+00:00"),
+    ("2026-01-31 10:00:00 UTC", "2026-01-31T10:00:00.000000+00:00"),
+    ("Sat Jan 31 10:00:00 2026", "2026-01-31T10:00:00.000000+00:00"),
+    ("2026-01-31T12:00:00+0200", "2026-01-31T10:00:00.000000+00:00"),
+    ("20260131", "2026-01-31T00:00:00.000000+00:00"),
+    (1769853600000, "2026-01-31T10:00:00.000000+00:00"),          # epoch milliseconds (MLflow)
+    ("31/01/2026", ""),                                             # day-first is ambiguous: not guessed
+])
+def test_timestamp_forms(tmp_path, written, read):
+    row = {"run_id": "1c9e4f20", "timestamp": written, "final_metrics_json": json.dumps({"val_accuracy": 0.9})}
+    (run,) = ManifestStore(_write(tmp_path / "runs.db", DOCUMENTED_TABLE, COLUMNS, [row])).runs()
+    assert run.timestamp == read

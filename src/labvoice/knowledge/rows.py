@@ -12,10 +12,10 @@ any column may be NULL. Real DBs also hold what older writers made, so each read
   whose metrics are all skipped is still a run: it can be listed and counted.
 - artifacts: a JSON list of paths (documented), an object of name -> path (labvoice's writer before
   issue 10), one path string, or list items that are objects with a `path`.
-- timestamps: ISO 8601 with or without a zone (`Z`, `+02:00`), a space instead of `T`, a date only,
-  or epoch seconds/milliseconds; all become one UTC ISO form so that they compare as strings. A
-  timestamp without a zone is taken as UTC. An unreadable timestamp leaves the field empty and keeps
-  the run.
+- timestamps: ISO 8601 with or without a zone (`Z`, `+02:00`, ` UTC`), a space instead of `T`, a
+  date only (also `2026/01/31` and `20260131`), ctime text, or epoch seconds/milliseconds; all
+  become one UTC ISO form so that they compare as strings. A timestamp without a zone is taken as
+  UTC. An unreadable timestamp leaves the field empty and keeps the run.
 
 A JSON column whose text is not JSON, or JSON of the wrong shape, raises `RowError` naming the column
 and what was expected; the store skips such rows and counts them.
@@ -24,10 +24,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime, timezone
 from typing import Any
 
 EPOCH_MS_ABOVE = 1e11        # a number this large is an epoch in milliseconds (MLflow writes those)
+CTIME_FORMAT = "%a %b %d %H:%M:%S %Y"
+_COMPACT_DATE = re.compile(r"(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])")
+_SLASHED_DATE = re.compile(r"\d{4}/\d{1,2}/\d{1,2}")
 PATH_KEYS = ("path", "uri", "file", "local_path")
 
 
@@ -152,6 +156,8 @@ def parse_timestamp(value: Any) -> datetime | None:
     """A timezone-aware UTC datetime, or None when the value is empty or unreadable."""
     if value is None or isinstance(value, bool):
         return None
+    if isinstance(value, str) and _COMPACT_DATE.fullmatch(value.strip()):      # 20260101: a date, not seconds
+        value = f"{value.strip()[:4]}-{value.strip()[4:6]}-{value.strip()[6:]}"
     number = as_number(value)
     if number is not None and (not isinstance(value, str) or value.strip().lstrip("-").replace(".", "", 1).isdigit()):
         if number > EPOCH_MS_ABOVE:
@@ -165,10 +171,17 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
+    elif text.upper().endswith((" UTC", " GMT")):
+        text = text[:-4] + "+00:00"
+    if _SLASHED_DATE.match(text):
+        text = text.replace("/", "-", 2)
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        return None
+        try:
+            parsed = datetime.strptime(text, CTIME_FORMAT)        # `date` / time.ctime() output
+        except ValueError:
+            return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
