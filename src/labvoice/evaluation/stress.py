@@ -49,6 +49,7 @@ OVERHANG_S = 0.2                 # audio allowed after "speaking" went off (flus
 LEAD_S = 0.05                    # and before it went on (the recording's clock is known to ~10-20 ms)
 SILENCE_LEVEL = 0.003            # peak level of a silent virtual speaker
 LOUD_RUN_S = 0.01                # this much audio above SILENCE_LEVEL in a row counts as sound
+TRACE_EVENTS = 5000              # recent events kept to explain a violation
 
 
 @dataclass
@@ -98,9 +99,15 @@ class EventLedger(EventFollower):
         self.errors: list[str] = []
         self.barge_ins = 0
         self.stale_chunks = 0
+        self.trace: list[tuple[float, str, int, str]] = []   # every event but mic levels, for reports
         self.start()
 
     def _record(self, event: Event) -> None:
+        if not event.droppable or isinstance(event, ChunkPlayed):
+            detail = getattr(event, "status", None) or getattr(event, "reason", "")
+            self.trace.append((event.t, type(event).__name__, event.turn_id,
+                               f"{getattr(detail, 'value', detail)}{' speaking' if getattr(event, 'speaking', False) else ''}"))
+            del self.trace[:-TRACE_EVENTS]
         if isinstance(event, TurnStarted):
             if event.turn_id in self.started:
                 self.violations.append(f"turn {event.turn_id} started twice")
@@ -298,15 +305,32 @@ class LifecycleStress:
             stretches = np.nonzero(np.diff(np.concatenate([[0], (counts >= run).astype(np.int8)])) == 1)[0]
             for start in stretches:
                 self.result.stale_audio += 1
-                self._violation(f"sound at {recording.time_of(int(start)) - self._segment_start:.2f} s into the "
-                                f"segment outside every speaking interval")
+                self._violation(self._explain(recording, int(start), stale, intervals))
         self.result.audio_checked_s += len(recording.audio) / recording.sample_rate
         self._record()
+
+    def _explain(self, recording, start: int, stale: np.ndarray, intervals) -> str:
+        """What sounded where it should not, and what happened around it; the recording is kept."""
+        end = start + int(np.argmin(stale[start:])) if not stale[start:].all() else len(stale)
+        t0, t1 = recording.time_of(start), recording.time_of(end)
+        before = [off for _, off in intervals if off <= t0]
+        after = [on for on, _ in intervals if on >= t0]
+        kept = self.workdir / f"stress-stale-{self.result.stale_audio}.wav"
+        kept.write_bytes(recording.path.read_bytes())
+        with self.ledger.lock:
+            near = [f"{t - t0:+.2f} {name} {turn} {detail}".strip() for t, name, turn, detail in self.ledger.trace
+                    if t0 - 2.0 <= t <= t1 + 0.5]
+        steps = [f"{t - t0:+.2f} step {n} {action}" for t, n, action in self._steps if t0 - 3.0 <= t <= t1 + 0.5]
+        gaps = (f"last speaking interval closed {t0 - before[-1]:.2f} s before" if before else "none closed before")
+        gaps += f", next opens {after[0] - t0:.2f} s after" if after else ", none opens after"
+        return (f"sound {t0 - self._segment_start:.2f}-{t1 - self._segment_start:.2f} s into the segment outside every "
+                f"speaking interval ({gaps}; recording {kept}): " + "; ".join(steps + near))
 
     # --- the run -----------------------------------------------------------------------------
     def run(self, steps: int, progress: Callable[[StressResult], None] | None = None) -> StressResult:
         res = self.result
         self._seen_violations: list[str] = []
+        self._steps: list[tuple[float, int, str]] = []
         res.threads_before = threading.active_count()   # the orchestrator running, nothing recording
         started = time.monotonic()
         self._record()
@@ -316,6 +340,8 @@ class LifecycleStress:
                 action = self.plan.choices(self.names, self.weights)[0]
                 res.actions[action] = res.actions.get(action, 0) + 1
                 t_action = time.monotonic()
+                self._steps.append((t_action, step, action))
+                del self._steps[:-TRACE_EVENTS]
                 getattr(self, action)()
                 self._spent(action, t_action)
                 self.check_step()

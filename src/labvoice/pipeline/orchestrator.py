@@ -197,8 +197,9 @@ class Orchestrator:
         with self._lifecycle:
             with self._submit:
                 run, self._run = self._run, None
-            self.controller.interrupt(reason="stopped")
+            cut = self.controller.interrupt(reason="stopped")
             if run is not None:
+                self._silence(run, cut, flush=True)   # the devices close only after the threads end
                 run.stop.set()
                 run.jobs.put(None)
                 run.items.put(None)
@@ -270,7 +271,14 @@ class Orchestrator:
     # --- callbacks (controller, audio threads; never block) --------------------------------------
     def _cut_playback(self, turn_id: int, flush: bool) -> None:
         run = self._run
-        speaker = run.speaker if run is not None else None
+        if run is not None:
+            self._silence(run, turn_id, flush)
+
+    @staticmethod
+    def _silence(run: _Run, turn_id: int, flush: bool) -> None:
+        """Playback refuses audio of turns before `turn_id`, and drops what it holds when asked
+        (or when anything is still queued)."""
+        speaker = run.speaker
         if speaker is not None:
             speaker.set_current_turn(turn_id)
             if flush or not speaker.idle:
