@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from labvoice.knowledge.query.badinput import UNSUPPORTED_CONCEPTS, missing_names
 from labvoice.knowledge.query.catalog import Catalog, lower_is_better
 from labvoice.knowledge.query.extract import ORDINALS, Condition, Mention, Slots, extract
 from labvoice.knowledge.query.model import (DocumentQuestion, Field, Filter, FlagRequest, Order, RunQuery,
                                             SmallTalk, Unsupported)
 from labvoice.knowledge.query.shapes import ShapeClassifier, ShapeScores
-from labvoice.knowledge.query.wording import join_words
 
 DEFAULT_TOP_K = 3
 UNSURE_BELOW = 0.35        # confidence under which a configured LLM planner may take over
@@ -52,35 +52,6 @@ _EARLIEST = re.compile(r"\b(earliest|oldest|first (run|one|thing|experiment|mode
                        r"first .{0,24}(logged|trained|ever|tried|ran|run)|(when|what) did i first|initially|"
                        r"very first|to begin with|(train|trained|ran|run|logged|did|tried) first)\b")
 _PLURAL_RANK = re.compile(r"\b(runs|models|ones|experiments|results|leaderboard|ranking|rank)\b")
-# Common words for metrics, parameters and models: named in a question but absent from the DB, they
-# get a one-sentence "the DB has no such thing".
-METRIC_WORDS = ("precision", "recall", "auc", "bleu", "rouge", "perplexity", "mse", "rmse", "mae", "iou",
-                "wer", "throughput", "latency", "memory", "f1", "loss", "error", "accuracy", "training time")
-PARAM_WORDS = ("dropout", "batch size", "momentum", "weight decay", "optimizer", "learning rate", "epochs",
-               "layers", "hidden units", "depth", "estimators", "warmup", "temperature", "seed")
-MODEL_WORDS = ("resnet", "transformer", "cnn", "xgboost", "bert", "lstm", "gpt", "vit", "svm", "mlp",
-               "random forest", "logistic regression", "perceptron", "knn", "decision tree", "naive bayes",
-               "gradient boosting", "rnn", "unet", "lightgbm")
-# Things people ask about runs that the manifests do not record, or that need reasoning no query does.
-UNSUPPORTED_CONCEPTS = (
-    (r"\b(overfit\w*|underfit\w*|generali[sz]ation gap)\b", "how much a run overfits (it needs the training "
-     "and validation curves compared, which no query does yet)"),
-    (r"\bwhy\b", "why something happened (the runs record results, not causes)"),
-    (r"\b(gpu memory|vram|memory use\w*|carbon|emissions?|energy|electricity|cost|price|dollars?)\b",
-     "that (the runs do not record it)"),
-    (r"\b(converge\w* (fastest|slowest|quickest))\b", "how fast runs converged (that needs the curves)"),
-    (r"\b(who (ran|trained|logged|made))\b", "who ran what (the runs do not record people)"),
-)
-_NOT_DATASETS = {"average", "it", "that", "this", "the", "them", "those", "each", "all", "any", "one", "record",
-                 "top", "file", "disk", "test", "val", "validation", "train", "training", "my", "our", "your",
-                 "cpu", "gpu", "publishing", "purpose", "paper", "time", "earth", "a", "an", "average", "both",
-                 "every", "which", "what", "me", "runs", "run", "models", "model", "its", "accuracy", "loss",
-                 "these", "us", "there", "here", "publication", "whole", "first", "last", "number", "date",
-                 "more", "less", "fewer", "over", "under", "above", "below", "than", "some", "long", "longer",
-                 "longest", "short", "now", "average", "real", "sure", "good", "free", "example", "instance",
-                 "once", "ever", "while", "how", "why", "what", "when", "who", "whom", "so", "far", "most", "least"}
-
-
 @dataclass(frozen=True)
 class Context:
     """What the previous turn was about, so "compare it with the best SVM" can be resolved."""
@@ -168,7 +139,7 @@ class Composer:
     def _compose(self, slots: Slots, scores: ShapeScores, context: Context, now: datetime) -> ParseOutcome:
         cat = self.catalog
         text = slots.text
-        missing = self._missing_names(slots)
+        missing = missing_names(cat, slots)
         if missing:
             return ParseOutcome(Unsupported(reason=missing, about="names"), 0.9, missing=missing)
         for pattern, what in UNSUPPORTED_CONCEPTS:
@@ -579,58 +550,6 @@ class Composer:
             sides.append(RunQuery(shape="rank", filters=base, order=best, limit=slots.k, metric=metric))
         return RunQuery(shape="compare", filters=base, compare=tuple(sides), metric=metric,
                         refers_back=bool(referred) and not run_ids)
-
-    # --- bad input ----------------------------------------------------------------------------
-    def _missing_names(self, slots: Slots) -> str:
-        cat = self.catalog
-        text = slots.text
-        if slots.unknown_runs and not slots.run_ids:
-            return (f"No run is called {slots.unknown_runs[0]}; there are {len(cat.runs)} runs, "
-                    f"for example {cat.runs[int(cat.order[-1])].run_id} (the latest)." if cat.runs
-                    else "There are no runs yet.")
-        covered = {t.pos for m in slots.metrics + slots.params + slots.models + slots.datasets + slots.values
-                   for t in slots.tokens[m.start:m.end + 1]}
-        said_words = [t for t in slots.tokens if t.pos not in covered]
-        said = " ".join(t.text for t in said_words)
-        for word in METRIC_WORDS:
-            if re.search(rf"\b{word}\b", said) and not slots.metrics:
-                if word in ("accuracy", "loss", "error") and any(word[:3] in m for m in cat.metric_names):
-                    continue
-                return (f"The runs record no {word}; their metrics are "
-                        f"{join_words(list(cat.metric_names[:8]))}.")
-        for word in PARAM_WORDS:
-            if re.search(rf"\b{word}\b", said) and not any(word.split()[0][:5] in p for p in cat.param_names) \
-                    and not slots.params:
-                return (f"The runs have no {word} setting; their parameters are "
-                        f"{join_words(list(cat.param_names[:10]))}.")
-        for word in MODEL_WORDS:
-            if re.search(rf"\b{word}s?\b", said) and not slots.models:
-                return (f"No runs used {word}; the model kinds are {join_words(list(cat.kind_names[:8]))}."
-                        if cat.kind_names else f"No runs used {word}.")
-        if not slots.datasets:
-            m = re.search(r"\b(?:on|for) (?:the )?([a-z][a-z0-9_\-]*)(?: (dataset|data|set|benchmark))?\b", text)
-            if m and m.group(1) not in _NOT_DATASETS and m.group(2) or (
-                    m and m.group(1) not in _NOT_DATASETS and re.search(r"\b(best|top|accuracy|loss|runs?|worst)\b",
-                                                                        text[:m.start()])):
-                word = m.group(1)
-                known = {t for name in cat.dataset_names + cat.metric_names + cat.param_names + cat.kind_names
-                         for t in re.split(r"[_\-]+", name.lower())}
-                known |= {t.text for t in slots.tokens if t.pos in covered}
-                values = {v.lower() for vs in cat.category_values.values() for v in vs}
-                if word not in known and word.rstrip("s") not in known and word not in values and not \
-                        re.fullmatch(r"\d.*|(average|each|every|all|both|either|runs?|it|them|publishing|.*ing)", word) \
-                        and not (slots.time and word in slots.time.said) and word not in _month_words():
-                    return (f"There are no runs on {word}; the runs are on "
-                            f"{join_words(list(cat.dataset_names[:8]))}." if cat.dataset_names
-                            else f"There are no runs on {word}.")
-        return ""
-
-
-def _month_words() -> set[str]:
-    from labvoice.knowledge.query.extract import MONTH_NAMES, WEEKDAY_NAMES
-
-    return set(MONTH_NAMES) | set(WEEKDAY_NAMES) | {"today", "yesterday", "monday"}
-
 
 def names_only(slots: Slots) -> bool:
     return bool(slots.run_ids)

@@ -4,22 +4,16 @@ worded facts (render.py) and checkable claims. Nothing here guesses: a query ove
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from labvoice.knowledge.query.catalog import Catalog, lower_is_better
-from labvoice.knowledge.query.model import (Claim, DocumentQuestion, Fact, Filter, FlagRequest, QueryResult,
-                                            Row, RunQuery, SmallTalk, Unsupported)
-from labvoice.knowledge.query import render
+from labvoice.knowledge.query.model import Claim, Filter, FlagRequest, QueryResult, Row, RunQuery, Unsupported
+from labvoice.knowledge.query import render, render_stats
 
-try:  # the one flag rule (knowledge/notes.py); a plain word match where that module is absent
-    from labvoice.knowledge.notes import is_flagged
-except ImportError:  # pragma: no cover
-    def is_flagged(note: str | None) -> bool:
-        return bool(note) and bool(re.search(r"(?<![A-Za-z0-9_])PUBLISH(?![A-Za-z0-9_])", note))
+from labvoice.knowledge.notes import is_flagged
 
 MAX_ROWS = 50
 
@@ -341,7 +335,7 @@ class Executor:
             value, n = self.aggregate(idx, q.metric, q.aggregate)
             if value is None:
                 continue
-            label = "all" if key is None else (str(key) if isinstance(key, str) else render.display_number(key))
+            label = "all" if key is None else (str(key) if isinstance(key, str) else render_stats.display_number(key))
             rows.append(Row(group=label, values=((q.aggregate, value), ("n", float(n))),
                             run_ids=tuple(self.cat.runs[int(i)].run_id for i in idx[:MAX_ROWS])))
         if q.order is not None and rows:
@@ -350,7 +344,7 @@ class Executor:
             rows = rows[:q.limit] if q.order is not None else rows
         if not rows:
             return [], [render.none_found(q, self.cat, int(mask.sum()))], []
-        return rows, [render.grouped(q, rows, self.cat)], []
+        return rows, [render_stats.grouped(q, rows, self.cat)], []
 
     def _best_param_value(self, q: RunQuery):
         mask = self.mask(q.filters)
@@ -358,14 +352,14 @@ class Executor:
         for key, idx in self._groups(mask, q, q.select):
             value, n = self.aggregate(idx, q.metric, "mean")
             if value is not None:
-                label = str(key) if isinstance(key, str) else render.display_number(key)
+                label = str(key) if isinstance(key, str) else render_stats.display_number(key)
                 rows.append(Row(group=label, values=(("mean", value), ("n", float(n))),
                                 run_ids=tuple(self.cat.runs[int(i)].run_id for i in idx[:MAX_ROWS])))
         if not rows:
             return [], [render.none_found(q, self.cat, int(mask.sum()))], []
         lower = lower_is_better(q.metric)
         rows.sort(key=lambda r: (r.value("mean") if lower else -r.value("mean"), r.group))
-        return rows, [render.best_param_value(q, rows, self.cat)], []
+        return rows, [render_stats.best_param_value(q, rows, self.cat)], []
 
     def _param_effect(self, q: RunQuery):
         mask = self.mask(q.filters)
@@ -374,7 +368,7 @@ class Executor:
         for key, idx in self._groups(mask, q, q.select):
             value, n = self.aggregate(idx, q.metric, "mean")
             if value is not None:
-                label = str(key) if isinstance(key, str) else render.display_number(key)
+                label = str(key) if isinstance(key, str) else render_stats.display_number(key)
                 rows.append(Row(group=label, values=(("mean", value), ("n", float(n))),
                                 run_ids=tuple(self.cat.runs[int(i)].run_id for i in idx[:MAX_ROWS])))
         rho = None
@@ -386,7 +380,7 @@ class Executor:
                 rho = spearman(param[both], metric[both])
         if not rows:
             return [], [render.none_found(q, self.cat, int(mask.sum()))], []
-        fact = render.param_effect(q, rows, rho, self.cat)
+        fact = render_stats.param_effect(q, rows, rho, self.cat)
         return rows + [Row(group="rank correlation", values=(("spearman", rho),))], [fact], []
 
     def _distribution(self, q: RunQuery):
@@ -399,7 +393,7 @@ class Executor:
         stats = (("min", float(qs[0])), ("q1", float(qs[1])), ("median", float(qs[2])), ("q3", float(qs[3])),
                  ("max", float(qs[4])), ("mean", float(values.mean())), ("n", float(values.size)))
         row = Row(group="all", values=stats)
-        return [row], [render.distribution(q, row, self.cat)], []
+        return [row], [render_stats.distribution(q, row, self.cat)], []
 
     def _compare(self, q: RunQuery):
         sides = []   # (label, rows, kind)
@@ -411,7 +405,7 @@ class Executor:
             elif side.shape == "rank":
                 idx = self.ranked(self.mask(side.filters), "metric", q.metric, side.order.descending, side.limit or 1)
                 rows = [self.row(int(i), [("metric", q.metric), ("time", None)]) for i in idx]
-                label = render.side_label(side)
+                label = render_stats.side_label(side)
                 if rows:
                     sides.append((label, rows, "best"))
                 else:
@@ -419,14 +413,14 @@ class Executor:
             elif side.shape == "group":
                 mask = self.mask(side.filters)
                 value, n = self.aggregate(np.flatnonzero(mask), q.metric, "mean")
-                label = render.side_label(side)
+                label = render_stats.side_label(side)
                 sides.append((label, [Row(group=label, values=(("mean", value), ("n", float(n))),
                                           run_ids=())] if value is not None else [], "group" if value is not None
                               else "none"))
         rows = [r for _, rs, _ in sides for r in rs]
         if len(rows) < 2:
-            return rows, [render.compare_short(q, sides, self.cat)], self.claims_for(rows)
-        return rows, [render.compared(q, sides, self.cat)], self.claims_for(rows)
+            return rows, [render_stats.compare_short(q, sides, self.cat)], self.claims_for(rows)
+        return rows, [render_stats.compared(q, sides, self.cat)], self.claims_for(rows)
 
     def _flag(self, q: FlagRequest):
         if len(q.run_ids) != 1:
@@ -442,4 +436,3 @@ def result_for(catalog: Catalog, parsed: Any, confidence: float = 1.0) -> QueryR
     return Executor(catalog).run(parsed, confidence)
 
 
-__all__ = ["Executor", "result_for", "SmallTalk", "DocumentQuestion", "Fact"]

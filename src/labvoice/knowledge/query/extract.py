@@ -5,70 +5,14 @@ run references. `extract()` runs them all and returns `Slots` for the composer.
 """
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from labvoice.knowledge.query.catalog import Catalog, name_parts
+from labvoice.knowledge.query.numbers import ORDINALS, words_to_numbers  # noqa: F401 - ORDINALS re-exported
+from labvoice.knowledge.query.when import TimeRange, time_range
 from labvoice.knowledge.vocab import model_aliases
-
-# --- numbers said as words ------------------------------------------------------------------------
-UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-         "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-         "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
-TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
-SCALES = {"hundred": 100, "thousand": 1000}
-ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
-            "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12}
-_NUM_WORD = "|".join(list(UNITS) + list(TENS) + list(SCALES) + ["point", "and", "a"])
-_PRONOUN_ONE = re.compile(r"\b(that|this|which|the|best|each|any|every|no|last|first|second|other|new|latest|"
-                          r"recent|worst|top|better|good|bad|a|another|single)\s+one\b")
-
-
-def words_to_numbers(text: str) -> str:
-    """"fifty epochs" -> "50 epochs", "zero point zero one" -> "0.01", "a couple of" -> "2"."""
-    text = re.sub(r"\ba couple(?: of)?\b", "2", text)
-    text = re.sub(r"\ba (?:few|handful of)\b", "3", text)
-    text = re.sub(r"\b(a )?dozen\b", "12", text)
-    text = re.sub(r"\ban? (hundred|thousand)\b", r"one \1", text)
-    text = _PRONOUN_ONE.sub(lambda m: m.group(0).replace(" one", " ONE_"), text)
-
-    def convert(m: re.Match) -> str:
-        words = m.group(0).split()
-        if all(w in ("and", "a", "point") for w in words):
-            return m.group(0)
-        total, current, decimals, in_decimal = 0, 0, "", False
-        for w in words:
-            if w == "point":
-                in_decimal = True
-            elif in_decimal and w in UNITS and UNITS[w] < 10:
-                decimals += str(UNITS[w])
-            elif w in UNITS:
-                current += UNITS[w]
-            elif w in TENS:
-                current += TENS[w]
-            elif w == "hundred":
-                current = max(current, 1) * 100
-            elif w == "thousand":
-                total += max(current, 1) * 1000
-                current = 0
-        value = str(total + current)
-        return value + (f".{decimals}" if decimals else "")
-
-    pattern = rf"\b(?:{'|'.join(list(UNITS) + list(TENS))})(?:[\s-]+(?:{_NUM_WORD}))*\b"
-    out = re.sub(pattern, lambda m: _trim_convert(m, convert), text)
-    return out.replace("ONE_", "one")
-
-
-def _trim_convert(m: re.Match, convert) -> str:
-    text = m.group(0).replace("-", " ")
-    trailing = ""
-    while text.split() and text.split()[-1] in ("and", "a", "point"):
-        trailing = " " + text.split()[-1] + trailing
-        text = text.rsplit(" ", 1)[0]
-    return convert(re.match(r".+", text)) + trailing
-
 
 # --- tokens ------------------------------------------------------------------------------------------
 CANON = {
@@ -371,111 +315,6 @@ def conditions(text: str, tokens: list[Token], nums: list[Number]) -> list[Condi
         if op is not None:
             out.append(Condition(op, num.value, comp_pos, num.pos, num.percent))
     return out
-
-
-# --- time ranges ----------------------------------------------------------------------------------
-MONTH_NAMES = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
-MONTH_NAMES |= {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m and m.lower() != "may"}
-WEEKDAY_NAMES = {d.lower(): i for i, d in enumerate(calendar.day_name)}
-
-
-@dataclass(frozen=True)
-class TimeRange:
-    start: datetime | None
-    end: datetime | None     # exclusive
-    said: str
-
-
-def _day(dt: datetime) -> datetime:
-    return dt.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def _month_start(year: int, month: int, tz) -> datetime:
-    return datetime(year, month, 1, tzinfo=tz)
-
-
-def _next_month(dt: datetime) -> datetime:
-    return dt.replace(year=dt.year + (dt.month == 12), month=dt.month % 12 + 1)
-
-
-def time_range(text: str, now: datetime) -> TimeRange | None:
-    """"last week", "this month", "yesterday", "in November", "before the 10th", "since Monday",
-    "in the last 3 days", "on November 3": a [start, end) range in the local time of `now`."""
-    local = now.astimezone()
-    tz = local.tzinfo
-    today = _day(local)
-    m = re.search(r"\b(?:in the |over the |during the )?(?:last|past|previous) (\d+) (day|week|month|hour)s?\b", text)
-    if m:
-        n, unit = int(m.group(1)), m.group(2)
-        delta = {"day": timedelta(days=n), "week": timedelta(weeks=n), "hour": timedelta(hours=n),
-                 "month": timedelta(days=30 * n)}[unit]
-        return TimeRange(local - delta, None, m.group(0))
-    if re.search(r"\b(?:last|past|previous) week\b", text):
-        return TimeRange(local - timedelta(days=7), None, "last week")
-    if re.search(r"\bthis week\b", text):
-        return TimeRange(today - timedelta(days=today.weekday()), None, "this week")
-    if re.search(r"\b(?:last|past|previous) month\b", text):
-        first = _month_start(local.year, local.month, tz)
-        prev = _month_start(local.year - (local.month == 1), (local.month - 2) % 12 + 1, tz)
-        return TimeRange(prev, first, "last month")
-    if re.search(r"\bthis month\b", text):
-        return TimeRange(_month_start(local.year, local.month, tz), None, "this month")
-    if re.search(r"\byesterday\b", text):
-        return TimeRange(today - timedelta(days=1), today, "yesterday")
-    if re.search(r"\btoday\b|\bthis morning\b|\bthis afternoon\b", text):
-        return TimeRange(today, None, "today")
-    m = re.search(r"\b(before|after|since|until|on) (?:the )?(\d{1,2})(?:st|nd|rd|th)\b(?: of (\w+))?", text)
-    if m:
-        day = int(m.group(2))
-        month = MONTH_NAMES.get(m.group(3) or "", local.month)
-        year = local.year if month <= local.month else local.year - 1
-        try:
-            moment = datetime(year, month, day, tzinfo=tz)
-        except ValueError:
-            return None
-        word = m.group(1)
-        if word in ("before", "until"):
-            return TimeRange(None, moment, m.group(0))
-        if word == "on":
-            return TimeRange(moment, moment + timedelta(days=1), m.group(0))
-        return TimeRange(moment + (timedelta(days=1) if word == "after" else timedelta(0)), None, m.group(0))
-    month_words = "|".join(k for k in MONTH_NAMES)
-    m = re.search(rf"\b(in|during|before|after|since|on) ({month_words})\b(?: (\d{{1,2}})(?:st|nd|rd|th)?\b)?(?: (\d{{4}}))?", text)
-    if m:
-        month = MONTH_NAMES[m.group(2)]
-        year = int(m.group(4)) if m.group(4) else (local.year if month <= local.month else local.year - 1)
-        start = _month_start(year, month, tz)
-        if m.group(3):
-            try:
-                day = datetime(year, month, int(m.group(3)), tzinfo=tz)
-            except ValueError:
-                return None
-            if m.group(1) in ("before",):
-                return TimeRange(None, day, m.group(0))
-            if m.group(1) in ("after", "since"):
-                return TimeRange(day, None, m.group(0))
-            return TimeRange(day, day + timedelta(days=1), m.group(0))
-        if m.group(1) == "before":
-            return TimeRange(None, start, m.group(0))
-        if m.group(1) in ("after",):
-            return TimeRange(_next_month(start), None, m.group(0))
-        if m.group(1) == "since":
-            return TimeRange(start, None, m.group(0))
-        return TimeRange(start, _next_month(start), m.group(0))
-    m = re.search(r"\b(?:since|from) (?:last )?(" + "|".join(WEEKDAY_NAMES) + r")\b", text)
-    if m:
-        back = (today.weekday() - WEEKDAY_NAMES[m.group(1)]) % 7 or 7
-        return TimeRange(today - timedelta(days=back), None, m.group(0))
-    m = re.search(r"\bon (" + "|".join(WEEKDAY_NAMES) + r")\b", text)
-    if m:
-        back = (today.weekday() - WEEKDAY_NAMES[m.group(1)]) % 7
-        day = today - timedelta(days=back)
-        return TimeRange(day, day + timedelta(days=1), m.group(0))
-    m = re.search(r"\bin (\d{4})\b", text)
-    if m and 1990 < int(m.group(1)) < 2200:
-        year = int(m.group(1))
-        return TimeRange(datetime(year, 1, 1, tzinfo=tz), datetime(year + 1, 1, 1, tzinfo=tz), m.group(0))
-    return None
 
 
 # --- run references -----------------------------------------------------------------------------
