@@ -7,6 +7,7 @@ inner-product index ranks by cosine similarity.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
@@ -15,7 +16,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_KIND = "embedding"
+# Up to this many texts (a question, a few) are embedded on one torch thread. On 2 busy cores (the
+# voice pipeline's Whisper, llama.cpp and Piper, or other work) a 2-thread forward pass waits for
+# both threads to be scheduled at every op: a question took ~600-750 ms p50 on 2 threads and
+# ~50-70 ms on one, under a load average of ~17 (measured); quiet, the two are within a few ms.
+ONE_THREAD_MAX_TEXTS = 4
 POOLING_CONFIG = Path("1_Pooling") / "config.json"
 DIMENSION_KEYS = ("word_embedding_dimension", "hidden_size", "dim", "d_model")
 
@@ -115,6 +121,27 @@ def _load(path: str, device: str) -> Any:
     return SentenceTransformer(path, device=device)
 
 
+@contextlib.contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """torch's intra-op thread count set to `threads` for the block (None: unchanged). The count is
+    process-wide; the embedder's lock keeps its own calls apart, and on the CPU profile MiniLM is
+    torch's only user in the process."""
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    if before == threads:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class Embedder:
     """Normalised float32 sentence vectors from one model; the model is loaded once per process."""
 
@@ -150,7 +177,7 @@ class Embedder:
         """(len(texts), dimension) float32 array, each row of unit length."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._lock:
+        with self._lock, _torch_threads(1 if len(texts) <= ONE_THREAD_MAX_TEXTS else None):
             vectors = self._model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
                                          normalize_embeddings=True, show_progress_bar=False)
         return np.ascontiguousarray(vectors, dtype=np.float32)
