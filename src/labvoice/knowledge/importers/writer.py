@@ -128,6 +128,8 @@ class RunWriter:
     def __init__(self, db: str | os.PathLike, artifacts_dir: str | os.PathLike) -> None:
         self.db = Path(db)
         self.artifacts_dir = Path(artifacts_dir)
+        self.columns: tuple[str, ...] = ()            # the target table's columns (a lean table gets fewer)
+        self._claimed: dict[str, str] = {}            # run id -> source key, within one write()
 
     def write(self, items: Iterable[ImportedRun | Skipped], report: ImportReport, progress: Any = None,
               cancel: CancelToken | None = None) -> ImportReport:
@@ -139,7 +141,7 @@ class RunWriter:
             if "run_id" not in self.columns or "command" not in self.columns:
                 raise StoreError(f"{self.db}: table `manifests` lacks run_id or command; importing needs the "
                                  "documented schema")
-            self._claimed: dict[str, str] = {}        # run id -> source key, within this import
+            self._claimed = {}
             batch: list[ImportedRun] = []
             for item in items:
                 if isinstance(item, Skipped):
