@@ -1,6 +1,7 @@
 """The composer: assembles one `Parsed` from the extracted slots and the shape scores, resolves
 follow-ups from the previous turn, and turns questions about names the DB does not have, or that no
-shape can express, into an explicit `Unsupported`. `parse_question()` is the entry point.
+shape can express, into an explicit `Unsupported`. `Composer.parse()` is the entry point; its
+`ParseOutcome.confidence` (0..1) tells a caller when an LLM planner might do better.
 """
 from __future__ import annotations
 
@@ -68,10 +69,6 @@ class ParseOutcome:
     scores: dict[str, float] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
     missing: str = ""         # a sentence naming what the DB lacks (bad input), else ""
-
-
-def _scalar(value: float) -> float:
-    return float(value)
 
 
 class Composer:
@@ -201,7 +198,7 @@ class Composer:
         second = ranked[1][0] if len(ranked) > 1 else 0.0
         confidence = max(0.05, min(1.0, 0.3 + (best_score - second) * 2.0 + (0.2 if best_score > 0.8 else 0.0)))
         floor = 0.45 if scores.similarity else 0.05
-        if best_score < floor and not names_only(slots):
+        if best_score < floor and not slots.run_ids:
             return ParseOutcome(Unsupported(reason="no query over the runs fits this question"), confidence)
         try:
             query = self._build(shape, slots, filters, metric, metric_named, free_metrics, free_params,
@@ -550,10 +547,6 @@ class Composer:
             sides.append(RunQuery(shape="rank", filters=base, order=best, limit=slots.k, metric=metric))
         return RunQuery(shape="compare", filters=base, compare=tuple(sides), metric=metric,
                         refers_back=bool(referred) and not run_ids)
-
-def names_only(slots: Slots) -> bool:
-    return bool(slots.run_ids)
-
 
 def _dataset_filter(datasets: tuple[str, ...]) -> Filter:
     return Filter(field=Field(kind="dataset"), op="=" if len(datasets) == 1 else "in",
