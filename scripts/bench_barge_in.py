@@ -51,7 +51,7 @@ def run_arm(config, stages, virtual, people, feed_latency_s: float, answers: int
     try:
         orch.set_style(verbosity=1.0)
         time.sleep(1.0)
-        canceller = getattr(orch, "echo_canceller", None)
+        canceller = orch.echo_canceller
         echo_stats = (lambda: canceller.stats) if canceller is not None else None
         for i in range(answers):
             trial = run_trial(orch, events, virtual, QUESTIONS[i % len(QUESTIONS)], people[i % len(people)],

@@ -66,7 +66,8 @@ def test_smart_turn_hears_finished_and_unfinished_human_speech(smart_turn, stem,
 
 @pytest.mark.parametrize("text, unfinished", [
     ("Which runs used more than?", True), ("What was the loss of the...", True), ("Compare it with.", True),
-    ("Show me the most recent run that was-", True), ("which run had the best", True),
+    ("Show me the most recent run that was-", True), ("Which run had the best", True),
+    ("which run had the best", False),           # no punctuation style at all: only the words count
     ("Which run did best?", False), ("than he was.", False), ("How many runs used a perceptron?", False),
     ("", False), (None, False),
 ])

@@ -138,15 +138,17 @@ SENTENCE_END = ".?!"
 
 
 def ends_unfinished(transcript: str | None) -> bool:
-    """The words stop mid-phrase: Whisper wrote no full stop, question or exclamation mark (it
-    punctuates finished sentences, and writes "..." or "-" where speech trails off), or the last
-    word cannot end a sentence ("... on the", "... more than")."""
+    """The words stop mid-phrase: Whisper wrote "..." or "-" where the speech trails off, or, in a
+    transcript it punctuated, no full stop, question or exclamation mark at the end, or the last
+    word cannot end a sentence ("... on the", "... more than"). (With lower-case comma-list hotwords
+    tiny.en imitates their style and writes no punctuation at all; then only the words count.)"""
     if not transcript:
         return False
     text = transcript.strip().rstrip("\"')]")
     if not text:
         return False
-    if text.endswith(TRAILING_OFF) or text[-1] not in SENTENCE_END:
+    punctuated = any(c in ".?!," for c in text) or any(c.isupper() for c in text)
+    if text.endswith(TRAILING_OFF) or (punctuated and text[-1] not in SENTENCE_END):
         return True
     words = [w.strip(".,;:!?\"'()").lower() for w in text.split()]
     words = [w for w in words if w]

@@ -133,6 +133,7 @@ def run_trial(orch, events: "queue.Queue", virtual: VirtualAudio, question: str,
                          lambda e: e.turn_id == turn and isinstance(e, (Interrupted, TurnEnded)))
     if seen and isinstance(seen[-1], (Interrupted, TurnEnded)):
         self_cut = isinstance(seen[-1], Interrupted) and seen[-1].reason == "barge-in"
+        virtual.stop_recording()
         _settle(orch, virtual, workdir)
         return Trial(turn, False, self_cut, False, None, None)
     erle = None

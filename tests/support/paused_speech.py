@@ -11,6 +11,7 @@ runs it, and a turn that ends before the pause is over is a premature cut-off.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -226,13 +227,21 @@ def measure(config) -> dict:
     items = spoken_questions(lambda text: resample(voice.synthesize_all(text), voice.sample_rate, RATE), word_end)
     items += human_speech(librivox_clips(), word_end)
     options = VadOptions.from_config(config.vad)
-    words = transcriber.transcribe_text
+    hints: tuple[str, ...] = ()
+    if config.stt.hint_db_names and Path(config.paths.db).is_file():   # as the app transcribes (stages.py)
+        from labvoice.knowledge.live_runs import LiveRuns
+
+        hints = LiveRuns(config.paths.db).snapshot().vocab.spoken_names()
+
+    def words(audio: np.ndarray) -> str:
+        return transcriber.transcribe_text(audio, hints=hints)
+
     semantic = _run(EndOfSpeechDetector(vad, options, TurnJudge(model, words)), items, words)
     model_only = _run(EndOfSpeechDetector(vad, options, TurnJudge(model, None)), items, words)
     today = _run(EndOfSpeechDetector(vad, options), items, words)
     return {**semantic,
             "premature_cutoff_share_today": today["premature_cutoff_share"],
             "today": today, "turn_model_only": model_only,
-            "settings": {"turn_check_ms": options.turn_check_ms, "turn_fallback_ms": options.turn_fallback_ms,
+            "settings": {"stt_hints": list(hints), "turn_check_ms": options.turn_check_ms, "turn_fallback_ms": options.turn_fallback_ms,
                          "today_end_silence_ms": options.end_silence_ms, "pauses_s": list(PAUSES_S),
                          "voices": "Piper questions (8) + LibriVox clips (5)"}}

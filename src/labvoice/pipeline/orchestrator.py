@@ -254,16 +254,16 @@ class Orchestrator:
 
     def _submit_utterance(self, utterance, endpoint_ms: float) -> None:
         self._begin(utterance.t_speech_end, audio=utterance.audio, endpoint_ms=endpoint_ms,
-                    cut_at_max=utterance.cut_at_max)
+                    cut_at_max=utterance.cut_at_max, transcript=utterance.transcript)
 
     def _begin(self, t_start: float, text: str | None = None, audio=None, endpoint_ms: float = 0.0,
-               cut_at_max: bool = False) -> int:
+               cut_at_max: bool = False, transcript: str | None = None) -> int:
         with self._submit:
             turn = self.controller.begin("voice" if audio is not None else "text")
             run = self._run
             if run is not None:
                 run.jobs.put(TurnJob(turn, t_start, audio=audio, text=text, endpoint_ms=endpoint_ms,
-                                     cut_at_max=cut_at_max))
+                                     cut_at_max=cut_at_max, transcript=transcript))
         if run is None:
             self.controller.end(turn, "interrupted")
         return turn.id

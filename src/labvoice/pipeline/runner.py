@@ -193,6 +193,8 @@ class TurnRunner:
                            tuple(warnings + result.warnings), tuple(errors + result.errors), result)
 
     def _transcribe(self, job: TurnJob, errors: list[str]) -> str:
+        if job.transcript is not None:   # made while the person paused, for exactly this audio (vad.py)
+            return job.transcript
         if self.transcribe is None:
             raise ValueError("this runner has no speech recognizer; it answers typed questions only")
         try:

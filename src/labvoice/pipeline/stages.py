@@ -21,26 +21,36 @@ class Stages:
     transcriber: object
     synthesizer: object
     vad: object
+    turn_model: object = None      # turn_detect.SmartTurn, or None: a fixed silence ends turns
 
     @classmethod
     def load(cls, config, progress: Callable[[str], None] = lambda msg: None) -> "Stages":
+        from labvoice.turn_detect import load_turn_model
         from labvoice.vad import SileroVad
 
         profile = setup(config)
         progress("loading the voice activity detector")
         vad = SileroVad.from_config(config)
+        turn_model = load_turn_model(config)
         progress("loading speech recognition")
         transcriber = make_transcriber(config, profile)
         progress("loading the language model and knowledge index")
         brain = load_brain(config, profile)
         progress("loading the voice")
         synthesizer = make_synthesizer(config, profile)
-        return cls(config, brain, transcriber, synthesizer, vad)
+        return cls(config, brain, transcriber, synthesizer, vad, turn_model)
 
     def new_endpointer(self):
+        """The listener's endpointer: with the turn model, the end of a turn is judged at a short
+        pause (turn_detect.TurnJudge) and the words are transcribed while the person pauses."""
+        from labvoice.cancel import NEVER
+        from labvoice.turn_detect import TurnJudge
         from labvoice.vad import EndOfSpeechDetector
 
-        return EndOfSpeechDetector.from_config(self.config, vad=self.vad)
+        judge = None
+        if self.turn_model is not None:
+            judge = TurnJudge(self.turn_model, lambda audio: self.transcribe(audio, NEVER))
+        return EndOfSpeechDetector.from_config(self.config, vad=self.vad, judge=judge)
 
     def transcribe(self, audio, cancel) -> str:
         return " ".join(seg.text.strip() for seg in

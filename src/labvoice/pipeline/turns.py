@@ -21,6 +21,7 @@ class TurnJob:
     text: str | None = None
     endpoint_ms: float = 0.0            # end of speech -> utterance emitted (the VAD's silence wait)
     cut_at_max: bool = False
+    transcript: str | None = None       # the endpointer's speculative transcript of `audio` (STT skipped)
 
     @property
     def turn_id(self) -> int:
