@@ -192,7 +192,10 @@ def query_suite(args: argparse.Namespace) -> int:
         work = Path(tmp)
         if demo is not None:
             demo = copy_db(demo, work / "demo.db")
-        summary, _ = run_suite(work / "dbs", demo, embedder)
+        try:
+            summary, _ = run_suite(work / "dbs", demo, embedder)
+        except ValueError as err:
+            return _fail(str(err))
     mine = summary["suite"]
     failures = [f"{shape}: {fig['accuracy']:.1%} < {MIN_PER_SHAPE:.0%}" for shape, fig in mine["per_shape"].items()
                 if fig["accuracy"] < MIN_PER_SHAPE]

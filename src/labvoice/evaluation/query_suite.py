@@ -350,6 +350,9 @@ class _Gen:
 def generate(name: str, db: Path, now: datetime) -> list[SuiteQuestion]:
     rows = T.read_truth_rows(db)
     gen = _Gen(name, rows, SPECS[name], now)
+    if len(gen.datasets) < 2 or len(gen.models) < 3:
+        raise ValueError(f"{db} does not hold the {name} runs the suite asks about (datasets "
+                         f"{', '.join(SPECS[name].datasets)}); for the demo DB run examples/train_demo.py")
     for step in (gen.rank, gen.rank_time, gen.rank_param, gen.list_, gen.count, gen.group, gen.param_of_best,
                  gen.best_param_value, gen.param_effect, gen.distribution, gen.compare, gen.details,
                  gen.flagged_notes, gen.followups, gen.bad_input):
