@@ -423,16 +423,19 @@ class Executor:
         return rows, [render_stats.compared(q, sides, self.cat)], self.claims_for(rows)
 
     def _flag(self, q: FlagRequest):
-        if len(q.run_ids) != 1:
+        if not q.run_ids:
             return [], [render.which_to_flag(q)], []
-        i = self.cat.by_id.get(q.run_ids[0])
-        if i is None:
-            return [], [render.unsupported(f"No run is called {q.run_ids[0]}.")], []
-        row = self.row(i, [("time", None)])
-        return [row], [render.flag(q, row, self.cat)], []
+        rows, facts = [], []
+        for rid in q.run_ids:
+            i = self.cat.by_id.get(rid)
+            if i is None:
+                facts.append(render.unsupported(f"No run is called {rid}."))
+                continue
+            row = self.row(i, [("time", None)])
+            rows.append(row)
+            facts.append(render.flag(q, row, self.cat))
+        return rows, facts, []
 
 
 def result_for(catalog: Catalog, parsed: Any, confidence: float = 1.0) -> QueryResult:
     return Executor(catalog).run(parsed, confidence)
-
-
