@@ -67,11 +67,13 @@ def missing_names(cat: Catalog, slots: Slots) -> str:
             return (f"No runs used {word}; the model kinds are {join_words(list(cat.kind_names[:8]))}."
                     if cat.kind_names else f"No runs used {word}.")
     if not slots.datasets:
-        m = re.search(r"\b(?:on|for) (?:the )?([a-z][a-z0-9_\-]*)(?: (dataset|data|set|benchmark))?\b", text)
-        if m and m.group(1) not in _NOT_DATASETS and m.group(2) or (
-                m and m.group(1) not in _NOT_DATASETS and re.search(r"\b(best|top|accuracy|loss|runs?|worst)\b",
-                                                                    text[:m.start()])):
-            word = m.group(1)
+        # "on imagenet", "on the imagenet dataset", "for the imagenet benchmark" ("best for production" is no dataset)
+        m = re.search(r"\b(on|for) (?:the )?([a-z][a-z0-9_\-]*)(?: (dataset|data|set|benchmark))?\b", text)
+        named = m is not None and m.group(2) not in _NOT_DATASETS and (
+            bool(m.group(3)) or (m.group(1) == "on" and re.search(r"\b(best|top|accuracy|loss|runs?|worst)\b",
+                                                                  text[:m.start()]) is not None))
+        if named:
+            word = m.group(2)
             known = {t for name in cat.dataset_names + cat.metric_names + cat.param_names + cat.kind_names
                      for t in re.split(r"[_\-]+", name.lower())}
             known |= {t.text for t in slots.tokens if t.pos in covered}
