@@ -14,7 +14,7 @@ from typing import Any
 from labvoice.knowledge.query.badinput import UNSUPPORTED_CONCEPTS, missing_names
 from labvoice.knowledge.query.catalog import Catalog, lower_is_better
 from labvoice.knowledge.query.extract import ORDINALS, Condition, Mention, Slots, extract
-from labvoice.knowledge.query.model import (DocumentQuestion, Field, Filter, FlagRequest, Order, RunQuery,
+from labvoice.knowledge.query.model import (ALL_PARAMS, DocumentQuestion, Field, Filter, FlagRequest, Order, RunQuery,
                                             SmallTalk, Unsupported)
 from labvoice.knowledge.query.shapes import ShapeClassifier, ShapeScores
 
@@ -165,6 +165,14 @@ class Composer:
             if inherit:
                 filters.append(_dataset_filter(context.datasets))
 
+        if not free_params and not run_ids and not referred and re.search(
+                r"\b(hyper-?parameters?|settings?|config(uration)?s?|parameters?|params|setup)\b", text) and \
+                re.search(r"\b(best|top|winning|strongest|worst|weakest)\b", text) and metric:
+            worst = bool(_WORST.search(text))
+            return ParseOutcome(RunQuery(
+                shape="param_of_best", filters=tuple(filters), metric=metric, select=Field(kind="param", name=ALL_PARAMS),
+                order=Order(field=Field(kind="metric", name=metric),
+                            descending=lower_is_better(metric) if worst else not lower_is_better(metric))), 0.8)
         of_best = self._metric_of_best(slots, free_metrics, text)
         if of_best is not None:
             rank_by = next((m.name for m in free_metrics if m is not of_best), None) or cat.headline_metric()

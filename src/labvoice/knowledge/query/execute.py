@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from labvoice.knowledge.query.catalog import Catalog, lower_is_better
-from labvoice.knowledge.query.model import Claim, Filter, FlagRequest, QueryResult, Row, RunQuery, Unsupported
+from labvoice.knowledge.query.model import (ALL_PARAMS, Claim, Filter, FlagRequest, QueryResult, Row, RunQuery,
+                                            Unsupported)
 from labvoice.knowledge.query import render, render_stats
 
 from labvoice.knowledge.notes import is_flagged
@@ -274,7 +275,9 @@ class Executor:
     def _param_of_best(self, q: RunQuery):
         mask = self.mask(q.filters)
         name = q.select.name or ""
-        if q.select.kind == "metric":
+        if name == ALL_PARAMS:
+            has = np.ones(len(self.cat.runs), dtype=bool)
+        elif q.select.kind == "metric":
             col = self.cat.column("metric", name)
             has = np.isfinite(col) if col is not None else np.zeros(len(self.cat.runs), dtype=bool)
         elif name in self.cat.param_columns:
@@ -286,7 +289,13 @@ class Executor:
         idx = self.ranked(mask & has, "metric", q.metric, desc, 1)
         if not idx.size:
             return [], [render.none_found(q, self.cat, int(mask.sum()))], []
-        row = self.row(int(idx[0]), [("metric", q.metric), (q.select.kind, name), ("time", None)])
+        i = int(idx[0])
+        if name == ALL_PARAMS:
+            fields = [("metric", q.metric)] + [("param", p) for p, v in self.cat.runs[i].params.items()
+                                               if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
+        else:
+            fields = [("metric", q.metric), (q.select.kind, name)]
+        row = self.row(i, fields + [("time", None)])
         return [row], [render.param_of_best(q, row, self.cat)], self.claims_for([row])
 
     def _groups(self, mask: np.ndarray, q: RunQuery, field) -> list[tuple[Any, np.ndarray]]:

@@ -39,6 +39,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Discriminator, Field as PydField, TypeAdapter, model_validator
 
 MAX_LIMIT = 50
+ALL_PARAMS = "*"   # `select` name meaning every parameter of the run (param_of_best: "the best run's settings")
 
 FieldKind = Literal["metric", "param", "dataset", "model", "note", "time", "run_id"]
 Op = Literal["=", "!=", "<", "<=", ">", ">=", "in", "between", "contains"]

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from labvoice.knowledge.query.catalog import Catalog, lower_is_better
-from labvoice.knowledge.query.model import Fact, FlagRequest, Row, RunQuery
+from labvoice.knowledge.query.model import ALL_PARAMS, Fact, FlagRequest, Row, RunQuery
+from labvoice.knowledge.store import MODEL_PARAM_KEYS
 from labvoice.knowledge.query.wording import (dataset_words, display_number, for_ear, join_words, kind_words,
                                               metric_words, param_words, plural, run_words, spoken_metric_value,
                                               spoken_number, when_words)
@@ -296,6 +297,8 @@ def details(q: RunQuery, row: Row, run, cat: Catalog) -> Fact:
 
 def param_of_best(q: RunQuery, row: Row, cat: Catalog) -> Fact:
     name, metric = q.select.name or "", q.metric or ""
+    if name == ALL_PARAMS:
+        return _settings_of_best(q, row, cat)
     is_metric = q.select.kind == "metric"
     value = row.value(name if is_metric else f"param:{name}")
     shown, said = scope(q)
@@ -311,6 +314,21 @@ def param_of_best(q: RunQuery, row: Row, cat: Catalog) -> Fact:
         setting = f"its {words} was {spoken_number(value)}"
     spoken = (f"The {best} run{' ' + said if said else ''} by {metric_words(metric)} is {_run_said(row, False)}, "
               f"at {_mv(metric, row.value(metric), cat)}; {setting}.")
+    return fact("param_of_best", display, spoken, [row.run_id])
+
+
+def _settings_of_best(q: RunQuery, row: Row, cat: Catalog) -> Fact:
+    metric = q.metric or ""
+    shown, said = scope(q)
+    params = [(k[6:], v) for k, v in row.values if k.startswith("param:") and k[6:] not in MODEL_PARAM_KEYS
+              and k[6:] not in ("dataset", "dataset_id")]
+    best = "best" if q.order is None or q.order.descending != lower_is_better(metric) else "worst"
+    display = (f"{best.capitalize()} run by {metric}{_with(shown)}: {_run_shown(row, metric)}; params "
+               + ", ".join(f"{k}={display_number(v)}" for k, v in params))
+    settings = join_words([f"{param_words(k)} {words_for_value(v) if isinstance(v, str) else spoken_number(v)}"
+                           for k, v in params[:6]])
+    spoken = (f"The {best} run{' ' + said if said else ''} by {metric_words(metric)} is {_run_said(row, False)}, "
+              f"at {_mv(metric, row.value(metric), cat)}. Its settings: {settings or 'none recorded'}.")
     return fact("param_of_best", display, spoken, [row.run_id])
 
 
