@@ -118,11 +118,12 @@ def bench_loading(db: Path) -> dict[str, Any]:
 
 def bench_index(db: Path, index_dir: Path, config) -> dict[str, Any]:
     from labvoice.knowledge.cards import Chunking
-    from labvoice.knowledge.embedder import Embedder
+    from labvoice.knowledge.embedder import Embedder, export_onnx
     from labvoice.knowledge.index import build
     from labvoice.knowledge.live_runs import shared_runs
     from labvoice.knowledge.store import ManifestStore
 
+    export_onnx(config)   # as build_index.py does
     embedder = Embedder.from_config(config)
     chunking = Chunking.from_config(config.knowledge)
     kb = config.paths.knowledge_base
@@ -137,7 +138,8 @@ def bench_index(db: Path, index_dir: Path, config) -> dict[str, Any]:
     return {"method": "real full build() from scratch: runs load + summaries + notes + documents, embedding, "
                       "FAISS, fsync and swap", "build_s": full.seconds, "build_cpu_s": full_cpu,
             "items": full.total, "summaries": full.summaries, "notes": full.notes, "doc_chunks": full.doc_chunks,
-            "embedded": full.embedded, "embedding_model": f"{embedder.name}, batch {embedder.batch_size}",
+            "embedded": full.embedded,
+            "embedding_model": f"{embedder.name} via {embedder.backend}, batch {embedder.batch_size}",
             "incremental_after_one_note_s": again.seconds, "incremental_cpu_s": again_cpu,
             "incremental_embedded": again.embedded}
 
