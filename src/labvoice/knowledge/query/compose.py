@@ -31,7 +31,8 @@ _SMALL_TALK = [
 ]
 _RUN_WORDS = re.compile(r"\b(runs?|models?|experiments?|results?|metrics?|accuracy|loss|trained|training|train|"
                         r"dataset|best|worst|top|epochs?|learning rate|parameters?|hyper-?parameters?|diverg\w*|"
-                        r"blew up|blow up|explod\w*|nan|unstable|crash\w*|flagged|publish\w*|paper|logged|ran)\b")
+                        r"blew up|blow up|explod\w*|nan|unstable|crash\w*|flagged|publish\w*|paper|logged|ran|architectures?|"
+                        r"algorithms?|model types?)\b")
 _DOC_WORDS = re.compile(r"\b(how do i|how to|what is an?|what's an?|explain|according to|docs?|documentation|"
                         r"readme|guide|why does|why do|define|definition)\b")
 _REFER = re.compile(r"\b(it|its|that run|this run|that one|this one|them|those|these|the same run|that model|"
@@ -265,6 +266,10 @@ class Composer:
         if free_params and re.search(r"\b(highest|largest|biggest|smallest|lowest|most|fewest|maximum|minimum)\b",
                                      text) and not re.search(r"\b(best|top|winning|strongest)\b", text):
             s["rank"] = s.get("rank", 0) + 0.2
+        elif free_params and re.search(r"\bwhich (\w+ ){1,3}(is|was|works|worked|gives|gave|performs|performed) "
+                                       r"(the )?best\b", text) and not run_ids and \
+                not re.search(r"\bbest (run|model|experiment|one|\w+ run)\b", text):
+            s["best_param_value"] = s.get("best_param_value", 0) + 0.35   # "which learning rate is best"
         elif free_params and re.search(r"\b(best|top|winning|strongest|leading|greatest)\b", text) and not run_ids \
                 and not _AVERAGE.search(text):
             s["param_of_best"] = s.get("param_of_best", 0) + 0.3
@@ -501,8 +506,8 @@ class Composer:
         if re.search(r"\b(by|per|for each|across|each|which|grouped by|broken down by|what)\b\s*(?:\w+\s+)?"
                      r"(model|type|kind|family|architecture|algorithm|classifier)s?\b", text):
             group_by = Field(kind="model")
-        elif re.search(r"\b(model|architecture|algorithm)? ?(families|kinds|types|models|architectures|algorithms)\b", text) \
-                and _AVERAGE.search(text) and not slots.models:
+        elif re.search(r"\b(model|architecture|algorithm)? ?(families|family|kinds|types|models|architectures?|"
+                       r"algorithms?)\b", text) and _AVERAGE.search(text) and not slots.models:
             group_by = Field(kind="model")
         elif re.search(r"\b(by|per|for each|across|each|which|grouped by|broken down by|what)\b\s*(?:\w+\s+)?"
                        r"(dataset|data set|data|benchmark|task)s?\b", text) or \

@@ -190,6 +190,8 @@ def _position(tokens: list[Token], char_start: int) -> int:
 def dataset_mentions(text: str, tokens: list[Token], catalog: Catalog) -> list[Mention]:
     vocab_sets = catalog.vocab
     found = vocab_sets.match_datasets(text, {t.canon for t in tokens} | {t.text for t in tokens})
+    if not found:
+        found = _datasets_by_part(tokens, catalog)
     out = []
     for ds in found:
         spaced = re.sub(r"[_\-/]+", " ", ds.lower())
@@ -198,6 +200,26 @@ def dataset_mentions(text: str, tokens: list[Token], catalog: Catalog) -> list[M
         pos = _position(tokens, m.start()) if m else 0
         out.append(Mention("dataset", ds, pos, pos + max(0, len(spaced.split()) - 1)))
     return out
+
+
+_GENERIC_PARTS = {"small", "large", "tiny", "full", "data", "dataset", "train", "test", "clean", "mini", "base",
+                  "structure", "quality", "value", "model", "classification", "regression", "prediction"}
+
+
+def _datasets_by_part(tokens: list[Token], catalog: Catalog) -> list[str]:
+    """One distinctive word of a longer dataset name ("parkinsons" for parkinsons_telemonitoring), when it
+    names exactly one dataset."""
+    parts: dict[str, set[str]] = {}
+    for ds in catalog.dataset_names:
+        pieces = [p for p in re.split(r"[^a-z0-9]+", ds.lower()) if p]
+        if len(pieces) < 2:
+            continue
+        for piece in pieces:
+            if len(piece) >= 5 and piece not in _GENERIC_PARTS and not piece.isdigit():
+                parts.setdefault(piece, set()).add(ds)
+    said = {t.text for t in tokens}
+    hits = {next(iter(names)) for piece, names in parts.items() if piece in said and len(names) == 1}
+    return sorted(hits)
 
 
 _STT_KIND_SLIPS = {"sdm": "svm", "svn": "svm", "s v m": "svm", "m l p": "mlp", "mlb": "mlp", "mop": "mlp",
@@ -406,7 +428,8 @@ def extract(question: str, catalog: Catalog, now: datetime | None = None) -> Slo
     text = normalize(question)
     if any(_TIME_METRIC.search(m) for m in catalog.metric_names):
         # "the fastest run", "slowest model to train": a time metric when the DB has one
-        text = re.sub(r"\b(fastest|slowest|quickest)\s+(runs?|models?|experiments?|ones?)\b(?:\s+to\s+train)?",
+        text = re.sub(r"\b(fastest|slowest|quickest)\s+(runs?|models?|experiments?|ones?|architectures?|algorithms?|"
+                      r"model types?|kinds?|datasets?)\b(?:\s+to\s+train)?",
                       r"\1 train time \2", text)
     tokens = tokenize(text)
     slots = Slots(text=text, tokens=tokens)
