@@ -5,9 +5,11 @@ Answers must see a run seconds after it is logged or imported, with no restart a
 seconds. So a refresh, done when the DB file or its WAL changed on disk (`db_signature`), reads the
 raw columns of every row in one SELECT in rowid order (no JSON parsing), walks it beside what it
 read last time (rowid and a hash of the row's values, kept in two 8-byte arrays) and parses only the
-rows that are new or changed; rows that vanished drop out. Each refresh publishes a new immutable `RunSnapshot`; a reader keeps the one
-it holds. Everything derived from the runs (the vocabulary, a fact finder) is cached on the snapshot,
-so it is built once per DB change, not once per question.
+rows that are new or changed; rows that vanished drop out. Each refresh publishes a new immutable
+`RunSnapshot`; a reader keeps the one it holds. Everything derived from the runs (the vocabulary, a
+fact finder) is cached on the snapshot, so it is built once per DB change, not once per question.
+One `LiveRuns` per DB file is shared in a process (`shared_runs`): the answers, the index check at
+start-up and the window's chart read the same runs.
 
 Strings that repeat across runs (dataset ids, model kinds, parameter and metric names) are interned,
 so 100,000 runs hold one copy of each name instead of 100,000.
