@@ -249,6 +249,9 @@ class Composer:
                                                    r"std|standard deviation|variance|grouped)\b", text)):
             feasible.discard("group")
         untimed = text.replace(slots.time.said, " ") if slots.time else text
+        if re.search(r"\b(how many|number of)\b", text) and re.search(
+                r"\b(each|per|by|for every|for each)\b (\w+ )?(model|type|kind|dataset|family|architecture|algorithm)", text):
+            s["group"] = s.get("group", 0) + 0.6     # "how many runs of each model type": counts per group
         superlative = re.search(r"\b(best|worst|top|strongest|weakest|highest|lowest|largest|smallest|biggest|"
                                 r"most|least|latest|earliest|newest|oldest|first|last|fastest|slowest|longest)\b", untimed)
         thresholds = [f for f in filters if f.field.kind in ("metric", "param", "time") and f.op != "="]

@@ -186,8 +186,8 @@ def ranked(q: RunQuery, rows: list[Row], cat: Catalog, matching: int) -> Fact:
     else:
         adjective = ("highest" if o.descending else "lowest") if name not in () else "best"
         adjective = "best" if good else "worst"
-        if o.field.kind == "metric" and lower and good:
-            adjective = "lowest"
+        if o.field.kind == "metric" and lower:
+            adjective = "lowest" if good else "highest"
         if o.field.kind == "metric" and not good and not lower:
             adjective = "lowest"
         if o.field.kind == "metric" and any(w in name.lower() for w in ("time", "duration", "runtime", "seconds")):

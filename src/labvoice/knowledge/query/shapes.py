@@ -99,7 +99,7 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
               r"(train|trained|ran|run|logged|did|tried) first)\b", 0.3),
              (r"\b(\d+|the) (best|worst|strongest|weakest|highest|lowest|top)\b.{0,30}\b(by|for|on|in)\b", 0.1),
              (r"\b(sort|sorted|order|ordered|rank|ranked)\b.{0,12}\bby\b", 0.4)),
-    "list": ((r"\b(which|what|show|list|all|every|give me|any|find)\b.{0,30}\bruns\b", 0.15),
+    "list": ((r"\b(which|what|show|list|all|every|give me|any|find)\b.{0,30}\bruns\b|\b(every|each|all) (\w+ )?runs?\b", 0.15),
              (r"\bruns?\b.{0,12}\b(with|that|where|whose|from|using|used|in|trained)\b", 0.1)),
     "count": ((r"\bhow many\b|\bnumber of (\w+ ){0,2}(runs|experiments|models|trainings)\b|\bcount\b|\bhow often\b|"
                r"\btotal (number|count)\b", 0.5),),
