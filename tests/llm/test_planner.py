@@ -116,8 +116,8 @@ def test_a_reply_cut_short_is_not_a_query(server_chat):
 
 @pytest.fixture
 def heldout_config(cpu_config, heldout_db):
-    # Ask the planner for every question (the parser's confidence is always below 1.01).
-    return cpu_config.replace(**{"paths.db": heldout_db[0], "llm.planner_below_confidence": 1.01})
+    # Ask the planner for every question (1 = plan every run question).
+    return cpu_config.replace(**{"paths.db": heldout_db[0], "llm.planner_below_confidence": 1.0})
 
 
 def test_in_the_answer_an_invalid_plan_keeps_the_parsers_query(server_chat, heldout_config, heldout_db):

@@ -130,7 +130,8 @@ class GroundedAnswerer:
         retrieval = self.retriever.retrieve(question, conversation.context)
         confidence = getattr(retrieval.factset, "confidence", 1.0)
         threshold = getattr(self.llm_config, "planner_below_confidence", 0.0)
-        if self.planner is None or confidence >= threshold or cancel.cancelled:
+        unsure = confidence < threshold or threshold >= 1.0   # 1 = plan every run question
+        if self.planner is None or not unsure or cancel.cancelled:
             return retrieval
         if _kind_of(retrieval) in ("flag", "documents", "small_talk"):
             return retrieval   # writes are never planned; documents and small talk are not run queries
