@@ -14,7 +14,7 @@ from labvoice.knowledge.query.wording import join_words
 # Common words for metrics, parameters and models: named in a question but absent from the DB, they
 # get a one-sentence "the DB has no such thing".
 METRIC_WORDS = ("precision", "recall", "auc", "bleu", "rouge", "perplexity", "mse", "rmse", "mae", "iou",
-                "wer", "throughput", "latency", "memory", "f1", "loss", "error", "accuracy", "training time")
+                "wer", "throughput", "latency", "memory", "f1", "loss", "error", "accuracy", "training time", "train time")
 PARAM_WORDS = ("dropout", "batch size", "momentum", "weight decay", "optimizer", "learning rate", "epochs",
                "layers", "hidden units", "depth", "estimators", "warmup", "temperature", "seed")
 MODEL_WORDS = ("resnet", "transformer", "cnn", "xgboost", "bert", "lstm", "gpt", "vit", "svm", "mlp",

@@ -427,6 +427,15 @@ class Composer:
                                         descending=not lower_is_better(metric)) if metric else None)
         if shape == "count":
             return RunQuery(shape="count", filters=base, metric=metric)
+        if shape == "notes" and re.search(r"\b(not|didn't|did not|never|without|no|weren't|were not|wasn't)\b.{0,20}"
+                                          r"(diverg|blow|blew|explod|crash|fail|unstable|problem|issue|nan)", text):
+            # "which runs did not diverge": every run whose note does not say so
+            note = self._note_filter(text)
+            counting = re.search(r"\b(how many|number of|count)\b", text)
+            return RunQuery(shape="count" if counting else "list", filters=base + (Filter(field=note.field, op="not_in" if isinstance(
+                note.value, tuple) else "!=", value=note.value),),
+                            metric=metric, order=Order(field=Field(kind="metric", name=metric),
+                                                       descending=not lower_is_better(metric)) if metric else None)
         if shape in ("flagged", "notes"):
             extra = () if shape == "flagged" else (self._note_filter(text),)
             return RunQuery(shape=shape, filters=base + extra, metric=metric)

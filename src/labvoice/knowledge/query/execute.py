@@ -93,18 +93,18 @@ class Executor:
             names, codes = self.cat.codes(kind)
             wanted = np.flatnonzero(np.isin(names, [str(v) for v in values]))
             hit = np.isin(codes, wanted)
-            return ~hit if op == "!=" else hit
+            return ~hit if op in ("!=", "not_in") else hit
         if kind == "run_id":
             hit = np.zeros(n, dtype=bool)
             hit[[self.cat.by_id[str(v)] for v in values if str(v) in self.cat.by_id]] = True
-            return ~hit if op == "!=" else hit
+            return ~hit if op in ("!=", "not_in") else hit
         if kind == "note":
             notes = self.notes()
             terms = [str(v).lower() for v in values]
             hit = np.zeros(n, dtype=bool)
             for i in self.noted():
                 hit[i] = any(t in notes[i] for t in terms)
-            return ~hit if op == "!=" else hit
+            return ~hit if op in ("!=", "not_in") else hit
         if kind == "time":
             col = self.cat.times
             numbers = tuple(_iso_seconds(v) for v in values)
@@ -116,7 +116,7 @@ class Executor:
                     cat = self.category(f.field.name or "")
                     hit = np.isin(cat.astype(str), [str(v) for v in values]) & \
                         np.array([v is not None for v in cat], dtype=bool)
-                    return ~hit if op == "!=" else hit
+                    return ~hit if op in ("!=", "not_in") else hit
                 return np.zeros(n, dtype=bool)
         finite = np.isfinite(col)
         with np.errstate(invalid="ignore"):
@@ -124,8 +124,9 @@ class Executor:
                 return finite & np.isclose(col, numbers[0], rtol=1e-9, atol=1e-12)
             if op == "!=":
                 return finite & ~np.isclose(col, numbers[0], rtol=1e-9, atol=1e-12)
-            if op == "in":
-                return finite & np.any([np.isclose(col, v, rtol=1e-9, atol=1e-12) for v in numbers], axis=0)
+            if op in ("in", "not_in"):
+                hit = np.any([np.isclose(col, v, rtol=1e-9, atol=1e-12) for v in numbers], axis=0)
+                return finite & (~hit if op == "not_in" else hit)
             if op == "between":
                 return finite & (col >= numbers[0]) & (col <= numbers[1])
             return finite & {"<": col < numbers[0], "<=": col <= numbers[0], ">": col > numbers[0],

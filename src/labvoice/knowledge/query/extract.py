@@ -418,6 +418,7 @@ def normalize(question: str) -> str:
     text = re.sub(r"\b(longest|slowest|fastest|quickest|shortest|least time|most time)\s+(?:time\s+)?to\s+train\b",
                   r"\1 train time", text)
     text = re.sub(r"\btook (?:the )?(longest|shortest|most time|least time)\b", r"took \1 train time", text)
+    text = re.sub(r"\bhow long\b", "how much train time", text)
     return text
 
 

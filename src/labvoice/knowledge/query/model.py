@@ -42,7 +42,7 @@ MAX_LIMIT = 50
 ALL_PARAMS = "*"   # `select` name meaning every parameter of the run (param_of_best: "the best run's settings")
 
 FieldKind = Literal["metric", "param", "dataset", "model", "note", "time", "run_id"]
-Op = Literal["=", "!=", "<", "<=", ">", ">=", "in", "between", "contains"]
+Op = Literal["=", "!=", "<", "<=", ">", ">=", "in", "not_in", "between", "contains"]
 Aggregate = Literal["count", "mean", "median", "min", "max", "std"]
 Shape = Literal["rank", "list", "count", "group", "param_of_best", "best_param_value", "param_effect",
                 "distribution", "compare", "details", "flagged", "notes"]
@@ -75,7 +75,7 @@ class Field(_Frozen):
 
 
 class Filter(_Frozen):
-    """`field op value`: `in` takes a list, `between` a [low, high] pair (inclusive), `contains`
+    """`field op value`: `in` and `not_in` take a list, `between` a [low, high] pair (inclusive), `contains`
     a text (note terms, case-insensitive; on the note field `in` means: contains any of the terms)."""
 
     field: Field
@@ -87,9 +87,9 @@ class Filter(_Frozen):
         many = isinstance(self.value, tuple)
         if self.op == "between" and not (many and len(self.value) == 2):
             raise ValueError("between needs a [low, high] pair")
-        if self.op == "in" and not (many and self.value):
-            raise ValueError("in needs a non-empty list")
-        if self.op not in ("in", "between") and many:
+        if self.op in ("in", "not_in") and not (many and self.value):
+            raise ValueError(f"{self.op} needs a non-empty list")
+        if self.op not in ("in", "not_in", "between") and many:
             raise ValueError(f"{self.op} takes one value")
         if self.op in ("<", "<=", ">", ">=", "between") and self.field.kind not in ("metric", "param", "time"):
             raise ValueError(f"{self.op} needs a metric, parameter or time field")

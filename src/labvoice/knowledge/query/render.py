@@ -55,22 +55,26 @@ def _filter_words(f) -> tuple[str, str]:
     kind, op, value = f.field.kind, f.op, f.value
     vals = value if isinstance(value, tuple) else (value,)
     ops = {"=": "=", "!=": "not", "<": "below", "<=": "at most", ">": "above", ">=": "at least",
-           "between": "between", "in": "in", "contains": "mentioning"}
+           "between": "between", "in": "in", "not_in": "not", "contains": "mentioning"}
     if kind == "dataset":
         shown = " or ".join(str(v) for v in vals)
         said = join_words([dataset_words(str(v)) for v in vals], "or")
-        return (f"on {shown}", f"on {said}") if op != "!=" else (f"not on {shown}", f"not on {said}")
+        return (f"on {shown}", f"on {said}") if op not in ("!=", "not_in") else (f"not on {shown}", f"not on {said}")
     if kind == "model":
         shown = " or ".join(str(v) for v in vals)
         said = join_words([kind_words(str(v)) for v in vals], "or")
-        return (f"{'not ' if op == '!=' else ''}{shown}", f"{'other than ' if op == '!=' else ''}{said}")
+        negated = op in ("!=", "not_in")
+        return (f"{'not ' if negated else ''}{shown}", f"{'other than ' if negated else ''}{said}")
     if kind == "time":
         moment = datetime.fromisoformat(str(vals[0]))
         word = {">=": "since", ">": "after", "<": "before", "<=": "until"}.get(op, "on")
         return f"logged {word} {moment.isoformat(timespec='minutes')}", \
             f"logged {word} {when_words(moment, NOW[0]).removeprefix('on ')}"
     if kind == "note":
-        return f"note mentioning {' or '.join(map(str, vals))}", "whose notes mention " + join_words([str(v) for v in vals], "or")
+        terms = "problems" if len(vals) > 2 else join_words([str(v) for v in vals], "or")
+        if op in ("!=", "not_in"):
+            return f"note not mentioning {' or '.join(map(str, vals))}", f"whose notes do not mention {terms}"
+        return f"note mentioning {' or '.join(map(str, vals))}", f"whose notes mention {terms}"
     name = f.field.name or ""
     words = metric_words(name) if kind == "metric" else param_words(name)
     if kind == "metric":   # "above 90 percent" for an accuracy, whether stored as 0.9 or 90
@@ -80,9 +84,9 @@ def _filter_words(f) -> tuple[str, str]:
     if op == "between":
         return f"{name} between {display_number(vals[0])} and {display_number(vals[1])}", \
             f"{words} between {said_value(vals[0])} and {said_value(vals[1])}"
-    if op == "in":
-        return f"{name} in {', '.join(display_number(v) for v in vals)}", \
-            f"{words} of {join_words([said_value(v) for v in vals], 'or')}"
+    if op in ("in", "not_in"):
+        return f"{name} {op.replace('_', ' ')} {', '.join(display_number(v) for v in vals)}", \
+            f"{words} {'of' if op == 'in' else 'other than'} {join_words([said_value(v) for v in vals], 'or')}"
     said_op = {"=": "of", "!=": "other than"}.get(op, ops[op])
     if op == "=" and _counted(words) and not isinstance(vals[0], str):
         return f"{name} {op} {display_number(vals[0])}", f"{spoken_number(vals[0])} {words}"
