@@ -3,6 +3,7 @@ sequential baseline, stage breakdown, and interrupt -> silence. Not a test: it r
 
     python scripts/bench.py [--json] [--questions N] [--config FILE] [--files]
     python scripts/bench.py --pauses [--json]     # end of turn on questions with mid-sentence pauses
+    python scripts/bench.py --peer-questions --json   # the peer harness's five questions, twice
 
 Questions are Piper-synthesized and played into a virtual microphone (a private PulseAudio with
 null sinks, as in the tests); answers are recorded from the virtual speaker's monitor. With
@@ -38,6 +39,14 @@ QUESTIONS = [
     "Compare the best random forest with the best perceptron on iris.",
     "Which run had the best validation accuracy on breast cancer?",
     "Hello, how are you today?",
+]
+# The five questions of the peer harness (../shared/peers/README.md), for side-by-side runs.
+PEER_QUESTIONS = [
+    "Which run has the best validation accuracy on the digits dataset?",
+    "Compare the two best SVM runs.",
+    "What learning rate did run seven use?",
+    "Which runs are flagged for publishing?",
+    "Tell me a joke.",
 ]
 PAD_S = (0.6, 1.2)
 SILENCE = 0.003
@@ -80,9 +89,14 @@ def wait_event(events, kinds, turn_id, timeout=TURN_TIMEOUT_S, where=lambda e: T
     raise TimeoutError(f"turn {turn_id}: no {kinds} within {timeout}s")
 
 
-def synthesize_questions(stages, folder: Path, n: int) -> list[Path]:
+def llm_first(cumulative: dict[str, float]) -> bool:
+    """The LLM's first token came before the first audio (small talk, documents): it was on the path."""
+    return "first_token" in cumulative and cumulative["first_token"] <= cumulative.get("first_audio", float("inf"))
+
+
+def synthesize_questions(stages, folder: Path, n: int, questions: list[str] = QUESTIONS) -> list[Path]:
     paths = []
-    for i, text in enumerate((QUESTIONS * 3)[:n]):
+    for i, text in enumerate((questions * 3)[:n]):
         paths.append(stages.synthesizer.synthesize_to_wav(text, folder / f"q{i:02d}.wav", pad_s=PAD_S))
     return paths
 
@@ -121,7 +135,7 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path) -> dict:
     orch = Orchestrator(config, stages=stages)
     events = orch.events()
     orch.start()
-    first_audio, stages_ms, transcripts, interrupts = [], {s: [] for s in STAGES}, [], []
+    first_audio, stages_ms, transcripts, interrupts, llm_path = [], {s: [] for s in STAGES}, [], [], []
     try:
         time.sleep(1.0)
         for i, wav in enumerate(wavs):
@@ -142,6 +156,7 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path) -> dict:
             wait_event(events, TurnEnded, turn)
             if "first_audio" in latency.stages_ms:
                 first_audio.append(latency.stages_ms["first_audio"])
+                llm_path.append(llm_first(latency.stages_ms))
                 for name, value in stage_durations(latency.stages_ms).items():
                     stages_ms[name].append(value)
             time.sleep(0.3)
@@ -171,23 +186,26 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path) -> dict:
                       for i, wav in enumerate(wavs)]
     finally:
         speaker.stop()
-    return {"first_audio": first_audio, "stages": stages_ms, "sequential": sequential, "interrupt": interrupts,
+    return {"first_audio": first_audio, "llm_first": llm_path, "stages": stages_ms, "sequential": sequential,
+            "interrupt": interrupts,
             "transcripts": transcripts, "mode": "virtual audio devices (PulseAudio null sinks)"}
 
 
 def run_files(config, stages, wavs: list[Path]) -> dict:
     from labvoice.pipeline.offline import answer_file
 
-    first_audio, stages_ms, transcripts = [], {s: [] for s in STAGES}, []
+    first_audio, stages_ms, transcripts, llm_path = [], {s: [] for s in STAGES}, [], []
     for wav in wavs:
         outcome = answer_file(stages, wav, None).outcome
         transcripts.append(outcome.transcript)
         if "first_audio" in outcome.latency_ms:
             first_audio.append(outcome.latency_ms["first_audio"])
+            llm_path.append(llm_first(outcome.latency_ms))
             for name, value in stage_durations(outcome.latency_ms).items():
                 stages_ms[name].append(value)
     sequential = [sequential_first_audio(stages, wav, None, 0) for wav in wavs]
-    return {"first_audio": first_audio, "stages": stages_ms, "sequential": sequential, "interrupt": [],
+    return {"first_audio": first_audio, "llm_first": llm_path, "stages": stages_ms, "sequential": sequential,
+            "interrupt": [],
             "transcripts": transcripts, "mode": "files (no audio devices)"}
 
 
@@ -212,6 +230,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--questions", type=int, default=len(QUESTIONS))
     parser.add_argument("--files", action="store_true", help="feed files instead of the virtual devices")
+    parser.add_argument("--peer-questions", action="store_true",
+                        help="the peer harness's five questions, twice (side-by-side runs with ../shared/peers)")
     parser.add_argument("--pauses", action="store_true",
                         help="end of turn only: questions with mid-sentence pauses (premature cut-offs, today's beside)")
     args = parser.parse_args(argv)
@@ -234,13 +254,17 @@ def main(argv=None) -> int:
                                    "audio.output_device": virtual.output_device})
     stages = Stages.load(config)
     try:
-        wavs = synthesize_questions(stages, workdir, args.questions)
+        questions = PEER_QUESTIONS if args.peer_questions else QUESTIONS
+        count = 2 * len(PEER_QUESTIONS) if args.peer_questions else args.questions
+        wavs = synthesize_questions(stages, workdir, count, questions)
         raw = run_live(config, stages, wavs, virtual, workdir) if virtual else run_files(config, stages, wavs)
     finally:
         stages.close()
         if virtual is not None:
             virtual.stop()
     p50 = pct(raw["first_audio"], 0.5)
+    llm_ms = [v for v, on_path in zip(raw["first_audio"], raw["llm_first"]) if on_path]
+    facts_ms = [v for v, on_path in zip(raw["first_audio"], raw["llm_first"]) if not on_path]
     seq50 = pct(raw["sequential"], 0.5)
     report = {
         "machine": device_summary(),
@@ -248,6 +272,9 @@ def main(argv=None) -> int:
         "questions": len(wavs),
         "answered": len(raw["first_audio"]),
         "first_audio_ms": {"p50": p50, "p95": pct(raw["first_audio"], 0.95)},
+        "llm_first_audio_ms": {"p50": pct(llm_ms, 0.5), "count": len(llm_ms)},
+        "facts_first_audio_ms": {"p50": pct(facts_ms, 0.5), "count": len(facts_ms)},
+        "first_audio_each_ms": [round(v, 1) for v in raw["first_audio"]],
         "sequential_first_audio_ms": {"p50": seq50, "p95": pct(raw["sequential"], 0.95)},
         "ratio": round(p50 / seq50, 3) if seq50 else None,
         "interrupt_ms": {"p50": pct(raw["interrupt"], 0.5), "max": max(raw["interrupt"]) if raw["interrupt"] else None},

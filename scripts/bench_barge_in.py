@@ -11,7 +11,8 @@ mode) for contrast, under `without_aec`. Last line with --json: one JSON object.
 
 Figures: `self_interruptions` (answers cut by their own echo), `barge_in_detected_share` (answers
 the person talked over that stopped), `barge_in_to_silence_ms` (person's first word at the mic ->
-speaker silent, from the speaker's recording; the paplay -> mic delay is measured first),
+speaker silent: the voice is found in a recording of the mic feed by cross-correlation, the silence
+in the speaker's recording),
 `erle_db` (the canceller's echo return loss enhancement over each answer's echo-only part, median).
 """
 from __future__ import annotations
@@ -25,21 +26,23 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import soundfile
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-QUESTIONS = [
+QUESTIONS = [                  # long answers: the person talks over them 1-3 s in
     "What are the top five runs by validation accuracy?",
     "Compare the best random forest with the best perceptron on iris.",
-    "Which runs are flagged for publishing?",
     "What are the top three runs by validation accuracy on wine?",
+    "What are the top five runs by training loss?",
 ]
 TALK_AFTER_S = (1.0, 3.0)     # the person starts this long after the answer's audio starts
 SEED = 12
 
 
-def run_arm(config, stages, virtual, people, feed_latency_s: float, answers: int, workdir: Path,
-            progress) -> dict:
+def run_arm(config, stages, virtual, people, answers: int, workdir: Path, progress) -> dict:
     from labvoice.pipeline.orchestrator import Orchestrator
     from tests.support.barge_in import run_trial, summarize
 
@@ -53,11 +56,25 @@ def run_arm(config, stages, virtual, people, feed_latency_s: float, answers: int
         time.sleep(1.0)
         canceller = orch.echo_canceller
         echo_stats = (lambda: canceller.stats) if canceller is not None else None
+
+        def dump(turn: int) -> None:   # what the canceller saw before a self-interruption
+            if canceller is not None:
+                t0, near, far, out = canceller.recent()
+                folder = ROOT / "logs" / "barge_in"
+                folder.mkdir(parents=True, exist_ok=True)
+                soundfile.write(str(folder / f"self_cut_{turn}.wav"), np.stack([near, far, out], axis=1), 16000)
+                progress(f"  self-interruption: mic/reference/output written to {folder}/self_cut_{turn}.wav")
+
         for i in range(answers):
             trial = run_trial(orch, events, virtual, QUESTIONS[i % len(QUESTIONS)], people[i % len(people)],
-                              rng.uniform(*TALK_AFTER_S), feed_latency_s, workdir, echo_stats)
+                              rng.uniform(*TALK_AFTER_S), workdir, echo_stats, dump)
             trials.append(trial)
             progress(f"  {i + 1}/{answers}: {trial}")
+            if canceller is not None:
+                offsets = np.array(canceller.reference.offsets) * 1000
+                progress(f"    reference re-anchors so far {canceller.reference.reanchors}; DAC-time jitter ms "
+                         f"p5 {np.percentile(offsets, 5):.1f} p50 {np.percentile(offsets, 50):.1f} "
+                         f"p95 {np.percentile(offsets, 95):.1f}")
     finally:
         orch.stop()
     summary = summarize(trials)
@@ -89,15 +106,14 @@ def main(argv=None) -> int:
         from labvoice.config import load_config
         from labvoice.hardware import device_summary
         from labvoice.pipeline.stages import Stages
-        from tests.support.barge_in import mic_feed_latency_s, prepare_people
+        from tests.support.barge_in import prepare_people
         from tests.support.human_speech import librivox_clips
 
         config = load_config(args.config).replace(profile="cpu", **{
             "paths.logs": workdir / "logs", "audio.input_device": virtual.input_device,
             "audio.output_device": virtual.output_device})
         people = prepare_people(librivox_clips(), workdir / "people")
-        feed_latency_s = mic_feed_latency_s(virtual, people[0], workdir)
-        log(f"paplay -> mic feed: {feed_latency_s * 1000:.0f} ms; loading models")
+        log("loading models")
         stages = Stages.load(config)
         arms = []
         if not args.without_aec_only:
@@ -109,8 +125,7 @@ def main(argv=None) -> int:
             with virtual.echo_path(latency_ms=args.latency_ms, attenuation_db=args.attenuation_db):
                 for name, arm_config in arms:
                     log(f"{name}: {args.answers} answers")
-                    results[name] = run_arm(arm_config, stages, virtual, people, feed_latency_s, args.answers,
-                                            workdir, log)
+                    results[name] = run_arm(arm_config, stages, virtual, people, args.answers, workdir, log)
         finally:
             stages.close()
     finally:
@@ -118,8 +133,7 @@ def main(argv=None) -> int:
     report = {"machine": device_summary(), "barge_in": config.pipeline.barge_in,
               "barge_in_min_speech_ms": config.pipeline.barge_in_min_speech_ms,
               "echo_path": {"latency_ms": args.latency_ms, "attenuation_db": args.attenuation_db,
-                            "person": "LibriVox (pocketsphinx-testdata) + sox reverb"},
-              "mic_feed_latency_ms": round(feed_latency_s * 1000, 1)}
+                            "person": "LibriVox (pocketsphinx-testdata) + sox reverb"}}
     report.update(results.get("with_aec", {}))
     if "without_aec" in results:
         report["without_aec"] = results["without_aec"]

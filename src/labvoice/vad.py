@@ -174,11 +174,18 @@ class EndOfSpeechDetector:
         self._t_start = 0.0
         self._t_last_voiced_end = 0.0
         self._frames_at_last_voiced = 0
+        self._run_start: float | None = None  # start of the current unbroken stretch of speech frames
         self.turn_checks = 0                  # how often the turn model was asked (benchmarks)
 
     @property
     def in_speech(self) -> bool:
         return self._confirmed
+
+    @property
+    def speech_run_started(self) -> float | None:
+        """When the current unbroken run of speech frames began (None in silence). Barge-in asks for
+        an unbroken run: an echo canceller's residual comes in short bursts, a voice does not."""
+        return self._run_start
 
     @property
     def pause_ms(self) -> float:
@@ -197,8 +204,10 @@ class EndOfSpeechDetector:
         if not self._active:
             if voiced:
                 self._open(frame, t_start, t_end)
+                self._run_start = t_start
             else:
                 self._history.append(frame)
+                self._run_start = None
             return None
         self._frames.append(frame)
         if voiced or prob >= max(MIN_END_THRESHOLD, self._threshold - END_HYSTERESIS):
@@ -208,10 +217,13 @@ class EndOfSpeechDetector:
             self._silence_frames = 0
             self._turn_asked = self._speculated = False
             self._speculative = None
+            if self._run_start is None:
+                self._run_start = t_start
             self._t_last_voiced_end = t_end
             self._frames_at_last_voiced = len(self._frames)
         else:
             self._silence_frames += 1
+            self._run_start = None
         if not self._confirmed and self._voiced_s * 1000 >= self.options.min_speech_ms:
             self._confirmed = True
             return SpeechStart(self._t_start)

@@ -17,28 +17,34 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from tests.support.human_speech import SAMPLE_RATE, SpokenClip
-from tests.support.pulse import VirtualAudio, reverberant
+from scipy.signal import correlate
+
+from labvoice.audio.resample import resample
+from tests.support.human_speech import SpokenClip
+from tests.support.pulse import SINK_RATE, VirtualAudio, reverberant
 
 SILENCE = 0.003            # peak level of a silent (flushed) speaker
-QUIET_RUN_S = 0.2          # this long below SILENCE = the speaker has gone quiet
+FLUSH_ALLOWANCE_S = 0.3    # sound after a barge-in later than this is another turn, not this one's tail
+PAUSE_GAP_S = 0.05         # silent this long before the cut: the answer was between sentences
 ONSET_WINDOW_S = 0.02      # the person's first word: the first 20 ms window above ONSET_RMS
 ONSET_RMS = 0.02
 SPEAKING_TIMEOUT_S = 120.0
 DETECT_GRACE_S = 1.5       # a barge-in later than the clip's end + this is not counted as detected
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PersonClip:
-    """A person's utterance ready to play into the mic: its WAV and where its first word starts."""
+    """A person's utterance ready to play into the mic: its WAV, where its first word starts, and
+    its samples at the sinks' rate (to find it again in a recording of the mic feed)."""
 
     wav: Path
     onset_s: float
     duration_s: float
     text: str
+    at_sink_rate: np.ndarray
 
 
-def voice_onset_s(audio: np.ndarray, rate: int = SAMPLE_RATE) -> float:
+def voice_onset_s(audio: np.ndarray, rate: int) -> float:
     window = int(ONSET_WINDOW_S * rate)
     usable = audio.size - audio.size % window
     rms = np.sqrt(np.mean(audio[:usable].reshape(-1, window) ** 2, axis=1))
@@ -56,24 +62,25 @@ def prepare_people(clips: tuple[SpokenClip, ...], folder: Path, reverb: bool = T
             wav = reverberant(clip.path, folder / f"person{i}.wav", reverberance=30, room_scale=50)
         audio, rate = soundfile.read(str(wav), dtype="float32")
         audio = audio if audio.ndim == 1 else audio.mean(axis=1)
-        people.append(PersonClip(Path(wav), voice_onset_s(audio, rate), audio.size / rate, clip.text))
+        people.append(PersonClip(Path(wav), voice_onset_s(audio, rate), audio.size / rate, clip.text,
+                                 resample(audio, rate, SINK_RATE)))
     return people
 
 
-def mic_feed_latency_s(virtual: VirtualAudio, person: PersonClip, folder: Path, repeats: int = 3) -> float:
-    """Median delay from `paplay` starting to the clip's first word reaching the mic feed: the
-    offset between a trial's `t_started` and what the microphone hears (measured, not assumed)."""
-    delays = []
-    for i in range(repeats):
-        virtual.record_speaker(folder / f"calibrate{i}.wav", source=virtual.mic_feed_monitor)
-        time.sleep(0.3)
-        playback = virtual.play_into_mic(person.wav)
-        playback.wait(30)
-        time.sleep(0.2)
-        rec = virtual.stop_recording()
-        heard = voice_onset_s(rec.audio, rec.sample_rate)
-        delays.append(rec.time_of(int(heard * rec.sample_rate)) - (playback.t_started + person.onset_s))
-    return statistics.median(delays)
+PROBE_S = 1.5              # the first 1.5 s of the clip find it in the mic feed
+
+
+def heard_at(mic, person: PersonClip, t_from: float) -> float:
+    """When the clip's first sample reached the microphone, from a recording of the mic feed that
+    also holds the echo: the clip's opening by cross-correlation (the echo does not correlate)."""
+    rate = mic.sample_rate
+    start = max(0, mic.index_at(t_from) - rate // 5)
+    segment = mic.audio[start:]
+    probe = person.at_sink_rate[:int(PROBE_S * rate)]
+    if segment.size < probe.size:
+        raise ValueError("the mic-feed recording ends before the person's voice")
+    score = correlate(segment, probe, mode="valid", method="fft")
+    return mic.time_of(start + int(np.argmax(score)))
 
 
 @dataclass(frozen=True)
@@ -86,20 +93,13 @@ class Trial:
     erle_db: float | None               # the canceller's ERLE over the answer's echo-only part
 
 
-def _speaker_quiet_at(rec, t_from: float) -> float | None:
-    """First time after t_from from which the speaker stays below SILENCE for QUIET_RUN_S."""
-    start = max(0, rec.index_at(t_from))
-    loud = np.abs(rec.audio[start:]) > SILENCE
-    run = int(QUIET_RUN_S * rec.sample_rate)
-    last_loud = -1
-    for i in np.nonzero(loud)[0]:
-        if i - last_loud > run:
-            break
-        last_loud = i
-    else:
-        if loud.size - last_loud <= run:
-            return None
-    return rec.time_of(start + last_loud + 1)
+def _silent_from(rec, t_cut: float) -> float:
+    """When the speaker went silent for good around the barge-in at t_cut: its last loud sample up
+    to FLUSH_ALLOWANCE_S after the cut, or the cut itself when it was between sentences then."""
+    end = min(rec.audio.size, rec.index_at(t_cut + FLUSH_ALLOWANCE_S))
+    loud = np.nonzero(np.abs(rec.audio[:end]) > SILENCE)[0]
+    last = rec.time_of(int(loud[-1]) + 1) if loud.size else t_cut
+    return last if last > t_cut - PAUSE_GAP_S else t_cut
 
 
 def _events_until(events: "queue.Queue", deadline: float, stop) -> list:
@@ -116,31 +116,40 @@ def _events_until(events: "queue.Queue", deadline: float, stop) -> list:
 
 
 def run_trial(orch, events: "queue.Queue", virtual: VirtualAudio, question: str, person: PersonClip,
-              talk_after_s: float, feed_latency_s: float, workdir: Path, echo_stats=None) -> Trial:
-    """Ask `question` (typed), and `talk_after_s` after its audio starts play `person` into the mic."""
+              talk_after_s: float, workdir: Path, echo_stats=None, dump=None) -> Trial:
+    """Ask `question` (typed), and `talk_after_s` after its audio starts play `person` into the mic.
+    The speaker and the mic feed are recorded: when the person's voice reached the mic is found in
+    the mic feed, when the answer went silent in the speaker's recording."""
     from labvoice.events import Interrupted, StatusChanged, TurnEnded, Status
 
-    virtual.record_speaker(workdir / "trial.wav")
+    mic_source = virtual.mic_feed_monitor
+    virtual.record_speaker(workdir / "trial_speaker.wav")
+    virtual.record_speaker(workdir / "trial_mic.wav", source=mic_source)
+
+    def stop_recordings():
+        return virtual.stop_recording(), virtual.stop_recording(mic_source)
+
     turn = orch.ask_text(question)
     seen = _events_until(events, time.monotonic() + SPEAKING_TIMEOUT_S,
                          lambda e: e.turn_id == turn and ((isinstance(e, StatusChanged) and e.status is Status.SPEAKING)
                                                           or isinstance(e, TurnEnded)))
     if not seen or isinstance(seen[-1], TurnEnded):
-        virtual.stop_recording()
+        stop_recordings()
         return Trial(turn, False, False, False, None, None)
     stats_start = echo_stats() if echo_stats else None
     seen = _events_until(events, time.monotonic() + talk_after_s,
                          lambda e: e.turn_id == turn and isinstance(e, (Interrupted, TurnEnded)))
     if seen and isinstance(seen[-1], (Interrupted, TurnEnded)):
         self_cut = isinstance(seen[-1], Interrupted) and seen[-1].reason == "barge-in"
-        virtual.stop_recording()
-        _settle(orch, virtual, workdir)
+        stop_recordings()
+        if self_cut and dump is not None:
+            dump(turn)
+        _settle(orch)
         return Trial(turn, False, self_cut, False, None, None)
     erle = None
     if stats_start is not None:
         erle = echo_stats().since(stats_start).erle_db
     playback = virtual.play_into_mic(person.wav)
-    t_voice = playback.t_started + person.onset_s + feed_latency_s
     deadline = playback.t_started + person.duration_s + DETECT_GRACE_S
     seen = _events_until(events, deadline,
                          lambda e: e.turn_id == turn and isinstance(e, (Interrupted, TurnEnded)))
@@ -148,19 +157,20 @@ def run_trial(orch, events: "queue.Queue", virtual: VirtualAudio, question: str,
     ended_first = any(isinstance(e, TurnEnded) and e.turn_id == turn for e in seen) and cut is None
     playback.wait(30)
     time.sleep(0.3)
-    rec = virtual.stop_recording()
+    speaker, mic = stop_recordings()
+    t_voice = heard_at(mic, person, playback.t_started) + person.onset_s
     # Cut before the person's voice reached the mic: its own echo did it (events carry their time).
     self_cut = cut is not None and cut.reason == "barge-in" and getattr(cut, "t", t_voice + 1) < t_voice
     to_silence = None
     if cut is not None and cut.reason == "barge-in" and not self_cut:
-        quiet = _speaker_quiet_at(rec, t_voice)
-        to_silence = None if quiet is None else round((quiet - t_voice) * 1000, 1)
-    _settle(orch, virtual, workdir)
+        to_silence = round((_silent_from(speaker, getattr(cut, "t", t_voice)) - t_voice) * 1000, 1)
+    _settle(orch)
     detected = cut is not None and cut.reason == "barge-in" and not self_cut
-    return Trial(turn, not ended_first, self_cut, detected, to_silence, erle)
+    talked_over = not ended_first or detected
+    return Trial(turn, talked_over, self_cut, detected, to_silence, erle)
 
 
-def _settle(orch, virtual: VirtualAudio, workdir: Path) -> None:
+def _settle(orch) -> None:
     """End whatever the person's speech started (its own turn) and let the mic go quiet."""
     time.sleep(0.8)
     orch.interrupt(reason="bench")

@@ -174,7 +174,7 @@ class VirtualAudio:
         self._daemon: subprocess.Popen | None = None
         self._keepalive: list[subprocess.Popen] = []
         self._players: list[MicPlayback] = []
-        self._recorder: _Recorder | None = None
+        self._recorders: dict[str, _Recorder] = {}   # by source; one recording per source at a time
         self._saved_env: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
@@ -288,9 +288,9 @@ class VirtualAudio:
 
     def stop(self) -> None:
         """End every process started here (by id) and restore the environment."""
-        if self._recorder is not None:
-            _end(self._recorder.process)
-            self._recorder = None
+        for recorder in self._recorders.values():
+            _end(recorder.process)
+        self._recorders = {}
         for player in self._players:
             player.stop()
         self._players.clear()
@@ -314,10 +314,10 @@ class VirtualAudio:
     # -- speaker ----------------------------------------------------------------------------
     def record_speaker(self, path: str | os.PathLike, source: str = f"{SPEAKER_SINK}.monitor") -> None:
         """Start recording what the virtual speaker plays (mono float32 at SINK_RATE); with
-        `source=mic_feed_monitor` what the microphone hears instead."""
+        `source=mic_feed_monitor` what the microphone hears (both may run at once)."""
         with self._lock:
-            if self._recorder is not None:
-                raise VirtualAudioError("already recording; call stop_recording() first")
+            if source in self._recorders:
+                raise VirtualAudioError(f"already recording {source}; call stop_recording() first")
             process = subprocess.Popen(
                 ["parec", f"--device={source}", "--format=float32le", f"--rate={SINK_RATE}",
                  f"--channels={RECORD_CHANNELS}", f"--latency-msec={RECORD_LATENCY_MS}", "--raw",
@@ -326,12 +326,12 @@ class VirtualAudio:
             recorder = _Recorder(Path(path), process)
             recorder.thread = threading.Thread(target=recorder.read_loop, name="speaker-recorder", daemon=True)
             recorder.thread.start()
-            self._recorder = recorder
+            self._recorders[source] = recorder
 
-    def stop_recording(self) -> SpeakerRecording:
-        """Stop recording, write the WAV and return it with its clock."""
+    def stop_recording(self, source: str = f"{SPEAKER_SINK}.monitor") -> SpeakerRecording:
+        """Stop recording `source`, write the WAV and return it with its clock."""
         with self._lock:
-            recorder, self._recorder = self._recorder, None
+            recorder = self._recorders.pop(source, None)
         if recorder is None:
             raise VirtualAudioError("not recording; call record_speaker() first")
         _end(recorder.process)

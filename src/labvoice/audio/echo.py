@@ -33,6 +33,7 @@ RING_S = 4.0                 # reference history kept (mic frames arrive < 0.2 s
 REANCHOR_S = 0.02            # a block this far off the running sample clock (flush, restart) re-anchors it
 INBOX_BLOCKS = 2048          # blocks the audio thread may queue before the oldest are dropped (~10 s)
 FAR_ACTIVE_RMS = 1e-3        # a 10 ms reference block louder than this counts for the ERLE figure
+RECENT_S = 6.0               # microphone, reference and output kept for `recent()` (diagnostics)
 
 _warned: set[str] = set()    # reasons already reported ("say so once" per process)
 _warn_lock = threading.Lock()
@@ -55,6 +56,8 @@ class FarEndReference:
         self._anchor_index = 0                 # ring index of that sample
         self._in_samples = 0                   # device-rate samples since the anchor
         self._out_samples = 0                  # resampled samples written since the anchor
+        self.reanchors = 0                     # clock jumps followed (flushes, restarts; diagnostics)
+        self.offsets: collections.deque[float] = collections.deque(maxlen=2048)  # DAC time - sample clock (s)
 
     # -- audio thread ----------------------------------------------------------------------
     def push(self, t_dac: float, block: np.ndarray, rate: int) -> None:
@@ -91,12 +94,14 @@ class FarEndReference:
         if self._origin is None:
             self._origin = t_dac
         expected = self._anchor_t + self._in_samples / rate
+        self.offsets.append(t_dac - expected)
         if (self._resampler is None or self._resampler.rate_in != rate
                 or abs(t_dac - expected) > REANCHOR_S):
             if self._resampler is None or self._resampler.rate_in != rate:
                 self._resampler = StreamingResampler(rate, self.sample_rate)
             else:
                 self._resampler.reset()
+            self.reanchors += 1
             self._anchor_t = t_dac
             self._anchor_index = int(round((t_dac - self._origin) * self.sample_rate))
             self._in_samples = self._out_samples = 0
@@ -157,6 +162,8 @@ class EchoCanceller:
         self._pending = np.zeros(0, dtype=np.float32)
         self._t_pending = 0.0                  # capture time of the first pending sample
         self._stats = EchoStats(0.0, 0.0, 0.0)
+        self._recent: collections.deque[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = collections.deque(
+            maxlen=max(1, int(RECENT_S * sample_rate / (AEC_BLOCK * 3))))
 
     def process(self, samples: np.ndarray, t_first: float) -> np.ndarray:
         """Cancel echo in `samples` (captured from `t_first` on, continuing the previous call's
@@ -174,6 +181,7 @@ class EchoCanceller:
         far = self.reference.read(self._t_pending, usable)
         cleaned = self._aec.process(np.ascontiguousarray(near[:usable]), far)
         self._count(near[:usable], far, cleaned)
+        self._recent.append((self._t_pending, near[:usable].copy(), far, cleaned))
         self._pending = near[usable:].copy()
         self._t_pending += usable / self.sample_rate
         return cleaned
@@ -193,6 +201,15 @@ class EchoCanceller:
         s = self._stats
         self._stats = EchoStats(s.far_active_s + active.sum() * AEC_BLOCK / self.sample_rate,
                                 s.near_energy + near_e, s.out_energy + out_e)
+
+    def recent(self) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """The last few seconds: (capture time of the first sample, microphone, reference, output),
+        for looking into a failure; may be a block behind the capture thread."""
+        blocks = list(self._recent)
+        if not blocks:
+            empty = np.zeros(0, dtype=np.float32)
+            return 0.0, empty, empty, empty
+        return (blocks[0][0], *(np.concatenate([b[i] for b in blocks]) for i in (1, 2, 3)))
 
     @property
     def stats(self) -> EchoStats:

@@ -28,6 +28,7 @@ which carries `speaking` and `paused` too) only when it changes:
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -82,6 +83,7 @@ class TurnController:
         self._current: Turn | None = None
         self._open: dict[int, Turn] = {}
         self._speaking = False
+        self._speaking_since = 0.0   # monotonic time the current answer's audio started (barge-in ignores older sound)
         self._paused = False
         self._hearing = False
         self._running = False
@@ -132,6 +134,7 @@ class TurnController:
                 return False
             if not self._speaking:
                 self._speaking = True
+                self._speaking_since = time.monotonic()
                 self._update(turn.id)
             return True
 
@@ -166,6 +169,11 @@ class TurnController:
     @property
     def is_speaking(self) -> bool:
         return self._speaking
+
+    @property
+    def speaking_since(self) -> float:
+        """When the current answer's audio started (monotonic; meaningful while `is_speaking`)."""
+        return self._speaking_since
 
     @property
     def is_paused(self) -> bool:

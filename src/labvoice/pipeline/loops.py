@@ -237,7 +237,9 @@ class Listener:
                 frame = self.frames.get(timeout=POLL_S)
             except queue.Empty:
                 continue
-            speaking = controller.is_speaking
+            # A lagging listener (speculative STT at a pause) must not take sound from before the answer
+            # started for a barge-in: "speaking" is judged at the frame's own capture time.
+            speaking = controller.is_speaking and frame.t_end >= controller.speaking_since
             if self.barge_in == "speaker":
                 wanted = self.thresholds[1] if speaking else self.thresholds[0]
                 if detector.threshold != wanted:
@@ -251,8 +253,10 @@ class Listener:
                 if not speaking or self.barge_in != "off":
                     self.publish(SpeechStarted(controller.current_id))
                     controller.set_hearing(True)
+            run_from = detector.speech_run_started   # unbroken speech: echo residue comes in bursts
             if (speaking and speech_started_at is not None and detector.in_speech and self.barge_in != "off"
-                    and frame.t_end - speech_started_at >= self.barge_min_s):
+                    and run_from is not None
+                    and frame.t_end - max(run_from, controller.speaking_since) >= self.barge_min_s):
                 controller.interrupt(reason="barge-in")
                 controller.set_hearing(True)
                 speech_started_at = None
