@@ -44,6 +44,7 @@ BARGE_IN_QUESTION = "Which run had the best validation accuracy on mnist?"   # a
 BARGE_IN_WAIT_S = 30.0           # for that answer to start playing
 WAIT_S = (0.2, 1.0)              # a "wait" step
 SETTLE_EVERY = 50                # steps between two settles (every open turn ends, the segment is checked)
+MIC_QUIET_S = 3.0                # after the mic's last words, this long without a new turn: it heard them all
 SETTLE_TIMEOUT_S = 180.0         # a loaded 2-core box can take long over a few LLM answers; a hang still fails
 OVERHANG_S = 0.2                 # audio allowed after "speaking" went off (flush, device latency)
 LEAD_S = 0.05                    # and before it went on (the recording's clock is known to ~10-20 ms)
@@ -258,8 +259,8 @@ class LifecycleStress:
         """Let every open turn end and the mic fall silent, then check the segment's audio."""
         if self._playback is not None:
             self._playback.wait(SETTLE_TIMEOUT_S)
-        # The mic's last words become a turn only after the endpointer's silence wait.
-        time.sleep(0.0 if self.mic is None or self._stopped else 1.0)
+            self._playback = None
+            self._mic_quiet()
         ok = self.ledger.wait_for(lambda: set(self.ledger.started) <= set(self.ledger.ended)
                               and not self.orch.snapshot().speaking, SETTLE_TIMEOUT_S)
         if not ok:
@@ -274,6 +275,19 @@ class LifecycleStress:
         elif self.ledger.ended[probe] != "done":
             self._violation(f"the question after settling (turn {probe}) ended {self.ledger.ended[probe]}")
         self._check_audio()
+
+    def _mic_quiet(self) -> None:
+        """The mic's last words become a turn only after the endpointer's silence wait (the turn
+        model, its fallback, a busy CPU): wait until no turn has started for MIC_QUIET_S."""
+        t_end = time.monotonic()
+        deadline = t_end + SETTLE_TIMEOUT_S
+        while time.monotonic() < deadline:
+            with self.ledger.lock:
+                last = max((t for t, name, _, _ in self.ledger.trace if name == "TurnStarted"), default=0.0)
+            quiet_from = max(t_end, last)
+            if time.monotonic() - quiet_from >= MIC_QUIET_S:
+                return
+            time.sleep(max(0.0, quiet_from + MIC_QUIET_S - time.monotonic()))
 
     def _record(self) -> None:
         if self.mic is not None and self.workdir is not None:
