@@ -11,7 +11,7 @@ from tests.support.barge_in import prepare_people, run_trial
 from tests.support.human_speech import librivox_clips
 
 LONG_ANSWER = "What are the top five runs by test accuracy?"
-TALK_AFTER_S = 2.5          # the answer plays this long over the echo path before the person talks
+TALK_AFTER_S = 1.2          # the answer plays this long over the echo path before the person talks
 
 
 @pytest.fixture(scope="module")

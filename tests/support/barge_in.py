@@ -30,6 +30,7 @@ ONSET_WINDOW_S = 0.02      # the person's first word: the first 20 ms window abo
 ONSET_RMS = 0.02
 SPEAKING_TIMEOUT_S = 120.0
 DETECT_GRACE_S = 1.5       # a barge-in later than the clip's end + this is not counted as detected
+SETTLE_TIMEOUT_S = 8.0     # the listener closes the person's utterance within this (it may lag)
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,15 +165,23 @@ def run_trial(orch, events: "queue.Queue", virtual: VirtualAudio, question: str,
     to_silence = None
     if cut is not None and cut.reason == "barge-in" and not self_cut:
         to_silence = round((_silent_from(speaker, getattr(cut, "t", t_voice)) - t_voice) * 1000, 1)
-    _settle(orch)
+    _settle(orch, events)   # the person spoke: their utterance becomes a turn of its own
     detected = cut is not None and cut.reason == "barge-in" and not self_cut
     talked_over = not ended_first or detected
     return Trial(turn, talked_over, self_cut, detected, to_silence, erle)
 
 
-def _settle(orch) -> None:
-    """End whatever the person's speech started (its own turn) and let the mic go quiet."""
-    time.sleep(0.8)
+def _settle(orch, events: "queue.Queue | None" = None) -> None:
+    """End whatever the person's speech started (its own turn) and let the mic go quiet. The
+    listener may lag behind the mic (it transcribes at pauses), so wait for it to close the
+    person's utterance before cutting the turn that utterance starts."""
+    from labvoice.events import TurnStarted, UtteranceEnded
+
+    if events is not None:
+        _events_until(events, time.monotonic() + SETTLE_TIMEOUT_S, lambda e: isinstance(e, UtteranceEnded))
+        _events_until(events, time.monotonic() + 1.0, lambda e: isinstance(e, TurnStarted))
+    else:
+        time.sleep(0.8)
     orch.interrupt(reason="bench")
     time.sleep(0.4)
     orch.interrupt(reason="bench")
