@@ -137,3 +137,22 @@ def test_speech_running_to_the_end_of_the_file_is_returned(silero_vad, spoken_qu
 def test_from_config_uses_the_bundled_model(cpu_config):
     vad = SileroVad.from_config(cpu_config)
     assert 0.0 <= vad(np.zeros(FRAME_SAMPLES, np.float32)) < 0.1
+
+
+def test_speech_run_starts_with_the_speech_and_ends_in_silence(silero_vad, spoken_questions, cpu_config):
+    """Barge-in asks for an unbroken run of speech: the run starts near the speech and is gone in
+    the silence after it."""
+    question = spoken_questions[0]
+    audio = read_for_pipeline(question.path)
+    detector = EndOfSpeechDetector(silero_vad, VadOptions.from_config(cpu_config.vad))
+    frames = audio[:len(audio) - len(audio) % FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES)
+    runs = []
+    for i, frame in enumerate(frames):
+        t = i * FRAME_SAMPLES / SAMPLE_RATE
+        detector.feed(frame, t)
+        runs.append((t, detector.speech_run_started))
+    inside = [run for t, run in runs if question.speech_start_s + 0.3 < t < question.speech_start_s + 0.5]
+    assert inside and all(run is not None for run in inside)
+    assert inside[0] == pytest.approx(question.speech_start_s, abs=BOUNDARY_TOLERANCE_S + 0.3)
+    after = [run for t, run in runs if t > question.speech_end_s + 0.5]
+    assert after and all(run is None for run in after)
