@@ -161,6 +161,7 @@ class EchoCanceller:
         self._aec = Aec3(sample_rate=sample_rate, num_channels=1, stream_delay_ms=0)
         self._pending = np.zeros(0, dtype=np.float32)
         self._t_pending = 0.0                  # capture time of the first pending sample
+        self.last_input = np.zeros(0, dtype=np.float32)   # the microphone samples the last output cleaned
         self._stats = EchoStats(0.0, 0.0, 0.0)
         self._recent: collections.deque[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = collections.deque(
             maxlen=max(1, int(RECENT_S * sample_rate / (AEC_BLOCK * 3))))
@@ -177,11 +178,13 @@ class EchoCanceller:
         usable = near.size - near.size % AEC_BLOCK
         if usable == 0:
             self._pending = near.copy()
+            self.last_input = np.zeros(0, dtype=np.float32)
             return np.zeros(0, dtype=np.float32)
         far = self.reference.read(self._t_pending, usable)
         cleaned = self._aec.process(np.ascontiguousarray(near[:usable]), far)
         self._count(near[:usable], far, cleaned)
-        self._recent.append((self._t_pending, near[:usable].copy(), far, cleaned))
+        self.last_input = near[:usable].copy()
+        self._recent.append((self._t_pending, self.last_input, far, cleaned))
         self._pending = near[usable:].copy()
         self._t_pending += usable / self.sample_rate
         return cleaned
@@ -229,6 +232,30 @@ def make_echo_canceller(config) -> EchoCanceller | None:
                            f"falls back to speaker mode (a raised VAD threshold while the assistant talks). "
                            f"Fix: pip install pywebrtc-audio, or set pipeline.barge_in: headphones")
         return None
+
+
+# A frame from which the canceller took out more than this is mostly our own echo: its residue can
+# still sound like speech to the VAD (measured: 20 dB below the echo at an answer's first words),
+# while a voice talking over the answer passes the canceller (a few dB removed at most when it is
+# as loud as the echo).
+ECHO_DOMINATED_DB = 10.0
+
+
+class NearEndRun:
+    """Barge-in evidence on an echo-cancelled microphone: when the current unbroken run of frames
+    that are speech (VAD) and not mostly echo (ECHO_DOMINATED_DB) began. One owner thread."""
+
+    def __init__(self, echo_dominated_db: float = ECHO_DOMINATED_DB) -> None:
+        self.echo_dominated_db = echo_dominated_db
+        self._since: float | None = None
+
+    def update(self, t_start: float, in_speech_run: bool, echo_removed_db: float | None) -> float | None:
+        near_end = echo_removed_db is None or echo_removed_db < self.echo_dominated_db
+        if not (in_speech_run and near_end):
+            self._since = None
+        elif self._since is None:
+            self._since = t_start
+        return self._since
 
 
 def effective_barge_in(setting: str, echo_cancelled: bool) -> str:

@@ -229,7 +229,10 @@ class Listener:
     def run(self) -> None:
         from labvoice.vad import SpeechStart, Utterance
 
+        from labvoice.audio.echo import NearEndRun
+
         detector, controller = self.detector, self.controller
+        near_end = NearEndRun()
         last_level = 0.0
         speech_started_at: float | None = None
         while not self.stop.is_set():
@@ -253,7 +256,10 @@ class Listener:
                 if not speaking or self.barge_in != "off":
                     self.publish(SpeechStarted(controller.current_id))
                     controller.set_hearing(True)
-            run_from = detector.speech_run_started   # unbroken speech: echo residue comes in bursts
+            # Unbroken speech that is not mostly our own echo (audio/echo.py: residue comes in bursts
+            # and is what the canceller took the most out of).
+            run_from = near_end.update(frame.t_start, detector.speech_run_started is not None,
+                                       frame.echo_removed_db)
             if (speaking and speech_started_at is not None and detector.in_speech and self.barge_in != "off"
                     and run_from is not None
                     and frame.t_end - max(run_from, controller.speaking_since) >= self.barge_min_s):
