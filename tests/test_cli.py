@@ -75,7 +75,8 @@ def test_json_keeps_display_and_spoken_apart_and_carries_the_query(batch_answers
         assert answer["spoken"].strip() and spoken_problems(answer["spoken"], ids) == [], answer["spoken"]
         if answer["used_run_ids"]:
             assert answer["query"]["type"] == "runs"
-            assert any(rid in answer["answer"] for rid in answer["used_run_ids"]), answer["answer"]
+            if answer["query"]["shape"] in ("rank", "list", "compare", "details", "param_of_best"):
+                assert any(rid in answer["answer"] for rid in answer["used_run_ids"]), answer["answer"]
 
 
 def test_small_talk_names_no_runs(batch_answers):
