@@ -87,6 +87,7 @@ class Speaker:
         self._turn = 0
         self._resamplers: dict[int, StreamingResampler] = {}
         self._stream = None
+        self._abandoned: list = []          # streams a failed restart left half-started (never closed)
         self._notifier: threading.Thread | None = None
         self.device: AudioDevice | None = None
         self.rate = 0
@@ -201,6 +202,13 @@ class Speaker:
                 stream.abort()
                 stream.start()
             except Exception as err:  # noqa: BLE001 - reported as a device error, flush itself succeeded
+                # A start that timed out (PortAudio waits 1 s for its callback thread; a starved box can
+                # miss that) leaves the stream half-started, and aborting or closing it later crashed the
+                # process inside PortAudio (seen in the lifecycle stress test). Never touch it again:
+                # restart() opens a new one.
+                if self._stream is stream:
+                    self._stream = None
+                    self._abandoned.append(stream)
                 self._notices.put(_Notice("error", error=AudioDeviceError(f"output device failed on flush: {err}")))
             finally:
                 self._restarting.clear()
