@@ -2,14 +2,11 @@
 
 Two halves meet on the monotonic clock:
 - `FarEndReference`: the Speaker's audio callback pushes every block it hands to the device with
-  the time it was written (`push`, never blocks). The capture side converts the blocks to 16 kHz
-  (soxr, timeline-preserving) into a ring indexed by time, and `read(t, n)` returns what was
-  written at the microphone samples' own capture times. What is written plays one output buffer
-  later (~50 ms) and comes back through the room (tens of ms; 40-120 ms through the test echo
-  path): the reference always leads its echo, and the canceller's own delay estimator (AEC3
-  covers ~0.5 s) finds the rest. (Stamping blocks with PortAudio's DAC-time estimate instead
-  was measured to run up to ~125 ms late after a stream restart: the echo then came before its
-  reference and nothing was cancelled.)
+  the time that block reaches the DAC (`push`, never blocks). The capture side converts the blocks
+  to 16 kHz (soxr, timeline-preserving) into a ring indexed by time, and `read(t, n)` returns what
+  was playing at the microphone samples' own capture times. The acoustic path's remaining delay
+  (tens of ms in a room, 40-120 ms through the test echo path) is left to the canceller's own
+  delay estimator; aligning by time keeps the output buffering and flushes out of its way.
 - `EchoCanceller`: WebRTC's AEC3 (PyPI `pywebrtc-audio`) on the 16 kHz microphone stream in 10 ms
   blocks. It runs in the capture callback (measured ~11 ms of CPU per second of audio here) so the
   VAD, barge-in and speech recognition all see the cancelled signal. Output sample i is input
@@ -33,9 +30,7 @@ log = logging.getLogger(__name__)
 
 AEC_BLOCK = 160              # 10 ms at 16 kHz: the canceller's unit; anything else would be zero-padded
 RING_S = 4.0                 # reference history kept (mic frames arrive < 0.2 s after the speaker's push)
-# A block this far off the running sample clock (a flush restarted the stream, an underrun) re-anchors
-# it; smaller deviations are a late callback and the samples still play back to back.
-REANCHOR_S = 0.1
+REANCHOR_S = 0.02            # a block this far off the running sample clock (flush, restart) re-anchors it
 INBOX_BLOCKS = 2048          # blocks the audio thread may queue before the oldest are dropped (~10 s)
 FAR_ACTIVE_RMS = 1e-3        # a 10 ms reference block louder than this counts for the ERLE figure
 RECENT_S = 6.0               # microphone, reference and output kept for `recent()` (diagnostics)

@@ -15,7 +15,7 @@ Timing goes to the callbacks from a notifier thread, never from the audio thread
 - `on_error(exc)`: the device stopped unexpectedly.
 
 With a `reference` (audio/echo.py FarEndReference) the callback also hands every block it writes,
-silence included, to the echo canceller with the time it was written: the far-end signal.
+silence included, to the echo canceller with its DAC time: the far-end signal.
 """
 from __future__ import annotations
 
@@ -258,10 +258,9 @@ class Speaker:
         if outdata.shape[1] > 1:
             outdata[:, 1:] = outdata[:, :1]
         if self._reference is not None:
-            # Stamped with when it was written, not its estimated DAC time: every sample plays after it
-            # is written, so the reference always leads its echo (a DAC estimate that ran late made
-            # the echo come first, which no canceller can undo); the canceller finds the delay itself.
-            self._reference.push(now, out.copy(), self.rate)
+            # Stamped with its DAC time (stamping with the write time was tried: under load the write
+            # times wander by tens of ms and the reference lost its echo).
+            self._reference.push(t_dac, out.copy(), self.rate)
 
     def _next_chunk(self) -> _Chunk | None:
         self._current, self._pos = None, 0
