@@ -294,7 +294,7 @@ def format_text(r: dict[str, Any]) -> str:
     lines = [f"machine: {r['machine']}; Python {r['python']}; threads {r['threads']}; load average "
              f"{r['load_average_at_start']:.1f} at start, {r['load_average_after']:.1f} after",
              f"DB: {r['db']}" + (f", generated in {r['generate_s']:.1f} s" if "generate_s" in r else ""),
-             f"runs: cold load {lo['runs']:,} in {lo['cold_load_s']:.1f} s = {lo['runs_loaded_per_s']:,.0f} runs/s; "
+             f"runs: cold load {lo['runs']:,} in {lo['cold_load_s']:.1f} s = {lo['runs_loaded_per_s']:,.0f} runs/s "
              f"({lo['cold_load_cpu_s']:.1f} CPU-s); refresh after one new run "
              f"{lo['refresh_after_one_new_run_s'] * 1000:.0f} ms ({lo['refresh_cpu_s'] * 1000:.0f} CPU-ms, "
              f"{lo['refresh_parsed']} parsed); vocabulary {lo['vocabulary_s'] * 1000:.0f} ms",
