@@ -27,6 +27,7 @@ def truth(tmp_path_factory) -> DbTruth:
                      json.dumps({"val_accuracy": 0.98061}), json.dumps(["metrics.csv"])))
         con.execute("INSERT INTO manifests (run_id, dataset_id, params_json, final_metrics_json) VALUES (?, ?, ?, ?)",
                     (B, "digits", json.dumps({"model_name": "svm", "C": 10}), json.dumps({"val_accuracy": 0.9512})))
+        con.execute("UPDATE manifests SET note = 'loss exploded to 106.5 at epoch 12' WHERE run_id = ?", (B,))
         con.execute("INSERT INTO manifests (run_id) VALUES ('ffff0000')")   # everything else NULL
     return DbTruth.load(path)
 
@@ -69,3 +70,8 @@ def test_list_positions_and_semicolons(truth):
 
 def test_counts_after_a_run_are_not_its_values(truth):
     assert truth.check(f"28 runs (C > 4): {A} (val_accuracy 0.98061); and 23 more").ok
+
+
+def test_numbers_a_runs_note_says_are_its_own(truth):
+    assert truth.check(f"{B} (svm on digits, note: loss exploded to 106.5 at epoch 12)").ok
+    assert not truth.check(f"{A} (mlp on digits, note: loss exploded to 106.5 at epoch 12)").ok

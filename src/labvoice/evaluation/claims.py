@@ -3,8 +3,8 @@
 It reads the run DB with plain `sqlite3` and `json` (no labvoice store, vocabulary or executor), then
 reads the displayed answer sentence by sentence: every run-id-like token must name a run in the DB
 (else an invented id), and every number said after a run id must be a final metric or a parameter
-of that run, as shown (rounded to the decimals written; a percentage also as a fraction), or its
-margin over another run the answer names. A number that is another run's value, or nobody's, is a
+of that run, as shown (rounded to the decimals written; a percentage also as a fraction), a number its note says, or
+its margin over another run the answer names. A number that is another run's value, or nobody's, is a
 wrong value. Numbers in sentences that name no run
 (counts, means, correlations) are left to the question's expected mentions.
 """
@@ -47,12 +47,15 @@ class DbTruth:
     def load(cls, db_path: str | Path) -> "DbTruth":
         uri = f"file:{Path(db_path)}?mode=ro"
         with sqlite3.connect(uri, uri=True) as con:
-            rows = con.execute("SELECT run_id, params_json, final_metrics_json FROM manifests").fetchall()
+            rows = con.execute("SELECT run_id, params_json, final_metrics_json, note FROM manifests").fetchall()
         values: dict[str, dict[str, float]] = {}
-        for run_id, params, metrics in rows:
+        for run_id, params, metrics, note in rows:
             found: dict[str, float] = {}
             for prefix, blob in (("param:", params), ("metric:", metrics)):
                 found.update({prefix + k: v for k, v in _numbers_in_json(blob).items()})
+            # A note quoted in the answer ("loss exploded to 106.5") says its own numbers.
+            for i, m in enumerate(_NUMBER.finditer(_ID_LIKE.sub(" ", str(note or "")))):
+                found[f"note:{i}"] = _readings(m.group(1), False)[0][0]
             values[str(run_id)] = found
         return cls(values)
 
