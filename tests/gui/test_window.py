@@ -129,7 +129,7 @@ def test_startup_reports_the_missing_index_and_rebuild_builds_it(indexed_window,
     assert "no knowledge index" in observed.startup_banner and "build_index.py" in observed.startup_banner
     assert "indeterminate" in observed.rebuild_progress_modes
     assert any("embedding" in phase for phase in observed.rebuild_phases), observed.rebuild_phases
-    assert observed.rebuild_summary.startswith("index ") and "run cards" in observed.rebuild_summary
+    assert observed.rebuild_summary.startswith("index ") and "summaries and" in observed.rebuild_summary
     assert (Path(gui_config.paths.index) / "CURRENT").is_file()
     assert indexed_window.banner.message == "", "the missing-index banner should clear after the rebuild"
     assert float(indexed_window.settings.rebuild_progress.get()) == 1.0
