@@ -37,6 +37,10 @@ def mlflow_runs(uri: str, n: int) -> list[dict]:
     import mlflow
 
     mlflow.set_tracking_uri(uri)
+    if uri.startswith("sqlite:///") and mlflow.get_experiment_by_name("sweep") is None:
+        # A sqlite store's default artifact root is ./mlruns of the working directory: keep it in the test's folder.
+        folder = Path(uri[len("sqlite:///"):]).parent / "mlflow-artifacts"
+        mlflow.create_experiment("sweep", artifact_location=folder.as_uri())
     mlflow.set_experiment("sweep")
     made = []
     for spec in sweep(n):
