@@ -75,3 +75,14 @@ def test_without_facts_first_the_llm_phrases_and_a_bad_answer_falls_back(cpu_con
     result = stream.finish()
     assert result.fallback and best_mnist in result.display and "lie" not in result.text
     assert "ANSWER: " not in model.prompts[0][-1].content
+
+
+def test_a_remark_that_reads_the_fact_lines_back_is_not_spoken(cpu_config, heldout_db, best_mnist):
+    # SmolLM2 was seen saying the prompt's fact line back: "Runs by val_accuracy (descending) (on digits), 15 match: 1."
+    plain, _ = answerer(cpu_config, heldout_db, "")
+    fact_line = plain.answer(QUESTION, Style(verbosity=0.4), CancelToken()).finish().display.split(best_mnist)[0].strip()
+    assert len(fact_line.split()) >= 4
+    grounded, _ = answerer(cpu_config, heldout_db, fact_line)
+    result = grounded.answer(QUESTION, Style(verbosity=0.4), CancelToken()).finish()
+    assert fact_line not in result.text and best_mnist in result.display and not result.fallback
+    assert any("repeats" in reason for reason in result.dropped)

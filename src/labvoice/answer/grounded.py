@@ -251,7 +251,10 @@ class GroundedAnswerer:
                                    instructions=instructions(style, room), claims=_claims(retrieval))
         messages = build_messages(retrieval, style, conversation.history, self.llm_config.history_turns,
                                   already_said=template, remark_sentences=room)
-        rejected = yield from self._stream_guarded(messages, lambda piece: guard.check_remark(piece, template),
+        # A remark must add to what was said and to the fact lines the prompt showed (a small model
+        # reads "Runs by val_accuracy (descending) ..." back otherwise).
+        already = f"{template} {display}"
+        rejected = yield from self._stream_guarded(messages, lambda piece: guard.check_remark(piece, already),
                                                    style, cancel, spoken, [], result)
         if rejected:
             log.info("remark not spoken: %s", rejected)
