@@ -45,3 +45,7 @@ def live_stages(live_config):
     stages = Stages.load(live_config)
     yield stages
     stages.close()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "echo_path: barge-in through the echo path; flaky, kept out of `make test` (-m echo_path runs it)")

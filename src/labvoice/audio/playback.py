@@ -42,9 +42,6 @@ MAX_SANE_OUTPUT_DELAY_S = 1.0   # a DAC time further ahead than this is garbage:
 OUTPUT_LATENCY_S = 0.05
 NOTIFIER_IDLE_S = 0.5           # how often the notifier wakes with nothing to do (to notice stop())
 STOP_TIMEOUT_S = 2.0
-# PortAudio's abort() on an ALSA/PulseAudio stream was seen to wait forever (for the stream's own
-# thread); flush() must not: past this the stream is given up and reported, and the caller goes on.
-FLUSH_ABORT_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -194,39 +191,14 @@ class Speaker:
         return True
 
     def flush(self, turn_id: int | None = None) -> None:
-        """Silence now: drop queued chunks (all, or only `turn_id`'s) and what the device still holds."""
+        """Silence now: drop queued chunks (all, or only `turn_id`'s); the device's own buffer plays out."""
         t_flush = time.monotonic()
         self._control.append(("flush", turn_id))
-        stream = self._stream
-        if stream is not None and stream.active:
-            # abort() drops the buffers below us (PortAudio/ALSA/server); start() resumes at silence.
-            self._restarting.set()
-            failure: list[BaseException] = []
-
-            def abort_and_resume() -> None:
-                try:
-                    stream.abort()
-                    stream.start()
-                except Exception as err:  # noqa: BLE001 - reported below as a device error
-                    failure.append(err)
-
-            worker = threading.Thread(target=abort_and_resume, name="speaker-flush", daemon=True)
-            worker.start()
-            worker.join(FLUSH_ABORT_TIMEOUT_S)
-            if worker.is_alive():
-                failure.append(TimeoutError(f"abort did not return within {FLUSH_ABORT_TIMEOUT_S:g} s"))
-            if failure:
-                # A start that timed out (PortAudio waits 1 s for its callback thread; a starved box can
-                # miss that) leaves the stream half-started, and aborting or closing it later crashed the
-                # process inside PortAudio (seen in the lifecycle stress test); an abort that never
-                # returns (seen in the echo-path barge-in test) would hold every caller. Never touch
-                # that stream again: restart() opens a new one.
-                if self._stream is stream:
-                    self._stream = None
-                    self._abandoned.append(stream)
-                self._notices.put(_Notice("error", error=AudioDeviceError(f"output device failed on flush: {failure[0]}")))
-            self._restarting.clear()
-        # After the abort, so every notice about flushed audio is already queued before this one.
+        # The callback drops the queued chunks at its next block; what the device already holds (its
+        # output latency, ~50 ms) plays out. PortAudio's abort() would cut that too, but on ALSA over
+        # PulseAudio it was seen never to return (its stream thread stuck in poll), holding the
+        # listener, the turn controller and every later question, then killing the stream.
+        # Notices of chunks played before the drop may still follow this one; their turn is stale.
         self._notices.put(_Notice("flush", turn_id=-1 if turn_id is None else turn_id, t=t_flush))
         log.debug("flush(turn=%s) took %.1f ms", turn_id, (time.monotonic() - t_flush) * 1000)
 
