@@ -82,12 +82,10 @@ class Speaker:
         self._idle = threading.Event()
         self._idle.set()
         self._stopping = threading.Event()
-        self._restarting = threading.Event()  # flush() is aborting/restarting the stream on purpose
         self._lock = threading.Lock()       # guards the caller-side state below (API threads only)
         self._turn = 0
         self._resamplers: dict[int, StreamingResampler] = {}
         self._stream = None
-        self._abandoned: list = []          # streams a failed restart left half-started (never closed)
         self._notifier: threading.Thread | None = None
         self.device: AudioDevice | None = None
         self.rate = 0
@@ -274,7 +272,7 @@ class Speaker:
         self._pos = 0
 
     def _finished(self) -> None:
-        if not self._stopping.is_set() and not self._restarting.is_set():
+        if not self._stopping.is_set():
             self._notices.put(_Notice("error", error=AudioDeviceError(
                 f"output device {self.device.name if self.device else '?'} stopped unexpectedly; "
                 f"check audio.output_device")))
