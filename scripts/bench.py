@@ -136,6 +136,7 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path) -> dict:
     events = orch.events()
     orch.start()
     first_audio, stages_ms, transcripts, interrupts, llm_path = [], {s: [] for s in STAGES}, [], [], []
+    asked = []   # the wav index of each first_audio entry (a turn that got no audio leaves a gap)
     try:
         time.sleep(1.0)
         for i, wav in enumerate(wavs):
@@ -156,6 +157,7 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path) -> dict:
             wait_event(events, TurnEnded, turn)
             if "first_audio" in latency.stages_ms:
                 first_audio.append(latency.stages_ms["first_audio"])
+                asked.append(i)
                 llm_path.append(llm_first(latency.stages_ms))
                 for name, value in stage_durations(latency.stages_ms).items():
                     stages_ms[name].append(value)
@@ -187,25 +189,26 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path) -> dict:
     finally:
         speaker.stop()
     return {"first_audio": first_audio, "llm_first": llm_path, "stages": stages_ms, "sequential": sequential,
-            "interrupt": interrupts,
+            "interrupt": interrupts, "asked": asked,
             "transcripts": transcripts, "mode": "virtual audio devices (PulseAudio null sinks)"}
 
 
 def run_files(config, stages, wavs: list[Path]) -> dict:
     from labvoice.pipeline.offline import answer_file
 
-    first_audio, stages_ms, transcripts, llm_path = [], {s: [] for s in STAGES}, [], []
-    for wav in wavs:
+    first_audio, stages_ms, transcripts, llm_path, asked = [], {s: [] for s in STAGES}, [], [], []
+    for i, wav in enumerate(wavs):
         outcome = answer_file(stages, wav, None).outcome
         transcripts.append(outcome.transcript)
         if "first_audio" in outcome.latency_ms:
             first_audio.append(outcome.latency_ms["first_audio"])
+            asked.append(i)
             llm_path.append(llm_first(outcome.latency_ms))
             for name, value in stage_durations(outcome.latency_ms).items():
                 stages_ms[name].append(value)
     sequential = [sequential_first_audio(stages, wav, None, 0) for wav in wavs]
     return {"first_audio": first_audio, "llm_first": llm_path, "stages": stages_ms, "sequential": sequential,
-            "interrupt": [],
+            "interrupt": [], "asked": asked,
             "transcripts": transcripts, "mode": "files (no audio devices)"}
 
 
@@ -275,6 +278,8 @@ def main(argv=None) -> int:
         "llm_first_audio_ms": {"p50": pct(llm_ms, 0.5), "count": len(llm_ms)},
         "facts_first_audio_ms": {"p50": pct(facts_ms, 0.5), "count": len(facts_ms)},
         "first_audio_each_ms": [round(v, 1) for v in raw["first_audio"]],
+        "first_audio_questions": [(questions * 3)[i] for i in raw["asked"]],   # the question of each entry above
+        "llm_first_each": raw["llm_first"],
         "sequential_first_audio_ms": {"p50": seq50, "p95": pct(raw["sequential"], 0.95)},
         "ratio": round(p50 / seq50, 3) if seq50 else None,
         "interrupt_ms": {"p50": pct(raw["interrupt"], 0.5), "max": max(raw["interrupt"]) if raw["interrupt"] else None},
