@@ -160,11 +160,19 @@ class TurnJudge:
     and the words so far (a speculative transcript, kept for the turn if it ends here) must read
     as a finished sentence (`ends_unfinished`). Either part may be absent. One owner thread (the listener)."""
 
-    def __init__(self, model: SmartTurn | None, transcribe=None, speculate_ms: int = 64) -> None:
+    def __init__(self, model: SmartTurn | None, transcribe=None, speculate_ms: int = 64,
+                 background: bool = False) -> None:
         self.model = model
         self._transcribe = transcribe          # audio -> text, or None (no speculative transcription)
         self.speculate_ms = speculate_ms       # pause after which the words so far are transcribed
         self.last_probability: float | None = None
+        # background: the words are transcribed on a worker (stt/speculative.py) while the listener
+        # keeps hearing and the turn model judges the pause; else in the caller's thread (offline).
+        self.background = None
+        if background and transcribe is not None:
+            from labvoice.stt.speculative import BackgroundTranscriber
+
+            self.background = BackgroundTranscriber(self.transcribe)
 
     @property
     def transcribes(self) -> bool:
@@ -178,6 +186,11 @@ class TurnJudge:
         except Exception as err:  # noqa: BLE001 - speculation is an optimisation: the turn transcribes again
             log.warning("speculative transcription failed: %s", err)
             return None
+
+    def close(self) -> None:
+        """End the background worker, if any."""
+        if self.background is not None:
+            self.background.close()
 
     def is_complete(self, audio: np.ndarray, transcript: str | None) -> bool:
         if ends_unfinished(transcript):

@@ -12,6 +12,9 @@ short pause (judge.speculate_ms) the utterance so far is transcribed (speculativ
 throws the transcript away); after `turn_check_ms` the turn model hears it, and "finished" (with
 words that do not stop mid-phrase) ends it at once; otherwise it ends only after
 `turn_fallback_ms` of silence. An utterance that ends where its transcript was made carries it.
+With the judge's background worker (live: the listener must not stop hearing while Whisper runs)
+the words are transcribed off this thread; the model hears the pause at `turn_check_ms` as usual,
+and a "finished" verdict waits for the words (read the moment they are back).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from labvoice.models import resolve_model
+from labvoice.turn_detect import ends_unfinished
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +137,7 @@ class EndOfSpeechDetector:
         self._post_roll_frames = math.ceil(POST_ROLL_MS / 1000 / self.frame_s)
         self._threshold = options.threshold
         self.last_prob = 0.0
+        self._spec_number = 0                 # numbers background transcriptions (never reused)
         self.reset()
 
     @classmethod
@@ -171,6 +176,8 @@ class EndOfSpeechDetector:
         self._turn_asked = False              # the turn model judged the current pause already
         self._speculated = False              # the current pause was transcribed already
         self._speculative: str | None = None  # ... and this is what it said
+        self._spec_pending = False            # ... on the judge's worker, not back yet
+        self._heard_complete = False          # the turn model said "finished"; the words are awaited
         self._t_start = 0.0
         self._t_last_voiced_end = 0.0
         self._frames_at_last_voiced = 0
@@ -215,8 +222,8 @@ class EndOfSpeechDetector:
             if voiced:
                 self._voiced_s += self.frame_s
             self._silence_frames = 0
-            self._turn_asked = self._speculated = False
-            self._speculative = None
+            self._turn_asked = self._speculated = self._spec_pending = self._heard_complete = False
+            self._speculative = None   # a pending background transcript is stale now (its number is)
             if self._run_start is None:
                 self._run_start = t_start
             self._t_last_voiced_end = t_end
@@ -233,15 +240,38 @@ class EndOfSpeechDetector:
         if judge is not None and self._confirmed and self.pause_ms > 0:
             if judge.transcribes and not self._speculated and self.pause_ms >= judge.speculate_ms:
                 self._speculated = True
-                self._speculative = judge.transcribe(self.audio_so_far())
+                if getattr(judge, "background", None) is not None:   # off this thread: frames and the turn check go on
+                    self._spec_number += 1
+                    self._spec_pending = True
+                    judge.background.submit(self._spec_number, self.audio_so_far())
+                else:
+                    self._speculative = judge.transcribe(self.audio_so_far())
+            if self._spec_pending:
+                ready, text = judge.background.result(self._spec_number)
+                if ready:
+                    self._spec_pending, self._speculative = False, text
             if judge.model is not None and not self._turn_asked and self.pause_ms >= self.options.turn_check_ms:
                 self._turn_asked = True
                 self.turn_checks += 1
-                if judge.is_complete(self.audio_so_far(), self._speculative):
+                if self._spec_pending:
+                    # The words are not back yet: the model hears the pause now (the same audio as
+                    # when the words are ready at once), and the words are read when they come.
+                    self._heard_complete = judge.is_complete(self.audio_so_far(), None)
+                elif judge.is_complete(self.audio_so_far(), self._speculative):
+                    return self._close(cut_at_max=False, ended_by="turn_model")
+            elif self._heard_complete and not self._spec_pending:
+                self._heard_complete = False
+                if not ends_unfinished(self._speculative):
                     return self._close(cut_at_max=False, ended_by="turn_model")
         if self._confirmed and t_end - self._t_start >= self.options.max_utterance_s:
             return self._close(cut_at_max=True)
         return None
+
+    def close(self) -> None:
+        """Stop the judge's background worker (the listener ends)."""
+        close = getattr(self.judge, "close", None)
+        if close is not None:
+            close()
 
     def finish(self) -> Utterance | None:
         """End of input (a file, or the mic stopping): the confirmed utterance in progress, if any."""
@@ -256,7 +286,7 @@ class EndOfSpeechDetector:
         self._active, self._confirmed = True, False
         self._voiced_s = self.frame_s
         self._silence_frames = 0
-        self._turn_asked = self._speculated = False
+        self._turn_asked = self._speculated = self._spec_pending = self._heard_complete = False
         self._speculative = None
         self._t_start = t_start
         self._t_last_voiced_end = t_end
@@ -264,6 +294,7 @@ class EndOfSpeechDetector:
 
     def _close(self, cut_at_max: bool, ended_by: str = "silence") -> Utterance | None:
         transcript, self._speculative, self._speculated = self._speculative, None, False
+        self._spec_pending = self._heard_complete = False
         keep = min(len(self._frames), self._frames_at_last_voiced + self._post_roll_frames)
         confirmed = self._confirmed
         audio = np.concatenate(self._frames[:keep]) if confirmed else None

@@ -227,12 +227,20 @@ class Listener:
         self.level_every_s = 1.0 / config.audio.level_events_per_s
 
     def run(self) -> None:
-        from labvoice.vad import SpeechStart, Utterance
-
         from labvoice.audio.echo import NearEndRun
 
         detector, controller = self.detector, self.controller
         near_end = NearEndRun()
+        try:
+            self._listen(detector, controller, near_end)
+        finally:
+            close = getattr(detector, "close", None)
+            if close is not None:
+                close()   # its speculative-transcription worker
+
+    def _listen(self, detector, controller: TurnController, near_end) -> None:
+        from labvoice.vad import SpeechStart, Utterance
+
         last_level = 0.0
         speech_started_at: float | None = None
         while not self.stop.is_set():

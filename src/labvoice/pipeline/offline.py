@@ -27,7 +27,7 @@ def first_utterance(stages: Stages, audio: np.ndarray):
     """First utterance in the file and the audio time at which the endpointer closed it."""
     from labvoice.vad import Utterance
 
-    detector = stages.new_endpointer()
+    detector = stages.new_endpointer(background=False)   # frames come faster than real time
     padded = np.concatenate([audio, np.zeros(SAMPLE_RATE * 2, dtype=np.float32)])  # room for the silence wait
     usable = len(padded) - len(padded) % FRAME_SAMPLES
     for i, frame in enumerate(padded[:usable].reshape(-1, FRAME_SAMPLES)):

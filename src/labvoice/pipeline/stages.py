@@ -40,16 +40,19 @@ class Stages:
         synthesizer = make_synthesizer(config, profile)
         return cls(config, brain, transcriber, synthesizer, vad, turn_model)
 
-    def new_endpointer(self):
+    def new_endpointer(self, background: bool = True):
         """The listener's endpointer: with the turn model, the end of a turn is judged at a short
-        pause (turn_detect.TurnJudge) and the words are transcribed while the person pauses."""
+        pause (turn_detect.TurnJudge) and the words are transcribed while the person pauses, on a
+        worker (the listener goes on hearing; `close()` the endpointer to end it). Files fed faster
+        than real time (`background=False`) transcribe in the caller's thread, as the decision must
+        not depend on how fast the frames came."""
         from labvoice.cancel import NEVER
         from labvoice.turn_detect import TurnJudge
         from labvoice.vad import EndOfSpeechDetector
 
         judge = None
         if self.turn_model is not None:
-            judge = TurnJudge(self.turn_model, lambda audio: self.transcribe(audio, NEVER))
+            judge = TurnJudge(self.turn_model, lambda audio: self.transcribe(audio, NEVER), background=background)
         return EndOfSpeechDetector.from_config(self.config, vad=self.vad, judge=judge)
 
     def transcribe(self, audio, cancel) -> str:
