@@ -14,6 +14,7 @@ TTS, then play, through the same speaker.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import queue
 import shutil
@@ -127,7 +128,7 @@ def sequential_first_audio(stages, wav: Path, speaker, turn_id: int, first_audio
     return (t_first - t_speech_end) * 1000
 
 
-def run_live(config, stages, wavs: list[Path], virtual, workdir: Path) -> dict:
+def run_live(config, stages, wavs: list[Path], virtual, workdir: Path, quick: bool = False) -> dict:
     from labvoice.audio.playback import Speaker
     from labvoice.events import Latency, Status, StatusChanged, TurnEnded, Transcript
     from labvoice.pipeline.orchestrator import Orchestrator
@@ -164,7 +165,7 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path) -> dict:
             time.sleep(0.3)
         # interrupt -> silence, measured on the speaker's recording
         orch.set_style(verbosity=1.0)
-        for i in range(3):
+        for i in range(0 if quick else 3):
             virtual.record_speaker(workdir / f"interrupt{i}.wav")
             turn = orch.ask_text("What are the top five runs by validation accuracy?")
             wait_event(events, StatusChanged, turn, where=lambda e: e.status is Status.SPEAKING)
@@ -185,7 +186,7 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path) -> dict:
     speaker.start()
     try:
         sequential = [sequential_first_audio(stages, wav, speaker, 10_000 + i, first_audio_q)
-                      for i, wav in enumerate(wavs)]
+                      for i, wav in enumerate(wavs) if not quick]
     finally:
         speaker.stop()
     return {"first_audio": first_audio, "llm_first": llm_path, "stages": stages_ms, "sequential": sequential,
@@ -235,6 +236,10 @@ def main(argv=None) -> int:
     parser.add_argument("--files", action="store_true", help="feed files instead of the virtual devices")
     parser.add_argument("--peer-questions", action="store_true",
                         help="the peer harness's five questions, twice (side-by-side runs with ../shared/peers)")
+    parser.add_argument("--quick", action="store_true",
+                        help="first audio only: no interrupt or sequential-baseline runs (development)")
+    parser.add_argument("--inline-speculation", action="store_true",
+                        help="speculative transcription on the listener thread, as before its worker (before/after)")
     parser.add_argument("--pauses", action="store_true",
                         help="end of turn only: questions with mid-sentence pauses (premature cut-offs, today's beside)")
     args = parser.parse_args(argv)
@@ -256,11 +261,13 @@ def main(argv=None) -> int:
         config = config.replace(**{"audio.input_device": virtual.input_device,
                                    "audio.output_device": virtual.output_device})
     stages = Stages.load(config)
+    if args.inline_speculation:
+        stages.new_endpointer = functools.partial(stages.new_endpointer, background=False)
     try:
         questions = PEER_QUESTIONS if args.peer_questions else QUESTIONS
         count = 2 * len(PEER_QUESTIONS) if args.peer_questions else args.questions
         wavs = synthesize_questions(stages, workdir, count, questions)
-        raw = run_live(config, stages, wavs, virtual, workdir) if virtual else run_files(config, stages, wavs)
+        raw = run_live(config, stages, wavs, virtual, workdir, args.quick) if virtual else run_files(config, stages, wavs)
     finally:
         stages.close()
         if virtual is not None:
