@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labvoice.answer.smalltalk import (CANT_WORK_OUT, JOKE_PROMPT, JOKES, builtin_joke, cant_work_out, capabilities,
+from labvoice.answer.smalltalk import (CANT_WORK_OUT, JOKE_PROMPT, JOKES, JokeTeller, builtin_joke, cant_work_out, capabilities,
                                        capabilities_answer, is_capability_question, is_joke_request, play_level,
                                        usable_joke)
 from labvoice.answer.spoken import spoken_problems
@@ -80,3 +80,35 @@ def test_every_query_shape_is_offered():
     from labvoice.knowledge.query.model import SHAPES
 
     assert {shape for c in CAPABILITIES for shape in c.shapes} == set(SHAPES)
+
+
+def _tell(reply: str) -> list[list[str]]:
+    """What a JokeTeller hands out as `reply` streams in word by word, then at the end."""
+    teller, told = JokeTeller(), []
+    words = reply.split(" ")
+    for i, word in enumerate(words):
+        told.append(teller.feed(word if i == len(words) - 1 else word + " "))
+    told.append(teller.finish())
+    return [batch for batch in told if batch]
+
+
+def test_a_streamed_joke_is_told_sentence_by_sentence_with_the_punchline_beside_its_set_up():
+    assert _tell("I told my computer a joke. It did not laugh, but it did reboot.") == [
+        ["I told my computer a joke."], ["It did not laugh, but it did reboot."]]
+    # A set-up is never told alone: it waits for its punchline.
+    assert _tell("Why did the computer go to the doctor? Because it had a virus!") == [
+        ["Why did the computer go to the doctor?", "Because it had a virus!"]]
+
+
+@pytest.mark.parametrize("reply", [
+    "Sure! I can tell you a joke about the runs on mnist",            # never a usable joke
+    "Why did the model overfit?",                                      # a set-up without its punchline
+    "I'm sorry, as an AI I cannot tell jokes.",
+])
+def test_a_streamed_reply_that_is_no_joke_tells_nothing(reply):
+    assert _tell(reply) == []
+
+
+def test_a_streamed_joke_stops_at_the_sentence_that_would_spoil_it():
+    told = _tell("I told my computer a joke. It did not laugh. Run 4e768b79 had 0.9806 accuracy. Ha ha ha ha.")
+    assert told == [["I told my computer a joke."], ["It did not laugh."]]

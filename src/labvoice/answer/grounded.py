@@ -29,9 +29,8 @@ from labvoice.answer.guard import HallucinationGuard, Verdict
 from labvoice.answer.planner import QueryPlanner, planner_names
 from labvoice.answer.prompt import SYSTEM_PROMPT, build_messages, instructions
 from labvoice.answer.result import AnswerResult, AnswerStream, Conversation
-from labvoice.answer.smalltalk import (LLM_JOKE_MIN_HUMOUR, builtin_joke, cant_work_out, capabilities,
-                                       capabilities_answer, is_capability_question, is_joke_request, joke_messages,
-                                       usable_joke)
+from labvoice.answer.smalltalk import (LLM_JOKE_MIN_HUMOUR, JokeTeller, builtin_joke, cant_work_out, capabilities,
+                                       capabilities_answer, is_capability_question, is_joke_request, joke_messages)
 from labvoice.answer.spoken import speakable
 from labvoice.cancel import CancelToken
 from labvoice.knowledge.notes import FLAG_ACTION, UNFLAG_ACTION, flag_note, unflag_note
@@ -123,6 +122,15 @@ class GroundedAnswerer:
         result.stamps["start"] = t_start if t_start is not None else time.monotonic()
         return AnswerStream(self._run(question, style, cancel, conversation or Conversation(), result, until_voiced),
                             result)
+
+    def warm_up(self) -> None:
+        """Load what the first answer would otherwise wait for: the LLM's stable prompt (system
+        prompt, then the joke request, which never changes) into llama.cpp's cache, and the
+        question parser's embeddings."""
+        warm = getattr(self.chat_model, "warm_up", None)
+        if warm is not None:
+            warm(joke_messages(SYSTEM_PROMPT))
+        self.retriever.retrieve("Which run has the best validation accuracy?", Conversation().context)
 
     # --- retrieval and the planner ------------------------------------------------------------
     def _retrieve(self, question: str, conversation: Conversation, cancel: CancelToken,
@@ -262,32 +270,51 @@ class GroundedAnswerer:
         result.interrupted = cancel.cancelled
 
     def _joke(self, style: Style, cancel: CancelToken, result: AnswerResult) -> Iterator[str]:
-        """The LLM's joke when it is a usable one (asked with a short prompt that never changes),
+        """The LLM's joke when it is a usable one (asked with a short prompt that never changes, so
+        llama.cpp has it cached), told sentence by sentence as it streams (smalltalk.JokeTeller),
         else one from the built-in list with the play the humour slider asks for."""
         result.shape = "small_talk"
-        joke = None
+        spoken: list[str] = []
         if style.humour >= LLM_JOKE_MIN_HUMOUR:
-            options = GenerationOptions(max_tokens=JOKE_MAX_TOKENS, temperature=style.llm_temperature(
-                self.llm_config.temperature))
-            stream = self.chat_model.stream_chat(joke_messages(SYSTEM_PROMPT), options, cancel)
-            try:
-                text = "".join(stream)
-                result.stamps.setdefault("first_token", time.monotonic())
-                joke = usable_joke(text)
-                if joke is not None and not HallucinationGuard("", self.retriever.finder().vocab).check(joke).ok:
-                    joke = None
-                if joke is None:
-                    result.dropped.append(f"not a usable joke: {text[:80]!r}")
-            except LlmError as err:
-                result.errors.append(str(err))
-            finally:
-                close = getattr(stream, "close", None)
-                if close:
-                    close()
+            yield from self._llm_joke(style, cancel, result, spoken)
         if cancel.cancelled:
             result.interrupted = True
             return
-        yield from self._emit_template(joke or builtin_joke(style.humour), result, cancel, reason="")
+        if not spoken:
+            yield from self._emit_template(builtin_joke(style.humour), result, cancel, reason="")
+        result.stamps.setdefault("llm_done", time.monotonic())
+
+    def _llm_joke(self, style: Style, cancel: CancelToken, result: AnswerResult, spoken: list[str]) -> Iterator[str]:
+        options = GenerationOptions(max_tokens=JOKE_MAX_TOKENS, temperature=style.llm_temperature(
+            self.llm_config.temperature))
+        guard = HallucinationGuard("", self.retriever.finder().vocab)
+        teller = JokeTeller()
+        stream = self.chat_model.stream_chat(joke_messages(SYSTEM_PROMPT), options, cancel)
+
+        def tell(sentences: list[str]) -> Iterator[str]:
+            for sentence in sentences:
+                if not guard.check(sentence).ok:
+                    teller.done = True
+                    return
+                result.display = f"{result.display} {sentence}".strip()
+                yield from self._emit(sentence, spoken, result)
+
+        try:
+            for token in stream:
+                result.stamps.setdefault("first_token", time.monotonic())
+                yield from tell(teller.feed(token))
+                if teller.done or cancel.cancelled:
+                    break
+            else:
+                yield from tell(teller.finish())
+        except LlmError as err:
+            result.errors.append(str(err))
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
+        if not spoken and not cancel.cancelled:
+            result.dropped.append(f"not a usable joke: {teller.text[:80]!r}")
 
     def _stream_guarded(self, messages, check: Callable[[str], Verdict], style: Style, cancel: CancelToken,
                         spoken: list[str], raw: list[str], result: AnswerResult) -> Iterator[str]:

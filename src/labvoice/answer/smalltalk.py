@@ -124,6 +124,50 @@ def usable_joke(text: str, echo_of: tuple[str, ...] = (JOKE_PROMPT,)) -> str | N
     return joke
 
 
+# A sentence is complete once whitespace follows its end mark (the stream may still add "..." or ".5").
+_SENTENCE_BOUNDARY = re.compile(r"[.!?]+[\"')\]]*(?=\s)")
+
+
+class JokeTeller:
+    """The LLM's joke as it streams: `feed(token)` returns the sentences that can be told now, so
+    the first audio does not wait for the whole reply. A sentence is told only when the joke so far
+    (`usable_joke`) is usable: a set-up waits for its punchline, a too-short opening for more. Once
+    something was told, a sentence that would spoil the joke ends it (`done`); the rest is not told.
+    `finish()` at the end of the stream returns what the last, unterminated sentence adds."""
+
+    def __init__(self, echo_of: tuple[str, ...] = (JOKE_PROMPT,)) -> None:
+        self.echo_of = echo_of
+        self.text = ""
+        self.told: list[str] = []      # sentences handed out, in order
+        self.done = False              # nothing more will be told (spoiled, or the sentence limit)
+
+    def feed(self, token: str) -> list[str]:
+        self.text += token
+        boundary = None
+        for boundary in _SENTENCE_BOUNDARY.finditer(self.text):
+            pass
+        return self._tell(self.text[:boundary.end()]) if boundary is not None else []
+
+    def finish(self) -> list[str]:
+        return self._tell(self.text)
+
+    def _tell(self, complete: str) -> list[str]:
+        if self.done:
+            return []
+        joke = usable_joke(complete, self.echo_of)
+        if joke is None:
+            self.done = bool(self.told)   # a sentence after a told opening spoiled it: stop there
+            return []
+        sentences = [s.strip() for s in _SENTENCE.findall(joke)]
+        if sentences[:len(self.told)] != self.told:
+            self.done = True              # cannot happen with usable_joke's trimming; never repeat or reword
+            return []
+        new = sentences[len(self.told):]
+        self.told.extend(new)
+        self.done = len(self.told) >= JOKE_MAX_SENTENCES
+        return new
+
+
 def capabilities(metric: str = "validation accuracy", dataset: str = "your dataset", kind: str = "MLP",
                  param: str = "learning rate") -> list[tuple[str, str]]:
     """(kind of question, example) pairs, the examples in the DB's own names."""

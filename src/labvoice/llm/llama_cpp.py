@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Iterator
 
-from labvoice.cancel import CancelToken
+from labvoice.cancel import NEVER, CancelToken
 from labvoice.llm.base import ChatMessage, GenerationOptions, LlmError
 from labvoice.models import resolve_model
 
@@ -44,6 +44,9 @@ class LlamaCppChat:
                     cancel: CancelToken, response_format: dict | None = None) -> Iterator[str]:
         payload = [{"role": m.role, "content": m.content} for m in messages]
         with self._lock:
+            import llama_cpp
+
+            llama_cpp.llama_perf_context_reset(self._llm._ctx.ctx)   # per-call counts (prompt_tokens_evaluated)
             try:
                 chunks = self._llm.create_chat_completion(
                     messages=payload, stream=True, max_tokens=options.max_tokens,
@@ -62,6 +65,18 @@ class LlamaCppChat:
                 close = getattr(chunks, "close", None)
                 if close:
                     close()
+
+    def warm_up(self, messages: list[ChatMessage]) -> None:
+        """Evaluate `messages` once (one token generated) so their prefix is in the KV cache: the
+        first question after start-up then pays only for what differs from them."""
+        for _ in self.stream_chat(messages, GenerationOptions(max_tokens=1, temperature=0.0), NEVER):
+            pass
+
+    def prompt_tokens_evaluated(self) -> int:
+        """Prompt tokens llama.cpp evaluated in the last call (the rest came from its cache)."""
+        import llama_cpp
+
+        return int(llama_cpp.llama_perf_context(self._llm._ctx.ctx).n_p_eval)
 
     def complete_json(self, messages: list[ChatMessage], schema: dict, options: GenerationOptions,
                       cancel: CancelToken) -> str:

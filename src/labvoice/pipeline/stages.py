@@ -38,7 +38,30 @@ class Stages:
         brain = load_brain(config, profile)
         progress("loading the voice")
         synthesizer = make_synthesizer(config, profile)
-        return cls(config, brain, transcriber, synthesizer, vad, turn_model)
+        stages = cls(config, brain, transcriber, synthesizer, vad, turn_model)
+        progress("warming up")
+        stages.warm_up()
+        return stages
+
+    def warm_up(self) -> None:
+        """Run each model once, so the first question is not the one that pays for first calls
+        (allocations, onnxruntime's first run, llama.cpp's prompt cache: measured ~0.1-1 s each)."""
+        import numpy as np
+
+        from labvoice.cancel import NEVER
+        from labvoice.style import Style
+
+        tone = (0.1 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000)).astype(np.float32)
+        steps = [("speech recognition", lambda: self.transcribe(tone, NEVER)),
+                 ("the language model and the question parser", self.brain.answerer.warm_up),
+                 ("the voice", lambda: list(self.synthesizer.synthesize("Hello.", Style(), NEVER)))]
+        if self.turn_model is not None:
+            steps.append(("the end-of-turn model", lambda: self.turn_model.probability(np.zeros(16000, np.float32))))
+        for what, step in steps:
+            try:
+                step()
+            except Exception as err:  # noqa: BLE001 - a warm-up failing only costs time; the real call reports
+                log.warning("warming up %s failed: %s", what, err)
 
     def new_endpointer(self, background: bool = True):
         """The listener's endpointer: with the turn model, the end of a turn is judged at a short
