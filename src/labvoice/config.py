@@ -42,7 +42,7 @@ class AudioConfig(_Section):
     frame_samples: Literal[512] = 512
     output_blocksize: int = Field(ge=32, le=8192)
     level_events_per_s: float = Field(gt=0, le=100)
-    echo_canceller: Literal["webrtc", "none"] = "webrtc"
+    echo_canceller: Literal["webrtc", "system", "none"] = "webrtc"
 
 
 class VadConfig(_Section):

@@ -223,14 +223,14 @@ class EchoCanceller:
 def make_echo_canceller(config) -> EchoCanceller | None:
     """The configured canceller, or None: off by configuration, or it cannot load (said once)."""
     choice = config.audio.echo_canceller
-    if choice == "none":
+    if choice in ("none", "system"):   # system: the sound server cancels (audio/system_echo.py)
         return None
     try:
         return EchoCanceller(FarEndReference(config.audio.sample_rate), config.audio.sample_rate)
     except Exception as err:  # noqa: BLE001 - ImportError, or a broken native library: both mean "none"
-        _warn_once("load", f"echo cancellation is unavailable ({type(err).__name__}: {err}); barge-in "
-                           f"falls back to speaker mode (a raised VAD threshold while the assistant talks). "
-                           f"Fix: pip install pywebrtc-audio, or set pipeline.barge_in: headphones")
+        warn_once("load", f"echo cancellation is unavailable ({type(err).__name__}: {err}); barge-in "
+                          f"falls back to speaker mode (a raised VAD threshold while the assistant talks). "
+                          f"Fix: pip install pywebrtc-audio, or set pipeline.barge_in: headphones")
         return None
 
 
@@ -266,7 +266,7 @@ def effective_barge_in(setting: str, echo_cancelled: bool) -> str:
     return setting
 
 
-def _warn_once(key: str, message: str) -> None:
+def warn_once(key: str, message: str) -> None:
     with _warn_lock:
         if key in _warned:
             return

@@ -45,6 +45,14 @@ class _Run:
     threads: list[threading.Thread] = field(default_factory=list)
     speaker: object = None
     capture: object = None
+    system_echo: object = None    # audio/system_echo.SystemEchoCancel when the sound server cancels the echo
+
+    @property
+    def echo_cancelled(self) -> bool:
+        """The app's own canceller runs (barge_in: auto then listens as with headphones). The sound
+        server's canceller needs seconds of an answer to converge, so with it `auto` keeps the
+        raised speaker-mode threshold while the assistant talks."""
+        return self.capture is not None and self.capture.echo_cancelled
 
 
 class Orchestrator:
@@ -141,7 +149,7 @@ class Orchestrator:
                            threading.Thread(target=voice.run, name="voice", daemon=True)]
             if run.capture is not None:
                 listener = Listener(run.capture.frames, stages.new_endpointer(), self.config, self.controller,
-                                    self.publish, self._submit_utterance, run.stop, run.capture.echo_cancelled)
+                                    self.publish, self._submit_utterance, run.stop, run.echo_cancelled)
                 run.threads.append(threading.Thread(target=listener.run, name="listener", daemon=True))
             for thread in run.threads:
                 thread.start()
@@ -182,9 +190,14 @@ class Orchestrator:
                                                         echo_canceller=echo)
             run.capture.muted = self.controller.is_paused
             run.capture.start()
+        if self._with_input and self._with_output and self.config.audio.echo_canceller == "system":
+            run.system_echo = _attach_system_echo()
 
     @staticmethod
     def _close_devices(run: _Run) -> None:
+        system_echo, run.system_echo = run.system_echo, None
+        if system_echo is not None:
+            system_echo.detach()
         capture, run.capture = run.capture, None
         if capture is not None:
             capture.stop()
@@ -301,3 +314,16 @@ class Orchestrator:
             run.speaker.set_current_turn(self.controller.current_id)
         run.output_failed.clear()
         self.controller.set_device_error("")
+
+
+def _attach_system_echo():
+    """The sound server's canceller on our streams, or None (said once: barge-in acts as `speaker`)."""
+    from labvoice.audio.echo import warn_once
+    from labvoice.audio.system_echo import SystemEchoCancel, SystemEchoError
+
+    try:
+        return SystemEchoCancel.attach()
+    except SystemEchoError as err:
+        warn_once("system", f"the system echo canceller is unavailable: {err}; barge-in falls back to "
+                            f"speaker mode (a raised VAD threshold while the assistant talks)")
+        return None
