@@ -320,14 +320,14 @@ def print_round(n: int, rounds: int, runs: list[dict], seconds: dict, load_now: 
     questions = sorted({q for r in runs for q in r["by_question"]})
     print(f"\nround {n}/{rounds}: pipecat {seconds['pipecat']:.0f} s, labvoice {seconds['labvoice']:.0f} s; "
           f"{load_now}", flush=True)
-    print(f"{'run':<22}{'p50':>7}{'min':>7}{'max':>7}{'n':>4}" + "".join(f"{q:>8}" for q in questions))
+    print(f"{'run':<20}{'p50':>9}{'min':>9}{'max':>9}{'n':>4}" + "".join(f"{q:>9}" for q in questions))
     for i, run in enumerate(runs):
         label = f"{i + 1} " + ("pipecat " + (run.get("setting") or "") if run["who"] == "pipecat" else "labvoice")
-        cells = "".join(f"{median(run['by_question'].get(q, [])) or '-':>8}" for q in questions)
-        print(f"{label:<22}{run['p50'] or '-':>7}{run['min'] or '-':>7}{run['max'] or '-':>7}{run['answered']:>4}{cells}")
+        cells = "".join(f"{median(run['by_question'].get(q, [])) or '-':>9}" for q in questions)
+        print(f"{label:<20}{run['p50'] or '-':>9}{run['min'] or '-':>9}{run['max'] or '-':>9}{run['answered']:>4}{cells}")
     for pair in adjacent_ratios(runs)[-2:]:
-        cells = "".join(f"{pair['per_question'].get(q) or '-':>8}" for q in questions)
-        print(f"{'ratio runs %d-%d' % tuple(pair['runs']):<22}{pair['ratio'] or '-':>7}{'':>18}{cells}", flush=True)
+        cells = "".join(f"{pair['per_question'].get(q) or '-':>9}" for q in questions)
+        print(f"{'ratio runs %d-%d' % tuple(pair['runs']):<20}{pair['ratio'] or '-':>9}{'':>22}{cells}", flush=True)
 
 
 # -- main --------------------------------------------------------------------------------------------
