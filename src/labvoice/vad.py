@@ -40,6 +40,9 @@ END_HYSTERESIS = 0.15
 MIN_END_THRESHOLD = 0.01     # never let the end threshold reach 0 (every frame would count as speech)
 # Audio kept after the last voiced frame so word endings the VAD judges early are not clipped.
 POST_ROLL_MS = 150
+# The silence fallback waits this much longer for words of this very pause still on the worker (a
+# loaded machine): transcribing the utterance again after the end would take longer than that.
+WORDS_GRACE_MS = 3000
 
 
 class SileroVad:
@@ -234,7 +237,12 @@ class EndOfSpeechDetector:
         if not self._confirmed and self._voiced_s * 1000 >= self.options.min_speech_ms:
             self._confirmed = True
             return SpeechStart(self._t_start)
-        if self.pause_ms >= self.end_silence_ms:
+        if self._spec_pending:
+            ready, text = self.judge.background.result(self._spec_number)
+            if ready:
+                self._spec_pending, self._speculative = False, text
+        if self.pause_ms >= self.end_silence_ms and (not self._spec_pending or
+                                                     self.pause_ms >= self.end_silence_ms + WORDS_GRACE_MS):
             return self._close(cut_at_max=False)
         judge = self.judge
         if judge is not None and self._confirmed and self.pause_ms > 0:
@@ -246,10 +254,6 @@ class EndOfSpeechDetector:
                     judge.background.submit(self._spec_number, self.audio_so_far())
                 else:
                     self._speculative = judge.transcribe(self.audio_so_far())
-            if self._spec_pending:
-                ready, text = judge.background.result(self._spec_number)
-                if ready:
-                    self._spec_pending, self._speculative = False, text
             if judge.model is not None and not self._turn_asked and self.pause_ms >= self.options.turn_check_ms:
                 self._turn_asked = True
                 self.turn_checks += 1

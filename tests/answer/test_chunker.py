@@ -144,3 +144,18 @@ def test_from_config(cpu_config):
 def test_bad_limits_are_rejected():
     with pytest.raises(ValueError):
         SentenceChunker(10, 5)
+
+
+@pytest.mark.parametrize("piece, parts", [
+    ("The run with the best validation accuracy on digits is an MLP on digits from today,",
+     ["The run with the best validation accuracy on digits", "is an MLP on digits from today,"]),
+    ("The most recent run is an MLP on breast cancer from today,",
+     ["The most recent run", "is an MLP on breast cancer from today,"]),
+    ("4 runs are flagged for publishing:", ["4 runs are flagged for publishing:"]),              # short enough
+    ("There are no runs using random forest with validation accuracy above ninety percent today.",  # no phrase end
+     ["There are no runs using random forest with validation accuracy above ninety percent today."]),
+])
+def test_a_long_first_piece_is_cut_where_its_first_phrase_ends(piece, parts):
+    from labvoice.answer.chunker import split_first_piece
+
+    assert split_first_piece(piece) == parts

@@ -23,7 +23,7 @@ import re
 import time
 from typing import Callable, Iterator
 
-from labvoice.answer.chunker import SentenceChunker
+from labvoice.answer.chunker import SentenceChunker, split_first_piece
 from labvoice.answer.claims import ClaimChecker
 from labvoice.answer.guard import HallucinationGuard, Verdict
 from labvoice.answer.planner import QueryPlanner, planner_names
@@ -367,9 +367,10 @@ class GroundedAnswerer:
             log.info("piece not spoken (not fit for the ear): %r", piece)
             return
         result.stamps.setdefault("first_chunk", time.monotonic())
-        spoken.append(said)
-        result.text = " ".join(spoken)
-        yield said
+        for part in split_first_piece(said) if not spoken else [said]:   # the first audio waits for it whole
+            spoken.append(part)
+            result.text = " ".join(spoken)
+            yield part
 
     def _emit_template(self, template: str, result: AnswerResult, cancel: CancelToken, reason: str,
                        display: str = "", spoken: list[str] | None = None) -> Iterator[str]:
