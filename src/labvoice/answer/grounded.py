@@ -116,8 +116,9 @@ class GroundedAnswerer:
     def answer(self, question: str, style: Style, cancel: CancelToken, conversation: Conversation | None = None,
                t_start: float | None = None, until_voiced: Callable[[], None] = lambda: None) -> AnswerStream:
         """`until_voiced` is called after the facts were handed out and before the LLM is asked
-        for remarks: the pipeline returns from it once the first piece has audio, so the model's
-        prompt prefill does not compete with the first audio for a small CPU."""
+        for remarks, and, where the LLM speaks first, after its first piece before it writes on:
+        the pipeline returns from it once the first piece has audio, so the model's prefill and
+        decoding do not compete with the first audio for a small CPU."""
         result = AnswerResult(question=question)
         result.stamps["start"] = t_start if t_start is not None else time.monotonic()
         return AnswerStream(self._run(question, style, cancel, conversation or Conversation(), result, until_voiced),
@@ -197,7 +198,7 @@ class GroundedAnswerer:
         facts = retrieval.factset.facts
 
         if not facts and (is_joke_request(question) or getattr(retrieval.factset.query, "kind", "") == "joke"):
-            yield from self._joke(style, cancel, result)
+            yield from self._joke(style, cancel, result, until_voiced)
             return
         if not facts and (is_capability_question(question) or
                           getattr(retrieval.factset.query, "kind", "") == "capabilities"):
@@ -226,7 +227,8 @@ class GroundedAnswerer:
         messages = build_messages(retrieval, style, conversation.history, self.llm_config.history_turns)
         check = guard.check_on_topic if facts else guard.check
         raw: list[str] = []
-        rejected = yield from self._stream_guarded(messages, check, style, cancel, spoken, raw, result)
+        rejected = yield from self._stream_guarded(messages, check, style, cancel, spoken, raw, result,
+                                                   until_voiced)
         if cancel.cancelled:
             result.interrupted = True
             return
@@ -269,14 +271,15 @@ class GroundedAnswerer:
             result.dropped.append(rejected)
         result.interrupted = cancel.cancelled
 
-    def _joke(self, style: Style, cancel: CancelToken, result: AnswerResult) -> Iterator[str]:
+    def _joke(self, style: Style, cancel: CancelToken, result: AnswerResult,
+              until_voiced: Callable[[], None] = lambda: None) -> Iterator[str]:
         """The LLM's joke when it is a usable one (asked with a short prompt that never changes, so
         llama.cpp has it cached), told sentence by sentence as it streams (smalltalk.JokeTeller),
         else one from the built-in list with the play the humour slider asks for."""
         result.shape = "small_talk"
         spoken: list[str] = []
         if style.humour >= LLM_JOKE_MIN_HUMOUR:
-            yield from self._llm_joke(style, cancel, result, spoken)
+            yield from self._llm_joke(style, cancel, result, spoken, until_voiced)
         if cancel.cancelled:
             result.interrupted = True
             return
@@ -284,7 +287,8 @@ class GroundedAnswerer:
             yield from self._emit_template(builtin_joke(style.humour), result, cancel, reason="")
         result.stamps.setdefault("llm_done", time.monotonic())
 
-    def _llm_joke(self, style: Style, cancel: CancelToken, result: AnswerResult, spoken: list[str]) -> Iterator[str]:
+    def _llm_joke(self, style: Style, cancel: CancelToken, result: AnswerResult, spoken: list[str],
+                  until_voiced: Callable[[], None]) -> Iterator[str]:
         options = GenerationOptions(max_tokens=JOKE_MAX_TOKENS, temperature=style.llm_temperature(
             self.llm_config.temperature))
         guard = HallucinationGuard("", self.retriever.finder().vocab)
@@ -302,9 +306,12 @@ class GroundedAnswerer:
         try:
             for token in stream:
                 result.stamps.setdefault("first_token", time.monotonic())
+                told = bool(spoken)
                 yield from tell(teller.feed(token))
                 if teller.done or cancel.cancelled:
                     break
+                if spoken and not told:
+                    until_voiced()   # decoding on beside the first piece's synthesis would delay its audio
             else:
                 yield from tell(teller.finish())
         except LlmError as err:
@@ -317,7 +324,8 @@ class GroundedAnswerer:
             result.dropped.append(f"not a usable joke: {teller.text[:80]!r}")
 
     def _stream_guarded(self, messages, check: Callable[[str], Verdict], style: Style, cancel: CancelToken,
-                        spoken: list[str], raw: list[str], result: AnswerResult) -> Iterator[str]:
+                        spoken: list[str], raw: list[str], result: AnswerResult,
+                        until_voiced: Callable[[], None] = lambda: None) -> Iterator[str]:
         """Stream the LLM's answer, yield each piece that passes `check` (rewritten for the ear),
         stop at the first that does not, when cancelled, or after the style's sentence limit.
         Returns why it stopped early ("" when it did not); an LLM error is recorded and returned
@@ -339,12 +347,16 @@ class GroundedAnswerer:
                 result.display = f"{result.display} {piece}".strip()
                 yield from self._emit(piece, spoken, result)
 
+        waiting_voice = not spoken   # this stream makes the first piece: let the voice have the CPU for it
         try:
             for token in stream:
                 result.stamps.setdefault("first_token", time.monotonic())
                 yield from take(chunker.feed(token))
                 if rejected or cancel.cancelled or _sentences(spoken) >= style.max_sentences():
                     break
+                if waiting_voice and spoken:
+                    waiting_voice = False
+                    until_voiced()   # decoding on beside the first piece's synthesis would delay its audio
             if not rejected and not cancel.cancelled and _sentences(spoken) < style.max_sentences():
                 yield from take(_rest(chunker))
         except LlmError as err:

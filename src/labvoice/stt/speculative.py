@@ -24,18 +24,23 @@ JOIN_TIMEOUT_S = 5.0
 class BackgroundTranscriber:
     """`submit(number, audio)` returns at once; `result(number)` is (True, text) once that request
     is done (text None when transcription failed), else (False, None). One caller thread
-    (the listener) for submit/result; `close()` ends the worker (a later submit starts a new one)."""
+    (the listener) for submit/result. The worker starts with the object; `close()` ends it (a later
+    submit starts a new one)."""
 
     def __init__(self, transcribe: Callable[[np.ndarray], str]) -> None:
         self._transcribe = transcribe
         self._requests: "queue.Queue[tuple[int, np.ndarray] | None]" = queue.Queue()
         self._results: "queue.Queue[tuple[int, str | None]]" = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._start()   # now, not at the first pause: the thread count stays flat while the listener runs
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._work, name="speculative-stt", daemon=True)
+        self._thread.start()
 
     def submit(self, number: int, audio: np.ndarray) -> None:
         if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._work, name="speculative-stt", daemon=True)
-            self._thread.start()
+            self._start()
         self._requests.put((number, np.array(audio, dtype=np.float32, copy=True)))
 
     def result(self, number: int) -> tuple[bool, str | None]:
