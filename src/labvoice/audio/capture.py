@@ -24,6 +24,7 @@ import numpy as np
 
 from labvoice.audio.devices import (AudioDevice, AudioDeviceError, close_stream, import_sounddevice,
                                     resolve_device, supports)
+from labvoice.audio.residual import ResidualEchoMeter
 from labvoice.audio.resample import StreamingResampler
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ class AudioFrame:
     rms: float          # root mean square, 0..1, for the mic level meter
     index: int          # frames since start()
     echo_removed_db: float | None = None   # microphone level over the cleaned level (None: no canceller)
+    # Share of the cleaned frame's energy (with the 0.2 s before it) that a delayed copy of our own
+    # playback explains, 0..1 (audio/residual.py); None: no canceller, or nothing to judge.
+    echo_share: float | None = None
 
 
 class MicrophoneCapture:
@@ -72,6 +76,7 @@ class MicrophoneCapture:
         self._device_rate = device_rate      # force opening at this rate (tests, devices that lie)
         self._stall_timeout_s = stall_timeout_s
         self._echo = echo_canceller          # audio thread only, like the resampler
+        self._residual = ResidualEchoMeter(sample_rate) if echo_canceller is not None else None
         self._muted = threading.Event()
         self._stopping = threading.Event()
         self._alive = threading.Event()      # set by every callback; the monitor clears it
@@ -174,8 +179,10 @@ class MicrophoneCapture:
         self._resampler.reset()
         self._pending = np.zeros(0, dtype=np.float32)
         self._pending_raw = np.zeros(0, dtype=np.float32)   # the microphone before the canceller, aligned
+        self._pending_far = np.zeros(0, dtype=np.float32)   # the reference the canceller used, aligned
         if self._echo is not None:
             self._echo.drop_pending()
+            self._residual.reset()
         self._resampled = 0          # pipeline-rate samples out of the resampler since the anchor
         self._device_samples = 0     # device-rate samples since the anchor
         self._pipeline_samples = 0   # pipeline-rate samples emitted as frames since the anchor
@@ -229,18 +236,20 @@ class MicrophoneCapture:
             self._resampled += converted.size
             converted = self._echo.process(converted, t_first)
             self._pending_raw = np.concatenate((self._pending_raw, self._echo.last_input))
+            self._pending_far = np.concatenate((self._pending_far, self._echo.last_far))
         pending = np.concatenate((self._pending, converted)) if self._pending.size else converted
         period = 1.0 / self.sample_rate
         offset = 0
         while pending.size - offset >= self.frame_samples:
             samples = np.array(pending[offset:offset + self.frame_samples], dtype=np.float32)
             t_start = self._t0 + self._pipeline_samples * period - self._resampler.delay_s
-            removed = None
+            removed = share = None
             if self._echo is not None:
                 raw = self._pending_raw[offset:offset + self.frame_samples]
                 removed = float(10 * np.log10((np.sum(raw * raw) + 1e-10) / (np.sum(samples * samples) + 1e-10)))
+                share = self._residual.add(samples, self._pending_far[offset:offset + self.frame_samples])
             frame = AudioFrame(samples, t_start, t_start + self.frame_samples * period,
-                               float(np.sqrt(np.mean(samples * samples))), self._frame_index, removed)
+                               float(np.sqrt(np.mean(samples * samples))), self._frame_index, removed, share)
             self._frame_index += 1
             self._pipeline_samples += self.frame_samples
             offset += self.frame_samples
@@ -248,6 +257,7 @@ class MicrophoneCapture:
         self._pending = pending[offset:].copy() if offset else pending
         if self._echo is not None:
             self._pending_raw = self._pending_raw[offset:].copy()
+            self._pending_far = self._pending_far[offset:].copy()
 
     def _deliver(self, frame: AudioFrame) -> None:
         if self._on_frame is not None:

@@ -162,6 +162,7 @@ class EchoCanceller:
         self._pending = np.zeros(0, dtype=np.float32)
         self._t_pending = 0.0                  # capture time of the first pending sample
         self.last_input = np.zeros(0, dtype=np.float32)   # the microphone samples the last output cleaned
+        self.last_far = np.zeros(0, dtype=np.float32)     # ... and the reference it was cleaned of
         self._stats = EchoStats(0.0, 0.0, 0.0)
         self._recent: collections.deque[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = collections.deque(
             maxlen=max(1, int(RECENT_S * sample_rate / (AEC_BLOCK * 3))))
@@ -178,12 +179,13 @@ class EchoCanceller:
         usable = near.size - near.size % AEC_BLOCK
         if usable == 0:
             self._pending = near.copy()
-            self.last_input = np.zeros(0, dtype=np.float32)
+            self.last_input = self.last_far = np.zeros(0, dtype=np.float32)
             return np.zeros(0, dtype=np.float32)
         far = self.reference.read(self._t_pending, usable)
         cleaned = self._aec.process(np.ascontiguousarray(near[:usable]), far)
         self._count(near[:usable], far, cleaned)
         self.last_input = near[:usable].copy()
+        self.last_far = far
         self._recent.append((self._t_pending, self.last_input, far, cleaned))
         self._pending = near[usable:].copy()
         self._t_pending += usable / self.sample_rate
@@ -234,23 +236,22 @@ def make_echo_canceller(config) -> EchoCanceller | None:
         return None
 
 
-# A frame from which the canceller took out more than this is mostly our own echo: its residue can
-# still sound like speech to the VAD (measured: 20 dB below the echo at an answer's first words),
-# while a voice talking over the answer passes the canceller (~3 dB removed when it is as loud as
-# the echo, ~10 dB when 10 dB quieter; at 10.0 a quiet LibriVox reader was missed in the test).
-ECHO_DOMINATED_DB = 15.0
+# A speech frame whose cleaned remainder (with the 0.2 s before it) is explained this much by a
+# delayed copy of our own playback is our echo, not a person (audio/residual.py: echo residue
+# correlates 0.5-1 with the reference, a share of 0.25-1; a voice over it < 0.05).
+ECHO_SHARE_MAX = 0.25
 
 
 class NearEndRun:
     """Barge-in evidence on an echo-cancelled microphone: when the current unbroken run of frames
-    that are speech (VAD) and not mostly echo (ECHO_DOMINATED_DB) began. One owner thread."""
+    that are speech (VAD) and not our own echo (ECHO_SHARE_MAX) began. One owner thread."""
 
-    def __init__(self, echo_dominated_db: float = ECHO_DOMINATED_DB) -> None:
-        self.echo_dominated_db = echo_dominated_db
+    def __init__(self, echo_share_max: float = ECHO_SHARE_MAX) -> None:
+        self.echo_share_max = echo_share_max
         self._since: float | None = None
 
-    def update(self, t_start: float, in_speech_run: bool, echo_removed_db: float | None) -> float | None:
-        near_end = echo_removed_db is None or echo_removed_db < self.echo_dominated_db
+    def update(self, t_start: float, in_speech_run: bool, echo_share: float | None) -> float | None:
+        near_end = echo_share is None or echo_share < self.echo_share_max
         if not (in_speech_run and near_end):
             self._since = None
         elif self._since is None:

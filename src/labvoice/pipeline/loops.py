@@ -264,10 +264,10 @@ class Listener:
                 if not speaking or self.barge_in != "off":
                     self.publish(SpeechStarted(controller.current_id))
                     controller.set_hearing(True)
-            # Unbroken speech that is not mostly our own echo (audio/echo.py: residue comes in bursts
-            # and is what the canceller took the most out of).
+            # Unbroken speech that is not our own echo (audio/residual.py: what the canceller left
+            # that still looks like the reference is echo residue, whatever the VAD says).
             run_from = near_end.update(frame.t_start, detector.speech_run_started is not None,
-                                       frame.echo_removed_db)
+                                       getattr(frame, "echo_share", None))
             if (speaking and speech_started_at is not None and detector.in_speech and self.barge_in != "off"
                     and run_from is not None
                     and frame.t_end - max(run_from, controller.speaking_since) >= self.barge_min_s):
