@@ -4,7 +4,7 @@ output audio on the same five spoken questions, back to back, alternating, one r
     .venv/bin/python scripts/bench_peer.py [--rounds 3] [--peer-python PATH] [--out DIR]
 
 Each round runs the peer harness (`pipecat_bench.py run --setting default --reps 2`: 10 measured
-turns) and then `scripts/bench.py --peer-questions --json` (the same five questions, twice). The
+turns) and then `scripts/bench.py --peer-questions --quick --json` (the same five questions, twice). The
 llama.cpp server the peer needs is started here from this venv (port 18181, 1 thread, as in the
 harness README) and stopped on exit, also on Ctrl-C or an error. Prints a table per round and, as
 the last line, one JSON object: per-run p50s, labvoice/pipecat ratios of adjacent runs and their
@@ -374,7 +374,8 @@ def main(argv=None) -> int:
             seconds["pipecat"] = time.monotonic() - t_round
             cpu_before, t_ours = server.cpu_s(), time.monotonic()
             report_path = out / f"round{n}_labvoice.json"
-            Child.run([sys.executable, str(ROOT / "scripts" / "bench.py"), "--peer-questions", "--json"],
+            # --quick: first audio only (the interrupt and sequential-baseline runs are not compared)
+            Child.run([sys.executable, str(ROOT / "scripts" / "bench.py"), "--peer-questions", "--quick", "--json"],
                       report_path, out / f"round{n}_labvoice.err", LABVOICE_RUN_TIMEOUT_S, ROOT)
             server_cpu.append(round(server.cpu_s() - cpu_before, 2))
             lines = [line for line in report_path.read_text().splitlines() if line.startswith("{")]
