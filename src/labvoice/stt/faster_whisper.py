@@ -61,6 +61,8 @@ class FasterWhisperTranscriber:
         self.language = language
         self.beam_size = beam_size
         self.model_path = str(model_path)
+        if device == "cpu":   # the fixed 30 s encoder window is most of the time on CPU (whisper_window.py)
+            from labvoice.stt.whisper_window import ShortWindowWhisper as WhisperModel
         self._model = WhisperModel(self.model_path, device=device, compute_type=compute_type,
                                    cpu_threads=threads, num_workers=1, local_files_only=True)
         log.info("faster-whisper %s loaded (%s, %s, %d threads)", model_path, device, compute_type, threads)
