@@ -9,7 +9,8 @@ from labvoice.turn_detect import (FRAMES, N_MELS, SmartTurn, TurnJudge, ends_unf
                                   mel_filters)
 from labvoice.vad import EndOfSpeechDetector, VadOptions
 from tests.support.human_speech import librivox_clips
-from tests.support.paused_speech import RATE, endpoint, human_speech, whisper_word_end
+from tests.support.paused_speech import (RATE, AlignedVoice, endpoint, human_speech, spoken_questions,
+                                         whisper_word_end)
 
 PAUSE_S = 0.3
 
@@ -27,6 +28,21 @@ def paused_person(cpu_config):
     word_end = whisper_word_end(resolve_model("stt", cpu_config.stt.cpu.model, cpu_config.paths.models))
     return next(i for i in human_speech(librivox_clips(), word_end, pauses=(0.7,))
                 if i.pause is not None and "he might even" in i.label)
+
+
+@pytest.fixture(scope="module")
+def best_question(cpu_config):
+    """Piper (no sampling noise) asks "Which run had the best validation accuracy on the digits
+    dataset?" whole, and with 0.6 s and 0.9 s pauses after "the best", exactly in the word gap."""
+    from labvoice.models import resolve_model
+
+    voice = AlignedVoice(resolve_model("tts", cpu_config.tts.piper.voice, cpu_config.paths.models))
+    items = spoken_questions(voice, ["Which run had the best | validation accuracy on the digits dataset?"],
+                             pauses=(0.6, 0.9), natural=False)
+    return {None if i.pause is None else round(i.pause[1] - i.pause[0], 1): i for i in items}
+
+
+HINTS = ("breast_cancer", "digits", "iris", "wine", "linear svm", "mlp", "random forest")   # as the DB's names
 
 
 def _clip(stem: str):
@@ -67,9 +83,17 @@ def test_smart_turn_hears_finished_and_unfinished_human_speech(smart_turn, stem,
 @pytest.mark.parametrize("text, unfinished", [
     ("Which runs used more than?", True), ("What was the loss of the...", True), ("Compare it with.", True),
     ("Show me the most recent run that was-", True), ("Which run had the best", True),
-    ("which run had the best", False),           # no punctuation style at all: only the words count
+    ("which run had the best", True),            # no punctuation at all: only the words count
+    ("which runs diverged", False),
+    ("Which run had the best?", True), ("Compare the two best.", True), ("Tell me about the last.", True),
+    ("What learning rate did?", True), ("How many epochs did the top run?", False),
     ("Which run did best?", False), ("than he was.", False), ("How many runs used a perceptron?", False),
-    ("", False), (None, False),
+    ("Tell me what the learning rate was.", False), ("What is this?", False), ("Show me the top five.", False),
+    ("Which was the best random forest?", False), ("Hello, how are you?", False),
+    ("Are there any runs that?", True), ("Why is that?", False), ("Who did that?", False), ("What's that?", False),
+    ("What is the average?", True),
+    ("", True), ("...", True),                   # speech heard as no words: not known to be finished
+    (None, False),                               # no transcript made: the turn model decides alone
 ])
 def test_unfinished_words(text, unfinished):
     assert ends_unfinished(text) is unfinished
@@ -118,3 +142,44 @@ def test_without_a_judge_the_fixed_silence_ends_the_turn(silero_vad, cpu_config,
     utterances, _ = endpoint(detector, paused_person)
     assert len(utterances) == 2 and all(u.transcript is None for u in utterances)
     assert detector.end_silence_ms == cpu_config.vad.end_silence_ms
+
+
+@pytest.mark.parametrize("pause_s", [0.6, 0.9])
+def test_a_pause_after_the_best_does_not_end_the_question(silero_vad, smart_turn, whisper_transcriber, cpu_config,
+                                                          best_question, pause_s):
+    """Smart Turn alone hears "which run had the best" as finished (p ~0.9 on this voice); the words
+    so far, punctuated by Whisper with the hint prompt, end on an open noun phrase and keep the
+    turn open; the fallback silence is longer than the pause."""
+    words = _Counting(lambda audio: whisper_transcriber.transcribe_text(audio, hints=HINTS))
+    judge = TurnJudge(smart_turn, words)
+    detector = EndOfSpeechDetector(silero_vad, VadOptions.from_config(cpu_config.vad), judge)
+    paused = best_question[pause_s]
+    utterances, _ = endpoint(detector, paused)
+    assert len(utterances) == 1, [(u.t_speech_end, u.transcript) for u in utterances]
+    assert utterances[0].t_speech_end > paused.pause[1]
+    assert words.calls >= 2 and detector.turn_checks >= 2     # judged at the pause, and at the end
+    assert "validation accuracy" in (utterances[0].transcript or "").lower()   # the words after the pause too
+
+
+def test_the_same_question_without_a_pause_ends_at_the_turn_check(silero_vad, smart_turn, whisper_transcriber,
+                                                                  cpu_config, best_question):
+    judge = TurnJudge(smart_turn, lambda audio: whisper_transcriber.transcribe_text(audio, hints=HINTS))
+    detector = EndOfSpeechDetector(silero_vad, VadOptions.from_config(cpu_config.vad), judge)
+    utterances, _ = endpoint(detector, best_question[None])
+    assert len(utterances) == 1
+    assert utterances[0].ended_by == "turn_model" and detector.turn_checks == 1   # at the first check, not the fallback
+    assert utterances[0].transcript.rstrip().endswith(("?", "."))
+    assert judge.last_probability > cpu_config.vad.turn_complete_at
+
+
+def test_the_fallback_silence_outlasts_the_longest_pause(silero_vad, cpu_config, best_question):
+    """A turn model that never hears "finished": the 0.9 s pause (up to ~960 ms of silence as the
+    VAD measures it) must not reach the fallback silence."""
+    from labvoice.models import resolve_model
+
+    never = SmartTurn(resolve_model("turn", cpu_config.vad.turn_model, cpu_config.paths.models), complete_at=1.0)
+    detector = EndOfSpeechDetector(silero_vad, VadOptions.from_config(cpu_config.vad), TurnJudge(never))
+    paused = best_question[0.9]
+    utterances, _ = endpoint(detector, paused)
+    assert len(utterances) == 1 and utterances[0].ended_by == "silence"
+    assert utterances[0].t_speech_end > paused.pause[1]

@@ -54,10 +54,8 @@ class VadConfig(_Section):
     max_utterance_s: float = Field(gt=0.5, le=120)
     turn_model: str = "bundled"           # bundled (Smart Turn v3.2 from pipecat-ai) | none | a path
     turn_check_ms: int = Field(default=200, ge=32, le=5000)
-    turn_fallback_ms: int = Field(default=1000, ge=64, le=10000)
-    turn_model: str = "bundled"
-    turn_check_ms: int = Field(default=200, ge=32, le=5000)
-    turn_fallback_ms: int = Field(default=1000, ge=64, le=10000)
+    turn_fallback_ms: int = Field(default=1200, ge=64, le=10000)
+    turn_complete_at: float = Field(default=0.85, gt=0, lt=1)
 
 
 class WhisperModelConfig(_Section):

@@ -8,8 +8,13 @@ imported). The model takes Whisper-style log-mel features of the last 8 s of the
 STFT every 160 samples, power spectrum, 80 Slaney mel bands up to 8 kHz, log10, clipped to 8
 decades below the peak, scaled by (x + 4) / 4, on zero-mean unit-variance audio).
 
-The endpointer (vad.EndOfSpeechDetector) asks at a short silence; "complete" ends the turn at
-once, "incomplete" waits for the long fallback silence.
+The endpointer (vad.EndOfSpeechDetector) asks `TurnJudge` at a short silence (`vad.turn_check_ms`);
+"complete" ends the turn at once, "incomplete" waits for the fallback silence (`turn_fallback_ms`).
+Complete means both: Smart Turn's probability is above `vad.turn_complete_at` (0.85, not the
+model's own 0.5, which ended "which run had | ..." on the app's Piper voice), and the words so far
+(Whisper's speculative transcript) do not stop mid-phrase (`ends_unfinished`). Measured with
+`scripts/bench.py --pauses` (README): Smart Turn alone calls many such fragments finished; the
+words catch most of them.
 """
 from __future__ import annotations
 
@@ -30,7 +35,7 @@ FRAMES = WINDOW_S * SAMPLE_RATE // HOP    # 800
 LOG_FLOOR = 1e-10
 DYNAMIC_RANGE = 8.0              # decades kept below the loudest band
 NORM_EPS = 1e-7
-COMPLETE_AT = 0.5                # the model's own decision threshold
+COMPLETE_AT = 0.5                # the model's own decision threshold (the app's: vad.turn_complete_at)
 
 
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
@@ -89,8 +94,10 @@ def log_mel_features(audio: np.ndarray) -> np.ndarray:
 class SmartTurn:
     """Probability that an utterance is a finished turn. One owner thread; ~0.1 s per call on CPU."""
 
-    def __init__(self, model_path: str | Path, threads: int = 1) -> None:
+    def __init__(self, model_path: str | Path, threads: int = 1, complete_at: float = COMPLETE_AT) -> None:
         import onnxruntime
+
+        self.complete_at = complete_at   # probability above which the turn counts as finished
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
@@ -109,7 +116,8 @@ class SmartTurn:
     def from_config(cls, config) -> "SmartTurn":
         from labvoice.models import resolve_model
 
-        return cls(resolve_model("turn", config.vad.turn_model, config.paths.models))
+        return cls(resolve_model("turn", config.vad.turn_model, config.paths.models),
+                   complete_at=config.vad.turn_complete_at)
 
     def probability(self, audio: np.ndarray) -> float:
         """P(the person has finished) for 16 kHz mono audio ending now (speech plus the pause so far)."""
@@ -118,41 +126,90 @@ class SmartTurn:
         return float(np.asarray(prob).reshape(-1)[0])
 
     def is_complete(self, audio: np.ndarray) -> bool:
-        return self.probability(audio) > COMPLETE_AT
+        return self.probability(audio) > self.complete_at
 
 
 # Words a finished sentence does not end on: articles, possessives, conjunctions, prepositions
-# ("which run had the best ... on", "compare it with the", "more than"). Auxiliaries and wh-words are
-# not here ("than he was", "and why"), and a question that ends on a stranded preposition ("which
-# dataset was it trained on") only waits for the fallback silence: slower, never cut.
+# ("which run had the best ... on", "compare it with the", "more than"). A question that ends on a
+# stranded preposition ("which dataset was it trained on") only waits for the fallback silence:
+# slower, never cut.
 UNFINISHED_WORDS = frozenset("""
-a an the my your our their its
+a an the my your our their its every
 and or but nor than
 of to in on at for with by from into onto about between among
 very
 """.split())
+# A determiner and a modifier with no noun yet ("which run had the best | validation accuracy",
+# "compare the two best | svm runs"): the noun phrase is still open. ("Which run was the best?" is
+# finished, and waits for the fallback silence.)
+DETERMINERS = frozenset("the a an my your our their its this that these those".split())
+NOUN_MODIFIERS = frozenset("""
+best worst most least last first latest earliest newest oldest next previous same other top bottom
+highest lowest largest smallest biggest longest shortest fastest slowest greatest second third
+average mean median total overall final maximum minimum
+""".split())
+NUMBER_WORDS = frozenset("two three four five six seven eight nine ten".split())
+# A wh-question that ends on an auxiliary is still waiting for its verb or its subject ("what
+# learning rate did | the best forest use"). Outside questions a clause may end on one ("tell me
+# what the learning rate was"), so only questions that begin with a wh-word are judged by it.
+WH_WORDS = frozenset("what which who whom whose when where why how".split())
+AUXILIARIES = frozenset("""
+do does did is are was were has have had can could will would shall should may might must
+""".split())
+# A relative clause just opened ("are there any runs that | crashed"): "that", "which" or "whose"
+# after a noun. After a verb or a preposition the same word is a finished object ("why is that?",
+# "who did that?", "what about that?").
+RELATIVE_WORDS = frozenset("that which whose".split())
+TAKES_AN_OBJECT = AUXILIARIES | frozenset("about like than know think mean say said see tell".split())
 
 
 TRAILING_OFF = ("...", "\u2026", "-", "\u2014", ",", ";", ":")   # how Whisper writes speech that stops mid-phrase
 SENTENCE_END = ".?!"
 
 
+def _words(text: str) -> list[str]:
+    words = [w.strip(".,;:!?\"'()\u2026-").lower() for w in text.split()]
+    return [w for w in words if w]
+
+
 def ends_unfinished(transcript: str | None) -> bool:
-    """The words stop mid-phrase: Whisper wrote "..." or "-" where the speech trails off, or, in a
-    transcript it punctuated, no full stop, question or exclamation mark at the end, or the last
-    word cannot end a sentence ("... on the", "... more than"). (With lower-case comma-list hotwords
-    tiny.en imitates their style and writes no punctuation at all; then only the words count.)"""
-    if not transcript:
+    """The words stop mid-phrase, judged from Whisper's own punctuation (it punctuates with the
+    sentence prompt of stt.faster_whisper.hint_prompt) and from grammar that holds in any sentence:
+    - Whisper wrote "..." or "-" where the speech trails off, or, in a punctuated transcript, no
+      full stop, question or exclamation mark at the end;
+    - the last word cannot end a sentence ("... on the", "... more than");
+    - a noun phrase is open: a determiner, then only modifiers ("the best", "the two best");
+    - a wh-question ends on an auxiliary ("what learning rate did?");
+    - a relative clause has just opened ("any runs that?");
+    - nothing was heard as words at all (""): the speech so far is not known to be a sentence.
+    With no punctuation at all (a transcriber that writes none) only the words count. None (no
+    transcript made) is not unfinished: the turn model decides alone."""
+    if transcript is None:
         return False
     text = transcript.strip().rstrip("\"')]")
     if not text:
-        return False
+        return True
     punctuated = any(c in ".?!," for c in text) or any(c.isupper() for c in text)
     if text.endswith(TRAILING_OFF) or (punctuated and text[-1] not in SENTENCE_END):
         return True
-    words = [w.strip(".,;:!?\"'()").lower() for w in text.split()]
-    words = [w for w in words if w]
-    return bool(words) and words[-1] in UNFINISHED_WORDS
+    words = _words(text)
+    if not words:
+        return True
+    if words[-1] in UNFINISHED_WORDS or _open_noun_phrase(words):
+        return True
+    if len(words) > 2 and words[-1] in RELATIVE_WORDS and words[-2] not in TAKES_AN_OBJECT | UNFINISHED_WORDS:
+        return True
+    return words[0] in WH_WORDS and words[-1] in AUXILIARIES and len(words) > 2
+
+
+def _open_noun_phrase(words: list[str]) -> bool:
+    """... a determiner, then only modifiers and numbers, ending on a modifier ("the two best")."""
+    if words[-1] not in NOUN_MODIFIERS:
+        return False
+    for i in range(len(words) - 2, max(-1, len(words) - 5), -1):
+        if words[i] in DETERMINERS:
+            return all(w in NOUN_MODIFIERS or w.isdigit() or w in NUMBER_WORDS for w in words[i + 1:])
+    return False
 
 
 class TurnJudge:
@@ -200,7 +257,7 @@ class TurnJudge:
             self.last_probability = None
             return transcript is not None and bool(transcript.strip())
         self.last_probability = self.model.probability(audio)
-        return self.last_probability > COMPLETE_AT
+        return self.last_probability > self.model.complete_at
 
 
 def load_turn_model(config) -> SmartTurn | None:

@@ -96,7 +96,7 @@ class VadOptions:
     pre_roll_ms: int = 250        # audio kept from before speech start
     max_utterance_s: float = 15.0 # longer speech is cut here
     turn_check_ms: int = 200      # with a turn model: silence after which it is asked "finished?"
-    turn_fallback_ms: int = 1000  # with a turn model: silence that ends the turn whatever it said
+    turn_fallback_ms: int = 1200  # with a turn model: silence that ends the turn whatever it said
 
     @classmethod
     def from_config(cls, vad_config) -> "VadOptions":

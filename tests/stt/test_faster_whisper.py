@@ -87,3 +87,25 @@ def test_db_names_as_hints_spell_the_dataset_so_the_question_finds_it(whisper_tr
     audio = resample(voice.synthesize_all("How many runs used fashion mnist?"), voice.sample_rate, 16000)
     heard = whisper_transcriber.transcribe_text(audio, hints=vocab.spoken_names())
     assert vocab.match_datasets(heard, question_tokens(heard)) == ["fashion_mnist"], heard
+
+
+def test_hint_prompt_is_a_punctuated_sentence():
+    from labvoice.stt.faster_whisper import hint_prompt
+
+    assert hint_prompt(()) is None
+    prompt = hint_prompt(("digits", "random forest"))
+    assert prompt[0].isupper() and prompt.endswith(".") and "digits" in prompt and "random forest" in prompt
+
+
+def test_with_hints_whole_questions_keep_their_punctuation(whisper_transcriber, spoken_questions):
+    """The end of turn reads the speculative transcript (turn_detect.ends_unfinished): with the DB's
+    names as hints a whole question must still end on "?" or "." and read as finished (a bare list
+    of hotwords made tiny.en drop the punctuation; tests/test_turn_detect.py has the fragments)."""
+    from labvoice.audio.wavio import read_for_pipeline
+    from labvoice.turn_detect import ends_unfinished
+
+    hints = ("breast_cancer", "digits", "iris", "wine", "linear svm", "mlp", "random forest")
+    for question in spoken_questions:
+        text = whisper_transcriber.transcribe_text(read_for_pipeline(question.path), hints=hints)
+        assert text.rstrip().endswith(("?", ".")), text
+        assert not ends_unfinished(text), text
