@@ -14,8 +14,16 @@ DELAY = int(0.06 * RATE)     # the test echo path's delay
 
 
 def _shares(cleaned: np.ndarray, far: np.ndarray) -> list[float | None]:
+    """Like the capture: each frame with the reference from far_start(frame end) on, `far_span` long."""
     meter = ResidualEchoMeter(RATE)
-    return [meter.add(cleaned[i:i + FRAME], far[i:i + FRAME]) for i in range(0, far.size - FRAME + 1, FRAME)]
+    shares = []
+    for i in range(0, far.size - FRAME + 1, FRAME):
+        start = round(meter.far_start((i + FRAME) / RATE) * RATE)
+        window = np.zeros(meter.far_span, dtype=np.float32)
+        lo, hi = max(start, 0), min(start + meter.far_span, far.size)
+        window[lo - start:hi - start] = far[lo:hi]
+        shares.append(meter.add(cleaned[i:i + FRAME], window))
+    return shares
 
 
 def _voices() -> tuple[np.ndarray, np.ndarray]:
@@ -39,6 +47,15 @@ def test_a_person_over_the_answer_is_not_echo():
     judged = [s for s in _shares(0.3 * person, far)[10:] if s is not None]
     assert len(judged) > 30
     assert np.percentile(judged, 90) < ECHO_SHARE_MAX / 2      # measured: p90 ~0.04
+
+
+def test_echo_ahead_of_its_late_stamped_reference_is_echo():
+    far, _ = _voices()
+    residue = np.zeros_like(far)
+    early = int(0.08 * RATE)                                  # the reference's stamps run 80 ms late
+    residue[:-early] = 0.05 * far[early:]
+    judged = [s for s in _shares(residue, far)[10:] if s is not None]
+    assert np.median(judged) > 0.9
 
 
 def test_nothing_to_judge_in_silence():

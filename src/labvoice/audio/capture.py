@@ -179,7 +179,6 @@ class MicrophoneCapture:
         self._resampler.reset()
         self._pending = np.zeros(0, dtype=np.float32)
         self._pending_raw = np.zeros(0, dtype=np.float32)   # the microphone before the canceller, aligned
-        self._pending_far = np.zeros(0, dtype=np.float32)   # the reference the canceller used, aligned
         if self._echo is not None:
             self._echo.drop_pending()
             self._residual.reset()
@@ -236,7 +235,6 @@ class MicrophoneCapture:
             self._resampled += converted.size
             converted = self._echo.process(converted, t_first)
             self._pending_raw = np.concatenate((self._pending_raw, self._echo.last_input))
-            self._pending_far = np.concatenate((self._pending_far, self._echo.last_far))
         pending = np.concatenate((self._pending, converted)) if self._pending.size else converted
         period = 1.0 / self.sample_rate
         offset = 0
@@ -247,7 +245,9 @@ class MicrophoneCapture:
             if self._echo is not None:
                 raw = self._pending_raw[offset:offset + self.frame_samples]
                 removed = float(10 * np.log10((np.sum(raw * raw) + 1e-10) / (np.sum(samples * samples) + 1e-10)))
-                share = self._residual.add(samples, self._pending_far[offset:offset + self.frame_samples])
+                meter = self._residual
+                far = self._echo.reference.read(meter.far_start(t_start + self.frame_samples * period), meter.far_span)
+                share = meter.add(samples, far)
             frame = AudioFrame(samples, t_start, t_start + self.frame_samples * period,
                                float(np.sqrt(np.mean(samples * samples))), self._frame_index, removed, share)
             self._frame_index += 1
@@ -257,7 +257,6 @@ class MicrophoneCapture:
         self._pending = pending[offset:].copy() if offset else pending
         if self._echo is not None:
             self._pending_raw = self._pending_raw[offset:].copy()
-            self._pending_far = self._pending_far[offset:].copy()
 
     def _deliver(self, frame: AudioFrame) -> None:
         if self._on_frame is not None:

@@ -17,44 +17,53 @@ import numpy as np
 
 WINDOW_S = 0.2               # cleaned audio judged at once (a syllable or two; one 32 ms frame is too noisy)
 MAX_LAG_S = 0.35             # the echo's delay behind its reference: room + output/input buffers
+# ... or ahead of it: the reference's DAC-time stamps can run late (seen after an answer's first
+# audio: the echo reached the mic while its reference was still stamped in the future, so the
+# reference looked silent and the echo was taken for a person).
+LOOKAHEAD_S = 0.15
 MIN_OUT_RMS = 1e-3           # a quieter cleaned window is nobody's voice: not judged
 MIN_FAR_RMS = 1e-3           # nothing was playing: the remainder cannot be our echo
 PRE_EMPHASIS = 0.97          # y[n] = x[n] - 0.97 x[n-1] on both sides before correlating
 
 
 class ResidualEchoMeter:
-    """Feed each cleaned frame with the reference the canceller used for it (same samples, same
-    times); `add` returns the frame's echo share (0..1), or None when there is nothing to judge
-    (silence on either side). One owner thread (the capture's)."""
+    """Feed each cleaned frame with the reference around it (`far_start(t_end)`, `far_span`
+    samples: from MAX_LAG_S + WINDOW_S before the frame's end to LOOKAHEAD_S after it); `add`
+    returns the frame's echo share (0..1), or None when there is nothing to judge (silence on
+    either side). One owner thread (the capture's)."""
 
     def __init__(self, sample_rate: int = 16000) -> None:
+        self.sample_rate = sample_rate
         self.window = round(WINDOW_S * sample_rate)
         self.max_lag = round(MAX_LAG_S * sample_rate)
+        self.far_span = self.window + self.max_lag + round(LOOKAHEAD_S * sample_rate)
         self._out = np.zeros(self.window, dtype=np.float32)
-        self._far = np.zeros(self.window + self.max_lag, dtype=np.float32)
-        self._n_fft = 1 << int(np.ceil(np.log2(self._out.size + self._far.size)))
-        self._last_out = self._last_far = 0.0
+        self._n_fft = 1 << int(np.ceil(np.log2(self.window + self.far_span)))
+        self._last_out = 0.0
+
+    def far_start(self, t_end: float) -> float:
+        """Time of the first reference sample `add` wants for a frame ending at `t_end`."""
+        return t_end - (self.window + self.max_lag) / self.sample_rate
 
     def reset(self) -> None:
         """The stream broke (mute, overflow): forget the history."""
         self._out[:] = 0.0
-        self._far[:] = 0.0
-        self._last_out = self._last_far = 0.0
+        self._last_out = 0.0
 
     def add(self, cleaned: np.ndarray, far: np.ndarray) -> float | None:
         _shift_in(self._out, _emphasize(cleaned, self._last_out))
-        _shift_in(self._far, _emphasize(far, self._last_far))
         if cleaned.size:
-            self._last_out, self._last_far = float(cleaned[-1]), float(far[-1])
-        out, ref = self._out, self._far
+            self._last_out = float(cleaned[-1])
+        out, ref = self._out, _emphasize(far, 0.0)
         out_energy = float(np.dot(out, out))
         if out_energy < MIN_OUT_RMS ** 2 * out.size or float(np.dot(ref, ref)) < MIN_FAR_RMS ** 2 * out.size:
             return None
-        # corr[k] = sum_i out[i] * ref[i + k]: out[i] is ref[i + max_lag - lag] delayed by `lag`.
+        # corr[k] = sum_i out[i] * ref[i + k]: out[i] is ref[i + k] delayed by max_lag - k (< 0: stamps late).
+        lags = ref.size - out.size + 1
         spectrum = np.conj(np.fft.rfft(out, self._n_fft)) * np.fft.rfft(ref, self._n_fft)
-        corr = np.fft.irfft(spectrum, self._n_fft)[:self.max_lag + 1]
+        corr = np.fft.irfft(spectrum, self._n_fft)[:lags]
         squares = np.concatenate(([0.0], np.cumsum(ref.astype(np.float64) ** 2)))
-        ref_energy = squares[self.window:self.window + self.max_lag + 1] - squares[:self.max_lag + 1]
+        ref_energy = squares[self.window:self.window + lags] - squares[:lags]
         share = corr ** 2 / (out_energy * np.maximum(ref_energy, 1e-12))
         return float(min(1.0, np.max(share)))
 
