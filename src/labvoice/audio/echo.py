@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 
 AEC_BLOCK = 160              # 10 ms at 16 kHz: the canceller's unit; anything else would be zero-padded
 RING_S = 4.0                 # reference history kept (mic frames arrive < 0.2 s after the speaker's push)
-REANCHOR_S = 0.02            # a block this far off the running sample clock (flush, restart) re-anchors it
+REANCHOR_S = 0.02            # blocks this far off the running sample clock (an underrun, a restart) ...
+REANCHOR_BLOCKS = 3          # ... this many in a row, on the same side, re-anchor it; one alone is jitter
+JUMP_S = 0.1                 # a block this far off re-anchors at once (the stream started again)
 INBOX_BLOCKS = 2048          # blocks the audio thread may queue before the oldest are dropped (~10 s)
 FAR_ACTIVE_RMS = 1e-3        # a 10 ms reference block louder than this counts for the ERLE figure
 RECENT_S = 6.0               # microphone, reference and output kept for `recent()` (diagnostics)
@@ -57,6 +59,7 @@ class FarEndReference:
         self._in_samples = 0                   # device-rate samples since the anchor
         self._out_samples = 0                  # resampled samples written since the anchor
         self.reanchors = 0                     # clock jumps followed (flushes, restarts; diagnostics)
+        self._off_clock: list[float] = []      # offsets of the latest blocks in a row beyond REANCHOR_S
         self.offsets: collections.deque[float] = collections.deque(maxlen=2048)  # DAC time - sample clock (s)
 
     # -- audio thread ----------------------------------------------------------------------
@@ -94,22 +97,38 @@ class FarEndReference:
         if self._origin is None:
             self._origin = t_dac
         expected = self._anchor_t + self._in_samples / rate
-        self.offsets.append(t_dac - expected)
-        if (self._resampler is None or self._resampler.rate_in != rate
-                or abs(t_dac - expected) > REANCHOR_S):
-            if self._resampler is None or self._resampler.rate_in != rate:
-                self._resampler = StreamingResampler(rate, self.sample_rate)
-            else:
-                self._resampler.reset()
-            self.reanchors += 1
-            self._anchor_t = t_dac
-            self._anchor_index = int(round((t_dac - self._origin) * self.sample_rate))
-            self._in_samples = self._out_samples = 0
+        offset = t_dac - expected
+        self.offsets.append(offset)
+        if self._resampler is None or self._resampler.rate_in != rate:
+            self._resampler = StreamingResampler(rate, self.sample_rate)
+            self._anchor(t_dac)
+        elif abs(offset) > JUMP_S or self._off_clock_for(offset) >= REANCHOR_BLOCKS:
+            # Under load PortAudio's DAC times jitter by +-15 ms around a clock that did not move
+            # (measured p5/p95 through PulseAudio); following each one shifted the reference by
+            # that much and the canceller lost the echo (ERLE down to 2-10 dB for seconds).
+            # A real jump (an underrun, a restart) keeps every later block off to the same side.
+            self._resampler.reset()
+            self._anchor(t_dac if abs(offset) > JUMP_S else expected + float(np.median(self._off_clock)))
         converted = self._resampler.process(block)
         self._in_samples += block.size
         if converted.size:
             self._write(self._anchor_index + self._out_samples, converted)
             self._out_samples += converted.size
+
+    def _off_clock_for(self, offset: float) -> int:
+        """How many blocks in a row (this one included) were off the clock by REANCHOR_S, same side."""
+        if abs(offset) <= REANCHOR_S or (self._off_clock and (offset > 0) != (self._off_clock[-1] > 0)):
+            self._off_clock = []
+        if abs(offset) > REANCHOR_S:
+            self._off_clock.append(offset)
+        return len(self._off_clock)
+
+    def _anchor(self, t_first: float) -> None:
+        self.reanchors += 1
+        self._off_clock = []
+        self._anchor_t = t_first
+        self._anchor_index = int(round((t_first - self._origin) * self.sample_rate))
+        self._in_samples = self._out_samples = 0
 
     def _write(self, start: int, samples: np.ndarray) -> None:
         size = self._ring.size
