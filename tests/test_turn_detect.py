@@ -83,8 +83,9 @@ def test_smart_turn_hears_finished_and_unfinished_human_speech(smart_turn, stem,
 @pytest.mark.parametrize("text, unfinished", [
     ("Which runs used more than?", True), ("What was the loss of the...", True), ("Compare it with.", True),
     ("Show me the most recent run that was-", True), ("Which run had the best", True),
-    ("which run had the best", True),            # no punctuation at all: only the words count
-    ("which runs diverged", False),
+    ("which run had the best", True), ("which runs diverged", True),   # no final mark: not known to be finished
+    ("Which runs work. Which runs work.", True), ("How long did this? How long did this?", True),
+    ("Which runs diverged? Which ones did not?", False),
     ("Which run had the best?", True), ("Compare the two best.", True), ("Tell me about the last.", True),
     ("What learning rate did?", True), ("How many epochs did the top run?", False),
     ("Which run did best?", False), ("than he was.", False), ("How many runs used a perceptron?", False),

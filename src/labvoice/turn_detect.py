@@ -137,6 +137,7 @@ UNFINISHED_WORDS = frozenset("""
 a an the my your our their its every
 and or but nor than
 of to in on at for with by from into onto about between among
+above below under across through against within without towards toward per via
 very
 """.split())
 # A determiner and a modifier with no noun yet ("which run had the best | validation accuracy",
@@ -175,31 +176,37 @@ def _words(text: str) -> list[str]:
 def ends_unfinished(transcript: str | None) -> bool:
     """The words stop mid-phrase, judged from Whisper's own punctuation (it punctuates with the
     sentence prompt of stt.faster_whisper.hint_prompt) and from grammar that holds in any sentence:
-    - Whisper wrote "..." or "-" where the speech trails off, or, in a punctuated transcript, no
-      full stop, question or exclamation mark at the end;
+    - Whisper wrote "..." or "-" where the speech trails off, or no full stop, question or
+      exclamation mark at the end (a transcriber that never punctuates only makes every turn wait
+      for the fallback silence: slower, never cut);
+    - Whisper said the same sentence twice ("Which runs work. Which runs work."): its decoder
+      loops on speech that stops mid-word, so the words cannot be trusted to be finished;
     - the last word cannot end a sentence ("... on the", "... more than");
     - a noun phrase is open: a determiner, then only modifiers ("the best", "the two best");
     - a wh-question ends on an auxiliary ("what learning rate did?");
     - a relative clause has just opened ("any runs that?");
     - nothing was heard as words at all (""): the speech so far is not known to be a sentence.
-    With no punctuation at all (a transcriber that writes none) only the words count. None (no
-    transcript made) is not unfinished: the turn model decides alone."""
+    None (no transcript made) is not unfinished: the turn model decides alone."""
     if transcript is None:
         return False
     text = transcript.strip().rstrip("\"')]")
     if not text:
         return True
-    punctuated = any(c in ".?!," for c in text) or any(c.isupper() for c in text)
-    if text.endswith(TRAILING_OFF) or (punctuated and text[-1] not in SENTENCE_END):
+    if text.endswith(TRAILING_OFF) or text[-1] not in SENTENCE_END:
         return True
     words = _words(text)
-    if not words:
+    if not words or _repeats_itself(words):
         return True
     if words[-1] in UNFINISHED_WORDS or _open_noun_phrase(words):
         return True
     if len(words) > 2 and words[-1] in RELATIVE_WORDS and words[-2] not in TAKES_AN_OBJECT | UNFINISHED_WORDS:
         return True
     return words[0] in WH_WORDS and words[-1] in AUXILIARIES and len(words) > 2
+
+
+def _repeats_itself(words: list[str]) -> bool:
+    half = len(words) // 2
+    return len(words) % 2 == 0 and half >= 2 and words[:half] == words[half:]
 
 
 def _open_noun_phrase(words: list[str]) -> bool:

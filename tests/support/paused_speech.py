@@ -75,6 +75,22 @@ FRESH_QUESTIONS = (
     "How many runs finished in | less than five minutes?",
     "Please list the | three most recent runs on digits.",
 )
+# A third set, written after FRESH_QUESTIONS had been measured and looked at, before the last rule
+# changes were measured; never tuned on.
+UNSEEN_QUESTIONS = (
+    "Which runs on breast cancer took | longer than an hour?",
+    "What is the | median validation accuracy of the SVM runs?",
+    "Remind me what | batch size we used for run nine.",
+    "How many runs did we | launch on Tuesday?",
+    "What was the | dropout rate of the best MLP?",
+    "Could you tell me | how long the last run took?",
+    "Is the newest run | better than the old baseline?",
+    "Which runs have a | learning rate of zero point one?",
+    "Why is the validation loss | going up on digits?",
+    "Show me every run where | the training loss is below one.",
+    "Tell me the | accuracy of run eight on iris.",
+    "Which of the | random forest runs used the most trees?",
+)
 PAUSES_S = (0.4, 0.55, 0.7, 0.9)
 SPEAKING_RATES = (0.9, 1.0, 1.15)   # Piper length scales, one per question in turn
 GAP_WINDOW_S = 0.03
@@ -337,9 +353,10 @@ def _summary(rows: list[dict]) -> dict:
 def measure(config) -> dict:
     """`scripts/bench.py --pauses`: the endpointer as configured (turn model + speculative words)
     against today's fixed silence (`vad.end_silence_ms`, no turn model) and the turn model alone,
-    on four sets, each whole and with pauses: QUESTIONS (Piper, the rules were tuned on them),
-    HELD_OUT_QUESTIONS and FRESH_QUESTIONS (Piper, never tuned on) and the LibriVox people. The
-    headline figures are over all four; `by_set` splits them. `end_of_turn_ms` is end of speech ->
+    on five sets, each whole and with pauses: QUESTIONS (Piper, the rules were tuned on them),
+    HELD_OUT_QUESTIONS, FRESH_QUESTIONS and UNSEEN_QUESTIONS (Piper, written in turn, each before
+    the rules were changed after the one before) and the LibriVox people. The headline figures
+    are over all five; `by_set` splits them. `end_of_turn_ms` is end of speech ->
     turn decided with this machine's compute in it (Whisper and the turn model hold the listener
     here); `end_of_turn_silence_ms` is the silence heard before deciding. Loads only the VAD, Whisper, Piper and the turn model."""
     from labvoice.backends import make_transcriber
@@ -357,6 +374,7 @@ def measure(config) -> dict:
     sets = {"questions": spoken_questions(voice, QUESTIONS, per_point=2),
             "held_out": spoken_questions(voice, HELD_OUT_QUESTIONS, per_point=2),
             "fresh": spoken_questions(voice, FRESH_QUESTIONS, per_point=2),
+            "unseen": spoken_questions(voice, UNSEEN_QUESTIONS, per_point=2),
             "people": human_speech(librivox_clips(), word_end)}
     options = VadOptions.from_config(config.vad)
     hints: tuple[str, ...] = ()
@@ -390,5 +408,5 @@ def measure(config) -> dict:
                          "turn_fallback_ms": options.turn_fallback_ms, "turn_complete_at": model.complete_at,
                          "today_end_silence_ms": options.end_silence_ms, "pauses_s": list(PAUSES_S),
                          "voices": f"Piper questions ({len(QUESTIONS)} tuned on, "
-                                   f"{len(HELD_OUT_QUESTIONS) + len(FRESH_QUESTIONS)} held out) "
+                                   f"{len(HELD_OUT_QUESTIONS) + len(FRESH_QUESTIONS) + len(UNSEEN_QUESTIONS)} held out) "
                                    f"at length scales {list(SPEAKING_RATES)} + LibriVox clips (5)"}}
