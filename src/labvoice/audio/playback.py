@@ -3,8 +3,9 @@
 `play()` (the voice thread) resamples each chunk to the device rate outside the audio callback,
 with one streaming resampler per turn so a turn's chunks join without clicks, and appends it to a
 deque. The callback only copies samples. Control (`flush`, `set_current_turn`) reaches the callback
-through a second deque; `flush` also aborts and restarts the stream, which drops what PortAudio,
-ALSA and the sound server still hold (measured: silence within a few ms instead of a buffer's worth).
+through a second deque; `flush` drops the queued chunks at the callback's next block, and what the
+device already holds (OUTPUT_LATENCY_S) plays out: PortAudio's abort() would cut that too, but on
+ALSA over PulseAudio it was seen never to return.
 
 Timing goes to the callbacks from a notifier thread, never from the audio thread:
 - `on_first_audio(turn_id, t)`: t = time.monotonic() at which the turn's first sample reaches the
@@ -36,10 +37,11 @@ from labvoice.audio.resample import StreamingResampler
 log = logging.getLogger(__name__)
 
 MAX_SANE_OUTPUT_DELAY_S = 1.0   # a DAC time further ahead than this is garbage: use the latency instead
-# Device buffer. flush() aborts the stream, which drops this buffer, so its size does not delay an
-# interrupt; it only delays the first audio by this much and absorbs scheduling hiccups (GIL, a
-# loaded CPU): with PortAudio's "low" (~12 ms) a busy 2-core box underran audibly.
-OUTPUT_LATENCY_S = 0.05
+# Device buffer. flush() cannot drop it (no abort, see above), so it plays out after an interrupt:
+# at 50 ms the speaker went silent ~60 ms after the cut and the soak heard 3 of 3 interrupts' tails
+# past its 50 ms budget; at 30 ms, none (same loaded 2-core box, same underrun count). It also absorbs
+# scheduling hiccups (GIL, a loaded CPU): with PortAudio's "low" (~12 ms) a busy 2-core box underran.
+OUTPUT_LATENCY_S = 0.03
 NOTIFIER_IDLE_S = 0.5           # how often the notifier wakes with nothing to do (to notice stop())
 STOP_TIMEOUT_S = 2.0
 
