@@ -21,7 +21,7 @@ chat: demo
 	$(PY) main.py chat
 
 test: install
-	LABVOICE_NO_SKIPS=1 $(PY) -m pytest -q -m "not echo_path"
+	LABVOICE_NO_SKIPS=1 $(PY) -m pytest -q
 
 install: $(STAMP)
 

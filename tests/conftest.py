@@ -48,4 +48,4 @@ def live_stages(live_config):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "echo_path: barge-in through the echo path; flaky, kept out of `make test` (-m echo_path runs it)")
+    config.addinivalue_line("markers", "echo_path: barge-in through the echo path (virtual speaker -> mic loopback; `-m echo_path` runs only these)")
