@@ -93,6 +93,8 @@ def test_smart_turn_hears_finished_and_unfinished_human_speech(smart_turn, stem,
     ("Which was the best random forest?", False), ("Hello, how are you?", False),
     ("Are there any runs that?", True), ("Why is that?", False), ("Who did that?", False), ("What's that?", False),
     ("What is the average?", True),
+    ("Which experiments on iris reached?", True), ("Which runs used?", True), ("Which learning rate was used?", False),
+    ("What did the best run use?", False), ("Which runs crashed?", False),
     ("", True), ("...", True),                   # speech heard as no words: not known to be finished
     (None, False),                               # no transcript made: the turn model decides alone
 ])

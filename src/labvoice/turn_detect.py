@@ -161,6 +161,15 @@ do does did is are was were has have had can could will would shall should may m
 # after a noun. After a verb or a preposition the same word is a finished object ("why is that?",
 # "who did that?", "what about that?").
 RELATIVE_WORDS = frozenset("that which whose".split())
+# An active verb that wants what comes after it, with nothing after it yet: "which experiments on
+# iris reached | a validation accuracy above ...", "which runs on wine took | longer". (After a
+# form of "be" or "get" it is passive and finished: "which learning rate was used?". A bare form
+# after "did" is finished too: "what did the best run use?", so only past forms are listed.)
+NEEDS_MORE = frozenset("""
+reached beat took used gave got had achieved scored needed made exceeded outperformed produced
+contained required yielded performed showed included compared trained
+""".split())
+PASSIVE_MARKERS = frozenset("is are was were be been being get gets got".split())
 TAKES_AN_OBJECT = AUXILIARIES | frozenset("about like than know think mean say said see tell".split())
 
 
@@ -185,6 +194,7 @@ def ends_unfinished(transcript: str | None) -> bool:
     - a noun phrase is open: a determiner, then only modifiers ("the best", "the two best");
     - a wh-question ends on an auxiliary ("what learning rate did?");
     - a relative clause has just opened ("any runs that?");
+    - an active verb still wants its object ("which experiments reached?", not "which rate was used?");
     - nothing was heard as words at all (""): the speech so far is not known to be a sentence.
     None (no transcript made) is not unfinished: the turn model decides alone."""
     if transcript is None:
@@ -200,6 +210,8 @@ def ends_unfinished(transcript: str | None) -> bool:
     if words[-1] in UNFINISHED_WORDS or _open_noun_phrase(words):
         return True
     if len(words) > 2 and words[-1] in RELATIVE_WORDS and words[-2] not in TAKES_AN_OBJECT | UNFINISHED_WORDS:
+        return True
+    if len(words) > 2 and words[-1] in NEEDS_MORE and words[-2] not in PASSIVE_MARKERS:
         return True
     return words[0] in WH_WORDS and words[-1] in AUXILIARIES and len(words) > 2
 
