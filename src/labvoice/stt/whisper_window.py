@@ -3,12 +3,14 @@
 faster-whisper pads every segment's log-mel features to 3000 frames (30 s), and on CPU the encoder
 over those frames is most of an utterance's transcription time, whatever was said. CTranslate2's
 Whisper encoder accepts fewer frames, so `ShortWindowWhisper.encode` drops the zero padding beyond
-the speech plus a margin, keeping at least MIN_WINDOW_FRAMES: below ~10 s tiny.en began to repeat
-itself ("which run has the lowest training loss? which run has ...", measured), at 10 s it did not.
+the speech plus a margin, keeping at least MIN_WINDOW_FRAMES: with short windows tiny.en repeats
+itself ("which run has the lowest training loss? which run has ...": at 5 s on Piper questions
+in files, at 10 s on 2 of 12 questions through the live microphone), which the end of turn reads
+as unfinished words.
 
-Measured (tiny.en int8, 2 threads, 17 Piper questions + 5 LibriVox sentences): CPU time per
-utterance 534 -> 147 ms; mean word error rate 0.098 -> 0.103 (the same words bar one or two per
-run, and a final "." where the full window wrote "?").
+Measured (tiny.en int8, 2 threads, 34 Piper questions with a 64 ms tail as the listener sends
+them): CPU time per utterance 568 ms at 30 s, 317 ms at 20 s, 150 ms at 10 s; no repeats at 20 s.
+At 10 s on 22 utterances the mean word error rate was 0.103 against 0.098 at 30 s.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import numpy as np
 from faster_whisper import WhisperModel
 
 FRAMES_PER_S = 100            # Whisper's log-mel hop: 10 ms
-MIN_WINDOW_FRAMES = 1000      # 10 s: shorter windows made tiny.en loop on short questions
+MIN_WINDOW_FRAMES = 2000      # 20 s: at 10 s tiny.en said 2 of 12 live questions twice over
 MARGIN_FRAMES = 100           # silence kept after the last frame of audio
 ROUND_FRAMES = 100
 
