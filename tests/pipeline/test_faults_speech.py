@@ -12,7 +12,9 @@ from tests.pipeline.faults import INJECTED, FailingSynthesizer, FailingTranscrib
 
 # A leaderboard answer comes in several speakable pieces (one per clause), so one can fail.
 MULTI_PIECE_QUESTION = "What are the top three runs by test accuracy?"
-SPOKEN_QUESTION = "How many runs used an MLP?"
+# Spoken: tiny.en hears "an MLP" as "in mnop" about half the time (Piper's noise), and this test is
+# about recovering from the crash, not about spelling.
+SPOKEN_QUESTION = "Which run has the best test accuracy?"
 FAILING_PIECE = 0
 
 
@@ -46,7 +48,7 @@ def test_stt_failure_is_reported_and_the_next_spoken_question_is_answered(make_d
     assert any(e.stage == "stt" and INJECTED in e.message for e in failed.errors), failed.events
     assert failed.ended.reason == "error" and failed.done is None
     heard = driver.ask_audio(audio)
-    expected = {r["run_id"] for r in heldout_rows if r["model_type"] == "mlp"}
-    assert "mlp" in heard.of(Transcript)[0].text.lower()
+    expected = {max(heldout_rows, key=lambda r: r["test_acc"])["run_id"]}
+    assert "test accuracy" in heard.of(Transcript)[0].text.lower()
     assert set(heard.done.used_run_ids) == expected and not heard.errors
     assert_next_turn_works(driver, heldout_rows)
