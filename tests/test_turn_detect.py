@@ -186,3 +186,19 @@ def test_the_fallback_silence_outlasts_the_longest_pause(silero_vad, cpu_config,
     utterances, _ = endpoint(detector, paused)
     assert len(utterances) == 1 and utterances[0].ended_by == "silence"
     assert utterances[0].t_speech_end > paused.pause[1]
+
+
+def test_words_whisper_was_unsure_of_do_not_end_the_turn():
+    from labvoice.stt.base import HeardWords
+    from labvoice.turn_detect import TurnJudge, UNSURE_LOGPROB, unsure_words, words_unfinished
+
+    sure = HeardWords("Which run had the best validation accuracy?", UNSURE_LOGPROB + 0.3)
+    unsure = HeardWords("Which model performance?", UNSURE_LOGPROB - 0.2)
+    assert sure == "Which run had the best validation accuracy?" and isinstance(sure, str)
+    assert not unsure_words(sure) and unsure_words(unsure)
+    assert not unsure_words("Which model performance?")          # a plain string carries no certainty
+    assert words_unfinished(unsure) and not words_unfinished(sure)
+    judge = TurnJudge(None)                                         # words only: no turn model
+    silence = np.zeros(16000, dtype=np.float32)
+    assert judge.is_complete(silence, sure)
+    assert not judge.is_complete(silence, unsure)

@@ -269,7 +269,7 @@ class TurnJudge:
             self.background.close()
 
     def is_complete(self, audio: np.ndarray, transcript: str | None) -> bool:
-        if ends_unfinished(transcript):
+        if words_unfinished(transcript):
             self.last_probability = None
             return False
         if self.model is None:
@@ -277,6 +277,23 @@ class TurnJudge:
             return transcript is not None and bool(transcript.strip())
         self.last_probability = self.model.probability(audio)
         return self.last_probability > self.model.complete_at
+
+
+# Whisper's certainty (average log-probability of the least sure segment) below which the words so
+# far do not end a turn: tiny.en guessing at a cut-off last word ("which model performance?") is
+# less sure (-0.4 to -0.6 measured) than of a whole question (-0.03 to -0.33). Such a turn waits for
+# the fallback silence: slower, never cut.
+UNSURE_LOGPROB = -0.4
+
+
+def unsure_words(transcript: str | None) -> bool:
+    certainty = getattr(transcript, "avg_logprob", None)
+    return certainty is not None and certainty < UNSURE_LOGPROB
+
+
+def words_unfinished(transcript: str | None) -> bool:
+    """The words so far do not end the turn: they read as unfinished, or Whisper was unsure of them."""
+    return ends_unfinished(transcript) or unsure_words(transcript)
 
 
 def load_turn_model(config) -> SmartTurn | None:

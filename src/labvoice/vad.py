@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from labvoice.models import resolve_model
-from labvoice.turn_detect import ends_unfinished
+from labvoice.turn_detect import words_unfinished
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +265,7 @@ class EndOfSpeechDetector:
                     return self._close(cut_at_max=False, ended_by="turn_model")
             elif self._heard_complete and not self._spec_pending:
                 self._heard_complete = False
-                if not ends_unfinished(self._speculative):
+                if not words_unfinished(self._speculative):
                     return self._close(cut_at_max=False, ended_by="turn_model")
         if self._confirmed and t_end - self._t_start >= self.options.max_utterance_s:
             return self._close(cut_at_max=True)

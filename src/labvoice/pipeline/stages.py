@@ -79,8 +79,12 @@ class Stages:
         return EndOfSpeechDetector.from_config(self.config, vad=self.vad, judge=judge)
 
     def transcribe(self, audio, cancel) -> str:
-        return " ".join(seg.text.strip() for seg in
-                        self.transcriber.transcribe(audio, cancel, self._stt_hints())).strip()
+        """The words (a `HeardWords`: with Whisper's certainty, for the end-of-turn judge)."""
+        from labvoice.stt.base import HeardWords
+
+        segments = list(self.transcriber.transcribe(audio, cancel, self._stt_hints()))
+        certainty = min((seg.avg_logprob for seg in segments), default=None)
+        return HeardWords(" ".join(seg.text.strip() for seg in segments).strip(), certainty)
 
     def _stt_hints(self) -> tuple[str, ...]:
         if not self.config.stt.hint_db_names:

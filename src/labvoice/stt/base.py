@@ -16,6 +16,19 @@ class TranscriptSegment:
     avg_logprob: float = 0.0
 
 
+class HeardWords(str):
+    """A transcript with how sure Whisper was of it: the lowest segment's average log-probability
+    (None when unknown). A plain `str` everywhere else; the end-of-turn judge reads the certainty
+    (tiny.en is unsure of words cut off mid-question: -0.4 to -0.6, whole questions -0.03 to -0.33)."""
+
+    avg_logprob: float | None
+
+    def __new__(cls, text: str, avg_logprob: float | None = None) -> "HeardWords":
+        words = super().__new__(cls, text)
+        words.avg_logprob = avg_logprob
+        return words
+
+
 class Transcriber(Protocol):
     """Turns one utterance (16 kHz mono float32) into text segments, lazily. `hints` are names
     the speaker is likely to say (dataset and model names from the DB); a backend that cannot use
