@@ -48,7 +48,6 @@ class AudioFrame:
     t_end: float        # time.monotonic() when the last sample was captured (+1 sample period)
     rms: float          # root mean square, 0..1, for the mic level meter
     index: int          # frames since start()
-    echo_removed_db: float | None = None   # microphone level over the cleaned level (None: no canceller)
     # Share of the cleaned frame's energy (with the 0.2 s before it) that a delayed copy of our own
     # playback explains, 0..1 (audio/residual.py); None: no canceller, or nothing to judge.
     echo_share: float | None = None
@@ -178,7 +177,6 @@ class MicrophoneCapture:
         """Restart the sample clock (start, unmute, overflow): counts from 0, time unknown."""
         self._resampler.reset()
         self._pending = np.zeros(0, dtype=np.float32)
-        self._pending_raw = np.zeros(0, dtype=np.float32)   # the microphone before the canceller, aligned
         if self._echo is not None:
             self._echo.drop_pending()
             self._residual.reset()
@@ -234,29 +232,24 @@ class MicrophoneCapture:
             t_first = self._t0 + self._resampled / self.sample_rate
             self._resampled += converted.size
             converted = self._echo.process(converted, t_first)
-            self._pending_raw = np.concatenate((self._pending_raw, self._echo.last_input))
         pending = np.concatenate((self._pending, converted)) if self._pending.size else converted
         period = 1.0 / self.sample_rate
         offset = 0
         while pending.size - offset >= self.frame_samples:
             samples = np.array(pending[offset:offset + self.frame_samples], dtype=np.float32)
             t_start = self._t0 + self._pipeline_samples * period - self._resampler.delay_s
-            removed = share = None
+            share = None
             if self._echo is not None:
-                raw = self._pending_raw[offset:offset + self.frame_samples]
-                removed = float(10 * np.log10((np.sum(raw * raw) + 1e-10) / (np.sum(samples * samples) + 1e-10)))
                 meter = self._residual
                 far = self._echo.reference.read(meter.far_start(t_start + self.frame_samples * period), meter.far_span)
                 share = meter.add(samples, far)
             frame = AudioFrame(samples, t_start, t_start + self.frame_samples * period,
-                               float(np.sqrt(np.mean(samples * samples))), self._frame_index, removed, share)
+                               float(np.sqrt(np.mean(samples * samples))), self._frame_index, echo_share=share)
             self._frame_index += 1
             self._pipeline_samples += self.frame_samples
             offset += self.frame_samples
             self._deliver(frame)
         self._pending = pending[offset:].copy() if offset else pending
-        if self._echo is not None:
-            self._pending_raw = self._pending_raw[offset:].copy()
 
     def _deliver(self, frame: AudioFrame) -> None:
         if self._on_frame is not None:

@@ -180,7 +180,6 @@ class EchoCanceller:
         self._aec = Aec3(sample_rate=sample_rate, num_channels=1, stream_delay_ms=0)
         self._pending = np.zeros(0, dtype=np.float32)
         self._t_pending = 0.0                  # capture time of the first pending sample
-        self.last_input = np.zeros(0, dtype=np.float32)   # the microphone samples the last output cleaned
         self._stats = EchoStats(0.0, 0.0, 0.0)
         self._recent: collections.deque[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = collections.deque(
             maxlen=max(1, int(RECENT_S * sample_rate / (AEC_BLOCK * 3))))
@@ -197,13 +196,11 @@ class EchoCanceller:
         usable = near.size - near.size % AEC_BLOCK
         if usable == 0:
             self._pending = near.copy()
-            self.last_input = np.zeros(0, dtype=np.float32)
             return np.zeros(0, dtype=np.float32)
         far = self.reference.read(self._t_pending, usable)
         cleaned = self._aec.process(np.ascontiguousarray(near[:usable]), far)
         self._count(near[:usable], far, cleaned)
-        self.last_input = near[:usable].copy()
-        self._recent.append((self._t_pending, self.last_input, far, cleaned))
+        self._recent.append((self._t_pending, near[:usable].copy(), far, cleaned))
         self._pending = near[usable:].copy()
         self._t_pending += usable / self.sample_rate
         return cleaned

@@ -267,7 +267,7 @@ class Listener:
             # Unbroken speech that is not our own echo (audio/residual.py: what the canceller left
             # that still looks like the reference is echo residue, whatever the VAD says).
             run_from = near_end.update(frame.t_start, detector.speech_run_started is not None,
-                                       getattr(frame, "echo_share", None))
+                                       frame.echo_share)
             if (speaking and speech_started_at is not None and detector.in_speech and self.barge_in != "off"
                     and run_from is not None
                     and frame.t_end - max(run_from, controller.speaking_since) >= self.barge_min_s):
