@@ -82,6 +82,9 @@ def test_mentions_numbers_as_shown_or_as_percentages():
     assert mention_found("7", "7 runs used an MLP.") and not mention_found("7", "17 runs used an MLP.")
     assert mention_found("breast_cancer", "the best run on breast cancer")
     assert mention_found("b70ac666", "Run B70AC666 is best.")
+    # Run ids that float() reads as numbers (4e768123 = infinity, 12e45678 = 1.2e46) are text too.
+    assert mention_found("4e768123", "Run 4e768123 is best.") and not mention_found("4e768123", "Run 12e45678.")
+    assert mention_found("12e45678", "The best run is 12e45678.")
 
 
 def test_unknown_run_ids_and_word_error_rate():

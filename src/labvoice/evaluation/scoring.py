@@ -44,6 +44,9 @@ def _normal(text: str) -> str:
 
 
 def _float(text: str) -> float | None:
+    """The mention as a number, or None: a run id is text, even one float() reads ("4e768123")."""
+    if _RUN_ID_LIKE.fullmatch(text.strip().lower()):
+        return None
     try:
         return float(text)
     except ValueError:
