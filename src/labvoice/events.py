@@ -109,6 +109,12 @@ class Interrupted(Event):
 
 
 @dataclass(frozen=True)
+class OutputHeld(Event):
+    """The answer's audio was paused on a first hint of the person talking over it (barge-in
+    not confirmed yet): an `Interrupted` follows, or the answer goes on when the hint was a blip."""
+
+
+@dataclass(frozen=True)
 class ErrorEvent(Event):
     stage: str
     message: str          # one readable line with the fix

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from labvoice.answer.grounded import GroundedAnswerer
-from labvoice.answer.smalltalk import CANT_WORK_OUT, JOKES
+from labvoice.answer.smalltalk import CANT_WORK_OUT, JOKES, LOST_PUNCHLINE
 from labvoice.answer.spoken import spoken_problems
 from labvoice.cancel import CancelToken
 from labvoice.knowledge.retriever import Retriever
@@ -37,6 +37,13 @@ def test_a_joke_is_told_when_asked(cpu_config, heldout_db):
     result, pieces = ask(grounded, "Tell me a joke", Style(humour=0.6))
     assert result.text == joke and len(model.prompts) == 1
     assert "training runs" not in result.text          # not a deflection
+
+
+def test_a_set_up_whose_punchline_never_comes_is_owned_up_to(cpu_config, heldout_db):
+    grounded, _ = answerer(cpu_config, heldout_db, "Why did the GPU sit alone at lunch?")
+    result, pieces = ask(grounded, "Tell me a joke", Style(humour=0.6))
+    assert pieces == ["Why did the GPU sit alone at lunch?", LOST_PUNCHLINE]
+    assert result.text == " ".join(pieces)
 
 
 def test_a_rambling_llm_joke_is_replaced_by_a_builtin_one(cpu_config, heldout_db):

@@ -92,12 +92,35 @@ def _tell(reply: str) -> list[list[str]]:
     return [batch for batch in told if batch]
 
 
-def test_a_streamed_joke_is_told_sentence_by_sentence_with_the_punchline_beside_its_set_up():
+def test_a_streamed_joke_is_told_sentence_by_sentence_the_set_up_as_soon_as_it_is_whole():
     assert _tell("I told my computer a joke. It did not laugh, but it did reboot.") == [
         ["I told my computer a joke."], ["It did not laugh, but it did reboot."]]
-    # A set-up is never told alone: it waits for its punchline.
+    # The set-up goes out while the punchline is still being written, as a person tells it.
     assert _tell("Why did the computer go to the doctor? Because it had a virus!") == [
-        ["Why did the computer go to the doctor?", "Because it had a virus!"]]
+        ["Why did the computer go to the doctor?"], ["Because it had a virus!"]]
+
+
+@pytest.mark.parametrize("reply", [
+    "Why did the computer go to the doctor?",                                 # the stream ends there
+    "Why did the computer go to the doctor? Run 4e768b79 had 0.9806 accuracy.",  # the punchline spoils it
+])
+def test_a_set_up_left_without_its_punchline_is_owned_up_to(reply):
+    teller = JokeTeller()
+    for word in reply.split(" "):
+        teller.feed(word + " ")
+        if teller.done:
+            break
+    else:
+        teller.finish()
+    assert teller.told == ["Why did the computer go to the doctor?"] and teller.hanging
+
+
+def test_a_whole_joke_is_not_hanging():
+    teller = JokeTeller()
+    for word in "Why did the computer go to the doctor? Because it had a virus!".split(" "):
+        teller.feed(word + " ")
+    teller.finish()
+    assert len(teller.told) == 2 and not teller.hanging
 
 
 @pytest.mark.parametrize("reply", [

@@ -146,6 +146,49 @@ def test_flush_cuts_the_queued_audio(virtual_audio, speaker, tmp_path):
     assert len(reported) < len(chunks)
 
 
+def test_a_hold_pauses_the_answer_and_it_goes_on_where_it_paused(virtual_audio, speaker, tmp_path):
+    """hold() silences the answer without dropping anything: a 1 s tone held for 0.6 s part-way
+    sounds for its whole second, with a gap of about the hold, and every chunk is reported played."""
+    chunks = _chunks(_tone(1.0))
+    _drain(speaker.events)
+    virtual_audio.record_speaker(tmp_path / "hold.wav")
+    time.sleep(0.2)
+    turn = speaker.current_turn + 1
+    speaker.set_current_turn(turn)
+    for i, chunk in enumerate(chunks):
+        speaker.play(turn, i, chunk, VOICE_RATE)
+    time.sleep(0.4)
+    t_hold = time.monotonic()
+    speaker.hold(0.6)            # not renewed: it runs out by itself
+    events = _wait_played(speaker.events, turn, len(chunks))
+    time.sleep(0.2)
+    rec = virtual_audio.stop_recording()
+    start, end = _sounding(rec.audio)
+    assert _envelope_span(rec.audio, rec.sample_rate) == pytest.approx(1.0, abs=0.06)   # nothing dropped
+    assert (end - start) / rec.sample_rate == pytest.approx(1.6, abs=0.15)            # ... and a 0.6 s gap
+    window = rec.audio[rec.index_at(t_hold + 0.15):rec.index_at(t_hold + 0.5)]
+    assert window.size and np.max(np.abs(window)) < LOUD, "the tone kept playing during the hold"
+    assert sorted(e[2] for e in events if e[0] == "played" and e[1] == turn) == list(range(len(chunks)))
+
+
+def test_a_new_turn_ends_a_hold(virtual_audio, speaker, tmp_path):
+    """A hold belongs to the answer it paused: the next turn's audio is not held back."""
+    turn = speaker.current_turn + 1
+    speaker.set_current_turn(turn)
+    speaker.play(turn, 0, _tone(1.0), VOICE_RATE)
+    time.sleep(0.2)
+    speaker.hold(30.0)
+    virtual_audio.record_speaker(tmp_path / "next.wav")
+    time.sleep(0.2)
+    t_next = time.monotonic()
+    speaker.set_current_turn(turn + 1)
+    speaker.play(turn + 1, 0, _tone(0.3), VOICE_RATE)
+    time.sleep(0.8)
+    rec = virtual_audio.stop_recording()
+    start, _ = _sounding(rec.audio)
+    assert rec.time_of(start) - t_next < 0.3, "the new turn's audio waited for the old hold"
+
+
 def test_stale_turns_are_dropped(virtual_audio, speaker, tmp_path):
     virtual_audio.record_speaker(tmp_path / "stale.wav")
     time.sleep(0.2)

@@ -92,15 +92,19 @@ class Trial:
     detected: bool                      # the person's speech interrupted the answer
     to_silence_ms: float | None         # person's first word at the mic -> speaker silent
     erle_db: float | None               # the canceller's ERLE over the answer's echo-only part
+    echo_holds: int = 0                 # pauses of the answer before the person spoke (its own echo)
+    to_hold_ms: float | None = None     # person's first word at the mic -> the listener paused the answer
 
 
-def _silent_from(rec, t_cut: float) -> float:
+def _silent_from(rec, t_cut: float, t_acted: float | None = None) -> float:
     """When the speaker went silent for good around the barge-in at t_cut: its last loud sample up
-    to FLUSH_ALLOWANCE_S after the cut, or the cut itself when it was between sentences then."""
+    to FLUSH_ALLOWANCE_S after the cut, or, when it was silent already (between sentences), the
+    moment the app acted: the hold that paused the answer (`t_acted`, OutputHeld) or the cut."""
+    t_acted = t_cut if t_acted is None else min(t_acted, t_cut)
     end = min(rec.audio.size, rec.index_at(t_cut + FLUSH_ALLOWANCE_S))
     loud = np.nonzero(np.abs(rec.audio[:end]) > SILENCE)[0]
-    last = rec.time_of(int(loud[-1]) + 1) if loud.size else t_cut
-    return last if last > t_cut - PAUSE_GAP_S else t_cut
+    last = rec.time_of(int(loud[-1]) + 1) if loud.size else t_acted
+    return last if last > t_acted - PAUSE_GAP_S else t_acted
 
 
 def _events_until(events: "queue.Queue", deadline: float, stop) -> list:
@@ -121,7 +125,7 @@ def run_trial(orch, events: "queue.Queue", virtual: VirtualAudio, question: str,
     """Ask `question` (typed), and `talk_after_s` after its audio starts play `person` into the mic.
     The speaker and the mic feed are recorded: when the person's voice reached the mic is found in
     the mic feed, when the answer went silent in the speaker's recording."""
-    from labvoice.events import Interrupted, StatusChanged, TurnEnded, Status
+    from labvoice.events import Interrupted, OutputHeld, StatusChanged, TurnEnded, Status
 
     mic_source = virtual.mic_feed_monitor
     virtual.record_speaker(workdir / "trial_speaker.wav")
@@ -140,13 +144,14 @@ def run_trial(orch, events: "queue.Queue", virtual: VirtualAudio, question: str,
     stats_start = echo_stats() if echo_stats else None
     seen = _events_until(events, time.monotonic() + talk_after_s,
                          lambda e: e.turn_id == turn and isinstance(e, (Interrupted, TurnEnded)))
+    holds = [e.t for e in seen if isinstance(e, OutputHeld) and e.turn_id == turn]
     if seen and isinstance(seen[-1], (Interrupted, TurnEnded)):
         self_cut = isinstance(seen[-1], Interrupted) and seen[-1].reason == "barge-in"
         stop_recordings()
         if self_cut and dump is not None:
             dump(turn)
         _settle(orch)
-        return Trial(turn, False, self_cut, False, None, None)
+        return Trial(turn, False, self_cut, False, None, None, len(holds))
     erle = None
     if stats_start is not None:
         erle = echo_stats().since(stats_start).erle_db
@@ -154,21 +159,29 @@ def run_trial(orch, events: "queue.Queue", virtual: VirtualAudio, question: str,
     deadline = playback.t_started + person.duration_s + DETECT_GRACE_S
     seen = _events_until(events, deadline,
                          lambda e: e.turn_id == turn and isinstance(e, (Interrupted, TurnEnded)))
+    holds += [e.t for e in seen if isinstance(e, OutputHeld) and e.turn_id == turn]
     cut = next((e for e in seen if isinstance(e, Interrupted) and e.turn_id == turn), None)
     ended_first = any(isinstance(e, TurnEnded) and e.turn_id == turn for e in seen) and cut is None
     playback.wait(30)
     time.sleep(0.3)
     speaker, mic = stop_recordings()
     t_voice = heard_at(mic, person, playback.t_started) + person.onset_s
+    import logging
+    logging.getLogger("labvoice.trace").info("TRIAL turn=%d t_voice=%.3f cut=%s", turn, t_voice,
+                                             None if cut is None else round(cut.t, 3))
     # Cut before the person's voice reached the mic: its own echo did it (events carry their time).
     self_cut = cut is not None and cut.reason == "barge-in" and getattr(cut, "t", t_voice + 1) < t_voice
-    to_silence = None
+    to_silence = to_hold = None
+    held = [t for t in holds if t >= t_voice]
+    if held:
+        to_hold = round((held[0] - t_voice) * 1000, 1)
     if cut is not None and cut.reason == "barge-in" and not self_cut:
-        to_silence = round((_silent_from(speaker, getattr(cut, "t", t_voice)) - t_voice) * 1000, 1)
+        held = [t for t in held if t <= cut.t]
+        to_silence = round((_silent_from(speaker, cut.t, held[0] if held else None) - t_voice) * 1000, 1)
     _settle(orch, events)   # the person spoke: their utterance becomes a turn of its own
     detected = cut is not None and cut.reason == "barge-in" and not self_cut
     talked_over = not ended_first or detected
-    return Trial(turn, talked_over, self_cut, detected, to_silence, erle)
+    return Trial(turn, talked_over, self_cut, detected, to_silence, erle, sum(t < t_voice for t in holds), to_hold)
 
 
 def _settle(orch, events: "queue.Queue | None" = None) -> None:
@@ -207,4 +220,7 @@ def summarize(trials: list[Trial]) -> dict:
         "barge_in_detected_share": round(sum(t.detected for t in talked) / len(talked), 3) if talked else None,
         "barge_in_to_silence_ms": {"p50": pct(delays, 0.5), "p95": pct(delays, 0.95)},
         "erle_db": round(statistics.median(erles), 1) if erles else None,
+        # The cost of pausing on a first hint: answers paused by their own echo (they went on).
+        "echo_holds": sum(t.echo_holds for t in trials),
+        "answers_paused_by_echo": sum(t.echo_holds > 0 for t in trials),
     }

@@ -29,8 +29,9 @@ from labvoice.answer.guard import HallucinationGuard, Verdict
 from labvoice.answer.planner import QueryPlanner, planner_names
 from labvoice.answer.prompt import SYSTEM_PROMPT, build_messages, instructions
 from labvoice.answer.result import AnswerResult, AnswerStream, Conversation
-from labvoice.answer.smalltalk import (LLM_JOKE_MIN_HUMOUR, JokeTeller, builtin_joke, cant_work_out, capabilities,
-                                       capabilities_answer, is_capability_question, is_joke_request, joke_messages)
+from labvoice.answer.smalltalk import (LLM_JOKE_MIN_HUMOUR, LOST_PUNCHLINE, JokeTeller, builtin_joke, cant_work_out,
+                                       capabilities, capabilities_answer, is_capability_question, is_joke_request,
+                                       joke_messages)
 from labvoice.answer.spoken import speakable
 from labvoice.cancel import CancelToken
 from labvoice.knowledge.notes import FLAG_ACTION, UNFLAG_ACTION, flag_note, unflag_note
@@ -320,6 +321,9 @@ class GroundedAnswerer:
             close = getattr(stream, "close", None)
             if close:
                 close()
+        if teller.hanging and not cancel.cancelled:
+            result.display = f"{result.display} {LOST_PUNCHLINE}"
+            yield from self._emit(LOST_PUNCHLINE, spoken, result)
         if not spoken and not cancel.cancelled:
             result.dropped.append(f"not a usable joke: {teller.text[:80]!r}")
 

@@ -38,6 +38,7 @@ JOKE_MAX_WORDS = 45
 JOKE_MAX_SENTENCES = 3
 
 CANT_WORK_OUT = "I can't work that out from the runs yet."
+LOST_PUNCHLINE = "Hmm, I've lost the punchline. Sorry about that."
 
 _JOKE_REQUEST = re.compile(r"\bjokes?\b|\bmake me (laugh|smile)\b|\bsomething funny\b|\bcheer me up\b", re.I)
 _CAPABILITIES = re.compile(r"\bwhat (can|could) you do\b|\bwhat (do|can) you know\b|\bwhat can i ask\b|"
@@ -104,8 +105,9 @@ def joke_messages(system_prompt: str) -> list[ChatMessage]:
     return [ChatMessage("system", system_prompt), ChatMessage("user", JOKE_PROMPT)]
 
 
-def usable_joke(text: str, echo_of: tuple[str, ...] = (JOKE_PROMPT,)) -> str | None:
-    """The LLM's joke, trimmed to whole sentences, or None when it is not a usable joke."""
+def usable_joke(text: str, echo_of: tuple[str, ...] = (JOKE_PROMPT,), set_up_alone: bool = False) -> str | None:
+    """The LLM's joke, trimmed to whole sentences, or None when it is not a usable joke (a set-up
+    without its punchline is one only with `set_up_alone`: the opening of a joke still streaming)."""
     text = " ".join(text.replace("**", "").split()).strip(" \"'")
     sentences = _SENTENCE.findall(text)
     if not sentences:
@@ -119,7 +121,7 @@ def usable_joke(text: str, echo_of: tuple[str, ...] = (JOKE_PROMPT,)) -> str | N
         return None   # the prompt said back ("Tell me one short joke ...")
     if re.search(r"\d{2,}|https?:|[#*`<>{}\[\]]", joke):
         return None
-    if "?" in joke and not joke.rstrip().endswith((".", "!")) and len(sentences) < 2:
+    if "?" in joke and not joke.rstrip().endswith((".", "!")) and len(sentences) < 2 and not set_up_alone:
         return None   # a set-up without its punchline
     return joke
 
@@ -131,9 +133,12 @@ _SENTENCE_BOUNDARY = re.compile(r"[.!?]+[\"')\]]*(?=\s)")
 class JokeTeller:
     """The LLM's joke as it streams: `feed(token)` returns the sentences that can be told now, so
     the first audio does not wait for the whole reply. A sentence is told only when the joke so far
-    (`usable_joke`) is usable: a set-up waits for its punchline, a too-short opening for more. Once
+    (`usable_joke`) is usable; a set-up is told as soon as it is whole (as a person tells one: the
+    punchline is decoded while the set-up is spoken), a too-short opening waits for more. Once
     something was told, a sentence that would spoil the joke ends it (`done`); the rest is not told.
-    `finish()` at the end of the stream returns what the last, unterminated sentence adds."""
+    `finish()` at the end of the stream returns what the last, unterminated sentence adds.
+    `hanging`: the set-up was told and no punchline will follow (the stream ended or spoiled it);
+    the caller then owns up with LOST_PUNCHLINE rather than leave the question in the air."""
 
     def __init__(self, echo_of: tuple[str, ...] = (JOKE_PROMPT,)) -> None:
         self.echo_of = echo_of
@@ -154,7 +159,7 @@ class JokeTeller:
     def _tell(self, complete: str) -> list[str]:
         if self.done:
             return []
-        joke = usable_joke(complete, self.echo_of)
+        joke = usable_joke(complete, self.echo_of, set_up_alone=True)
         if joke is None:
             self.done = bool(self.told)   # a sentence after a told opening spoiled it: stop there
             return []
@@ -166,6 +171,11 @@ class JokeTeller:
         self.told.extend(new)
         self.done = len(self.told) >= JOKE_MAX_SENTENCES
         return new
+
+    @property
+    def hanging(self) -> bool:
+        """Only the set-up of a joke has been told (a question, nothing after it)."""
+        return bool(self.told) and self.told[-1].rstrip("\"')]").endswith("?")
 
 
 def capabilities(metric: str = "validation accuracy", dataset: str = "your dataset", kind: str = "MLP",

@@ -5,7 +5,9 @@ with one streaming resampler per turn so a turn's chunks join without clicks, an
 deque. The callback only copies samples. Control (`flush`, `set_current_turn`) reaches the callback
 through a second deque; `flush` drops the queued chunks at the callback's next block, and what the
 device already holds (OUTPUT_LATENCY_S) plays out: PortAudio's abort() would cut that too, but on
-ALSA over PulseAudio it was seen never to return.
+ALSA over PulseAudio it was seen never to return. `hold(seconds)` pauses the answer where it is
+(silence, nothing dropped) until then: the listener holds it on a first hint of the person talking
+and renews the hold while they go on; if they stop, the hold runs out and the answer goes on.
 
 Timing goes to the callbacks from a notifier thread, never from the audio thread:
 - `on_first_audio(turn_id, t)`: t = time.monotonic() at which the turn's first sample reaches the
@@ -99,6 +101,7 @@ class Speaker:
         self._current: _Chunk | None = None
         self._pos = 0
         self._announced_turn = -1
+        self._held_until = 0.0        # monotonic time the current hold runs out (0: none)
 
     @classmethod
     def from_config(cls, config, **kwargs) -> "Speaker":
@@ -190,6 +193,12 @@ class Speaker:
         self._idle.clear()
         return True
 
+    def hold(self, seconds: float) -> None:
+        """Pause the answer for `seconds` from now (silence, nothing dropped; 0 ends a hold). A hold
+        that is not renewed runs out by itself, so a listener that stops renewing never leaves the
+        answer stuck."""
+        self._control.append(("hold", time.monotonic() + seconds if seconds > 0 else 0.0))
+
     def flush(self, turn_id: int | None = None) -> None:
         """Silence now: drop queued chunks (all, or only `turn_id`'s); the device's own buffer plays out."""
         t_flush = time.monotonic()
@@ -210,8 +219,13 @@ class Speaker:
         while self._control:
             command, value = self._control.popleft()
             if command == "turn":
+                if value > self._cb_turn:
+                    self._held_until = 0.0   # a hold belongs to the answer it paused
                 self._cb_turn = max(self._cb_turn, value)
+            elif command == "hold":
+                self._held_until = value
             else:
+                self._held_until = 0.0       # what a hold kept is dropped: nothing to resume
                 self._drop(value)
         delay = time_info.outputBufferDacTime - time_info.currentTime
         if time_info.outputBufferDacTime > 0 and 0.0 <= delay < MAX_SANE_OUTPUT_DELAY_S:
@@ -219,7 +233,9 @@ class Speaker:
         else:
             t_dac = now + self.output_latency_s
         out = outdata[:, 0]
-        pos = 0
+        pos = frames if now < self._held_until else 0
+        if pos:
+            out[:] = 0.0
         while pos < frames:
             chunk = self._current
             if chunk is None or chunk.turn_id < self._cb_turn:

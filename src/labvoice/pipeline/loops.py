@@ -18,7 +18,7 @@ from typing import Callable
 
 from labvoice.answer.grounded import Conversation
 from labvoice.cancel import Cancelled
-from labvoice.events import ChunkPlayed, ErrorEvent, Event, MicLevel, SpeechStarted, UtteranceEnded
+from labvoice.events import ChunkPlayed, ErrorEvent, Event, MicLevel, OutputHeld, SpeechStarted, UtteranceEnded
 from labvoice.pipeline.control import Turn, TurnController
 from labvoice.pipeline.logs import ConversationLog
 from labvoice.pipeline.runner import Playback, PieceSink, TurnRunner
@@ -28,6 +28,11 @@ from labvoice.style import Style
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
+import os
+_TRACE = bool(os.environ.get("LABVOICE_BARGE_TRACE"))
+HOLD_RENEW_S = 0.3        # a hold on the answer lasts this long unless the next frames renew it (32 ms apart)
+HOLD_DRAIN_S = 0.25       # after a hold the echo of what had gone out still reaches the mic this long
+HOLD_CONFIRM_S = 0.1      # near-end speech after that drain which confirms a barge-in during a hold
 # The LLM's remarks wait for the first piece's audio (so its prefill does not slow the first audio
 # on a small CPU), but never longer than this.
 VOICED_WAIT_S = 5.0
@@ -209,10 +214,16 @@ class VoiceLoop:
 
 class Listener:
     """Mic frames -> end of speech -> `submit(utterance, endpoint_ms)`. While the assistant speaks,
-    confirmed speech of `barge_in_min_speech_ms` interrupts it (unless barge_in is off)."""
+    confirmed speech of `barge_in_min_speech_ms` interrupts it (unless barge_in is off).
+
+    Before that is confirmed, `barge_in_hold_ms` of it pauses the answer (`hold_output(seconds)`,
+    renewed while the speech goes on): the person is not talked over while the listener makes
+    sure, and the canceller, no longer busy with our echo, stops muting their first words. A
+    blip lets the hold run out and the answer goes on where it paused."""
 
     def __init__(self, frames: "queue.Queue", endpointer, config, controller: TurnController, publish: Publish,
-                 submit: Callable[[object, float], None], stop: threading.Event, echo_cancelled: bool = False) -> None:
+                 submit: Callable[[object, float], None], stop: threading.Event, echo_cancelled: bool = False,
+                 hold_output: Callable[[float], None] | None = None) -> None:
         from labvoice.audio.echo import effective_barge_in
 
         self.frames = frames
@@ -223,6 +234,10 @@ class Listener:
         self.stop = stop
         self.barge_in = effective_barge_in(config.pipeline.barge_in, echo_cancelled)   # auto -> headphones|speaker
         self.barge_min_s = config.pipeline.barge_in_min_speech_ms / 1000
+        # Only where our own voice is gone from the mic (canceller, headphones): in speaker mode the
+        # echo itself would pause every answer.
+        self.hold_s = config.pipeline.barge_in_hold_ms / 1000 if self.barge_in == "headphones" else 0.0
+        self.hold_output = hold_output if self.hold_s > 0 else None
         self.thresholds = (config.vad.threshold, config.pipeline.speaker_mode_threshold)
         self.level_every_s = 1.0 / config.audio.level_events_per_s
 
@@ -243,6 +258,8 @@ class Listener:
 
         last_level = 0.0
         speech_started_at: float | None = None
+        held_at: float | None = None   # capture time the answer was paused on near-end speech (a hold on)
+        held_until = 0.0               # ... and when that hold runs out unless renewed
         while not self.stop.is_set():
             try:
                 frame = self.frames.get(timeout=POLL_S)
@@ -268,9 +285,29 @@ class Listener:
             # that still looks like the reference is echo residue, whatever the VAD says).
             run_from = near_end.update(frame.t_start, detector.speech_run_started is not None,
                                        frame.echo_share)
+            if _TRACE and speaking:
+                log.info("TRACE %.3f p=%.2f share=%s run=%s held=%s", frame.t_start, detector.last_prob,
+                         None if frame.echo_share is None else round(frame.echo_share, 3),
+                         None if run_from is None else round(run_from, 3), held_at is not None)
+            if self.hold_output is not None:
+                heard_s = frame.t_end - max(run_from, controller.speaking_since) if run_from is not None else 0.0
+                if speaking and heard_s >= self.hold_s:
+                    self.hold_output(HOLD_RENEW_S)
+                    held_until = frame.t_end + HOLD_RENEW_S
+                    if held_at is None:
+                        held_at = frame.t_end
+                        self.publish(OutputHeld(controller.current_id))
+                elif held_at is not None and (not speaking or frame.t_end >= held_until):
+                    held_at = None   # not renewed: the hold ran out and the answer goes on
+            # Paused, the mic still hears the echo of what had gone out (buffers, the room): only
+            # speech that goes on once that has drained confirms the barge-in. The person is not
+            # talked over meanwhile, so being sure costs them nothing.
+            confirm_from = max(run_from, controller.speaking_since) if run_from is not None else None
+            drained = held_at is None or (confirm_from is not None and
+                                          frame.t_end - max(confirm_from, held_at + HOLD_DRAIN_S) >= HOLD_CONFIRM_S)
             if (speaking and speech_started_at is not None and detector.in_speech and self.barge_in != "off"
-                    and run_from is not None
-                    and frame.t_end - max(run_from, controller.speaking_since) >= self.barge_min_s):
+                    and confirm_from is not None and drained
+                    and frame.t_end - confirm_from >= self.barge_min_s):
                 controller.interrupt(reason="barge-in")
                 controller.set_hearing(True)
                 speech_started_at = None

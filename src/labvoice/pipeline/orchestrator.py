@@ -149,7 +149,8 @@ class Orchestrator:
                            threading.Thread(target=voice.run, name="voice", daemon=True)]
             if run.capture is not None:
                 listener = Listener(run.capture.frames, stages.new_endpointer(), self.config, self.controller,
-                                    self.publish, self._submit_utterance, run.stop, run.echo_cancelled)
+                                    self.publish, self._submit_utterance, run.stop, run.echo_cancelled,
+                                    hold_output=run.speaker.hold if run.speaker is not None else None)
                 run.threads.append(threading.Thread(target=listener.run, name="listener", daemon=True))
             for thread in run.threads:
                 thread.start()
