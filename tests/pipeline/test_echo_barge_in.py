@@ -40,4 +40,6 @@ def test_answer_over_the_echo_path_is_not_self_interrupted_and_a_voice_over_it_i
         assert trial.talked_over, f"the answer ended before the person spoke: {trials}"
         assert trial.detected, f"the person's voice over the answer did not stop it: {trials}"
         assert trial.to_silence_ms is not None and trial.to_silence_ms > 0
+        # The answer paused on the person's first words, before the barge-in was confirmed.
+        assert trial.to_hold_ms is not None and trial.to_hold_ms <= trial.to_silence_ms, trials
     assert max(t.erle_db or 0.0 for t in trials) > 10, f"the canceller removed too little echo: {trials}"

@@ -166,9 +166,6 @@ def run_trial(orch, events: "queue.Queue", virtual: VirtualAudio, question: str,
     time.sleep(0.3)
     speaker, mic = stop_recordings()
     t_voice = heard_at(mic, person, playback.t_started) + person.onset_s
-    import logging
-    logging.getLogger("labvoice.trace").info("TRIAL turn=%d t_voice=%.3f cut=%s", turn, t_voice,
-                                             None if cut is None else round(cut.t, 3))
     # Cut before the person's voice reached the mic: its own echo did it (events carry their time).
     self_cut = cut is not None and cut.reason == "barge-in" and getattr(cut, "t", t_voice + 1) < t_voice
     to_silence = to_hold = None

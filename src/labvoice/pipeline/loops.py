@@ -28,8 +28,6 @@ from labvoice.style import Style
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
-import os
-_TRACE = bool(os.environ.get("LABVOICE_BARGE_TRACE"))
 HOLD_RENEW_S = 0.3        # a hold on the answer lasts this long unless the next frames renew it (32 ms apart)
 HOLD_DRAIN_S = 0.25       # after a hold the echo of what had gone out still reaches the mic this long
 HOLD_CONFIRM_S = 0.1      # near-end speech after that drain which confirms a barge-in during a hold
@@ -285,13 +283,9 @@ class Listener:
             # that still looks like the reference is echo residue, whatever the VAD says).
             run_from = near_end.update(frame.t_start, detector.speech_run_started is not None,
                                        frame.echo_share)
-            if _TRACE and speaking:
-                log.info("TRACE %.3f p=%.2f share=%s run=%s held=%s", frame.t_start, detector.last_prob,
-                         None if frame.echo_share is None else round(frame.echo_share, 3),
-                         None if run_from is None else round(run_from, 3), held_at is not None)
             if self.hold_output is not None:
                 heard_s = frame.t_end - max(run_from, controller.speaking_since) if run_from is not None else 0.0
-                if speaking and heard_s >= self.hold_s:
+                if speaking and heard_s >= self.hold_s - 1e-3:   # frame times are sums of floats
                     self.hold_output(HOLD_RENEW_S)
                     held_until = frame.t_end + HOLD_RENEW_S
                     if held_at is None:
