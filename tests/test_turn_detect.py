@@ -202,3 +202,45 @@ def test_words_whisper_was_unsure_of_do_not_end_the_turn():
     silence = np.zeros(16000, dtype=np.float32)
     assert judge.is_complete(silence, sure)
     assert not judge.is_complete(silence, unsure)
+
+
+@pytest.mark.parametrize("words, actionable", [
+    ("Which run had the best validation accuracy?", True),
+    ("How many runs used a perceptron?", True),
+    ("Tell me a joke.", True),
+    ("Hello, how are you today?", True),
+    ("What was the dropout rate of the best run?", True),    # names what the DB lacks: a whole question
+    ("Could you tell me?", False),                            # the openings people pause after
+    ("Can you compare?", False),
+    ("Which model performed?", False),
+    ("Which experiments on iris reached?", False),
+])
+def test_the_app_reads_whether_it_can_act_on_the_words(live_stages, words, actionable):
+    assert live_stages.brain.retriever.acts_on(words) is actionable
+
+
+def test_words_it_cannot_act_on_wait_longer_before_the_turn_ends(live_stages, live_config):
+    """The app's own endpointer: "Could you tell me | how long the last run took?" with a 0.7 s
+    pause after "me" is one turn (the words so far make no question it can act on, so the turn
+    needs `vad.unclear_wait_ms` of silence), and the words heard are marked so."""
+    from labvoice.models import resolve_model
+    from labvoice.turn_detect import ReadWords
+
+    voice = AlignedVoice(resolve_model("tts", live_config.tts.piper.voice, live_config.paths.models))
+    items = spoken_questions(voice, ["Could you tell me | how long the last run took?"], pauses=(0.7,), natural=False)
+    paused = next(i for i in items if i.pause is not None)
+    detector = live_stages.new_endpointer(background=False)
+    assert detector.judge.unclear_wait_ms == live_config.vad.unclear_wait_ms > 960   # > a 0.9 s pause as heard
+    utterances, _ = endpoint(detector, paused)
+    assert len(utterances) == 1, [(u.t_speech_end, u.transcript) for u in utterances]
+    assert utterances[0].t_speech_end > paused.pause[1]
+    heard = detector.judge.transcribe(paused.audio[:int(paused.pause[0] * RATE) + RATE // 5])
+    assert isinstance(heard, ReadWords) and heard.actionable is False, heard
+    assert detector.judge.wait_ms(heard) == live_config.vad.unclear_wait_ms
+
+
+def test_a_question_it_can_act_on_still_ends_at_the_turn_check(live_stages, best_question):
+    detector = live_stages.new_endpointer(background=False)
+    utterances, _ = endpoint(detector, best_question[None])
+    assert len(utterances) == 1 and utterances[0].ended_by == "turn_model"
+    assert detector.turn_checks == 1 and getattr(utterances[0].transcript, "actionable", None) is True

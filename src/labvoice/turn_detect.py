@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from labvoice.stt.base import HeardWords
+
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
@@ -237,9 +239,14 @@ class TurnJudge:
     as a finished sentence (`ends_unfinished`). Either part may be absent. One owner thread (the listener)."""
 
     def __init__(self, model: SmartTurn | None, transcribe=None, speculate_ms: int = 64,
-                 background: bool = False) -> None:
+                 background: bool = False, acts_on=None, unclear_wait_ms: int = 0) -> None:
         self.model = model
         self._transcribe = transcribe          # audio -> text, or None (no speculative transcription)
+        # words -> can the assistant act on them (a question it can answer)? Words it cannot act on
+        # end the turn only after `unclear_wait_ms` of silence: they are what a question broken off
+        # in a pause reads as ("could you tell me?", "which model performed?").
+        self._acts_on = acts_on
+        self.unclear_wait_ms = unclear_wait_ms
         self.speculate_ms = speculate_ms       # pause after which the words so far are transcribed
         self.last_probability: float | None = None
         # background: the words are transcribed on a worker (stt/speculative.py) while the listener
@@ -255,13 +262,27 @@ class TurnJudge:
         return self._transcribe is not None
 
     def transcribe(self, audio: np.ndarray) -> str | None:
+        """The words so far, read for whether they make an actionable question (`ReadWords`); on
+        the background worker when there is one, so the listener never waits for the parser."""
         if self._transcribe is None:
             return None
         try:
-            return self._transcribe(audio)
+            words = self._transcribe(audio)
         except Exception as err:  # noqa: BLE001 - speculation is an optimisation: the turn transcribes again
             log.warning("speculative transcription failed: %s", err)
             return None
+        if words is None or self._acts_on is None or not words.strip():
+            return words
+        try:
+            actionable = bool(self._acts_on(words))
+        except Exception as err:  # noqa: BLE001 - the parser failing must not stop the turn from ending
+            log.warning("reading the words for the end of turn failed: %s", err)
+            actionable = True
+        return ReadWords(words, getattr(words, "avg_logprob", None), actionable)
+
+    def wait_ms(self, words: str | None) -> int:
+        """Silence the turn needs before it ends once the turn model and the words say "finished"."""
+        return self.unclear_wait_ms if getattr(words, "actionable", True) is False else 0
 
     def close(self) -> None:
         """End the background worker, if any."""
@@ -277,6 +298,17 @@ class TurnJudge:
             return transcript is not None and bool(transcript.strip())
         self.last_probability = self.model.probability(audio)
         return self.last_probability > self.model.complete_at
+
+
+class ReadWords(HeardWords):
+    """Heard words and whether they make a question the assistant can act on (`TurnJudge.transcribe`)."""
+
+    actionable: bool
+
+    def __new__(cls, text: str, avg_logprob: float | None = None, actionable: bool = True) -> "ReadWords":
+        words = super().__new__(cls, text, avg_logprob)
+        words.actionable = actionable
+        return words
 
 
 # Whisper's certainty (average log-probability of the least sure segment) below which the words so

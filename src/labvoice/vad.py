@@ -181,6 +181,7 @@ class EndOfSpeechDetector:
         self._speculative: str | None = None  # ... and this is what it said
         self._spec_pending = False            # ... on the judge's worker, not back yet
         self._heard_complete = False          # the turn model said "finished"; the words are awaited
+        self._ends_at_ms: float | None = None # ... and the words too, but the turn waits for this much silence
         self._t_start = 0.0
         self._t_last_voiced_end = 0.0
         self._frames_at_last_voiced = 0
@@ -226,6 +227,7 @@ class EndOfSpeechDetector:
                 self._voiced_s += self.frame_s
             self._silence_frames = 0
             self._turn_asked = self._speculated = self._spec_pending = self._heard_complete = False
+            self._ends_at_ms = None
             self._speculative = None   # a pending background transcript is stale now (its number is)
             if self._run_start is None:
                 self._run_start = t_start
@@ -244,6 +246,8 @@ class EndOfSpeechDetector:
         if self.pause_ms >= self.end_silence_ms and (not self._spec_pending or
                                                      self.pause_ms >= self.end_silence_ms + WORDS_GRACE_MS):
             return self._close(cut_at_max=False)
+        if self._ends_at_ms is not None and self.pause_ms >= self._ends_at_ms:
+            return self._close(cut_at_max=False, ended_by="turn_model")
         judge = self.judge
         if judge is not None and self._confirmed and self.pause_ms > 0:
             if judge.transcribes and not self._speculated and self.pause_ms >= judge.speculate_ms:
@@ -262,11 +266,11 @@ class EndOfSpeechDetector:
                     # when the words are ready at once), and the words are read when they come.
                     self._heard_complete = judge.is_complete(self.audio_so_far(), None)
                 elif judge.is_complete(self.audio_so_far(), self._speculative):
-                    return self._close(cut_at_max=False, ended_by="turn_model")
+                    return self._turn_over(judge)
             elif self._heard_complete and not self._spec_pending:
                 self._heard_complete = False
                 if not words_unfinished(self._speculative):
-                    return self._close(cut_at_max=False, ended_by="turn_model")
+                    return self._turn_over(judge)
         if self._confirmed and t_end - self._t_start >= self.options.max_utterance_s:
             return self._close(cut_at_max=True)
         return None
@@ -284,6 +288,15 @@ class EndOfSpeechDetector:
         self._active = False
         return None
 
+    def _turn_over(self, judge) -> Utterance | None:
+        """The turn model and the words say "finished": the turn ends now, or, when the words make
+        no question the assistant can act on, once the pause reaches the judge's wait for those."""
+        wait_ms = judge.wait_ms(self._speculative)
+        if self.pause_ms >= wait_ms:
+            return self._close(cut_at_max=False, ended_by="turn_model")
+        self._ends_at_ms = wait_ms
+        return None
+
     def _open(self, frame: np.ndarray, t_start: float, t_end: float) -> None:
         self._frames = list(self._history) + [frame]
         self._history.clear()
@@ -291,6 +304,7 @@ class EndOfSpeechDetector:
         self._voiced_s = self.frame_s
         self._silence_frames = 0
         self._turn_asked = self._speculated = self._spec_pending = self._heard_complete = False
+        self._ends_at_ms = None
         self._speculative = None
         self._t_start = t_start
         self._t_last_voiced_end = t_end
@@ -299,6 +313,7 @@ class EndOfSpeechDetector:
     def _close(self, cut_at_max: bool, ended_by: str = "silence") -> Utterance | None:
         transcript, self._speculative, self._speculated = self._speculative, None, False
         self._spec_pending = self._heard_complete = False
+        self._ends_at_ms = None
         keep = min(len(self._frames), self._frames_at_last_voiced + self._post_roll_frames)
         confirmed = self._confirmed
         audio = np.concatenate(self._frames[:keep]) if confirmed else None

@@ -386,7 +386,13 @@ def measure(config) -> dict:
     def words(audio: np.ndarray) -> str:
         return transcriber.transcribe_text(audio, hints=hints)
 
-    detectors = {"semantic": EndOfSpeechDetector(vad, options, TurnJudge(model, words)),
+    # Words that make no question it can act on wait longer, read by the app's own parser (app.py).
+    from labvoice.app import load_passage_source
+    from labvoice.knowledge.retriever import Retriever
+
+    retriever = Retriever.from_config(config, load_passage_source(config, []))
+    app_judge = TurnJudge(model, words, acts_on=retriever.acts_on, unclear_wait_ms=config.vad.unclear_wait_ms)
+    detectors = {"semantic": EndOfSpeechDetector(vad, options, app_judge),
                  "turn_model_only": EndOfSpeechDetector(vad, options, TurnJudge(model, None)),
                  "today": EndOfSpeechDetector(vad, options)}
     rows = {name: {set_name: _run(detector, items, words) for set_name, items in sets.items()}
@@ -406,6 +412,7 @@ def measure(config) -> dict:
             "today": today, "turn_model_only": _summary(every["turn_model_only"]),
             "settings": {"stt_hints": list(hints), "turn_check_ms": options.turn_check_ms,
                          "turn_fallback_ms": options.turn_fallback_ms, "turn_complete_at": model.complete_at,
+                         "unclear_wait_ms": app_judge.unclear_wait_ms,
                          "today_end_silence_ms": options.end_silence_ms, "pauses_s": list(PAUSES_S),
                          "voices": f"Piper questions ({len(QUESTIONS)} tuned on, "
                                    f"{len(HELD_OUT_QUESTIONS) + len(FRESH_QUESTIONS) + len(UNSEEN_QUESTIONS)} held out) "

@@ -99,6 +99,17 @@ class Retriever:
         top_k = self.top_k_runs
         return self.runs().derived(f"fact_finder:{top_k}", lambda runs: FactFinder(runs, top_k))
 
+    def acts_on(self, words: str) -> bool:
+        """Whether `words` make a question this assistant can act on: a query the parser composes
+        (run, flag, document), a named thing the DB lacks, or small talk it knows. Not so:
+        no query shape expresses it, or unclassified chit-chat ("could you tell me?"), which is
+        also what a question broken off in a pause reads as. Parse only, nothing is run."""
+        outcome = self.finder().parse(words, None, classifier_for(getattr(self.passages, "embedder", None)))
+        parsed = outcome.parsed
+        if isinstance(parsed, SmallTalk):
+            return parsed.kind != "other"
+        return not (isinstance(parsed, Unsupported) and parsed.about == "shape")
+
     def retrieve(self, question: str, context: Context | None = None) -> Retrieval:
         """Parse the question into a typed query (rules + MiniLM exemplars, no LLM), run it, add passages."""
         t0 = time.perf_counter()

@@ -75,7 +75,8 @@ class Stages:
 
         judge = None
         if self.turn_model is not None:
-            judge = TurnJudge(self.turn_model, lambda audio: self.transcribe(audio, NEVER), background=background)
+            judge = TurnJudge(self.turn_model, lambda audio: self.transcribe(audio, NEVER), background=background,
+                              acts_on=self.brain.retriever.acts_on, unclear_wait_ms=self.config.vad.unclear_wait_ms)
         return EndOfSpeechDetector.from_config(self.config, vad=self.vad, judge=judge)
 
     def transcribe(self, audio, cancel) -> str:
