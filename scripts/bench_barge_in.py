@@ -13,7 +13,9 @@ Figures: `self_interruptions` (answers cut by their own echo), `barge_in_detecte
 the person talked over that stopped), `barge_in_to_silence_ms` (person's first word at the mic ->
 speaker silent: the voice is found in a recording of the mic feed by cross-correlation, the silence
 in the speaker's recording),
-`erle_db` (the canceller's echo return loss enhancement over each answer's echo-only part, median).
+`erle_db` (the canceller's echo return loss enhancement over each answer's echo-only part, median),
+`echo_holds` / `answers_paused_by_echo` (pauses of an answer before the person spoke: the cost of
+pausing on a first hint, `pipeline.barge_in_hold_ms`; such an answer goes on after ~0.3 s).
 """
 from __future__ import annotations
 
@@ -132,6 +134,7 @@ def main(argv=None) -> int:
         virtual.stop()
     report = {"machine": device_summary(), "barge_in": config.pipeline.barge_in,
               "barge_in_min_speech_ms": config.pipeline.barge_in_min_speech_ms,
+              "barge_in_hold_ms": config.pipeline.barge_in_hold_ms,
               "echo_path": {"latency_ms": args.latency_ms, "attenuation_db": args.attenuation_db,
                             "person": "LibriVox (pocketsphinx-testdata) + sox reverb"}}
     report.update(results.get("with_aec", {}))

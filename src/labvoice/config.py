@@ -162,7 +162,7 @@ class StyleConfig(_Section):
 class PipelineConfig(_Section):
     barge_in: Literal["auto", "headphones", "speaker", "off"]
     barge_in_min_speech_ms: int = Field(ge=32, le=5000)
-    barge_in_hold_ms: int = Field(default=64, ge=0, le=5000)
+    barge_in_hold_ms: int = Field(default=32, ge=0, le=5000)
     speaker_mode_threshold: float = Field(gt=0, lt=1)
     chunk_min_words: int = Field(ge=1, le=100)
     chunk_max_words: int = Field(ge=2, le=200)

@@ -214,7 +214,7 @@ class Listener:
     """Mic frames -> end of speech -> `submit(utterance, endpoint_ms)`. While the assistant speaks,
     confirmed speech of `barge_in_min_speech_ms` interrupts it (unless barge_in is off).
 
-    Before that is confirmed, `barge_in_hold_ms` of it pauses the answer (`hold_output(seconds)`,
+    Before that is confirmed, `barge_in_hold_ms` of it (one 32 ms frame) pauses the answer (`hold_output(seconds)`,
     renewed while the speech goes on): the person is not talked over while the listener makes
     sure, and the canceller, no longer busy with our echo, stops muting their first words. A
     blip lets the hold run out and the answer goes on where it paused."""
