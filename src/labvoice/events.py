@@ -110,8 +110,11 @@ class Interrupted(Event):
 
 @dataclass(frozen=True)
 class OutputHeld(Event):
-    """The answer's audio was paused on a first hint of the person talking over it (barge-in
-    not confirmed yet): an `Interrupted` follows, or the answer goes on when the hint was a blip."""
+    """The answer's audio was paused on a first hint of the person talking over it (`held`; the
+    barge-in is not confirmed yet), or that pause ended (`held=False`): an `Interrupted` came, or
+    the hint was a blip and the answer goes on."""
+
+    held: bool = True
 
 
 @dataclass(frozen=True)

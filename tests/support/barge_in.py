@@ -93,6 +93,7 @@ class Trial:
     to_silence_ms: float | None         # person's first word at the mic -> speaker silent
     erle_db: float | None               # the canceller's ERLE over the answer's echo-only part
     echo_holds: int = 0                 # pauses of the answer before the person spoke (its own echo)
+    echo_paused_ms: tuple[float, ...] = ()   # how long each of those lasted
     to_hold_ms: float | None = None     # person's first word at the mic -> the listener paused the answer
 
 
@@ -144,14 +145,14 @@ def run_trial(orch, events: "queue.Queue", virtual: VirtualAudio, question: str,
     stats_start = echo_stats() if echo_stats else None
     seen = _events_until(events, time.monotonic() + talk_after_s,
                          lambda e: e.turn_id == turn and isinstance(e, (Interrupted, TurnEnded)))
-    holds = [e.t for e in seen if isinstance(e, OutputHeld) and e.turn_id == turn]
+    pauses = [e for e in seen if isinstance(e, OutputHeld) and e.turn_id == turn]
     if seen and isinstance(seen[-1], (Interrupted, TurnEnded)):
         self_cut = isinstance(seen[-1], Interrupted) and seen[-1].reason == "barge-in"
         stop_recordings()
         if self_cut and dump is not None:
             dump(turn)
         _settle(orch)
-        return Trial(turn, False, self_cut, False, None, None, len(holds))
+        return Trial(turn, False, self_cut, False, None, None, *_echo_pauses(pauses, float("inf")))
     erle = None
     if stats_start is not None:
         erle = echo_stats().since(stats_start).erle_db
@@ -159,7 +160,8 @@ def run_trial(orch, events: "queue.Queue", virtual: VirtualAudio, question: str,
     deadline = playback.t_started + person.duration_s + DETECT_GRACE_S
     seen = _events_until(events, deadline,
                          lambda e: e.turn_id == turn and isinstance(e, (Interrupted, TurnEnded)))
-    holds += [e.t for e in seen if isinstance(e, OutputHeld) and e.turn_id == turn]
+    pauses += [e for e in seen if isinstance(e, OutputHeld) and e.turn_id == turn]
+    holds = [e.t for e in pauses if e.held]
     cut = next((e for e in seen if isinstance(e, Interrupted) and e.turn_id == turn), None)
     ended_first = any(isinstance(e, TurnEnded) and e.turn_id == turn for e in seen) and cut is None
     playback.wait(30)
@@ -178,7 +180,21 @@ def run_trial(orch, events: "queue.Queue", virtual: VirtualAudio, question: str,
     _settle(orch, events)   # the person spoke: their utterance becomes a turn of its own
     detected = cut is not None and cut.reason == "barge-in" and not self_cut
     talked_over = not ended_first or detected
-    return Trial(turn, talked_over, self_cut, detected, to_silence, erle, sum(t < t_voice for t in holds), to_hold)
+    echo_holds, echo_paused_ms = _echo_pauses(pauses, t_voice)
+    return Trial(turn, talked_over, self_cut, detected, to_silence, erle, echo_holds, echo_paused_ms, to_hold)
+
+
+def _echo_pauses(pauses: list, t_voice: float) -> tuple[int, tuple[float, ...]]:
+    """Pauses of the answer that began before the person spoke (its own echo), and how long each
+    lasted by the listener's clock (start -> the OutputHeld that ended it)."""
+    count, lengths, started = 0, [], None
+    for event in pauses:
+        if event.held and event.t < t_voice:
+            count, started = count + 1, event.t
+        elif not event.held and started is not None:
+            lengths.append(round((event.t - started) * 1000, 1))
+            started = None
+    return count, tuple(lengths)
 
 
 def _settle(orch, events: "queue.Queue | None" = None) -> None:
@@ -210,6 +226,7 @@ def summarize(trials: list[Trial]) -> dict:
     talked = [t for t in trials if t.talked_over]
     delays = [t.to_silence_ms for t in talked if t.detected and t.to_silence_ms is not None]
     erles = [t.erle_db for t in trials if t.erle_db is not None]
+    paused = [ms for t in trials for ms in t.echo_paused_ms]
     return {
         "answers": len(trials),
         "self_interruptions": sum(t.self_interrupted for t in trials),
@@ -220,4 +237,5 @@ def summarize(trials: list[Trial]) -> dict:
         # The cost of pausing on a first hint: answers paused by their own echo (they went on).
         "echo_holds": sum(t.echo_holds for t in trials),
         "answers_paused_by_echo": sum(t.echo_holds > 0 for t in trials),
+        "echo_pause_ms": {"p50": pct(paused, 0.5), "p95": pct(paused, 0.95)},
     }

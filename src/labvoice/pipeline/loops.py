@@ -18,8 +18,9 @@ from typing import Callable
 
 from labvoice.answer.grounded import Conversation
 from labvoice.cancel import Cancelled
-from labvoice.events import ChunkPlayed, ErrorEvent, Event, MicLevel, OutputHeld, SpeechStarted, UtteranceEnded
+from labvoice.events import ChunkPlayed, ErrorEvent, Event, MicLevel, SpeechStarted, UtteranceEnded
 from labvoice.pipeline.control import Turn, TurnController
+from labvoice.pipeline.hold import AnswerHold
 from labvoice.pipeline.logs import ConversationLog
 from labvoice.pipeline.runner import Playback, PieceSink, TurnRunner
 from labvoice.pipeline.turns import PlaybackNote, SpeechItem, TurnJob
@@ -28,9 +29,6 @@ from labvoice.style import Style
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
-HOLD_RENEW_S = 0.3        # a hold on the answer lasts this long unless the next frames renew it (32 ms apart)
-HOLD_DRAIN_S = 0.25       # after a hold the echo of what had gone out still reaches the mic this long
-HOLD_CONFIRM_S = 0.1      # near-end speech after that drain which confirms a barge-in during a hold
 # The LLM's remarks wait for the first piece's audio (so its prefill does not slow the first audio
 # on a small CPU), but never longer than this.
 VOICED_WAIT_S = 5.0
@@ -214,10 +212,9 @@ class Listener:
     """Mic frames -> end of speech -> `submit(utterance, endpoint_ms)`. While the assistant speaks,
     confirmed speech of `barge_in_min_speech_ms` interrupts it (unless barge_in is off).
 
-    Before that is confirmed, `barge_in_hold_ms` of it (one 32 ms frame) pauses the answer (`hold_output(seconds)`,
-    renewed while the speech goes on): the person is not talked over while the listener makes
-    sure, and the canceller, no longer busy with our echo, stops muting their first words. A
-    blip lets the hold run out and the answer goes on where it paused."""
+    Before that is confirmed, `barge_in_hold_ms` of it (one 32 ms frame) pauses the answer
+    (pipeline/hold.py): the person is not talked over while the listener makes sure, and a blip
+    lets the answer go on where it paused."""
 
     def __init__(self, frames: "queue.Queue", endpointer, config, controller: TurnController, publish: Publish,
                  submit: Callable[[object, float], None], stop: threading.Event, echo_cancelled: bool = False,
@@ -256,8 +253,7 @@ class Listener:
 
         last_level = 0.0
         speech_started_at: float | None = None
-        held_at: float | None = None   # capture time the answer was paused on near-end speech (a hold on)
-        held_until = 0.0               # ... and when that hold runs out unless renewed
+        hold = AnswerHold(self.hold_output, self.hold_s, self.publish) if self.hold_output is not None else None
         while not self.stop.is_set():
             try:
                 frame = self.frames.get(timeout=POLL_S)
@@ -283,22 +279,10 @@ class Listener:
             # that still looks like the reference is echo residue, whatever the VAD says).
             run_from = near_end.update(frame.t_start, detector.speech_run_started is not None,
                                        frame.echo_share)
-            if self.hold_output is not None:
-                heard_s = frame.t_end - max(run_from, controller.speaking_since) if run_from is not None else 0.0
-                if speaking and heard_s >= self.hold_s - 1e-3:   # frame times are sums of floats
-                    self.hold_output(HOLD_RENEW_S)
-                    held_until = frame.t_end + HOLD_RENEW_S
-                    if held_at is None:
-                        held_at = frame.t_end
-                        self.publish(OutputHeld(controller.current_id))
-                elif held_at is not None and (not speaking or frame.t_end >= held_until):
-                    held_at = None   # not renewed: the hold ran out and the answer goes on
-            # Paused, the mic still hears the echo of what had gone out (buffers, the room): only
-            # speech that goes on once that has drained confirms the barge-in. The person is not
-            # talked over meanwhile, so being sure costs them nothing.
+            if hold is not None:
+                hold.update(frame.t_end, speaking, run_from, controller.speaking_since, controller.current_id)
             confirm_from = max(run_from, controller.speaking_since) if run_from is not None else None
-            drained = held_at is None or (confirm_from is not None and
-                                          frame.t_end - max(confirm_from, held_at + HOLD_DRAIN_S) >= HOLD_CONFIRM_S)
+            drained = hold is None or hold.drained(confirm_from, frame.t_end)
             if (speaking and speech_started_at is not None and detector.in_speech and self.barge_in != "off"
                     and confirm_from is not None and drained
                     and frame.t_end - confirm_from >= self.barge_min_s):
