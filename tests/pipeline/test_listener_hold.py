@@ -91,10 +91,10 @@ def test_a_blip_over_the_answer_lets_it_go_on(cpu_config, silero_vad):
         cpu_config, silero_vad, np.concatenate((silence, blip, np.zeros(RATE, np.float32))))
     assert not [e for e in events if isinstance(e, Interrupted)], events
     assert holds, "a voiced blip over the answer should pause it while the listener makes sure"
-    # The listener lets go soon after the blip (it does not wait for the pause to run out).
+    # The renewals stop soon after the blip: the pause runs out and the answer goes on.
     blip_end = t0 + 0.6 + 0.16
     last_call, seconds = holds[-1]
-    assert seconds == 0.0 and last_call < blip_end + 0.25, holds
+    assert last_call + seconds < blip_end + 0.6, holds
     ends = [e for e in events if isinstance(e, OutputHeld) and e.turn_id == answer]
     assert [e.held for e in ends] == [True, False], ends
 

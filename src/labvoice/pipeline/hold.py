@@ -4,8 +4,8 @@ confirmed (the listener's part; `audio.playback.Speaker.hold` is the speaker's).
 Why pause first: the person is not talked over while the listener makes sure, and the echo
 canceller, no longer busy with our own voice, stops muting their first words (WebRTC AEC3's
 suppressor mutes 0.1-0.4 s of a voice that starts over the echo). What it costs: an answer now and
-then pauses on its own echo residue; such a pause ends as soon as the blip has (`RELEASE_AFTER_S`),
-or runs out by itself (`HOLD_RENEW_S`) if the listener stops renewing it.
+then pauses on its own echo residue; such a pause runs out by itself (`HOLD_RENEW_S`) once the
+listener stops renewing it, and the answer goes on where it paused.
 """
 from __future__ import annotations
 
@@ -16,14 +16,13 @@ from labvoice.events import Event, OutputHeld
 HOLD_RENEW_S = 0.3        # a hold lasts this long unless the next frames renew it (32 ms apart)
 HOLD_DRAIN_S = 0.25       # after a hold the echo of what had gone out still reaches the mic this long
 HOLD_CONFIRM_S = 0.1      # near-end speech after that drain which confirms a barge-in during a hold
-RELEASE_AFTER_S = 0.064   # a hold on less than HOLD_DRAIN_S of speech, quiet this long since: a blip
 
 
 class AnswerHold:
     """Per frame, `update()` pauses the answer (`hold_output(seconds)`) while near-end speech of
-    at least `hold_s` goes on, and lets it go on after a blip; `drained()` tells the barge-in rule
+    at least `hold_s` goes on (after a blip the pause runs out); `drained()` tells the barge-in rule
     whether speech was heard once the paused answer's echo had drained. Publishes `OutputHeld`
-    when a pause starts and when it ends without a barge-in. One owner thread (the listener)."""
+    when a pause starts and when it ends. One owner thread (the listener)."""
 
     def __init__(self, hold_output: Callable[[float], None], hold_s: float,
                  publish: Callable[[Event], None]) -> None:
@@ -32,7 +31,6 @@ class AnswerHold:
         self.publish = publish
         self.held_at: float | None = None   # capture time the answer was paused (None: it is not)
         self._held_until = 0.0              # ... when that pause runs out unless renewed
-        self._last_near = 0.0               # end of the latest near-end speech frame during the pause
         self._turn_id = 0
 
     def update(self, t_end: float, speaking: bool, run_from: float | None, speaking_since: float,
@@ -42,7 +40,6 @@ class AnswerHold:
         if speaking and heard_s >= self.hold_s - 1e-3:   # frame times are sums of floats
             self.hold_output(HOLD_RENEW_S)
             self._held_until = t_end + HOLD_RENEW_S
-            self._last_near = t_end
             if self.held_at is None:
                 self.held_at, self._turn_id = t_end, turn_id
                 self.publish(OutputHeld(turn_id, held=True))
@@ -50,10 +47,10 @@ class AnswerHold:
         if self.held_at is None:
             return
         if not speaking or t_end >= self._held_until:
-            self._let_go()          # the turn was cut or ended, or the pause ran out by itself
-        elif (run_from is None and self._last_near - self.held_at < HOLD_DRAIN_S
-              and t_end - self._last_near >= RELEASE_AFTER_S):
-            self.hold_output(0.0)   # a blip (a cough, echo residue): the answer goes on now
+            # The turn was cut or ended, or the pause ran out. Letting go as soon as a short run
+            # stopped (64 ms later) was tried: echo pauses fell to ~90 ms, but a voice's first
+            # syllables break the run too, the answer came back over them and AEC3 muted them
+            # again (40 answers: detected 0.95, p50 492 ms, against 1.0 and ~260 ms).
             self._let_go()
 
     def drained(self, confirm_from: float | None, t_end: float) -> bool:
