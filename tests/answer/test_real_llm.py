@@ -86,22 +86,29 @@ def test_llama_cpp_writes_json_constrained_to_a_schema(smollm2):
     assert json.loads(reply)["colour"] in ("red", "green", "blue")
 
 
-def test_llama_cpp_reuses_the_stable_prefix_after_warm_up(grounded, smollm2):
+def test_llama_cpp_reuses_the_stable_prefix_after_warm_up(grounded, smollm2, cpu_config):
     """After `warm_up` the joke request is cached whole, and a small-talk answer evaluates only
     what follows the shared system prompt (llama.cpp keeps the KV of the longest common prefix)."""
     from labvoice.answer.prompt import build_messages
     from labvoice.answer.smalltalk import joke_messages
     from labvoice.llm.base import ChatMessage, GenerationOptions
 
-    def evaluated(messages) -> int:
-        for _ in smollm2.stream_chat(messages, GenerationOptions(max_tokens=1, temperature=0.0), CancelToken()):
+    def evaluated(messages, chat=smollm2) -> int:
+        for _ in chat.stream_chat(messages, GenerationOptions(max_tokens=1, temperature=0.0), CancelToken()):
             pass
-        return smollm2.prompt_tokens_evaluated()
+        return chat.prompt_tokens_evaluated()
 
     small_talk = build_messages(grounded.retriever.retrieve("hello"), Style(), [], 0)
+    fresh = LlamaCppChat.from_config(cpu_config)           # nothing in its context or state cache
+    try:
+        cold = evaluated(small_talk, fresh)                # all of it
+    finally:
+        fresh.close()
     evaluated([ChatMessage("system", "Something else entirely."), ChatMessage("user", "Hi.")])  # nothing shared
-    cold = evaluated(small_talk)                           # all of it
     grounded.warm_up()
     assert evaluated(joke_messages(SYSTEM_PROMPT)) <= 2     # the whole joke prompt was cached
     warm = evaluated(small_talk)                           # only the user part after the system prompt
     assert warm < cold - 30, (warm, cold)
+    # Another prompt now fills the context; the joke request's state comes back from the RAM state
+    # cache instead of its ~26 tokens being evaluated again.
+    assert evaluated(joke_messages(SYSTEM_PROMPT)) <= 2
