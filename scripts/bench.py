@@ -138,6 +138,7 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path, quick: bo
     orch.start()
     first_audio, stages_ms, transcripts, interrupts, llm_path = [], {s: [] for s in STAGES}, [], [], []
     asked = []   # the wav index of each first_audio entry (a turn that got no audio leaves a gap)
+    each = []    # each answered turn's stage durations
     try:
         time.sleep(1.0)
         for i, wav in enumerate(wavs):
@@ -160,7 +161,9 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path, quick: bo
                 first_audio.append(latency.stages_ms["first_audio"])
                 asked.append(i)
                 llm_path.append(llm_first(latency.stages_ms))
-                for name, value in stage_durations(latency.stages_ms).items():
+                durations = stage_durations(latency.stages_ms)
+                each.append({name: round(value, 1) for name, value in durations.items()})
+                for name, value in durations.items():
                     stages_ms[name].append(value)
             time.sleep(0.3)
         # interrupt -> silence, measured on the speaker's recording
@@ -190,7 +193,7 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path, quick: bo
     finally:
         speaker.stop()
     return {"first_audio": first_audio, "llm_first": llm_path, "stages": stages_ms, "sequential": sequential,
-            "interrupt": interrupts, "asked": asked,
+            "interrupt": interrupts, "asked": asked, "stages_each": each,
             "transcripts": transcripts, "mode": "virtual audio devices (PulseAudio null sinks)"}
 
 
@@ -291,6 +294,7 @@ def main(argv=None) -> int:
         "ratio": round(p50 / seq50, 3) if seq50 else None,
         "interrupt_ms": {"p50": pct(raw["interrupt"], 0.5), "max": max(raw["interrupt"]) if raw["interrupt"] else None},
         "stages_ms": {name: pct(values, 0.5) for name, values in raw["stages"].items() if values},
+        "stages_each_ms": raw.get("stages_each", []),
         "transcripts": raw["transcripts"],
     }
     shutil.rmtree(workdir, ignore_errors=True)

@@ -46,6 +46,22 @@ def test_a_set_up_whose_punchline_never_comes_is_owned_up_to(cpu_config, heldout
     assert result.text == " ".join(pieces)
 
 
+def test_a_joke_the_llm_is_slow_to_write_gives_way_to_a_builtin_one(cpu_config, heldout_db):
+    """llm.joke_budget_ms: no first sentence within the budget, so a built-in joke is told
+    rather than a silence (a slow model on a loaded CPU); without a budget the LLM's is waited for."""
+    joke = "Why did the GPU sit alone at lunch? It could not find a compatible driver."
+    config = cpu_config.replace(**{"paths.db": heldout_db[0], "llm.joke_budget_ms": 100})
+    slow = ScriptedChat.saying(joke, seconds_per_token=0.05)          # first sentence after ~450 ms
+    grounded = GroundedAnswerer(Retriever.from_config(config, None), slow, config.llm, config.pipeline)
+    result, _ = ask(grounded, "Tell me a joke", Style(humour=0.6))
+    assert result.text in BUILTIN and any("not ready within 100 ms" in d for d in result.dropped)
+    patient = config.replace(**{"llm.joke_budget_ms": 0})
+    grounded = GroundedAnswerer(Retriever.from_config(patient, None), ScriptedChat.saying(joke, 0.05), patient.llm,
+                                patient.pipeline)
+    result, _ = ask(grounded, "Tell me a joke", Style(humour=0.6))
+    assert result.text == joke
+
+
 def test_a_rambling_llm_joke_is_replaced_by_a_builtin_one(cpu_config, heldout_db):
     grounded, _ = answerer(cpu_config, heldout_db, "Sure! I can tell you a joke about the runs on mnist")
     result, _ = ask(grounded, "tell me a joke", Style(humour=0.6))

@@ -6,6 +6,8 @@ would raise one. A server that dies mid-stream is the OpenAI client's own test (
 """
 from __future__ import annotations
 
+import time
+
 from typing import Iterator
 
 from labvoice.llm.base import LlmError
@@ -52,19 +54,22 @@ class ScriptedChat:
 
     name = "scripted"
 
-    def __init__(self, tokens: list[str]) -> None:
+    def __init__(self, tokens: list[str], seconds_per_token: float = 0.0) -> None:
         self.tokens = tokens
+        self.seconds_per_token = seconds_per_token   # a slow model (a loaded CPU): each token this late
         self.prompts: list[list] = []
 
     @classmethod
-    def saying(cls, reply: str) -> "ScriptedChat":
-        return cls([word + " " for word in reply.split()])
+    def saying(cls, reply: str, seconds_per_token: float = 0.0) -> "ScriptedChat":
+        return cls([word + " " for word in reply.split()], seconds_per_token)
 
     def stream_chat(self, messages, options, cancel) -> Iterator[str]:
         self.prompts.append(list(messages))
         for token in self.tokens:
             if cancel.cancelled:
                 return
+            if self.seconds_per_token:
+                time.sleep(self.seconds_per_token)
             yield token
 
     def close(self) -> None:

@@ -304,6 +304,8 @@ class GroundedAnswerer:
                 result.display = f"{result.display} {sentence}".strip()
                 yield from self._emit(sentence, spoken, result)
 
+        budget_s = getattr(self.llm_config, "joke_budget_ms", 0) / 1000
+        deadline = time.monotonic() + budget_s if budget_s > 0 else None
         try:
             for token in stream:
                 result.stamps.setdefault("first_token", time.monotonic())
@@ -311,6 +313,10 @@ class GroundedAnswerer:
                 yield from tell(teller.feed(token))
                 if teller.done or cancel.cancelled:
                     break
+                if not spoken and deadline is not None and time.monotonic() > deadline:
+                    # Nothing told yet and the budget is spent: a built-in joke now beats a silence.
+                    result.dropped.append(f"the LLM's joke was not ready within {budget_s * 1000:.0f} ms")
+                    return
                 if spoken and not told:
                     until_voiced()   # decoding on beside the first piece's synthesis would delay its audio
             else:
