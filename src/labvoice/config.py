@@ -121,7 +121,7 @@ class LlmConfig(_Section):
     facts_first: bool
     planner: Literal["auto", "on", "off"] = "auto"
     planner_below_confidence: float = Field(default=0.6, ge=0, le=1)
-    joke_budget_ms: int = Field(default=350, ge=0, le=60000)
+    joke_budget_ms: int = Field(default=200, ge=0, le=60000)
     llama_cpp: LlamaCppConfig
     vllm: VllmConfig
     openai: OpenAIConfig
