@@ -106,9 +106,19 @@ def test_llama_cpp_reuses_the_stable_prefix_after_warm_up(grounded, smollm2, cpu
         fresh.close()
     evaluated([ChatMessage("system", "Something else entirely."), ChatMessage("user", "Hi.")])  # nothing shared
     grounded.warm_up()
-    assert evaluated(joke_messages(SYSTEM_PROMPT)) <= 2     # the whole joke prompt was cached
+    assert evaluated(joke_messages(SYSTEM_PROMPT)) <= 2
+    # The saved states stay small: only the last row of logits is kept (a full copy is ~200 KB per
+    # prompt token and the cache's capacity does not count it).
+    states = list(smollm2._llm.cache.cache_state.values())
+    assert states and all(state.scores.shape[0] <= 1 for state in states)
+    assert sum(state.llama_state_size + state.scores.nbytes for state in states) < 80 << 20     # the whole joke prompt was cached
     warm = evaluated(small_talk)                           # only the user part after the system prompt
     assert warm < cold - 30, (warm, cold)
     # Another prompt now fills the context; the joke request's state comes back from the RAM state
     # cache instead of its ~26 tokens being evaluated again.
     assert evaluated(joke_messages(SYSTEM_PROMPT)) <= 2
+    # The saved states stay small: only the last row of logits is kept (a full copy is ~200 KB per
+    # prompt token and the cache's capacity does not count it).
+    states = list(smollm2._llm.cache.cache_state.values())
+    assert states and all(state.scores.shape[0] <= 1 for state in states)
+    assert sum(state.llama_state_size + state.scores.nbytes for state in states) < 80 << 20

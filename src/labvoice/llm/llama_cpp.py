@@ -4,8 +4,8 @@ llama.cpp reuses its KV cache for the longest common prompt prefix, so the syste
 first and unchanged is evaluated once, not every turn (prefill dominates time to first token).
 The context holds one prompt at a time, though: after a facts turn the joke request (which never
 changes) had ~26 tokens to evaluate again. llama-cpp-python's RAM state cache keeps the states of
-recent prompts (~2.7 MB each for SmolLM2 at these lengths) and restores the one sharing the longest
-prefix, so the joke request, warmed at start-up, starts decoding at once (first token 126-162 ->
+recent prompts (~3 MB each for SmolLM2 at these lengths, `_compact_state_cache`) and restores the
+one sharing the longest prefix, so the joke request, warmed at start-up, starts decoding at once (first token 126-162 ->
 42-86 ms after a facts prompt, same process).
 """
 from __future__ import annotations
@@ -24,6 +24,25 @@ log = logging.getLogger(__name__)
 STATE_CACHE_BYTES = 64 << 20   # recent prompts' llama.cpp states, least recently used dropped first
 
 
+def _compact_state_cache(capacity_bytes: int):
+    """llama-cpp-python's RAM state cache, keeping only the last row of each state's logits.
+
+    A saved state carries a copy of the logits of every prompt token (49,152 floats each for
+    SmolLM2: ~200 KB per token, ~100 MB for a facts prompt), and the cache's capacity counts only the
+    KV part (~2.7 MB): the 60-turn soak grew 605 MB per 100 turns. With `logits_all` off only the
+    last row is read (sampling; a restored prompt re-evaluates its last token anyway), and
+    `load_state` assigns the rows by broadcasting, so one row restores the same."""
+    from llama_cpp import LlamaRAMCache
+
+    class CompactStateCache(LlamaRAMCache):
+        def __setitem__(self, key, value) -> None:
+            if getattr(value, "scores", None) is not None and value.scores.shape[0] > 1:
+                value.scores = value.scores[-1:].copy()
+            super().__setitem__(key, value)
+
+    return CompactStateCache(capacity_bytes=capacity_bytes)
+
+
 class LlamaCppChat:
     name = "llama_cpp"
     structured_output = True   # llama.cpp turns a JSON schema into a grammar (the query planner)
@@ -40,9 +59,7 @@ class LlamaCppChat:
                               n_threads_batch=threads, seed=seed, verbose=False)
         except (ValueError, RuntimeError) as err:
             raise LlmError(f"cannot load GGUF model {model_path}: {err}") from None
-        from llama_cpp import LlamaRAMCache
-
-        self._llm.set_cache(LlamaRAMCache(capacity_bytes=STATE_CACHE_BYTES))
+        self._llm.set_cache(_compact_state_cache(STATE_CACHE_BYTES))
 
     @classmethod
     def from_config(cls, config) -> "LlamaCppChat":
