@@ -1,6 +1,8 @@
 """Piper TTS with the bundled en_US-joe-medium voice."""
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 import pytest
 
@@ -46,8 +48,13 @@ def test_empty_text_gives_nothing(piper_synthesizer):
 
 
 def test_energy_changes_the_pace_and_warmth_the_noise(piper_synthesizer):
-    calm = len(piper_synthesizer.synthesize_all(SENTENCE, Style(energy=0.0)))
-    lively = len(piper_synthesizer.synthesize_all(SENTENCE, Style(energy=1.0)))
+    # Piper samples its phoneme durations (noise_w): one rendering each came out at 0.81 once in a
+    # full suite run; the median of three is the pace.
+    def length(energy: float) -> float:
+        return statistics.median(len(piper_synthesizer.synthesize_all(SENTENCE, Style(energy=energy)))
+                                 for _ in range(3))
+
+    calm, lively = length(0.0), length(1.0)
     assert lively < calm * 0.8
     cold = piper_synthesizer.synthesis_config(Style(warmth=0.0))
     warm = piper_synthesizer.synthesis_config(Style(warmth=1.0))
