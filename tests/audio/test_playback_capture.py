@@ -120,18 +120,24 @@ def test_speaker_plays_a_tone_and_reports_when(virtual_audio, speaker, tmp_path)
                 f"attempts ({speaker.underflows} underflows)")
 
 
-def test_flush_cuts_the_queued_audio(virtual_audio, speaker, tmp_path):
-    """flush() drops what is queued: the tone stops instead of playing its remaining 2.3 s, and no
-    chunk after the flush is reported played. (How fast, the 50 ms target, is measured by
-    scripts/bench_timing.py, not asserted here.)"""
-    chunks = _chunks(_tone(3.0))
+def _record_and_play(speaker, virtual_audio, path, chunks: list[np.ndarray]) -> int:
+    """Start recording the speaker, then queue `chunks` as a new turn; returns the turn."""
     _drain(speaker.events)
-    virtual_audio.record_speaker(tmp_path / "flush.wav")
+    virtual_audio.record_speaker(path)
     time.sleep(0.2)
     turn = speaker.current_turn + 1
     speaker.set_current_turn(turn)
     for i, chunk in enumerate(chunks):
         speaker.play(turn, i, chunk, VOICE_RATE)
+    return turn
+
+
+def test_flush_cuts_the_queued_audio(virtual_audio, speaker, tmp_path):
+    """flush() drops what is queued: the tone stops instead of playing its remaining 2.3 s, and no
+    chunk after the flush is reported played. (How fast, the 50 ms target, is measured by
+    scripts/bench_timing.py, not asserted here.)"""
+    chunks = _chunks(_tone(3.0))
+    _record_and_play(speaker, virtual_audio, tmp_path / "flush.wav", chunks)
     time.sleep(0.7)
     t_flush = time.monotonic()
     speaker.flush()
@@ -150,13 +156,7 @@ def test_a_hold_pauses_the_answer_and_it_goes_on_where_it_paused(virtual_audio, 
     """hold() silences the answer without dropping anything: a 1 s tone held for 0.6 s part-way
     sounds for its whole second, with a gap of about the hold, and every chunk is reported played."""
     chunks = _chunks(_tone(1.0))
-    _drain(speaker.events)
-    virtual_audio.record_speaker(tmp_path / "hold.wav")
-    time.sleep(0.2)
-    turn = speaker.current_turn + 1
-    speaker.set_current_turn(turn)
-    for i, chunk in enumerate(chunks):
-        speaker.play(turn, i, chunk, VOICE_RATE)
+    turn = _record_and_play(speaker, virtual_audio, tmp_path / "hold.wav", chunks)
     time.sleep(0.4)
     t_hold = time.monotonic()
     speaker.hold(0.6)            # not renewed: it runs out by itself
