@@ -7,6 +7,7 @@ rebuild the index.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -78,6 +79,9 @@ class Retriever:
         self.warnings: list[str] = []
         self.skipped_rows = 0
         self.live_runs = shared_runs(store.path)
+        # The listener's STT worker parses words at pauses (acts_on) while the thinker answers: one
+        # parse at a time, as before acts_on, rather than the shape embedder from two threads at once.
+        self._parse_lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config, passages: PassageSource | None) -> "Retriever":
@@ -104,7 +108,8 @@ class Retriever:
         (run, flag, document), a named thing the DB lacks, or small talk it knows. Not so:
         no query shape expresses it, or unclassified chit-chat ("could you tell me?"), which is
         also what a question broken off in a pause reads as. Parse only, nothing is run."""
-        outcome = self.finder().parse(words, None, classifier_for(getattr(self.passages, "embedder", None)))
+        with self._parse_lock:
+            outcome = self.finder().parse(words, None, classifier_for(getattr(self.passages, "embedder", None)))
         parsed = outcome.parsed
         if isinstance(parsed, SmallTalk):
             return parsed.kind != "other"
@@ -115,8 +120,9 @@ class Retriever:
         t0 = time.perf_counter()
         finder = self.finder()
         timings: dict = {}
-        factset = finder.ask(question, context, classifier_for(getattr(self.passages, "embedder", None)),
-                             timings=timings)
+        with self._parse_lock:
+            factset = finder.ask(question, context, classifier_for(getattr(self.passages, "embedder", None)),
+                                 timings=timings)
         return self._with_passages(question, factset, t0, timings)
 
     def execute(self, question: str, parsed, context: Context | None = None) -> Retrieval:
