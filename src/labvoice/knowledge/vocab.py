@@ -1,8 +1,8 @@
 """The vocabulary of a manifests DB: its metrics, datasets, model kinds and parameters, and how
 words in a question map onto them.
 
-Nothing is hard-coded to the demo DB: names come from the runs themselves; the alias tables
-below only teach it how people say common ML terms ("validation accuracy" for `val_acc`).
+Nothing is hard-coded to a DB: names come from the runs themselves; the lexicon (lexicon.yaml) only
+teaches it how people say common ML terms ("validation accuracy" for `val_acc`).
 """
 from __future__ import annotations
 
@@ -10,59 +10,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from labvoice.knowledge.lexicon import lexicon
 from labvoice.knowledge.store import MODEL_PARAM_KEYS, Run
 
-# Abbreviation -> canonical token, applied to metric/param names and to questions alike.
-TOKEN_CANON = {
-    "validation": "val", "valid": "val", "dev": "val", "eval": "val", "evaluation": "val",
-    "training": "train", "trn": "train",
-    "accuracy": "acc", "accuracies": "acc",
-    "losses": "loss", "errors": "error", "err": "error",
-    "testing": "test", "tst": "test",
-    "f1score": "f1", "fscore": "f1",
-    "perplexity": "ppl",
-    "lr": "learning_rate",
-    "estimators": "estimator", "trees": "estimator", "tree": "estimator",
-    "layers": "layer", "units": "unit", "epochs": "epoch", "seeds": "seed", "steps": "step",
-    "neurons": "unit", "iterations": "iter", "iteration": "iter",
-}
-PHRASE_CANON = [
-    (r"\blearning[\s_-]*rates?\b", "learning_rate"),
-    (r"\bbatch[\s_-]*sizes?\b", "batch_size"),
-    (r"\bweight[\s_-]*decay\b", "weight_decay"),
-    (r"\bhidden[\s_-]*(?:layer[\s_-]*)?(?:sizes?|units?)\b", "hidden_unit"),
-    (r"\bf1[\s_-]*scores?\b", "f1"),
-    (r"\bf[\s-]1\b", "f1"),
-    (r"\bmulti[\s_-]*layer[\s_-]*perceptrons?\b", "mlp"),
-    (r"\bneural[\s_-]*net(?:work)?s?\b", "mlp"),
-    (r"\bsupport[\s_-]*vector[\s_-]*(?:machines?|classifiers?)?\b", "svm"),
-    (r"\blog(?:istic)?[\s_-]*reg(?:ression)?\b", "logistic_regression"),
-    (r"\brandom[\s_-]*forests?\b", "random_forest"),
-    (r"\bgradient[\s_-]*boost(?:ing|ed)?(?:[\s_-]*trees?)?\b", "gradient_boosting"),
-    (r"\bdecision[\s_-]*trees?\b", "decision_tree"),
-    (r"\bnaive[\s_-]*bayes\b", "naive_bayes"),
-    (r"\bnearest[\s_-]*neighbou?rs?\b", "knn"),
-]
-# Model families: any kind whose name contains one of these tokens answers to all of them.
-MODEL_FAMILIES = [
-    {"svm", "svc", "linear_svm", "linearsvc"},
-    {"logistic_regression", "logreg", "logistic"},
-    {"random_forest", "rf", "forest"},
-    {"mlp", "mlpclassifier"},
-    {"perceptron"},
-    {"gradient_boosting", "gbm", "gbdt", "xgboost", "lightgbm"},
-    {"decision_tree", "dtree"},
-    {"knn", "kneighbors"},
-    {"naive_bayes", "nb"},
-    {"cnn", "convnet"},
-    {"resnet"},
-    {"transformer", "vit", "bert"},
-]
-# Metrics where smaller is better.
-LOWER_IS_BETTER = {"loss", "error", "mse", "rmse", "mae", "mape", "ppl", "wer", "cer", "time",
-                   "latency", "seconds", "duration", "nll", "bpb", "bpc"}
-# When a question names no metric: the most usual headline metrics, in order of preference.
-HEADLINE_HEADS = ("acc", "f1", "auc", "loss")
 SPLIT_PREFERENCE = ("val", "test", "", "train")
 SPLITS = {"val", "test", "train"}
 # How speech-to-text mangles dataset names: split over up to this many words ("c far 10"), or one
@@ -78,38 +28,50 @@ def singular(token: str) -> str:
     return token
 
 
+def _canon(token: str) -> str:
+    lex = lexicon()
+    token = singular(token)
+    return lex.canonical.get(token, token)
+
+
+def _joined_phrases() -> set[str]:
+    """Lexicon phrase tokens that keep their underscore ("batch size" -> one token)."""
+    return {repl for _, repl in lexicon().phrases + lexicon().model_phrases if "_" in repl}
+
+
 def normalize_text(text: str) -> str:
-    """Lowercase, canonical phrases joined with underscores, punctuation spaced out."""
+    """Lowercase, the lexicon's phrases ("learning rate", "random forest") joined into one token,
+    punctuation spaced out."""
     text = text.lower()
-    for pattern, repl in PHRASE_CANON:
-        text = re.sub(pattern, repl, text)
+    for pattern, repl in lexicon().model_phrases + lexicon().phrases:
+        text = pattern.sub(repl, text)
     return text
 
 
 def name_tokens(name: str) -> tuple[str, ...]:
     """`val_accuracy` -> ('val', 'acc'); `n_estimators` -> ('n', 'estimator')."""
-    name = normalize_text(name)
-    if name in ("learning_rate", "batch_size", "weight_decay", "hidden_unit"):
-        return (name,)
-    for joined in ("learning_rate", "batch_size", "weight_decay", "hidden_unit", "hidden_layer_size"):
-        name = name.replace(joined, joined.replace("_", "\x00"))
+    name = normalize_text(re.sub(r"[_\-./]+", " ", name))
+    joined = _joined_phrases()
+    for phrase in joined:
+        name = name.replace(phrase, phrase.replace("_", "\x00"))
     parts = [p.replace("\x00", "_") for p in re.split(r"[^a-z0-9\x00]+", name) if p]
-    return tuple(TOKEN_CANON.get(singular(p), singular(p)) for p in parts)
+    return tuple(p if p in joined else _canon(p) for p in parts)
 
 
 def question_tokens(question: str) -> set[str]:
     text = normalize_text(question)
     raw = re.findall(r"[a-z0-9_]+(?:\.[0-9]+)?", text)
+    joined = _joined_phrases()
     tokens = set()
     for tok in raw:
-        tokens.add(TOKEN_CANON.get(singular(tok), singular(tok)))
-        if "_" in tok and tok not in ("learning_rate", "batch_size", "weight_decay", "hidden_unit"):
-            tokens.update(TOKEN_CANON.get(singular(p), singular(p)) for p in tok.split("_") if p)
+        tokens.add(tok if tok in joined else _canon(tok))
+        if "_" in tok and tok not in joined:
+            tokens.update(_canon(p) for p in tok.split("_") if p)
     return tokens
 
 
 def is_lower_better(metric: str) -> bool:
-    return any(tok in LOWER_IS_BETTER for tok in name_tokens(metric))
+    return lexicon().direction(metric)[0]
 
 
 @dataclass(frozen=True)
@@ -156,6 +118,7 @@ class Vocabulary:
         for metric in self.metrics:
             toks = name_tokens(metric)
             heads = [t for t in toks if t not in SPLITS]
+            heads = [t for t in heads if t not in lexicon().metric_qualifiers] or heads
             if not heads or not all(h in tokens for h in heads):
                 continue
             splits = [t for t in toks if t in SPLITS]
@@ -168,7 +131,7 @@ class Vocabulary:
 
     def headline_metric(self) -> str | None:
         """The metric to rank by when the question names none (validation accuracy if present)."""
-        for head in HEADLINE_HEADS:
+        for head in lexicon().headline_heads:
             candidates = self.match_metrics({head})
             if candidates:
                 return candidates[0]
@@ -233,7 +196,7 @@ def model_aliases(kind: str) -> set[str]:
     parts = set(norm.split("_"))
     parts |= {re.sub(r"\d+$", "", p) for p in parts if len(re.sub(r"\d+$", "", p)) >= 3}  # resnet18 -> resnet
     aliases = {norm} | (parts - set(norm.split("_")))
-    for family in MODEL_FAMILIES:
+    for family in lexicon().families:
         if norm in family or parts & family:
             aliases |= family
     return aliases

@@ -13,30 +13,22 @@ from typing import Any
 
 import numpy as np
 
+from labvoice.knowledge.lexicon import lexicon, name_parts  # noqa: F401 - name_parts re-exported
+from labvoice.knowledge.query.names import NameIndex
 from labvoice.knowledge.store import MODEL_PARAM_KEYS, Run
 from labvoice.knowledge.vocab import Vocabulary
 
-LOWER_BETTER_TOKENS = {"loss", "error", "err", "mse", "rmse", "mae", "mape", "ppl", "perplexity", "wer", "cer",
-                       "time", "latency", "seconds", "sec", "secs", "duration", "nll", "bpb", "bpc", "runtime",
-                       "memory", "mem"}
-PERCENT_TOKENS = {"acc", "accuracy", "f1", "precision", "recall", "auc", "pct", "percent"}
 MAX_CATEGORY_VALUES = 40   # a string parameter with more distinct values is free text, not a category
 
 
-def name_parts(name: str) -> list[str]:
-    """`val_accuracy` -> [val, accuracy], `resnet18` -> [resnet, 18], `eval_f1` -> [eval, f1] (short
-    letter+digit names such as f1, l2, r2 stay whole)."""
-    out = []
-    for part in re.split(r"[^A-Za-z0-9]+", name.lower()):
-        if re.fullmatch(r"[a-z]{1,2}\d+", part):
-            out.append(part)
-        else:
-            out += re.findall(r"[a-z]+|\d+", part)
-    return out
-
-
 def lower_is_better(metric: str) -> bool:
-    return any(p in LOWER_BETTER_TOKENS for p in name_parts(metric))
+    """Whether smaller values of `metric` are better (the lexicon's minimised words: loss, ece, brier...)."""
+    return lexicon().direction(metric)[0]
+
+
+def direction_known(metric: str) -> bool:
+    """Whether the lexicon knows which way `metric` is better (else the answer says it took higher)."""
+    return lexicon().direction(metric)[1]
 
 
 def _number(value: Any) -> float | None:
@@ -117,7 +109,7 @@ class Catalog:
             order = np.lexsort((np.asarray([r.run_id for r in runs], dtype=object), np.nan_to_num(times, nan=-np.inf)))
         percent = set()
         for key, col in metrics.items():
-            if any(p in PERCENT_TOKENS for p in name_parts(key)):
+            if any(lexicon().canon(p) in lexicon().percent_words for p in name_parts(key)):
                 finite = col[np.isfinite(col)]
                 if finite.size and finite.max() > 1.0 and finite.min() >= 0 and finite.max() <= 100.0:
                     percent.add(key)
@@ -141,6 +133,8 @@ class Catalog:
         self._param_names = tuple(sorted(names))
         self._dataset_values, self.dataset_codes = np.unique(self.datasets.astype(str), return_inverse=True)
         self._kind_values, self.kind_codes = np.unique(self.kinds.astype(str), return_inverse=True)
+        self.dataset_index = NameIndex(self.dataset_names)
+        self.kind_index = NameIndex(self.kind_names)
 
     # --- names ----------------------------------------------------------------------------------
     @property

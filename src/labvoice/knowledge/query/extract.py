@@ -7,59 +7,55 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import datetime, timezone
 
-from labvoice.knowledge.query.catalog import Catalog, name_parts
+from labvoice.knowledge.lexicon import lexicon, name_parts
+from labvoice.knowledge.query.catalog import Catalog
 from labvoice.knowledge.query.numbers import ORDINALS, words_to_numbers  # noqa: F401 - ORDINALS re-exported
 from labvoice.knowledge.query.when import TimeRange, time_range
 from labvoice.knowledge.vocab import model_aliases
 
 # --- tokens ------------------------------------------------------------------------------------------
-CANON = {
-    "validation": "val", "valid": "val", "dev": "val", "evaluation": "val", "eval": "val",
-    "training": "train", "trained": "train", "trn": "train", "trains": "train",
-    "accuracy": "acc", "accuracies": "acc", "accurate": "acc",
-    "testing": "test", "tst": "test", "losses": "loss", "errors": "error", "err": "error",
-    "epochs": "epoch", "units": "unit", "neurons": "unit", "layers": "layer", "estimators": "estimator",
-    "trees": "estimator", "tree": "estimator", "seeds": "seed", "steps": "step", "iterations": "iter",
-    "iteration": "iter", "initial": "init", "number": "n", "num": "n", "duration": "time", "runtime": "time",
-    "seconds": "time", "secs": "time", "percent": "pct", "percentage": "pct", "f1score": "f1",
-    "perplexity": "ppl", "sizes": "size", "rates": "rate", "depths": "depth", "schedules": "schedule",
-    "optimiser": "optimizer", "optimizers": "optimizer", "dropouts": "dropout", "hidden": "hidden",
-    "decays": "decay", "lrs": "lr", "batches": "batch", "times": "time",
-}
-OPTIONAL = {"n", "init", "pct", "final", "best", "mean", "avg", "score", "max", "min", "total"}
 SPLITS = ("val", "test", "train")
 SPLIT_PREFERENCE = {"val": 0, "test": 1, "": 2, "train": 3}
-_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?%?|[<>]=?|=")
+_WORD = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?%?|[a-z0-9]+(?:\.[0-9]+)?%?|[<>]=?|=")
+MAX_PHRASE_WORDS = 5
 
 
 def canon(word: str) -> str:
-    word = word.lower()
-    if word in CANON:
-        return CANON[word]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    return CANON.get(word, word)
+    return lexicon().canon(word)
 
 
-def name_tokens(name: str) -> list[str]:
-    """Canonical tokens of a DB name: `init_lr` -> [init, lr], `learning_rate` -> [lr]."""
-    parts = [canon(p) for p in name_parts(name)]
-    return _merge_bigrams(parts)
-
-
-def _merge_bigrams(parts: list[str]) -> list[str]:
-    out: list[str] = []
+def merge_phrases(words: list[str]) -> list[tuple[str, int, int]]:
+    """(canonical token, first, last) over `words`: lexicon phrases ("learning rate", "batch size",
+    "ran out of memory") become one token, every other word its own canonical token."""
+    phrases = lexicon().phrases
+    out: list[tuple[str, int, int]] = []
     i = 0
-    while i < len(parts):
-        if parts[i] == "learning" and i + 1 < len(parts) and parts[i + 1] == "rate":
-            out.append("lr")
-            i += 2
-            continue
-        out.append(parts[i])
-        i += 1
+    while i < len(words):
+        for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 1, -1):
+            said = " ".join(words[i:i + n])
+            repl = next((r for pattern, r in phrases if pattern.fullmatch(said)), None)
+            if repl is not None:
+                out.append((repl, i, i + n - 1))
+                i += n
+                break
+        else:
+            out.append((canon(words[i]), i, i))
+            i += 1
     return out
+
+
+@cache
+def name_tokens(name: str) -> tuple[str, ...]:
+    """Canonical tokens of a DB name: `init_lr` -> (init, lr), `learning_rate` -> (lr,),
+    `per_device_train_batch_size` -> (per, device, train, batch_size); a tool's own prefix goes
+    (`param_C` -> (c,))."""
+    parts = name_parts(name)
+    if len(parts) > 1 and parts[0] in lexicon().tool_prefixes:
+        parts = parts[1:]
+    return tuple(tok for tok, _, _ in merge_phrases(parts))
 
 
 @dataclass(frozen=True)
@@ -73,15 +69,9 @@ class Token:
 def tokenize(text: str) -> list[Token]:
     raw = [(m.group(0), m.start()) for m in _WORD.finditer(text)]
     tokens: list[Token] = []
-    i = 0
-    while i < len(raw):
-        word, start = raw[i]
-        if word == "learning" and i + 1 < len(raw) and raw[i + 1][0] in ("rate", "rates"):
-            tokens.append(Token("learning rate", "lr", len(tokens), start))
-            i += 2
-            continue
-        tokens.append(Token(word, canon(word), len(tokens), start))
-        i += 1
+    for tok, first, last in merge_phrases([w for w, _ in raw]):
+        said = " ".join(w for w, _ in raw[first:last + 1])
+        tokens.append(Token(said, tok if last > first else canon(raw[first][0]), len(tokens), raw[first][1]))
     return tokens
 
 
@@ -94,6 +84,7 @@ class Mention:
     end: int             # last token position
     score: float = 1.0
     value: str | None = None   # for kind "value": the parameter value said
+    alternatives: tuple[str, ...] = ()   # other names that fit the words said here just as well
 
 
 def _find_field(tokens: list[Token], core: list[str], optional: set[str], window: int = 3) -> list[tuple[int, int, int]]:
@@ -119,14 +110,15 @@ def metric_mentions(tokens: list[Token], catalog: Catalog) -> list[Mention]:
     """Each place a metric is named; where several metrics share the words said ("accuracy"), the one
     whose split (val/test/train) was said, else validation, then test, then none, then training."""
     said = {t.canon for t in tokens}
+    optional = lexicon().metric_qualifiers
     by_span: dict[tuple[int, int], list[tuple[float, str]]] = {}
     for metric in catalog.metric_names:
         toks = name_tokens(metric)
         splits = [t for t in toks if t in SPLITS]
-        core = [t for t in toks if t not in SPLITS and t not in OPTIONAL] or [t for t in toks if t not in SPLITS]
+        core = [t for t in toks if t not in SPLITS and t not in optional] or [t for t in toks if t not in SPLITS]
         if not core:
             continue
-        for start, end, extra in _find_field(tokens, core, set(splits) | OPTIONAL):
+        for start, end, extra in _find_field(tokens, core, set(splits) | optional):
             near = {t.canon for t in tokens[max(0, start - 2):end + 2]}
             said_split = [s for s in SPLITS if s in near]
             if said_split and not (set(said_split) & set(splits)):
@@ -139,34 +131,44 @@ def metric_mentions(tokens: list[Token], catalog: Catalog) -> list[Mention]:
     out = []
     for (start, end), scored in by_span.items():
         scored.sort(key=lambda p: (-p[0], catalog.metric_names.index(p[1])))
-        out.append(Mention("metric", scored[0][1], start, end, scored[0][0]))
+        ties = tuple(name for score, name in scored[1:] if abs(score - scored[0][0]) < 1e-9)
+        out.append(Mention("metric", scored[0][1], start, end, scored[0][0], alternatives=ties))
     return _drop_nested(out)
 
 
 def param_mentions(tokens: list[Token], catalog: Catalog) -> list[Mention]:
+    """Each place a parameter is named. Qualifier words of a name (`per_device_train_batch_size`:
+    per, device, train) may go unsaid; each one said counts for it, each unsaid one a little against,
+    so "batch size" is `batch_size` where the DB has it, and two names that fit equally are both kept
+    (the composer asks which)."""
+    qualifiers = lexicon().qualifiers
     out = []
     for param in catalog.param_names:
         toks = name_tokens(param)
         digits = [t for t in toks if t.isdigit()]
-        core = [t for t in toks if t not in OPTIONAL and not t.isdigit()] or [t for t in toks if not t.isdigit()]
+        own = {t for t in toks if t in qualifiers}
+        core = [t for t in toks if t not in qualifiers and not t.isdigit()] or [t for t in toks if not t.isdigit()]
         if not core:
             continue
-        unsaid_optional = [t for t in toks if t in OPTIONAL]
-        for start, end, extra in _find_field(tokens, core, OPTIONAL | set(digits)):
+        for start, end, extra in _find_field(tokens, core, own | set(digits)):
             near = {t.canon for t in tokens[start:end + 3]}
             score = len(core) + extra * 0.5 + (0.5 if digits and digits[0] in near else 0.0) - (0.1 * len(digits)) \
-                - 0.25 * max(0, len(unsaid_optional) - extra)
+                - 0.25 * max(0, len(own) - extra)
             out.append(Mention("param", param, start, end, score))
     return _best_per_span(out)
 
 
 def _best_per_span(mentions: list[Mention]) -> list[Mention]:
-    best: dict[tuple[int, int], Mention] = {}
+    by_span: dict[tuple[int, int], list[Mention]] = {}
     for m in mentions:
-        key = (m.start, m.end)
-        if key not in best or m.score > best[key].score:
-            best[key] = m
-    return _drop_nested(list(best.values()))
+        by_span.setdefault((m.start, m.end), []).append(m)
+    best = []
+    for found in by_span.values():
+        found.sort(key=lambda m: (-m.score, m.name))
+        ties = tuple(m.name for m in found[1:] if abs(m.score - found[0].score) < 1e-9)
+        best.append(Mention(found[0].kind, found[0].name, found[0].start, found[0].end, found[0].score,
+                            alternatives=ties))
+    return _drop_nested(best)
 
 
 def _drop_nested(mentions: list[Mention]) -> list[Mention]:
@@ -188,6 +190,13 @@ def _position(tokens: list[Token], char_start: int) -> int:
 
 
 def dataset_mentions(text: str, tokens: list[Token], catalog: Catalog) -> list[Mention]:
+    """Datasets named by their whole name, their name without namespace or version ("sst2" for
+    `glue/sst2`), or a family word; a family word naming several datasets is kept with the others as
+    alternatives (the composer asks which)."""
+    hits = catalog.dataset_index.find([t.text for t in tokens])
+    if hits:
+        return [Mention("dataset", h.names[0], h.start, h.end, float(h.level), alternatives=h.names[1:])
+                for h in hits]
     vocab_sets = catalog.vocab
     found = vocab_sets.match_datasets(text, {t.canon for t in tokens} | {t.text for t in tokens})
     if not found:
@@ -222,33 +231,43 @@ def _datasets_by_part(tokens: list[Token], catalog: Catalog) -> list[str]:
     return sorted(hits)
 
 
-_STT_KIND_SLIPS = {"sdm": "svm", "svn": "svm", "s v m": "svm", "m l p": "mlp", "mlb": "mlp", "mop": "mlp",
-                   "cnm": "cnn", "c n n": "cnn"}
-
-
 def model_mentions(tokens: list[Token], catalog: Catalog) -> list[Mention]:
-    said: dict[str, int] = {}
+    """Model kinds named by their checkpoint name, its family ("roberta" for roberta-base and -large:
+    one mention per kind, at the same place), or a lexicon family or phrase ("neural net", "svm")."""
+    out: list[Mention] = []
+    covered: set[int] = set()
+    for hit in catalog.kind_index.find([t.text for t in tokens]):
+        out += [Mention("model", kind, hit.start, hit.end, float(hit.level)) for kind in hit.names]
+        covered.update(range(hit.start, hit.end + 1))
+    lex = lexicon()
+    said: dict[str, tuple[int, int]] = {}
     for tok in tokens:
-        said.setdefault(tok.text, tok.pos)
-        said.setdefault(tok.canon, tok.pos)
+        if tok.pos not in covered:
+            said.setdefault(tok.text, (tok.pos, tok.pos))
+            said.setdefault(tok.canon, (tok.pos, tok.pos))
     joined = " ".join(t.text for t in tokens)
-    for slip, real in _STT_KIND_SLIPS.items():
-        if re.search(rf"\b{slip}s?\b", joined):
-            said.setdefault(real, _position(tokens, re.search(rf"\b{slip}", joined).start()))
+    for pattern, real in [(re.compile(rf"\b{re.escape(slip)}s?\b"), real) for slip, real in lex.heard_as.items()] + \
+            list(lex.model_phrases):
+        m = pattern.search(joined)
+        if m:
+            first = _position(tokens, m.start())
+            said.setdefault(real, (first, first + len(m.group(0).split()) - 1))
     # multi-word kinds ("random forest") as joined tokens
     for i in range(len(tokens) - 1):
-        said.setdefault(f"{tokens[i].canon}_{tokens[i + 1].canon}", tokens[i].pos)
-        said.setdefault(f"{tokens[i].text}_{tokens[i + 1].text}", tokens[i].pos)
-        if i + 2 < len(tokens):
-            said.setdefault(f"{tokens[i].text}_{tokens[i + 1].text}_{tokens[i + 2].text}", tokens[i].pos)
-    out = []
+        for n in (2, 3):
+            if i + n <= len(tokens) and not covered & set(range(i, i + n)):
+                span = (tokens[i].pos, tokens[i + n - 1].pos)
+                said.setdefault("_".join(t.canon for t in tokens[i:i + n]), span)
+                said.setdefault("_".join(t.text for t in tokens[i:i + n]), span)
+    found = {m.name for m in out}
     for kind in catalog.kind_names:
-        aliases = model_aliases(kind)
-        hits = [said[a] for a in aliases if a in said]
-        if hits:
-            out.append(Mention("model", kind, min(hits), min(hits)))
-    # a family word naming several kinds ("svm" for linear_svm only when no exact kind said)
-    return out
+        if kind in found:
+            continue
+        spans = [said[a] for a in model_aliases(kind) if a in said]
+        if spans:
+            start = min(spans)
+            out.append(Mention("model", kind, start[0], start[1]))
+    return sorted(out, key=lambda m: m.start)
 
 
 def value_mentions(tokens: list[Token], catalog: Catalog) -> list[Mention]:

@@ -47,7 +47,17 @@ def words_to_numbers(text: str) -> str:
 
     pattern = rf"\b(?:{'|'.join(list(UNITS) + list(TENS))})(?:[\s-]+(?:{_NUM_WORD}))*\b"
     out = re.sub(pattern, lambda m: _trim_convert(m, convert), text)
-    return out.replace("ONE_", "one")
+    return scientific(out.replace("ONE_", "one"))
+
+
+def scientific(text: str) -> str:
+    """Scientific notation said or half-typed: "5 e minus 5", "5e minus 5", "5 times 10 to the minus 5",
+    "10 to the minus 4", "5 x 10^-5" -> "5e-5" (one number, never split)."""
+    sign = r"(?:minus|negative|-)\s*"
+    text = re.sub(rf"\b(\d+(?:\.\d+)?)\s*(?:times|x|\*)\s*10\s*(?:to the\s*|\^\s*|\*\*\s*)(?:power of\s*)?{sign}(\d+)\b",
+                  r"\1e-\2", text)
+    text = re.sub(rf"\b10\s*(?:to the\s*|\^\s*|\*\*\s*)(?:power of\s*)?{sign}(\d+)\b", r"1e-\1", text)
+    return re.sub(rf"\b(\d+(?:\.\d+)?)\s*e\s*{sign}(\d+)\b", r"\1e-\2", text)
 
 
 def _trim_convert(m: re.Match, convert) -> str:

@@ -1,0 +1,114 @@
+"""Dataset and model names as people say them, learnt from the DB's own names: each name is split into
+words (`glue/sst2` -> glue, sst, 2; `roberta-large` -> roberta, large; `resnet50` -> resnet, 50), and a
+question's words are matched against three forms of it:
+
+- the whole name ("bert base uncased", "bertbaseuncased", "glue sst2");
+- its specific part: the name without a namespace (`glue/`) and without checkpoint size or variant
+  words from the lexicon ("sst2", "squad v2", "resnet 50", "gpt 2");
+- its family: the specific part without digits ("resnet", "gpt", "cifar"), which may name several.
+
+`NameIndex.find()` returns, per place in the question, the names that fit best there and how well.
+Several names at one place are a family ("the roberta runs": both checkpoints) or an ambiguity the
+composer asks back about ("cifar": cifar10 or cifar100?).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from labvoice.knowledge.lexicon import lexicon, name_parts
+
+MAX_SPAN_WORDS = 4
+EXACT, SPECIFIC, FAMILY = 3, 2, 1
+MIN_FAMILY_CHARS = 3
+
+
+@dataclass(frozen=True)
+class NameForms:
+    name: str
+    full: str                  # every word joined, no separators: "bertbaseuncased"
+    specific: str              # without namespace and size words: "bert", "resnet50", "sst2"
+    family: str                # the specific part without digits: "resnet", "sst"
+    sizes: frozenset[str]      # size/variant words of the name: {"base", "uncased"}
+
+
+@dataclass(frozen=True)
+class NameHit:
+    start: int                 # first token of the span
+    end: int                   # last token of the span
+    names: tuple[str, ...]     # every name that fits here, best first
+    level: int                 # EXACT, SPECIFIC or FAMILY
+
+
+def forms(name: str) -> NameForms:
+    lex = lexicon()
+    tail = re.split(r"[/:]", name)[-1] or name
+    parts = name_parts(name)
+    tail_parts = name_parts(tail)
+    sizes = frozenset(p for p in tail_parts if p in lex.size_words)
+    specific_parts = [p for p in tail_parts if p not in lex.size_words] or tail_parts
+    family_parts = [p for i, p in enumerate(specific_parts)
+                    if not p.isdigit() and not re.fullmatch(r"v\d+", p)
+                    and not (len(p) == 1 and i and specific_parts[i - 1].isdigit())]   # imagenet-1k, resnet50
+    return NameForms(name, "".join(parts), "".join(specific_parts), "".join(family_parts), sizes)
+
+
+class NameIndex:
+    """Forms of one kind of name (datasets or model kinds) of one DB, matched against question words."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.forms = tuple(forms(n) for n in names)
+        self._by_full: dict[str, list[NameForms]] = {}
+        self._by_specific: dict[str, list[NameForms]] = {}
+        self._by_family: dict[str, list[NameForms]] = {}
+        for f in self.forms:
+            self._by_full.setdefault(f.full, []).append(f)
+            self._by_specific.setdefault(f.specific, []).append(f)
+            if len(f.family) >= MIN_FAMILY_CHARS:
+                self._by_family.setdefault(f.family, []).append(f)
+
+    def _lookup(self, compact: str) -> tuple[int, list[NameForms]]:
+        for level, table in ((EXACT, self._by_full), (SPECIFIC, self._by_specific), (FAMILY, self._by_family)):
+            hit = table.get(compact)
+            if hit is None and compact.endswith("s") and len(compact) > 4:
+                hit = table.get(compact[:-1])       # "the resnets", "berts"
+            if hit:
+                return level, hit
+        return 0, []
+
+    def find(self, words: list[str]) -> list[NameHit]:
+        """Non-overlapping hits, longest and best first; size words said next to a specific or family
+        hit narrow it ("roberta large", "the large roberta")."""
+        taken: set[int] = set()
+        hits: list[NameHit] = []
+        candidates = []
+        for n in range(MAX_SPAN_WORDS, 0, -1):
+            for i in range(len(words) - n + 1):
+                compact = "".join(words[i:i + n])
+                if not compact or not re.search(r"[a-z]", compact):
+                    continue
+                level, found = self._lookup(compact)
+                if found:
+                    candidates.append((-(level * 10 + n), i, i + n - 1, level, found))
+        candidates.sort(key=lambda c: (c[0], c[1]))
+        for _, start, end, level, found in candidates:
+            if any(p in taken for p in range(start, end + 1)):
+                continue
+            near = set(words[max(0, start - 2):start]) | set(words[end + 1:end + 3])
+            narrowed = [f for f in found if f.sizes and f.sizes & near] if level < EXACT and len(found) > 1 else []
+            if narrowed:
+                found = narrowed
+                for j in list(range(max(0, start - 2), start)) + list(range(end + 1, min(len(words), end + 3))):
+                    if words[j] in {s for f in found for s in f.sizes}:
+                        start, end = min(start, j), max(end, j)
+            if any(p in taken for p in range(start, end + 1)):
+                continue
+            taken.update(range(start, end + 1))
+            hits.append(NameHit(start, end, tuple(f.name for f in found), level))
+        return sorted(hits, key=lambda h: h.start)
+
+    def with_size(self, names: tuple[str, ...], said: str) -> tuple[str, ...]:
+        """Of `names`, those whose size words include a word of `said` ("the large one")."""
+        words = set(re.findall(r"[a-z0-9]+", said.lower()))
+        by_name = {f.name: f for f in self.forms}
+        return tuple(n for n in names if n in by_name and by_name[n].sizes & words)
