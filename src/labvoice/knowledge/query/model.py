@@ -20,8 +20,11 @@ A question becomes one `Parsed` value (a discriminated union on `type`):
   second": the parser fills `run_ids` from the previous turn.
 - `FlagRequest` (type "flag"): flag (or unflag) runs for publishing; a write the app performs.
 - `SmallTalk` (type "small_talk"), `DocumentQuestion` (type "documents").
-- `Unsupported` (type "unsupported"): about the runs, but the language cannot express it; `reason`
-  says why. Never the nearest query that happens to parse.
+- `Clarify` (type "clarify"): two names fit the words said; the answer asks which, and the next
+  utterance completes the question.
+- `Unsupported` (type "unsupported"): about the runs, but the language cannot express it, or a word of
+  it binds to nothing (`about="unbound"`); `reason` says why. Never the nearest query that happens to
+  parse, never the question without the word.
 
 All models are frozen and reject unknown keys, so an LLM planner's JSON (constrained with
 `parsed_json_schema()`) is validated exactly like the rule parser's output (`parse_parsed_json`).
@@ -122,7 +125,8 @@ class RunQuery(_ParsedBase):
     metric: str | None = None
     order: Order | None = None
     limit: int | None = PydField(default=None, ge=1, le=MAX_LIMIT)
-    group_by: Field | None = None
+    offset: int = PydField(default=0, ge=0, le=MAX_LIMIT)   # rank: skip the first `offset` ("the second best": 1)
+    group_by: Field | None = None       # rank: the best `limit` runs of each group; group: the groups
     aggregate: Aggregate | None = None
     select: Field | None = None          # the parameter asked about (or, for details, the field asked)
     compare: tuple["RunQuery", ...] = ()
@@ -176,6 +180,7 @@ class FlagRequest(_ParsedBase):
     run_ids: tuple[str, ...] = ()
     unflag: bool = False
     refers_back: bool = False
+    target: RunQuery | None = None       # the runs described in the request ("the best digits run")
 
 
 class SmallTalk(_ParsedBase):
@@ -188,16 +193,28 @@ class DocumentQuestion(_ParsedBase):
     topic: str = ""
 
 
+class Clarify(_ParsedBase):
+    """Two or more names fit what was said ("cifar": cifar10 or cifar100?): ask which. `question` is
+    the question to complete, `said` the words that fit several names, `options` those names."""
+
+    type: Literal["clarify"] = "clarify"
+    question: str
+    said: str
+    options: tuple[str, ...]
+    kind: Literal["metric", "param", "dataset", "model"] = "dataset"
+
+
 class Unsupported(_ParsedBase):
     """`about`: "names" when the question names a metric, parameter, dataset, model or run the DB does
     not have (`reason` then names what it has), "shape" when no query shape can express it."""
 
     type: Literal["unsupported"] = "unsupported"
     reason: str
-    about: Literal["names", "shape"] = "shape"
+    about: Literal["names", "shape", "unbound"] = "shape"
 
 
-Parsed = Annotated[Union[RunQuery, FlagRequest, SmallTalk, DocumentQuestion, Unsupported], Discriminator("type")]
+Parsed = Annotated[Union[RunQuery, FlagRequest, SmallTalk, DocumentQuestion, Clarify, Unsupported],
+                   Discriminator("type")]
 PARSED_ADAPTER: TypeAdapter = TypeAdapter(Parsed)
 
 
