@@ -136,9 +136,9 @@ def test_flag_and_unflag_keep_the_users_note(tmp_path):
     store = ManifestStore(path)
     assert store.flag_for_publishing("note0001") == "PUBLISH; diverged after epoch 4"
     assert store.flag_for_publishing("note0001") == "PUBLISH; diverged after epoch 4"   # once only
-    assert store.flag_for_publishing("note0002") == "PUBLISH"
+    assert store.flag_for_publishing("note0002") == "PUBLISH; "      # an empty note: the marker and separator
     notes = {r.run_id: r.note for r in store.runs()}
-    assert notes == {"note0001": "PUBLISH; diverged after epoch 4", "note0002": "PUBLISH"}
+    assert notes == {"note0001": "PUBLISH; diverged after epoch 4", "note0002": "PUBLISH; "}
     assert store.unflag("note0001") == "diverged after epoch 4"
     assert store.unflag("note0002") == ""
     assert {r.run_id: r.note for r in store.runs()} == {"note0001": "diverged after epoch 4", "note0002": ""}

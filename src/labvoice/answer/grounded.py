@@ -34,7 +34,9 @@ from labvoice.answer.smalltalk import (LLM_JOKE_MIN_HUMOUR, LOST_PUNCHLINE, Joke
                                        joke_messages)
 from labvoice.answer.spoken import speakable
 from labvoice.cancel import CancelToken
-from labvoice.knowledge.notes import FLAG_ACTION, UNFLAG_ACTION, flag_note, unflag_note
+from labvoice.answer.writes import WriteDesk, WriteReply
+from labvoice.knowledge.journal import WriteJournal
+from labvoice.knowledge.query.model import FlagRequest
 from labvoice.knowledge.query.wording import kind_words, words_for_name
 from labvoice.knowledge.retriever import Retrieval, Retriever
 from labvoice.llm.base import ChatModel, GenerationOptions, LlmError
@@ -100,15 +102,14 @@ def _query_json(query) -> dict | None:
 
 class GroundedAnswerer:
     def __init__(self, retriever: Retriever, chat_model: ChatModel, llm_config, pipeline_config,
-                 edit_note: Callable[[str, Callable[[str], str]], str] | None = None,
-                 planner: QueryPlanner | None = None) -> None:
+                 journal: WriteJournal | None = None, planner: QueryPlanner | None = None) -> None:
         """`planner`: asked for the query when the parser's confidence is below
         `llm_config.planner_below_confidence` (None: never; see planner.planner_enabled)."""
         self.retriever = retriever
         self.chat_model = chat_model
         self.llm_config = llm_config
         self.pipeline_config = pipeline_config
-        self.edit_note = edit_note or retriever.store.edit_note   # one transaction per edit
+        self.writes = WriteDesk(journal or retriever.store.journal())   # every write recorded, undoable
         self.planner = planner
 
     def _chunker(self) -> SentenceChunker:
@@ -153,6 +154,9 @@ class GroundedAnswerer:
             log.info("planner not used (%s); keeping the parser's query", outcome.problem)
             return retrieval
         parsed = outcome.parsed
+        if isinstance(parsed, FlagRequest):
+            result.planner.update(used=False, problem="a planned write is never performed")
+            return retrieval      # only the user's own imperative request writes (query/writes.py)
         if getattr(parsed, "refers_back", False) and not parsed.run_ids and conversation.context.run_ids:
             parsed = parsed.model_copy(update={"run_ids": tuple(conversation.context.run_ids)})
         try:
@@ -184,6 +188,11 @@ class GroundedAnswerer:
     # --- the answer ---------------------------------------------------------------------------
     def _run(self, question: str, style: Style, cancel: CancelToken, conversation: Conversation,
              result: AnswerResult, until_voiced: Callable[[], None]) -> Iterator[str]:
+        pending, conversation.pending_write = conversation.pending_write, None   # a read-back lives one turn
+        reply = self.writes.before_parsing(question, pending)
+        if reply is not None:      # "yes" to a read-back, "no", or "undo that"
+            yield from self._write_reply(reply, result, cancel, conversation)
+            return
         retrieval = self._retrieve(question, conversation, cancel, result)
         result.retrieval = retrieval
         result.stamps["retrieval"] = time.monotonic()
@@ -212,10 +221,9 @@ class GroundedAnswerer:
             yield from self._emit_template(said, result, cancel, reason="", display=shown)
             return
 
-        actions = [f.action for f in facts if f.action]
-        if actions:
-            template = self._perform(actions, template, result)
-            yield from self._emit_template(template, result, cancel, reason="", display=display)
+        if isinstance(retrieval.factset.query, FlagRequest) and any(f.action for f in facts):
+            reply = self.writes.request(question, retrieval.factset.query, facts)
+            yield from self._write_reply(reply, result, cancel, conversation)
             return
 
         spoken: list[str] = []
@@ -412,17 +420,13 @@ class GroundedAnswerer:
             yield from self._emit(piece, spoken, result)
         result.stamps.setdefault("llm_done", time.monotonic())
 
-    def _perform(self, actions, template: str, result: AnswerResult) -> str:
-        """Writes (flag for publishing, or take the flag off) are committed before they are confirmed to
-        the user. The flag is added to or removed from the run's note; the user's words stay."""
-        changes = {FLAG_ACTION: flag_note, UNFLAG_ACTION: unflag_note}
-        for action in actions:          # (kind, run_id, ...): FLAG_ACTION / UNFLAG_ACTION
-            kind, run_id = action[0], action[1]
-            if kind not in changes:
-                continue
-            try:
-                self.edit_note(run_id, changes[kind])
-            except Exception as err:  # the confirmation must not claim a write that failed
-                result.errors.append(f"could not flag run {run_id}: {err}")
-                return f"Sorry, I could not flag run {run_id}: {err}"
-        return template
+    def _write_reply(self, reply: WriteReply, result: AnswerResult, cancel: CancelToken,
+                     conversation: Conversation) -> Iterator[str]:
+        """Speak what a write turn did (or reads back); a read-back waits in the conversation for "yes"."""
+        conversation.pending_write = reply.pending
+        result.shape = "write"
+        result.facts = (reply.as_fact(),)
+        result.used_run_ids = reply.run_ids
+        if reply.outcome == "refused" and reply.error_code not in (None, "nothing_to_undo"):
+            result.errors.append(reply.display)
+        yield from self._emit_template(reply.spoken, result, cancel, reason="", display=reply.display)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from labvoice.answer.writes import PendingWrite
 from labvoice.knowledge.facts import Context, context_after
 from labvoice.knowledge.retriever import Retrieval
 
@@ -20,6 +21,7 @@ class Conversation:
 
     history: list[tuple[str, str]] = field(default_factory=list)
     context: Context = field(default_factory=Context)
+    pending_write: PendingWrite | None = None     # a write read back, waiting for "yes" (answer/writes.py)
 
     def remember(self, question: str, spoken: str, retrieval: Retrieval | None, interrupted: bool) -> None:
         if spoken:

@@ -17,7 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from labvoice.knowledge.notes import flag_note, unflag_note
+from labvoice.knowledge.errors import StoreError, WriteError  # noqa: F401 - re-exported
+from labvoice.knowledge.journal import WriteJournal
+from labvoice.knowledge.notes import FLAG_ACTION, UNFLAG_ACTION, change_for
 from labvoice.knowledge.rows import (RowError, iso_utc, parse_artifacts, parse_metrics, parse_params,
                                      parse_timestamp)
 
@@ -50,10 +52,6 @@ READ_COLUMNS = ("run_id", "timestamp", "dataset_id", "command", "params_json", "
 ANSWER_COLUMNS = ("final_metrics_json", "params_json", "dataset_id")
 BUSY_TIMEOUT_MS = 5000
 CHECK_SAMPLE_ROWS = 200    # rows parsed by check_readable before it believes a DB is readable
-
-
-class StoreError(RuntimeError):
-    """The manifests DB cannot be used; the message says why and what to do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,38 +269,34 @@ class ManifestStore:
         return {str(r[0]): hashlib.sha1("\x1f".join(str(v) for v in r).encode()).hexdigest()
                 for r in rows}
 
-    def set_note(self, run_id: str, note: str) -> None:
-        """Replace a run's note (a whole new text the user gave); committed before this returns."""
-        self.edit_note(run_id, lambda _old: note)
+    def set_note(self, run_id: str, note: str | None, words: str = "set note") -> None:
+        """Replace a run's note (a whole new text the user gave); committed and recorded before this returns."""
+        self.edit_note(run_id, lambda _old: note, words, "set_note")
 
-    def flag_for_publishing(self, run_id: str) -> str:
+    def flag_for_publishing(self, run_id: str, words: str = "flag for publishing") -> str | None:
         """Add the publish flag to the run's note, keeping what it said; returns the new note."""
-        return self.edit_note(run_id, flag_note)
+        return self.edit_note(run_id, change_for(FLAG_ACTION), words, FLAG_ACTION)
 
-    def unflag(self, run_id: str) -> str:
+    def unflag(self, run_id: str, words: str = "unflag") -> str | None:
         """Remove the publish flag from the run's note, keeping the rest; returns the new note."""
-        return self.edit_note(run_id, unflag_note)
+        return self.edit_note(run_id, change_for(UNFLAG_ACTION), words, UNFLAG_ACTION)
 
-    def edit_note(self, run_id: str, change: Callable[[str], str]) -> str:
+    def edit_note(self, run_id: str, change: Callable[[str | None], str | None], words: str = "edit note",
+                  action: str = "set_note") -> str | None:
         """Read, change and write one run's note in a single write transaction (no lost update when
-        two writers edit the same note); committed before this returns the new note."""
-        if "note" not in self.check():
-            raise StoreError(f"{self.path}: table `manifests` has no note column; add it with "
-                             "`ALTER TABLE manifests ADD COLUMN note TEXT`")
-        conn = connect_rw(self.path)
+        two writers edit the same note), recorded in the write journal (journal.py) with `words`;
+        committed before this returns the new note (None: no note)."""
+        batch = self.journal().apply({run_id: change}, action, words)
+        return batch.changes[0].after if batch.changes else self._note_of(run_id)
+
+    def _note_of(self, run_id: str) -> str | None:
+        conn = _connect_ro(self.path)
         try:
-            conn.isolation_level = None
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute("SELECT note FROM manifests WHERE run_id = ?", (run_id,)).fetchone()
-                if row is None:
-                    raise StoreError(f"no run with id {run_id!r} in {self.path}")
-                note = change(row[0] or "")
-                conn.execute("UPDATE manifests SET note = ? WHERE run_id = ?", (note, run_id))
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return note
+            row = conn.execute("SELECT note FROM manifests WHERE run_id = ?", (run_id,)).fetchone()
         finally:
             conn.close()
+        return None if row is None else row[0]
+
+    def journal(self) -> WriteJournal:
+        """The record of writes beside this DB (and the one way to write a note)."""
+        return WriteJournal(self.path)

@@ -96,7 +96,7 @@ class Composer:
                 rest = re.sub(pattern, "", text)
                 if kind in ("joke", "capabilities", "goodbye") or not _RUN_WORDS.search(rest):
                     return ParseOutcome(SmallTalk(kind=kind), 0.9)
-        flag = self._flag_request(slots, context)
+        flag = self._flag_request(slots, context, now)
         if flag is not None:
             return ParseOutcome(flag, 0.9)
         scores = self.classifier.score(slots)
@@ -107,22 +107,13 @@ class Composer:
         return ParseOutcome(outcome.parsed, outcome.confidence, scores.scores, timings, outcome.missing)
 
     # --- flag requests ------------------------------------------------------------------------
-    def _flag_request(self, slots: Slots, context: Context) -> FlagRequest | None:
-        text = slots.text
-        unflag = re.search(r"\b(unflag|un-flag|unmark|remove (the |its )?(publish(ing)? )?flag|take (it|that|the run)"
-                           r" off|not publish|don't publish|do not publish|drop .{0,20}from the paper)\b", text)
-        flag = re.search(r"\b(flag|mark|tag|add|put|select)\b.{0,40}\b(publish\w*|paper|publication)\b", text) or \
-            re.search(r"^\s*(please\s+)?(flag|publish)\b", text)
-        if not (unflag or flag):
-            return None
-        if re.search(r"^\s*(which|what|show|list|are|were|is|any|how many|did|do|has|have)\b", text) and not unflag:
-            return None
-        ids = tuple(slots.run_ids)
-        refers = bool(_REFER.search(text) or _ORDINAL_REF.search(text))
-        if not ids and refers and context.run_ids:
-            ids = self._referred(text, context)[:1] if not re.search(r"\b(them|those|these|all)\b", text) \
-                else context.run_ids
-        return FlagRequest(run_ids=ids, unflag=bool(unflag), refers_back=refers and not slots.run_ids)
+    def _flag_request(self, slots: Slots, context: Context, now: datetime | None = None) -> FlagRequest | None:
+        """Only an imperative request writes; the grammar lives in writes.py."""
+        from labvoice.knowledge.query.writes import write_request
+
+        return write_request(slots.text, tuple(slots.run_ids), context.run_ids,
+                             lambda words: self._referred(words, context),
+                             lambda words: self.parse(words, context, now).parsed)
 
     def _referred(self, text: str, context: Context) -> tuple[str, ...]:
         m = _ORDINAL_REF.search(text)

@@ -433,10 +433,17 @@ class Executor:
         return rows, [render_stats.compared(q, sides, self.cat)], self.claims_for(rows)
 
     def _flag(self, q: FlagRequest):
-        if not q.run_ids:
+        """The runs a write request names (ids, the previous answer's, or those its description finds),
+        each as a fact carrying the write for the answerer to perform (after reading it back when
+        writes.needs_confirmation says so)."""
+        ids = q.run_ids
+        if not ids and q.target is not None:
+            found = self.run(q.target)
+            ids = tuple(dict.fromkeys(r.run_id for r in found.rows if r.run_id))[:MAX_ROWS]
+        if not ids:
             return [], [render.which_to_flag(q)], []
         rows, facts = [], []
-        for rid in q.run_ids:
+        for rid in ids:
             i = self.cat.by_id.get(rid)
             if i is None:
                 facts.append(render.unsupported(f"No run is called {rid}."))

@@ -343,9 +343,9 @@ def which_to_flag(q: FlagRequest) -> Fact:
 
 
 def flag(q: FlagRequest, row: Row, cat: Catalog) -> Fact:
-    verb = "Unflagged" if q.unflag else "Flagged"
+    """One run of a write request: `display` names it with its id, `spoken` the way a colleague would
+    ("the MLP on digits from today"); the answerer words the read-back or the confirmation from these."""
     action = (UNFLAG_ACTION if q.unflag else FLAG_ACTION, row.run_id, PUBLISH)
-    display = f"{'Unflag' if q.unflag else 'Flag'} run {row.run_id} ({row.model_kind} on {row.dataset}) for publishing."
-    spoken = f"{verb} {_run_said(row)} {'from' if q.unflag else 'for'} publishing."
-    return fact("flag_request", display, spoken, [row.run_id], action)
+    display = f"{row.run_id} ({row.model_kind or 'model'} on {row.dataset or '?'})"
+    return fact("flag_request", display, _run_said(row, False), [row.run_id], action)
 

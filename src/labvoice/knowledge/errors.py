@@ -1,0 +1,20 @@
+"""Errors of the run-DB layer: `StoreError` (the manifests DB cannot be used; the message says why
+and what to do) and `WriteError` (a change to a run was refused; `code` says which kind, so the
+window and the answerer act on the code, never on the message text)."""
+from __future__ import annotations
+
+from typing import Literal
+
+WriteErrorCode = Literal["no_run", "no_note_column", "nothing_to_undo", "changed_since", "not_a_db"]
+
+
+class StoreError(RuntimeError):
+    """The manifests DB cannot be used; the message says why and what to do."""
+
+
+class WriteError(StoreError):
+    """A write was refused and nothing was changed; `code` is one of WriteErrorCode."""
+
+    def __init__(self, code: WriteErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code: WriteErrorCode = code
