@@ -149,7 +149,7 @@ class WriteJournal:
                     continue
                 conn.execute("UPDATE manifests SET note = ? WHERE run_id = ?", (after, run_id))
                 done.append(Change(run_id, row[0], after))
-            batch = self._record(conn, done, action, words, None)
+            batch = self._record(conn, done, action, words, None, tuple(unchanged))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -189,16 +189,16 @@ class WriteJournal:
         return batch
 
     def _record(self, conn: sqlite3.Connection, done: list[Change], action: Action, words: str,
-                undoes: int | None) -> Batch:
+                undoes: int | None, unchanged: tuple[str, ...] = ()) -> Batch:
         stamp = _now()
         if not done:
-            return Batch(0, stamp, action, words, (), (), undoes)
+            return Batch(0, stamp, action, words, (), unchanged, undoes)
         batch = conn.execute(f"SELECT COALESCE(MAX(batch), 0) + 1 FROM {TABLE}").fetchone()[0]
         conn.executemany(
             f"INSERT INTO {TABLE} (batch, time, run_id, action, before, after, words, undoes) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(batch, stamp, c.run_id, action, c.before, c.after, words, undoes) for c in done])
-        return Batch(batch, stamp, action, words, tuple(done), (), undoes)
+        return Batch(batch, stamp, action, words, tuple(done), unchanged, undoes)
 
     # --- reading the record ------------------------------------------------------------------------
     def records(self, limit: int | None = None) -> list[WriteRecord]:
