@@ -1,4 +1,4 @@
-"""labvoice: talk to your ML experiments. `python main.py --help` lists the commands."""
+"""labvoice: talk to your ML experiments (a checkout alias of the `labvoice` command; `--help` lists the commands)."""
 import sys
 from pathlib import Path
 

@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 from labvoice.config import ConfigError, load_config
-from labvoice.hardware import apply_thread_budget
-from labvoice.knowledge.cards import Chunking
-from labvoice.knowledge.embedder import Embedder, EmbedderError, export_onnx
-from labvoice.knowledge.index import build
-from labvoice.knowledge.store import ManifestStore, StoreError
+from labvoice.knowledge.embedder import EmbedderError
+from labvoice.knowledge.rebuild import IndexBuildError, rebuild_index
+from labvoice.knowledge.store import StoreError
+from labvoice.locations import locations
+from labvoice.logfile import setup_logging
 from labvoice.models import ModelMissing
 
 log = logging.getLogger("labvoice.scripts.build_index")
@@ -42,31 +42,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
-        chunking = Chunking.from_config(config.knowledge)
-    except (ConfigError, ValueError) as err:
+        overrides = {key: value for key, value in (("paths.db", args.db), ("paths.knowledge_base", args.kb),
+                                                   ("paths.index", args.index)) if value is not None}
+        overrides = {key: Path(value).resolve() for key, value in overrides.items()}
+        config = config.replace(**overrides) if overrides else config
+    except ConfigError as err:
         return _fail(str(err))
-    apply_thread_budget(config.threads)
-    logging.basicConfig(level=config.logging.level, format="%(levelname)s %(name)s: %(message)s")
-    db = args.db or config.paths.db
-    kb = args.kb or config.paths.knowledge_base
-    index_dir = args.index or config.paths.index
-    store = ManifestStore(db)
+    setup_logging("WARNING", config.logging.level, locations().log_file)   # as `labvoice index` does
     try:
-        store.check()
-    except StoreError as err:
-        return _fail(str(err))
-    if not kb.is_dir():
-        return _fail(f"knowledge folder {kb} not found; create it or pass --kb DIR")
-    if index_dir.exists() and not index_dir.is_dir():
-        return _fail(f"index path {index_dir} is a file, not a folder; pass --index DIR")
-    try:
-        export_onnx(config)   # once: the app then embeds through onnxruntime (~300 MB less, same vectors)
-        embedder = Embedder.from_config(config)
-    except (ModelMissing, EmbedderError) as err:
-        return _fail(str(err))
-    try:
-        report = build(store, kb, index_dir, embedder, chunking=chunking, progress=not args.no_progress)
-    except (StoreError, NotADirectoryError) as err:
+        report = rebuild_index(config, progress=not args.no_progress)
+    except (ConfigError, IndexBuildError, StoreError, ModelMissing, EmbedderError, NotADirectoryError) as err:
         return _fail(str(err))
     for line in report.skipped_documents:
         print(f"warning: {line}", file=sys.stderr)

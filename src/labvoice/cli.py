@@ -1,6 +1,7 @@
-"""Command line: `python main.py [gui|ask|chat|listen|doctor|import]`.
+"""Command line: `labvoice [run|ask|chat|listen|doctor|import|index]` (also `python -m labvoice`, `python main.py`).
 
-Every command takes --config FILE. Expected problems (bad config, missing DB or model, no audio
+Every command takes --config FILE and --log-level LEVEL (a rotating log file in the user log folder
+gets the same records; `labvoice doctor` prints where). Expected problems (bad config, missing DB or model, no audio
 device) print one line saying what is wrong and how to fix it, and exit with code 2.
 """
 from __future__ import annotations
@@ -15,17 +16,20 @@ from pathlib import Path
 from labvoice.config import ConfigError, load_config
 
 EXIT_USAGE = 2
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from labvoice.backends import BackendUnavailable
+    from labvoice.knowledge.embedder import EmbedderError
     from labvoice.knowledge.importers.base import SourceError
+    from labvoice.knowledge.rebuild import IndexBuildError
     from labvoice.knowledge.store import StoreError
     from labvoice.llm.base import LlmError
     from labvoice.models import ModelMissing
 
     errors: list[type[BaseException]] = [ConfigError, StoreError, ModelMissing, BackendUnavailable, LlmError,
-                                         SourceError]
+                                         SourceError, IndexBuildError, EmbedderError]
     try:
         from labvoice.audio.devices import AudioDeviceError
         from labvoice.audio.wavio import AudioFileError
@@ -36,6 +40,14 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _start_logging(level: str | None, file_level: str = "INFO") -> None:
+    """--log-level sets both; without it stderr shows warnings and errors, the log file `file_level`."""
+    from labvoice.locations import locations
+    from labvoice.logfile import setup_logging
+
+    setup_logging(level or "WARNING", level or file_level, locations().log_file)
+
+
 def _load(args) -> "object":
     config = load_config(args.config)
     overrides = {}
@@ -43,7 +55,11 @@ def _load(args) -> "object":
         overrides["paths.db"] = Path(args.db).resolve()
     if getattr(args, "index", None):
         overrides["paths.index"] = Path(args.index).resolve()
-    return config.replace(**overrides) if overrides else config
+    if getattr(args, "kb", None):
+        overrides["paths.knowledge_base"] = Path(args.kb).resolve()
+    config = config.replace(**overrides) if overrides else config
+    _start_logging(getattr(args, "log_level", None), config.logging.level)
+    return config
 
 
 def _result_json(outcome) -> dict:
@@ -148,6 +164,16 @@ def cmd_doctor(args) -> int:
     return run_doctor(_load(args), as_json=args.json)
 
 
+def cmd_index(args) -> int:
+    from labvoice.knowledge.rebuild import rebuild_index
+
+    report = rebuild_index(_load(args), progress=not args.no_progress and sys.stderr.isatty())
+    for line in report.skipped_documents:
+        print(f"warning: {line}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
 def cmd_gui(args) -> int:
     from labvoice.gui.app import run_gui
 
@@ -156,11 +182,15 @@ def cmd_gui(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labvoice", description="Local voice assistant for your ML runs.")
-    parser.add_argument("--config", help="config YAML (default: config/config.yaml)")
+    parser.add_argument("--config", help="config YAML (default: config/config.yaml in a checkout, else the "
+                        "packaged default with the user config over it; `labvoice doctor` shows which)")
+    parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, help="log level (default: logging.level)")
     sub = parser.add_subparsers(dest="command")
 
     def common(p):
         p.add_argument("--config", default=argparse.SUPPRESS, help="config YAML")
+        p.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default=argparse.SUPPRESS,
+                       help="log level for stderr and the log file")
         return p
 
     ask = common(sub.add_parser("ask", help="answer one question (text or WAV) or a batch"))
@@ -183,9 +213,17 @@ def build_parser() -> argparse.ArgumentParser:
     listen.set_defaults(func=cmd_listen)
     doctor = common(sub.add_parser("doctor", help="check GPU, models, audio devices and index"))
     doctor.add_argument("--json", action="store_true")
+    doctor.add_argument("--db", help="manifests DB to check (default from config)")
+    doctor.add_argument("--index", help="knowledge index folder to check (default from config)")
     doctor.set_defaults(func=cmd_doctor)
-    gui = common(sub.add_parser("gui", help="open the window (default)"))
+    gui = common(sub.add_parser("run", aliases=["gui"], help="open the window (default)"))
     gui.set_defaults(func=cmd_gui)
+    index = common(sub.add_parser("index", help="build or refresh the knowledge index (documents, summaries, notes)"))
+    index.add_argument("--db", help="manifests DB (default from config)")
+    index.add_argument("--kb", help="knowledge-base folder (default from config)")
+    index.add_argument("--index", help="index folder (default from config)")
+    index.add_argument("--no-progress", action="store_true", help="no progress bar")
+    index.set_defaults(func=cmd_index)
     from labvoice.knowledge.importers.command import add_parser as add_import_parser
 
     add_import_parser(sub, common)
@@ -197,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         args.func, args.command = cmd_gui, "gui"
+    _start_logging(args.log_level)
     try:
         return args.func(args)
     except _user_errors() as err:

@@ -13,13 +13,17 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from labvoice.locations import CHECKOUT_ROOT, locations
+
+PROJECT_ROOT = CHECKOUT_ROOT        # a checkout's root; installed, nothing may need it (see locations.py)
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "config.yaml"
 ENV_PREFIX = "LABVOICE_"
 
 
 class ConfigError(ValueError):
     """A configuration problem, phrased as one line a person can act on."""
+
+    code = "config"
 
 
 class _Section(BaseModel):
@@ -270,19 +274,7 @@ def project_root_for(config_path: Path) -> Path:
     return folder.parent if folder.name == "config" else folder
 
 
-def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] | None = None) -> Config:
-    """Load, override from env/.env, resolve paths, validate. Raises ConfigError (one line)."""
-    if environ is None:
-        try:
-            from dotenv import load_dotenv
-
-            load_dotenv(PROJECT_ROOT / ".env", override=False)
-        except ImportError:  # python-dotenv is a dependency; tolerate its absence in odd envs
-            pass
-        environ = dict(os.environ)
-    path = Path(path or environ.get(f"{ENV_PREFIX}CONFIG") or DEFAULT_CONFIG_PATH)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} not found; pass --config FILE or copy config/config.yaml")
+def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
@@ -293,7 +285,43 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     if "source" in data:
         raise ConfigError(f"{path}: unknown key 'source'; remove it")
+    return data
+
+
+def _merge(base: dict, changes: dict) -> None:
+    """Deep-merge `changes` into `base` (a user config names only the keys it changes)."""
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Load, override from env/.env, resolve paths, validate. Raises ConfigError (one line).
+
+    Which file: `path`, else LABVOICE_CONFIG, else the checkout's config/config.yaml, else the
+    package's default_config.yaml with the user config file's keys over it (locations.py)."""
+    where = locations(environ)
+    if environ is None:
+        try:
+            from dotenv import load_dotenv
+
+            for env_file in where.env_files:        # first wins; the real environment wins over all
+                load_dotenv(env_file, override=False)
+        except ImportError:  # python-dotenv is a dependency; tolerate its absence in odd envs
+            pass
+        environ = dict(os.environ)
+    named = path or environ.get(f"{ENV_PREFIX}CONFIG")
+    path = Path(named or where.default_config)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found; pass --config FILE or copy config/config.yaml")
+    data = _read_yaml(path)
+    root = project_root_for(path) if named else where.data_dir
+    if not named and where.user_config is not None and where.user_config.is_file():
+        _merge(data, _read_yaml(where.user_config))
+        path = where.user_config
     for dotted, value in _env_overrides(environ).items():
         _set_dotted(data, dotted.split("."), value)
-    _resolve_paths(data, project_root_for(path))
+    _resolve_paths(data, root)
     return _validate(data, path)

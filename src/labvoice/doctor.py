@@ -14,7 +14,8 @@ Exit code (precisely): 0 when `problems` is empty, else 1. A problem is somethin
 - no audio input or no audio output device (or PortAudio missing, or a configured device absent).
 GPU-profile models missing while the cpu profile runs are reported, not counted as problems.
 
-JSON keys: gpu, profile, vram_budget, models, audio, database, index, problems, ok.
+JSON keys: gpu, profile, vram_budget, models, audio, database, index, files, problems, ok. `files` says
+where things are: the config file in use, checkout or installed, the user data folder and the log file.
 """
 from __future__ import annotations
 
@@ -199,6 +200,16 @@ def _index(config: "Config", db_ok: bool) -> tuple[dict[str, Any], list[str]]:
     return report, [f"index: {p}" for p in problems]
 
 
+def _files(config: "Config") -> dict[str, Any]:
+    from labvoice.locations import locations
+
+    where = locations()
+    return {"config": str(config.source) if config.source else None, "checkout": where.checkout,
+            "default_config": str(where.default_config),
+            "user_config": str(where.user_config) if where.user_config else None,
+            "data_dir": str(where.data_dir), "log_file": str(where.log_file)}
+
+
 def collect(config: "Config") -> dict[str, Any]:
     """Everything the doctor reports, as one JSON-ready dict."""
     gpu = _gpu()
@@ -218,7 +229,8 @@ def collect(config: "Config") -> dict[str, Any]:
     problems += audio_problems + db_problems + index_problems
     return {"gpu": gpu, "profile": {"configured": config.profile, "resolved": profile},
             "vram_budget": budget, "models": {name: {"missing": lines} for name, lines in missing.items()},
-            "audio": audio, "database": database, "index": index, "problems": problems, "ok": not problems}
+            "audio": audio, "database": database, "index": index, "files": _files(config), "problems": problems,
+            "ok": not problems}
 
 
 def _print_text(report: dict[str, Any], out: TextIO) -> None:
@@ -243,6 +255,9 @@ def _print_text(report: dict[str, Any], out: TextIO) -> None:
     index = report["index"]
     state = "current" if index.get("current") else ("present" if index.get("present") else "not usable")
     print(f"  index:     {index['path']}: {state}", file=out)
+    files = report["files"]
+    print(f"  config:    {files['config']} ({'checkout' if files['checkout'] else 'installed'})", file=out)
+    print(f"  log file:  {files['log_file']}", file=out)
     if report["problems"]:
         print(f"problems ({len(report['problems'])}):", file=out)
         for line in report["problems"]:

@@ -23,7 +23,7 @@ USER_ERRORS = (
     ("labvoice.models", "ModelMissing"), ("labvoice.backends", "BackendUnavailable"),
     ("labvoice.llm.base", "LlmError"), ("labvoice.audio.devices", "AudioDeviceError"),
     ("labvoice.audio.wavio", "AudioFileError"), ("labvoice.knowledge.index", "IndexUnavailable"),
-    ("labvoice.knowledge.embedder", "EmbedderError"),
+    ("labvoice.knowledge.embedder", "EmbedderError"), ("labvoice.knowledge.rebuild", "IndexBuildError"),
 )
 
 

@@ -293,24 +293,9 @@ def _check_mic(device: str | None, config: Config) -> str:
 
 
 def _rebuild(config: Config, phase: Callable[[str], None]) -> str:
-    from labvoice.hardware import apply_thread_budget
-    from labvoice.knowledge.cards import Chunking
-    from labvoice.knowledge.embedder import Embedder
-    from labvoice.knowledge.index import build
-    from labvoice.knowledge.store import ManifestStore
+    from labvoice.knowledge.rebuild import rebuild_index
 
-    store = ManifestStore(config.paths.db)
-    store.check()
-    kb = config.paths.knowledge_base
-    if not kb.is_dir():
-        raise NotADirectoryError(f"knowledge folder {kb} not found; choose it in Settings")
-    apply_thread_budget(config.threads)
-    phase("loading the embedding model")
-    embedder = Embedder.from_config(config)
-    phase("embedding new and changed runs and documents")
-    report = build(store, kb, config.paths.index, embedder, chunking=Chunking.from_config(config.knowledge),
-                   progress=False)
-    return report.summary()
+    return rebuild_index(config, on_phase=phase).summary()
 
 
 def startup_problems(config: Config) -> list[str]:

@@ -16,6 +16,7 @@ from labvoice.backends import BackendUnavailable
 from labvoice.cancel import CancelToken
 from labvoice.knowledge.importers.base import ImportedRun, RunImporter, Skipped, SourceError
 from labvoice.knowledge.importers.writer import ImportReport, RunWriter
+from labvoice.privacy import quiet_environment
 
 IMPORTERS = {
     "mlflow": "labvoice.knowledge.importers.mlflow_runs:MlflowImporter",
@@ -35,6 +36,7 @@ def make_importer(kind: str, **options: Any) -> RunImporter:
     if kind not in IMPORTERS:
         raise SourceError(f"unknown import kind {kind!r}; choose one of {', '.join(IMPORTERS)}")
     module_name, _, cls_name = IMPORTERS[kind].partition(":")
+    quiet_environment()      # before the tracker's client is imported: no usage data leaves the machine
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:
