@@ -1,4 +1,4 @@
-"""Command line: `labvoice [run|ask|chat|listen|doctor|import|index]` (also `python -m labvoice`, `python main.py`).
+"""Command line: `labvoice [run|ask|chat|listen|doctor|import|index|log]` (also `python -m labvoice`, `python main.py`).
 
 Every command takes --config FILE and --log-level LEVEL (a rotating log file in the user log folder
 gets the same records; `labvoice doctor` prints where). Expected problems (bad config, missing DB or model, no audio
@@ -227,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     from labvoice.knowledge.importers.command import add_parser as add_import_parser
 
     add_import_parser(sub, common)
+    from labvoice.knowledge.journal_command import add_parser as add_log_parser
+
+    add_log_parser(sub, common)
     return parser
 
 

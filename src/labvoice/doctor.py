@@ -160,8 +160,18 @@ def _database(config: "Config") -> tuple[dict[str, Any], list[str]]:
             runs = conn.execute("SELECT COUNT(*) FROM manifests").fetchone()[0]
         conn.close()
     except (StoreError, sqlite3.Error) as err:
-        return {"path": str(path), "ok": False, "runs": None}, [f"database: {err}"]
-    return {"path": str(path), "ok": True, "runs": runs}, []
+        return {"path": str(path), "ok": False, "runs": None, "writes": None}, [f"database: {err}"]
+    return {"path": str(path), "ok": True, "runs": runs, "writes": _writes(path)}, []
+
+
+def _writes(path) -> dict[str, Any]:
+    """How many changes the assistant made to the runs (the record of writes, `labvoice log`)."""
+    from labvoice.knowledge.journal import WriteJournal
+
+    records = WriteJournal(path).records()
+    last = records[0] if records else None
+    return {"count": len(records), "last": f"{last.time} {last.action} {last.run_id}" if last else None,
+            "see": "labvoice log"}
 
 
 def _index(config: "Config", db_ok: bool) -> tuple[dict[str, Any], list[str]]:
@@ -252,6 +262,10 @@ def _print_text(report: dict[str, Any], out: TextIO) -> None:
     print(f"  audio:     {audio['input_devices']} input, {audio['output_devices']} output device(s)", file=out)
     db = report["database"]
     print(f"  database:  {db['path']}: " + (f"{db['runs']} runs" if db["ok"] else "not usable"), file=out)
+    if db.get("writes") is not None:
+        writes = db["writes"]
+        last = f", last {writes['last']}" if writes["last"] else ""
+        print(f"  changes:   {writes['count']} recorded{last}; see them with `labvoice log`", file=out)
     index = report["index"]
     state = "current" if index.get("current") else ("present" if index.get("present") else "not usable")
     print(f"  index:     {index['path']}: {state}", file=out)
