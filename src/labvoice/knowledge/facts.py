@@ -15,7 +15,7 @@ from typing import Any
 from labvoice.knowledge.query.catalog import Catalog
 from labvoice.knowledge.query.compose import Composer, Context, ParseOutcome
 from labvoice.knowledge.query.execute import Executor
-from labvoice.knowledge.query.model import Fact, QueryResult, RunQuery
+from labvoice.knowledge.query.model import Clarify, Fact, QueryResult, RunQuery
 from labvoice.knowledge.query.shapes import ShapeClassifier
 from labvoice.knowledge.store import Run
 from labvoice.knowledge.vocab import Vocabulary
@@ -41,7 +41,8 @@ def context_after(result: QueryResult) -> Context:
     query = result.query
     metric = query.metric_name if isinstance(query, RunQuery) else None
     datasets = query.datasets if isinstance(query, RunQuery) else ()
-    return Context(run_ids=result.used_run_ids, datasets=datasets, metric=metric)
+    pending = query if isinstance(query, Clarify) else None
+    return Context(run_ids=result.used_run_ids, datasets=datasets, metric=metric, pending=pending)
 
 
 class FactFinder:

@@ -43,6 +43,8 @@ class Lexicon:
     model_phrases: tuple[tuple[re.Pattern, str], ...]
     heard_as: dict[str, str]
     filler: frozenset[str]
+    spoken_words: dict[str, str]
+    acronyms: frozenset[str]
 
     def canon(self, word: str) -> str:
         """One word's canonical token: lower case, plural dropped, abbreviation expanded."""
@@ -130,4 +132,6 @@ def lexicon() -> Lexicon:
         model_phrases=_patterns(data["model_phrases"]),
         heard_as={str(k): str(v) for k, v in data["heard_as"].items()},
         filler=frozenset(str(w).lower() for w in data["filler"]),
+        spoken_words={str(k): str(v) for k, v in data["spoken_words"].items()},
+        acronyms=frozenset(map(str, data["acronyms"])),
     )

@@ -5,17 +5,23 @@ shape can express, into an explicit `Unsupported`. `Composer.parse()` is the ent
 """
 from __future__ import annotations
 
+import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
 from labvoice.knowledge.query.badinput import UNSUPPORTED_CONCEPTS, missing_names
 from labvoice.knowledge.query.catalog import Catalog, lower_is_better
 from labvoice.knowledge.query.extract import ORDINALS, Condition, Mention, Slots, extract
-from labvoice.knowledge.query.model import (ALL_PARAMS, DocumentQuestion, Field, Filter, FlagRequest, Order, RunQuery,
-                                            SmallTalk, Unsupported)
+from labvoice.knowledge.lexicon import lexicon
+from labvoice.knowledge.query.coverage import dropped, unbound
+from labvoice.knowledge.query.followup import complete
+from labvoice.knowledge.query.model import (ALL_PARAMS, Clarify, DocumentQuestion, Field, Filter, FlagRequest, Order,
+                                            RunQuery, SmallTalk, Unsupported, query_json)
+from labvoice.knowledge.query.operators import (duration_after, in_metric_unit, negated, ordinal_offset, per_group,
+                                                time_metric)
 from labvoice.knowledge.query.shapes import ShapeClassifier, ShapeScores
 
 DEFAULT_TOP_K = 3
@@ -38,7 +44,6 @@ _DOC_WORDS = re.compile(r"\b(how do i|how to|what is an?|what's an?|explain|acco
 _REFER = re.compile(r"\b(it|its|that run|this run|that one|this one|them|those|these|the same run|that model|"
                     r"those runs|these runs|the former|the latter)\b")
 _ORDINAL_REF = re.compile(r"\bthe (first|second|third|fourth|fifth|last) (one|run)?\b")
-_NEGATED = re.compile(r"\b(except|excluding|other than|not|no|non|without|apart from|besides)\s+(?:the\s+|an?\s+)?$")
 _AVERAGE = re.compile(r"\b(average|averaged|mean|on average|typical(ly)?|overall|in general|generally)\b")
 _AGGREGATES = [("median", r"\bmedian\b"), ("std", r"\b(std|standard deviation|variance|spread)\b"),
                ("mean", r"\b(average|mean|avg)\b(?! (of|over|across) (runs|experiments))"),
@@ -61,6 +66,7 @@ class Context:
     run_ids: tuple[str, ...] = ()
     datasets: tuple[str, ...] = ()
     metric: str | None = None
+    pending: Clarify | None = None     # the question asked back about, completed by the next utterance
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ class ParseOutcome:
     scores: dict[str, float] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
     missing: str = ""         # a sentence naming what the DB lacks (bad input), else ""
+    unbound: tuple[str, ...] = ()   # content words bound to nothing (reported for every question)
 
 
 class Composer:
@@ -84,6 +91,10 @@ class Composer:
         t0 = time.perf_counter()
         context = context or Context()
         now = now or self.catalog.now or datetime.now(timezone.utc)
+        if context.pending is not None:
+            completed = complete(context.pending, question)
+            if completed is not None:
+                return self.parse(completed, replace(context, pending=None), now)
         slots = extract(question, self.catalog, now)
         t_slots = time.perf_counter()
         text = slots.text
@@ -102,9 +113,25 @@ class Composer:
         scores = self.classifier.score(slots)
         t_scores = time.perf_counter()
         outcome = self._compose(slots, scores, context, now)
+        parsed = outcome.parsed
+        if isinstance(parsed, RunQuery):
+            parsed = self._accounted(slots, parsed, question)
         timings = {"extract": (t_slots - t0) * 1000, "shape": (t_scores - t_slots) * 1000,
                    "compose": (time.perf_counter() - t_scores) * 1000}
-        return ParseOutcome(outcome.parsed, outcome.confidence, scores.scores, timings, outcome.missing)
+        return ParseOutcome(parsed, outcome.confidence, scores.scores, timings, outcome.missing, unbound(slots))
+
+    def _accounted(self, slots: Slots, query: RunQuery, question: str) -> Any:
+        """The query, or what stops it from being answered: two names that fit one word (ask back),
+        or a constraint said but not in the query (say so). Never the query without the constraint."""
+        for m in slots.datasets + slots.params + slots.metrics:
+            if m.alternatives and m.name in json.dumps(query_json(query)):
+                said = " ".join(t.text for t in slots.tokens[m.start:m.end + 1])
+                return Clarify(question=question, said=said, options=(m.name,) + m.alternatives, kind=m.kind)
+        lost = dropped(slots, query_json(query), any(f.field.kind == "note" for f in query.filters))
+        if lost is not None:
+            return Unsupported(reason=f"I don't know which runs you mean by '{lost.words}'" if lost.kind == "unbound"
+                               else f"I couldn't use '{lost.words}' in that question", about="unbound")
+        return query
 
     # --- flag requests ------------------------------------------------------------------------
     def _flag_request(self, slots: Slots, context: Context, now: datetime | None = None) -> FlagRequest | None:
@@ -273,26 +300,27 @@ class Composer:
     def _filters(self, slots: Slots, now: datetime) -> tuple[list[Filter], set[tuple[int, int]]]:
         filters: list[Filter] = []
         used: set[tuple[int, int]] = set()
-        words = [t.text for t in slots.tokens]
-        if slots.datasets:
-            filters.append(_dataset_filter(tuple(m.name for m in slots.datasets)))
-        kept, negated = [], []
-        for m in slots.models:
-            before = " ".join(words[max(0, m.start - 3):m.start]) + " "
-            (negated if _NEGATED.search(before) else kept).append(m.name)
-        if kept:
-            filters.append(Filter(field=Field(kind="model"), op="=" if len(kept) == 1 else "in",
-                                  value=kept[0] if len(kept) == 1 else tuple(kept)))
-        for name in negated:
-            filters.append(Filter(field=Field(kind="model"), op="!=", value=name))
+        excluded = {id(m) for m in slots.datasets + slots.models + slots.values
+                    if negated(slots.text, slots.tokens, m.start)}
+        for kind, mentions in (("dataset", slots.datasets), ("model", slots.models)):
+            kept = [m.name for m in mentions if id(m) not in excluded]
+            if kept:
+                filters.append(Filter(field=Field(kind=kind), op="=" if len(kept) == 1 else "in",
+                                      value=kept[0] if len(kept) == 1 else tuple(kept)))
+            dropped_names = [m.name for m in mentions if id(m) in excluded]
+            if dropped_names:
+                filters.append(Filter(field=Field(kind=kind), op="!=" if len(dropped_names) == 1 else "not_in",
+                                      value=dropped_names[0] if len(dropped_names) == 1 else tuple(dropped_names)))
         for v in slots.values:
-            filters.append(Filter(field=Field(kind="param", name=v.name), op="=", value=v.value))
+            filters.append(Filter(field=Field(kind="param", name=v.name), op="!=" if id(v) in excluded else "=",
+                                  value=v.value))
         time_words = set(slots.time.said.split()) if slots.time else set()
         numbers_used: set[int] = set()
         for cond in slots.conditions:
             if str(cond.value).rstrip("0").rstrip(".") in time_words:
                 continue
-            bound = self._bind(cond, slots)
+            span = duration_after(slots, cond.num_pos)
+            bound = self._bind_duration(cond, span, slots) if span is not None else self._bind(cond, slots)
             if bound is None:
                 continue
             mention, value = bound
@@ -315,7 +343,9 @@ class Composer:
                 continue
             param = self._adjacent_param(num.pos, slots)
             if param is not None:
-                filters.append(Filter(field=Field(kind="param", name=param.name), op="=", value=num.value))
+                filters.append(Filter(field=Field(kind="param", name=param.name),
+                                      op="!=" if negated(slots.text, slots.tokens, min(param.start, num.pos)) else "=",
+                                      value=num.value))
                 used.add((param.start, param.end))
                 continue
             joiners = {"of", "=", "is", "was", "equal", "equals", "exactly", "to"}
@@ -332,6 +362,18 @@ class Composer:
             if slots.time.end is not None:
                 filters.append(Filter(field=Field(kind="time"), op="<", value=slots.time.end.isoformat()))
         return filters, used
+
+    def _bind_duration(self, cond: Condition, span, slots: Slots) -> tuple[Mention, Any] | None:
+        """"took more than three hours": the time metric named nearby, else the training-time metric,
+        with the value in the metric's own unit."""
+        timed = [m for m in slots.metrics if lexicon().metric_unit(m.name) is not None]
+        name = timed[0].name if timed else time_metric(self.catalog)
+        if name is None:
+            return None
+        mention = timed[0] if timed else Mention("metric", name, -1, -1, 0.0)
+        value = tuple(in_metric_unit(name, v * span.unit_seconds) for v in cond.value) \
+            if isinstance(cond.value, tuple) else in_metric_unit(name, cond.value * span.unit_seconds)
+        return mention, value
 
     def _bind(self, cond: Condition, slots: Slots) -> tuple[Mention, Any] | None:
         """The field a comparator is about: one named right after the number ("more than 100 epochs"),

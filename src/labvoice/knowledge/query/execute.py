@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from labvoice.knowledge.query.catalog import Catalog, lower_is_better
-from labvoice.knowledge.query.model import (ALL_PARAMS, Claim, Filter, FlagRequest, QueryResult, Row, RunQuery,
+from labvoice.knowledge.query.catalog import Catalog, direction_known, lower_is_better
+from labvoice.knowledge.query.model import (ALL_PARAMS, Claim, Clarify, Filter, FlagRequest, QueryResult, Row, RunQuery,
                                             Unsupported)
 from labvoice.knowledge.query import render, render_stats
 
@@ -160,6 +160,8 @@ class Executor:
             rows, facts, claims = self._flag(parsed)
         elif isinstance(parsed, Unsupported):
             rows, facts, claims = [], [render.unsupported(parsed.reason, parsed.about)], []
+        elif isinstance(parsed, Clarify):
+            rows, facts, claims = [], [render.clarify(parsed)], []
         else:   # small talk and document questions: the answerer handles them
             rows, facts, claims = [], [], []
         used: list[str] = []
@@ -204,16 +206,30 @@ class Executor:
     def _rank(self, q: RunQuery):
         mask = self.mask(q.filters)
         o = q.order
-        idx = self.ranked(mask, o.field.kind, o.field.name, o.descending, q.limit or 1)
         fields = [(o.field.kind, o.field.name)]
         if q.metric and o.field.kind != "metric":
             fields.append(("metric", q.metric))
         if o.field.kind != "time":
             fields.append(("time", None))
+        guessed = [render.direction_guess(o.field.name)] if o.field.kind == "metric" and o.field.name and \
+            not direction_known(o.field.name) else []
+        if q.group_by is not None:     # the best run(s) of each group
+            rows = []
+            for key, members in self._groups(mask, q, q.group_by):
+                in_group = np.zeros(len(self.cat.runs), dtype=bool)
+                in_group[members] = True
+                for i in self.ranked(in_group, o.field.kind, o.field.name, o.descending, q.limit or 1):
+                    row = self.row(int(i), fields)
+                    rows.append(Row(run_id=row.run_id, dataset=row.dataset, model_kind=row.model_kind,
+                                    values=row.values, group=str(key), timestamp=row.timestamp))
+            if not rows:
+                return [], [render.none_found(q, self.cat, int(mask.sum()))], []
+            return rows, [render.per_group_ranked(q, rows, self.cat)] + guessed, self.claims_for(rows)
+        idx = self.ranked(mask, o.field.kind, o.field.name, o.descending, (q.limit or 1) + q.offset)[q.offset:]
         rows = [self.row(int(i), fields) for i in idx]
         if not rows:
             return [], [render.none_found(q, self.cat, int(mask.sum()))], []
-        return rows, [render.ranked(q, rows, self.cat, int(mask.sum()))], self.claims_for(rows)
+        return rows, [render.ranked(q, rows, self.cat, int(mask.sum()))] + guessed, self.claims_for(rows)
 
     def _list(self, q: RunQuery):
         mask = self.mask(q.filters)

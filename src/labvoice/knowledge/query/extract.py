@@ -151,7 +151,7 @@ def param_mentions(tokens: list[Token], catalog: Catalog) -> list[Mention]:
         if not core:
             continue
         for start, end, extra in _find_field(tokens, core, own | set(digits)):
-            near = {t.canon for t in tokens[start:end + 3]}
+            near = {t.canon for t in tokens[start:end + 4]}   # "units in layer 1"
             score = len(core) + extra * 0.5 + (0.5 if digits and digits[0] in near else 0.0) - (0.1 * len(digits)) \
                 - 0.25 * max(0, len(own) - extra)
             out.append(Mention("param", param, start, end, score))

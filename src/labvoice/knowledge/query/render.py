@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from labvoice.knowledge.query.catalog import Catalog, lower_is_better
-from labvoice.knowledge.query.model import ALL_PARAMS, Fact, FlagRequest, Row, RunQuery
+from labvoice.knowledge.query.model import ALL_PARAMS, Clarify, Fact, FlagRequest, Row, RunQuery
 from labvoice.knowledge.store import MODEL_PARAM_KEYS
 from labvoice.knowledge.query.wording import (dataset_words, display_number, for_ear, join_words, kind_words,
                                               metric_words, param_words, plural, run_words, spoken_metric_value,
@@ -196,8 +196,10 @@ def ranked(q: RunQuery, rows: list[Row], cat: Catalog, matching: int) -> Fact:
             adjective = "lowest"
         if o.field.kind == "metric" and any(w in name.lower() for w in ("time", "duration", "runtime", "seconds")):
             adjective = "longest" if o.descending else "shortest"
+    if q.offset:   # "the second best"
+        adjective = f"{ORDINAL_WORDS[min(q.offset, len(ORDINAL_WORDS) - 1)]} {adjective}"
     display = f"Runs by {name} ({'descending' if o.descending else 'ascending'}){_with(shown)}, {matching} match: " + \
-        "; ".join(f"{i + 1}. {_run_shown(r, name)}" for i, r in enumerate(rows))
+        "; ".join(f"{q.offset + i + 1}. {_run_shown(r, name)}" for i, r in enumerate(rows))
     value_of = (lambda r: _mv(name, r.value(name), cat)) if o.field.kind == "metric" else \
         (lambda r: spoken_number(r.value(f'param:{name}')))
     if o.field.kind == "param":
@@ -349,3 +351,38 @@ def flag(q: FlagRequest, row: Row, cat: Catalog) -> Fact:
     display = f"{row.run_id} ({row.model_kind or 'model'} on {row.dataset or '?'})"
     return fact("flag_request", display, _run_said(row, False), [row.run_id], action)
 
+
+
+ORDINAL_WORDS = ("", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh")
+
+
+def clarify(q: Clarify) -> Fact:
+    """Ask which of the names that fit was meant ("Do you mean CIFAR 10 or CIFAR 100?")."""
+    words = {"dataset": dataset_words, "model": kind_words, "metric": metric_words, "param": param_words}[q.kind]
+    options = [words(o) for o in q.options]
+    display = f"'{q.said}' fits {len(q.options)} {q.kind} names: {', '.join(q.options)}. Which one?"
+    spoken = f"Do you mean {join_words(options[:4], 'or')}?"
+    return fact("clarify", display, spoken)
+
+
+def per_group_ranked(q: RunQuery, rows: list[Row], cat: Catalog) -> Fact:
+    """The best run of each group ("the best run on each dataset")."""
+    metric = q.order.field.name or "" if q.order is not None else ""
+    group = "dataset" if q.group_by is not None and q.group_by.kind == "dataset" else "model"
+    shown, said = scope(q)
+    best = "best" if q.order is None or q.order.descending != lower_is_better(metric) else "worst"
+    display = f"{best.capitalize()} run per {group} by {metric}{_with(shown)}: " + "; ".join(
+        f"{r.group}: {_run_shown(r, metric)}" for r in rows)
+    label = dataset_words if group == "dataset" else kind_words
+    spoken = f"The {best} run{' ' + said if said else ''} by {metric_words(metric)}, per {group}: " + join_words(
+        [f"on {label(r.group or '')}, {_run_said(r, False)} at {_mv(metric, r.value(metric), cat)}"
+         if group == "dataset" else f"for {label(r.group or '')}, {_run_said(r, False)} at "
+         f"{_mv(metric, r.value(metric), cat)}" for r in rows[:MAX_SPOKEN]]) + \
+        (f", and {len(rows) - MAX_SPOKEN} more" if len(rows) > MAX_SPOKEN else "") + "."
+    return fact("rank", display, spoken, [r.run_id for r in rows if r.run_id])
+
+
+def direction_guess(metric: str) -> Fact:
+    """Said when the lexicon does not know which way a metric is better and higher was taken."""
+    text = f"I took higher {metric_words(metric)} as better; ask for the lowest if smaller is better."
+    return fact("note", f"Taking higher {metric} as better (a guess).", text)

@@ -11,22 +11,14 @@ import math
 import re
 from datetime import datetime, timezone
 
-# Words for the parts of metric and parameter names.
-NAME_WORDS = {
-    "val": "validation", "valid": "validation", "dev": "validation", "eval": "evaluation",
-    "train": "training", "trn": "training", "test": "test",
-    "acc": "accuracy", "f1": "F1", "auc": "AUC", "ppl": "perplexity", "mse": "MSE", "rmse": "RMSE",
-    "mae": "MAE", "wer": "word error rate", "cer": "character error rate", "nll": "negative log likelihood",
-    "lr": "learning rate", "init": "initial", "n": "number of", "num": "number of", "pct": "percent",
-    "max": "max", "min": "min", "bs": "batch size", "wd": "weight decay", "t": "t",
-    "logreg": "logistic regression", "lr_schedule": "learning rate schedule",
-}
-ACRONYM_KINDS = {"mlp", "svm", "svc", "cnn", "knn", "rnn", "gbm", "gbdt", "lstm", "gru", "vit", "bert", "gpt",
-                 "sgd", "lda", "qda", "pca", "rf", "nb", "mnist", "emnist", "cifar", "cifar10", "cifar100",
-                 "xgb", "kmnist", "svhn", "imdb", "sst", "glue", "cola", "ag"}
+from labvoice.knowledge.lexicon import lexicon
+
+# Words for the parts of metric and parameter names, and words said letter by letter: lexicon.yaml.
+NAME_WORDS = lexicon().spoken_words
+ACRONYM_KINDS = lexicon().acronyms
 # Letters whose spoken name starts with a vowel sound (for "an MLP", "an SVM", "a CNN").
 VOWEL_LETTERS = set("aefhilmnorsx")
-PERCENT_HEADS = {"acc", "accuracy", "f1", "precision", "recall", "auc", "iou", "map", "top1", "top5"}
+PERCENT_HEADS = lexicon().percent_words
 _HEX_ID = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b")
 
 
