@@ -186,7 +186,7 @@ def _index(config: "Config", db_ok: bool) -> tuple[dict[str, Any], list[str]]:
         present = (index_dir / "manifest.json").exists()
         report["present"] = present
         return report, ([] if present else [f"index: no knowledge index at {index_dir}; "
-                                            "build it with: python scripts/build_index.py"])
+                                            "build it with: labvoice index (or python scripts/build_index.py)"])
     from labvoice.models import ModelMissing
 
     try:

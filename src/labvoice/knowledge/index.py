@@ -46,7 +46,7 @@ INDEX_FORMAT = 2            # 2: summaries + notes instead of one card per run
 VECTORS = "vectors.faiss"
 ITEMS = "items.jsonl"
 MANIFEST = "manifest.json"
-FIX = "python scripts/build_index.py"
+FIX = "labvoice index (in a checkout also python scripts/build_index.py)"
 POINTER_READ_ATTEMPTS = 2   # a reader may race one swap; re-reading CURRENT once is enough
 
 

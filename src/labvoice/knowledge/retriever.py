@@ -152,7 +152,7 @@ class Retriever:
                                      for p in found if p.score >= self.min_passage_score)
             except Exception as err:  # a broken index must never lose the SQL answer
                 warnings.append(f"knowledge index unusable ({err}); answering from the run DB only. "
-                                "Rebuild it with: python scripts/build_index.py")
+                                "Rebuild it with: labvoice index (in a checkout also python scripts/build_index.py)")
                 log.warning("passage search failed: %s", err)
         t_passages = time.perf_counter()
         if isinstance(query, (SmallTalk, DocumentQuestion)) or (isinstance(query, Unsupported) and query.about == "shape"):
