@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from labvoice.config import PROJECT_ROOT, project_root_for
+from labvoice.locations import in_checkout
 from labvoice.llm.base import LlmError
 from labvoice.llm.openai_compat import OpenAIChat
 from labvoice.models import resolve_model
@@ -32,8 +34,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EXECUTABLE = PROJECT_ROOT / "external" / "vllm" / ".venv" / "bin" / "vllm"
-SETUP_HINT = "bash external/vllm/setup_vllm.sh"
+if in_checkout():      # a checkout's own vLLM environment (external/vllm)
+    DEFAULT_EXECUTABLE = PROJECT_ROOT / "external" / "vllm" / ".venv" / "bin" / "vllm"
+    SETUP_HINT = "bash external/vllm/setup_vllm.sh"
+else:                  # installed: a `vllm` on PATH, else the one llm.vllm.executable names
+    DEFAULT_EXECUTABLE = Path(shutil.which("vllm") or "/usr/local/bin/vllm")
+    SETUP_HINT = "install vLLM 0.33 in a venv of its own and set llm.vllm.executable to its bin/vllm"
 LOG_NAME = "vllm.log"
 HEALTH_POLL_S = 0.5
 HEALTH_REQUEST_TIMEOUT_S = 2.0
