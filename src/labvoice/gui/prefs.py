@@ -2,8 +2,8 @@
 settings panel's choices, in one small JSON file under the user's config folder.
 
 Where: `gui.settings_file` when the config sets it, else `$XDG_CONFIG_HOME/labvoice/settings.json`,
-else `~/.config/labvoice/settings.json`. Writes are atomic (a temporary file beside the target,
-fsynced, then renamed over it), so a crash never leaves half a file. A missing or unreadable file
+else `settings.json` in the platform's user config folder (`~/.config/labvoice/` on Linux). Writes
+are atomic (a temporary file beside the target, fsynced, then renamed over it), so a crash never leaves half a file. A missing or unreadable file
 gives the defaults (with one warning line in the log), never an error: preferences are a comfort.
 
 The settings are applied as overrides on top of the loaded config (`config_overrides`), so the
@@ -77,12 +77,16 @@ class Prefs:
 
 
 def settings_path(configured: Path | None, environ: dict[str, str] | None = None) -> Path:
-    """The settings file: the configured one, else under $XDG_CONFIG_HOME or ~/.config."""
+    """The settings file: the configured one, else under $XDG_CONFIG_HOME, else in the platform's user
+    config folder (~/.config/labvoice on Linux; locations.user_dirs)."""
     if configured is not None:
         return Path(configured)
     environ = os.environ if environ is None else environ
-    base = environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / APP_FOLDER / FILE_NAME
+    if environ.get("XDG_CONFIG_HOME"):
+        return Path(environ["XDG_CONFIG_HOME"]) / APP_FOLDER / FILE_NAME
+    from labvoice.locations import user_dirs
+
+    return user_dirs(environ)[0] / FILE_NAME
 
 
 class PrefsFile:
