@@ -4,7 +4,8 @@ settings panel's choices, in one small JSON file under the user's config folder.
 Where: `gui.settings_file` when the config sets it, else `$XDG_CONFIG_HOME/labvoice/settings.json`,
 else `settings.json` in the platform's user config folder (`~/.config/labvoice/` on Linux). Writes
 are atomic (a temporary file beside the target, fsynced, then renamed over it), so a crash never
-leaves half a file. A missing or unreadable file gives the defaults (with one warning line in the log), never an error: preferences are a comfort.
+leaves half a file. A missing or unreadable file gives the defaults (with one warning line in the
+log), never an error: preferences are a comfort.
 
 The settings are applied as overrides on top of the loaded config (`config_overrides`), so the
 YAML stays the single source of defaults and the file only holds what the person changed.
