@@ -32,6 +32,7 @@ from labvoice.gui.conversation import ConversationView
 from labvoice.gui.dispatch import EventReader
 from labvoice.gui.errors import describe
 from labvoice.gui.prefs import Prefs, PrefsFile, config_overrides, settings_path
+from labvoice.gui.changes_panel import ChangesPanel
 from labvoice.gui.runs_panel import RunsPanel
 from labvoice.gui.session import AssistantSession, Started
 from labvoice.gui.settings import SettingsPanel, startup_problems
@@ -136,8 +137,12 @@ class LabvoiceWindow(ctk.CTk):
         self.tabs = ctk.CTkTabview(right)
         self.tabs.grid(row=1, column=0, sticky="nsew")
         self.runs_panel = RunsPanel(self.tabs.add("Runs"), self.runs_worker, lambda: self.config.paths.db,
-                                    self.prefs.chart or "curves", self._chart_mode_chosen, fg_color="transparent")
+                                    self.prefs.chart or "curves", self._chart_mode_chosen, on_ask=self.ask_text,
+                                    on_changed=lambda: self.changes.refresh(), fg_color="transparent")
         self.runs_panel.pack(fill="both", expand=True)
+        self.changes = ChangesPanel(self.tabs.add("Changes"), self.runs_worker, lambda: self.config.paths.db,
+                                    fg_color="transparent")
+        self.changes.pack(fill="both", expand=True)
         self.settings = SettingsPanel(self.tabs.add("Settings"), self.config, self.appearance.mode, self.tools,
                                       self.outbox,
                                       on_apply=self.apply_settings, on_appearance=self.set_appearance,
@@ -199,9 +204,12 @@ class LabvoiceWindow(ctk.CTk):
 
     def ask(self) -> None:
         text = self.question_entry.get().strip()
-        if not text:
-            return
-        self.question_entry.delete(0, "end")
+        if text:
+            self.question_entry.delete(0, "end")
+            self.ask_text(text)
+
+    def ask_text(self, text: str) -> None:
+        """Ask the assistant `text` as typed (the Ask button; the runs panel's Confirm and Undo)."""
         if self.session.running:
             self.session.ask(text)
         else:
@@ -272,6 +280,8 @@ class LabvoiceWindow(ctk.CTk):
                                             event.used_run_ids, getattr(event, "display", ""),
                                             getattr(event, "query", None))
             self.runs_panel.show(event.used_run_ids, event.facts)
+            if any(str(f.get("kind", "")).startswith("write_") for f in event.facts):
+                self.changes.refresh()     # a write, an undo or a read-back: the record may have grown
         elif isinstance(event, Latency):
             self.conversation.set_latency(self.events.key(event), event.stages_ms)
         elif isinstance(event, TurnEnded):

@@ -1,12 +1,13 @@
 """The runs panel: the runs the last answer used as a small table (run id, dataset, model, key
 metrics, note), a matplotlib chart of them (metric curves from the runs' metrics CSV artifacts, or
-a leaderboard bar chart), and a button to flag the selected run for publishing.
+a leaderboard bar chart), a button to flag the selected run for publishing, and Confirm (the "yes" to
+the assistant's read-back of a write; enabled while one waits) and Undo (the last change).
 
 Reading the DB, reading the CSVs and drawing the chart happen on the panel's worker thread (see
 chart.py); the Tk thread only fills the table and shows the finished image. Flagging writes the
 run's note through `ManifestStore.flag_for_publishing` (the same operation the voice path uses: the
-flag is added in front of the user's note, never over it), which commits before it returns; the
-panel re-reads the run and only then says it is done.
+flag is added in front of the user's note, never over it, and the change is recorded in the write
+journal), which commits before it returns; the panel re-reads the run and only then says it is done.
 """
 from __future__ import annotations
 
@@ -37,8 +38,11 @@ class RunsPanel(ctk.CTkFrame):
     """Table + chart + "Flag for publishing". `show()` after each answer that used runs."""
 
     def __init__(self, master, worker: Worker, db_path: Callable[[], Path], chart_mode: str,
-                 on_mode: Callable[[str], None], **kwargs) -> None:
+                 on_mode: Callable[[str], None], on_ask: Callable[[str], None] | None = None,
+                 on_changed: Callable[[], None] | None = None, **kwargs) -> None:
         super().__init__(master, **kwargs)
+        self._on_ask = on_ask              # asks the assistant (typed): Confirm says "yes", Undo "undo that"
+        self._on_changed = on_changed      # after this panel wrote (the Changes tab re-reads the record)
         self._worker = worker
         self._db_path = db_path
         self._on_mode = on_mode
@@ -68,6 +72,10 @@ class RunsPanel(ctk.CTkFrame):
         self.flag_button = ctk.CTkButton(bar, text="Flag for publishing", width=150, state="disabled",
                                          command=self.flag_selected)
         self.flag_button.pack(side="left")
+        self.confirm_button = ctk.CTkButton(bar, text="Confirm", width=76, state="disabled", command=self.confirm)
+        self.confirm_button.pack(side="left", padx=(6, 0))
+        self.undo_button = ctk.CTkButton(bar, text="Undo", width=60, command=self.undo)
+        self.undo_button.pack(side="left", padx=(6, 0))
         self.status_label = ctk.CTkLabel(bar, text="", text_color=MUTED_TEXT)
         self.status_label.pack(side="left", padx=10)
         self.mode_button = ctk.CTkSegmentedButton(bar, values=list(MODE_NAMES), command=self._mode_chosen)
@@ -84,6 +92,8 @@ class RunsPanel(ctk.CTkFrame):
     # -- showing runs ---------------------------------------------------------------------------
     def show(self, run_ids: tuple[str, ...], facts: tuple[dict, ...]) -> None:
         """Load and show the runs an answer used (no-op for answers that used none)."""
+        waiting = any(f.get("kind") == "write_pending" for f in facts)
+        self.confirm_button.configure(state="normal" if waiting and self._on_ask else "disabled")
         if not run_ids:
             return
         self._request += 1
@@ -173,7 +183,7 @@ class RunsPanel(ctk.CTkFrame):
             from labvoice.knowledge.live_runs import shared_runs
             from labvoice.knowledge.store import ManifestStore
 
-            ManifestStore(db).flag_for_publishing(run_id)   # committed when this returns; StoreError if the run is gone
+            ManifestStore(db).flag_for_publishing(run_id, "window: Flag for publishing")   # committed and recorded
             return next(r for r in shared_runs(db).snapshot().runs if r.run_id == run_id)
 
         self._worker.submit(job, on_done=self._flagged, on_error=self._flag_failed)
@@ -183,6 +193,19 @@ class RunsPanel(ctk.CTkFrame):
             self.table.set(run.run_id, "note", run.note)
         self._set_status(f"\u2713 {run.run_id} flagged for publishing (saved)")
         self._selection_changed()
+        if self._on_changed is not None:
+            self._on_changed()
+
+    def confirm(self) -> None:
+        """Say "yes" to the write the assistant read back (it performs and records it)."""
+        self.confirm_button.configure(state="disabled")
+        if self._on_ask is not None:
+            self._on_ask("yes")
+
+    def undo(self) -> None:
+        """Take the last change back: "undo that" to the assistant (the Changes tab also undoes directly)."""
+        if self._on_ask is not None:
+            self._on_ask("undo that")
 
     def _flag_failed(self, err: Exception) -> None:
         from labvoice.gui.errors import describe
