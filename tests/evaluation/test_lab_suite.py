@@ -2,7 +2,7 @@
 Keras history lines, Lightning via TensorBoard, Trainer-style runs in MLflow) and read through our
 importers, >= 500 questions with every operator in several phrasings, >= 95 % right overall and >= 85 %
 per operator, no dropped constraint, no invented run id; the held-out set reported apart and asserted
-loosely. The DBs are built once for the module (in child processes, ~20 s on 2 cores)."""
+loosely. The DBs (conftest's `lab_dbs`) are built once per session, in child processes."""
 from __future__ import annotations
 
 import sqlite3
@@ -10,13 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from labvoice.evaluation.lab_dbs import CONVENTIONS, build_lab_dbs
+from labvoice.evaluation.lab_dbs import CONVENTIONS
 from labvoice.evaluation.lab_score import MIN_HELD_OUT, MIN_OVERALL, MIN_PER_OPERATOR, run_lab_suite
-
-
-@pytest.fixture(scope="module")
-def lab_dbs(tmp_path_factory):
-    return build_lab_dbs(tmp_path_factory.mktemp("lab_dbs"))
 
 
 @pytest.fixture(scope="module")

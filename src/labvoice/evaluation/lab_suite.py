@@ -76,7 +76,7 @@ class LabGen:
         for i, d in enumerate(self.datasets):
             metric = self.metric_of(d)
             said_m = self.ms(i) if metric == m else None
-            q = (f"Which run has the best {said_m} on {self.ds_said(d, i)}?" if said_m
+            q = (f"Which {self.ds_said(d, i)} run has the best {said_m}?" if said_m
                  else f"Which run did best on {self.ds_said(d, i)}?")
             self.add("names", "plain", q, L.top(self.pool(d), metric, self.conv), (d,) + ((m,) if said_m else ()))
         for i, k in enumerate(self.models):
@@ -101,7 +101,7 @@ class LabGen:
                 if not tied:
                     continue
                 expect = {"kind": "value_in", "field": f"param:{p}", "values": sorted({L.number(r, p) for r in tied})}
-                q = (f"What {phrase} did the best run on {self.ds_said(d, v)} use?",
+                q = (f"The top run on {self.ds_said(d, v)}: what was its {phrase}?",
                      f"{phrase} of the top {self.ds_said(d, v)} run?")[v]
                 self.add("names", ("plain", "casual")[v], q, expect, (p, d))
         for v, phrase in enumerate(self.said.params[self.numeric_params()[0]][:2]):
@@ -187,7 +187,7 @@ class LabGen:
         self.add("mean_per_group", "terse", f"mean {self.ms(1)} by dataset",
                  {"kind": "groups", "agg": "mean", "groups": L.means(pool, self.m, lambda r: r.dataset)}, (self.m,))
         d = main[0]
-        self.add("mean_per_group", "casual", f"how does each model do on {self.ds_said(d, 1)} on average?",
+        self.add("mean_per_group", "casual", f"on {self.ds_said(d, 1)}, how do the models compare on average?",
                  {"kind": "groups", "agg": "mean", "groups": L.means(self.pool(d), self.m, self.model)}, (d,))
         self.add("mean_per_group", "plain", f"Average {self.said.loss_said[0]} for each model",
                  {"kind": "groups", "agg": "mean", "groups": L.means(self.rows, self.said.loss, self.model)}, (self.said.loss,))

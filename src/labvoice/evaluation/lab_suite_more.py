@@ -83,18 +83,18 @@ def subset_metric(g: "LabGen") -> None:
         pool = g.pool(d)
         for i, (p, said) in enumerate(g.said.params.items()):
             tied = L.best_rows(pool, metric, g.conv)
-            q = (f"What {said[0]} did the best run on {g.ds_said(d, i)} use?", f"{said[-1]} of the top {g.ds_said(d, i)} run",
+            q = (f"The top run on {g.ds_said(d, i)}: what was its {said[0]}?", f"{said[-1]} of the top {g.ds_said(d, i)} run",
                  f"for my best {g.ds_said(d, i)} run, what was the {said[0]}?")[i % 3]
             g.add("subset_metric", ("plain", "terse", "casual")[i % 3], q,
                   {"kind": "value_in", "field": f"param:{p}", "values": sorted({L.number(r, p) for r in tied})}, (d, p))
-        g.add("subset_metric", "plain", f"Which model did best on {g.ds_said(d, 1)}?", L.top(pool, metric, g.conv), (d,))
+        g.add("subset_metric", "plain", f"Which model comes out on top on {g.ds_said(d, 1)}?", L.top(pool, metric, g.conv), (d,))
         g.add("subset_metric", "terse", f"best {g.ds_said(d, 2)} run", L.top(pool, metric, g.conv), (d,))
         g.add("subset_metric", "casual", f"who's second on {g.ds_said(d, 0)}?", L.top(pool, metric, g.conv, skip=1), (d,))
         k = g.models[1]
         g.add("subset_metric", "plain", f"What's the best {g.ds_said(d, 1)} run that isn't {g.mo_said(k)}?",
               L.top(g.pool(d, test=lambda r: g.model(r) != k), metric, g.conv), (d, k))
         g.add("subset_metric", "terse", f"top 3 runs on {g.ds_said(d, 1)}", L.top(pool, metric, g.conv, k=3), (d,))
-        g.add("subset_metric", "casual", f"how does each model do on {g.ds_said(d, 2)}, best run each?",
+        g.add("subset_metric", "casual", f"{g.ds_said(d, 2)}: the strongest run of every model?",
               L.per_group(pool, metric, g.conv, g.model), (d,))
 
 
@@ -133,7 +133,7 @@ def names_of_a_lab(g: "LabGen") -> None:
               ("per_device_train_batch_size",))
     if g.name == "sklearn":
         for i, (model, d, p, text) in enumerate((
-                ("SVC", "hastie_10_2", "param_C", "What C did the best SVC on the Hastie data use?"),
+                ("SVC", "hastie_10_2", "param_C", "the best SVC on the Hastie data: which C?"),
                 ("RandomForestClassifier", "make_circles", "param_max_depth", "depth of the best random forest on circles"),
                 ("RandomForestClassifier", "make_moons", "param_n_estimators", "how many trees did the top random forest on moons have?"))):
             tied = L.best_rows(g.pool(d, model), g.m, g.conv)
@@ -147,7 +147,7 @@ def names_of_a_lab(g: "LabGen") -> None:
         g.add("names", "terse", "runs with depth 50", L.ids(r for r in g.rows if L.number(r, "model.depth") == 50), ("model.depth",))
     if g.name == "keras":
         tied = L.best_rows(g.pool("tf_flowers"), g.m, g.conv)
-        g.add("names", "casual", "how many epochs did the best flowers run train for?",
+        g.add("names", "casual", "for the best flowers run, how many epochs did it train?",
               {"kind": "value_in", "field": "param:epochs", "values": sorted({L.number(r, "epochs") for r in tied})},
               ("tf_flowers", "epochs"))
 
