@@ -8,10 +8,11 @@ typed result compared with the ground truth by query_score.check plus the kinds 
     best_value_in   {"values": [...]}: best_param_value answered with any of them
     any_of          {"options": [expectations]}: one of them holds
 
-A question also names the DB names it `uses`; an answer whose query (query_json, as text) lacks one of
-them dropped a constraint and is wrong, whatever its rows ("dropped constraint: NAME"). A question back
-or a refusal drops nothing. The summary reports overall, per operator, per DB and per style, the
-held-out split apart, invented run ids, dropped constraints, and parse + query p50.
+A question also names the DB names it `uses`; an answer over the runs whose query (query_json, as text)
+lacks one of them dropped a constraint and is wrong, whatever its rows ("dropped constraint: NAME"). A
+question back, a refusal or small talk drops nothing (its expectation alone scores it). The parser's words
+left unbound (ParseOutcome.unbound) are reported per question. The summary reports overall, per operator,
+per DB and per style, the held-out split apart, invented run ids, dropped constraints, parse + query p50.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ class LabVerdict:
     why: str
     invented: tuple[str, ...]
     dropped: tuple[str, ...]          # `uses` names missing from an answer's query
-    unbound: tuple[str, ...]          # the parser's words left unbound (empty until the parser reports them)
+    unbound: tuple[str, ...]          # the parser's words left unbound (ParseOutcome.unbound)
     parse_ms: float
     total_ms: float
     query: dict
@@ -82,9 +83,10 @@ def check_lab(expect: dict, result) -> tuple[bool, str]:
     return check(expect, result)
 
 
-def dropped_names(question: LabQuestion, result, query: dict) -> tuple[str, ...]:
-    """The `uses` names an answer's query does not contain (none for a refusal or a question back)."""
-    if result.shape in NOT_ANSWERS:
+def dropped_names(question: LabQuestion, query: dict) -> tuple[str, ...]:
+    """The `uses` names a query over the runs does not contain (a refusal, a question back or small talk
+    answers nothing, so it drops nothing: it is scored by its expectation alone)."""
+    if query.get("type") != "runs":
         return ()
     text = json.dumps(query, ensure_ascii=False).lower()
     return tuple(n for n in question.uses if json.dumps(n, ensure_ascii=False).lower() not in text)
@@ -92,7 +94,7 @@ def dropped_names(question: LabQuestion, result, query: dict) -> tuple[str, ...]
 
 def score_lab(questions: list[LabQuestion], dbs: dict[str, Path], classifier=None) -> list[LabVerdict]:
     from labvoice.knowledge.facts import FactFinder, context_after
-    from labvoice.knowledge.query.compose import Context
+    from labvoice.knowledge.query.compose import Context, ParseOutcome
     from labvoice.knowledge.query.model import query_json
     from labvoice.knowledge.store import ManifestStore
 
@@ -105,17 +107,16 @@ def score_lab(questions: list[LabQuestion], dbs: dict[str, Path], classifier=Non
         for earlier in q.context:
             context = context_after(finder.ask(earlier, context, classifier))
         t0 = time.perf_counter()
-        outcome = finder.parse(q.question, context, classifier)
+        outcome: ParseOutcome = finder.parse(q.question, context, classifier)
         t1 = time.perf_counter()
         result = finder.find(outcome.parsed, outcome.confidence)
         total = (time.perf_counter() - t0) * 1000
-        # TODO(issue 17): report outcome.unbound once ParseOutcome carries the words it could not bind.
-        unbound: tuple[str, ...] = ()
+        unbound = tuple(outcome.unbound)
         query = query_json(result.query)
         invented = tuple(rid for rid in result.used_run_ids if rid not in known[q.db])
         invented += tuple(c.run_id for c in result.claims if c.run_id not in known[q.db])
         right, why = check_lab(q.expect, result)
-        dropped = dropped_names(q, result, query)
+        dropped = dropped_names(q, query)
         if dropped:
             right, why = False, "; ".join(f"dropped constraint: {n}" for n in dropped) + (f" ({why})" if why else "")
         verdicts.append(LabVerdict(q, right and not invented, "" if right and not invented else why or "invented ids",
