@@ -10,6 +10,7 @@ a refusal or a question back, never an answer) and ask_back (a family said witho
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,21 @@ class LabGen:
     def add(self, operator: str, style: str, question: str, expect: dict[str, Any], uses: tuple[str, ...] = ()) -> None:
         if expect.get("kind") in ("top", "per_group") and not (expect.get("values") or expect.get("groups")):
             return                      # nothing to rank in that pool: no question
+        question = self.bare_names(question)
         for phrase, options in self.said.ambiguous.items():
             if phrase in question.lower():  # two names fit what was said: asking back is right too
                 expect = {"kind": "any_of", "options": [expect, {"kind": "ask_back", "options": list(options)}]}
         self.out.append(L.LabQuestion(f"{self.name}-{operator}-{len(self.out) + 1}", self.name, operator, style,
                                       question, expect, tuple(dict.fromkeys(uses))))
+
+    def bare_names(self, question: str) -> str:
+        """"the flowers data" where it is a modifier ("best the flowers data run") said as "flowers"."""
+        for said in self.said.datasets.values():
+            for phrase in said:
+                if phrase.startswith("the ") and phrase.endswith(" data"):
+                    bare = phrase[len("the "):-len(" data")]
+                    question = re.sub(rf"(?<!\bon )(?<!\bOn ){re.escape(phrase)}", bare, question)
+        return question
 
     def metric_of(self, dataset: str | None) -> str:
         """The metric a dataset's runs record (the headline unless the subset records another)."""
