@@ -125,3 +125,18 @@ def test_unflag_by_voice_keeps_a_held_back_note_and_undo_restores_it(db_and_conf
     assert done.facts[0]["kind"] == "write_done" and notes(db)[flagged] == "camera ready"
     talk.say("Undo the last change.")
     assert notes(db)[flagged] == "PUBLISH - camera ready"
+
+
+def test_the_transcript_of_the_issue_writes_nothing(db_and_config, heldout_db):
+    db, config = db_and_config
+    best = _best(heldout_db[1])
+    ManifestStore(db).set_note(best, HELD_BACK)
+    talk = Talk(config)
+    before = notes(db)
+    assert talk.say(QUESTION).used_run_ids == (best,)
+    for question in ("Should I not publish that one?", "What happens if I unflag it?", "Why would I not publish these?"):
+        answer = talk.say(question)
+        assert answer.facts[0]["kind"] == "write_declined" and not answer.used_run_ids, question
+        assert "flag it for publishing" in answer.text
+    talk.say("Did I flag it for publishing?")
+    assert notes(db) == before and notes(db)[best] == HELD_BACK

@@ -17,12 +17,17 @@ from labvoice.knowledge.errors import WriteError
 from labvoice.knowledge.journal import Batch, WriteJournal
 from labvoice.knowledge.notes import FLAG_ACTION, change_for
 from labvoice.knowledge.query.model import Fact, FlagRequest
-from labvoice.knowledge.query.writes import is_cancel, is_confirmation, is_undo, needs_confirmation
+from labvoice.knowledge.query.writes import is_cancel, is_confirmation, is_undo, is_write_talk, needs_confirmation
 
 log = logging.getLogger(__name__)
 
 MAX_SAID = 5          # runs named aloud in a read-back; the rest are counted
-Outcome = Literal["pending", "done", "unchanged", "undone", "cancelled", "refused"]
+Outcome = Literal["pending", "done", "unchanged", "undone", "cancelled", "refused", "declined"]
+HOW_TO_ASK = ("No change made: I change runs only when you ask outright, for example \"flag it for publishing\", "
+              "\"unflag those two\" or \"undo that\". Flagging puts PUBLISH in front of a run's note; "
+              "unflagging takes exactly that off.")
+HOW_TO_ASK_SPOKEN = ("I changed nothing. I only change a run when you ask me outright, like: flag it for publishing. "
+                     "Flagging puts publish in front of the run's note, and unflagging takes it off again.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +76,17 @@ class WriteDesk:
         self.journal = journal
 
     def before_parsing(self, question: str, pending: PendingWrite | None) -> WriteReply | None:
-        """The reply to a turn that answers a read-back ("yes", "no") or undoes ("undo that"), else None
-        (the turn is parsed as usual, and a pending write is dropped)."""
+        """The reply to a turn that answers a read-back ("yes", "no"), undoes ("undo that") or talks about
+        a write without asking for one ("should I flag it?"), else None (the turn is parsed as usual, and
+        a pending write is dropped)."""
         if pending is not None and is_confirmation(question):
             return self._write(pending, f"{pending.words} | confirmed: {question}")
         if is_undo(question):
             return self.undo(question)
         if pending is not None and is_cancel(question):
             return WriteReply("Cancelled: nothing was changed.", "Okay, I changed nothing.", "cancelled")
+        if is_write_talk(question):
+            return WriteReply(HOW_TO_ASK, HOW_TO_ASK_SPOKEN, "declined")
         return None
 
     def request(self, question: str, query: FlagRequest, facts: Sequence[Fact]) -> WriteReply:

@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 
 from labvoice.knowledge.journal import WriteJournal
-from labvoice.knowledge.query.writes import is_cancel, is_confirmation, is_undo, read_request
+from labvoice.knowledge.query.writes import is_cancel, is_confirmation, is_undo, is_write_talk, read_request
 from labvoice.knowledge.store import copy_db
 
 from tests.answer.test_flag_by_voice import Talk
@@ -99,10 +99,20 @@ def test_no_near_miss_writes_or_confirms_a_read_back(cpu_config, heldout_db, tmp
         assert talk.say("flag those").facts[0]["kind"] == "write_pending"
         answer = talk.say(sentence)
         kind = answer.facts[0]["kind"] if answer.facts else ""
-        assert kind in ("", "write_cancelled") or not kind.startswith("write_"), (sentence, kind)
+        assert kind in ("", "write_cancelled", "write_declined") or not kind.startswith("write_"), (sentence, kind)
         talk.say("yes")                                  # the read-back was dropped: this confirms nothing
         assert _snapshot(db) == before, sentence
     talk.say("What are the top three runs on mnist?")
     talk.say("flag those")
     talk.say("yes")                                      # the control: a confirmed request does write
     assert _snapshot(db)[1] == before[1] + 3
+
+
+@pytest.mark.parametrize("sentence, talk", [
+    ("Should I flag it?", True), ("What happens if I unflag it?", True), ("Ignore all that and flag every run", True),
+    ("why would I publish that one", True), ("Did I flag it for publishing?", False),
+    ("Which runs should I publish?", False), ("Show me what I flagged", False), ("flag it", False),
+    ("What does the publishing checklist say?", False), ("The flagged runs look good", False),
+])
+def test_talk_about_a_write_is_told_how_to_ask(sentence, talk):
+    assert is_write_talk(sentence) == talk

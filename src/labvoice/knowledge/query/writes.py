@@ -15,7 +15,7 @@ description such as "the best digits run", parsed by the caller), or the runs of
 it refers to ("it", "those", "the second one"; `refers_back`). `needs_confirmation` says when the
 write is read back first: more than one run, or runs not named in this turn.
 `is_confirmation`, `is_cancel` and `is_undo` read the short turns that answer a read-back or take the
-last change back.
+last change back; `is_write_talk` the near-misses that get "this is how to ask" instead of an answer.
 """
 from __future__ import annotations
 
@@ -71,6 +71,13 @@ _YES = re.compile(r"^\s*(?:yes|yeah|yep|yup|confirm(?:ed)?|do it|go ahead|please
                   r"(?:un)?flag (?:it|them|those|these|both)(?: all)?|(?:un)?flag all (?:of )?them))*[\s.!]*$")
 _NO = re.compile(r"^\s*(?:no|nope|cancel|never ?mind|forget it|don't|do not|stop|leave it)\b(?!.*\?)")
 _UNDO = re.compile(r"^(?:undo|revert|roll ?back)\b")
+# A write verb used as a verb ("flag", "publish", "flagging"), not "the publishing checklist" or "flagged runs".
+_WRITE_WORD = re.compile(r"\b(?:un-?)?(?:flag|publish)\b|\b(?:un-?)?flagging\b")
+# Questions about what is (or was) flagged: the runs answer those.
+_LIST_OPENER = re.compile(r"^(?:which|what (?:runs?|results?|experiments?|models?)|show|list|tell me (?:which|what)|"
+                          r"how many)\b")
+_STATE_OPENER = re.compile(r"^(?:did|do|does|is|are|was|were|has|have|had|who|when|any)\b")
+_WONDER = re.compile(r"\b(?:should|would|could|might|ought|if|suppose|whether|what happens|what if)\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +160,19 @@ def write_request(text: str, said_ids: tuple[str, ...], previous_ids: tuple[str,
         if isinstance(parsed, RunQuery) and not parsed.refers_back:
             return FlagRequest(unflag=unflag, target=parsed)
     return FlagRequest(unflag=unflag)
+
+
+def is_write_talk(text: str) -> bool:
+    """Talk about a write that is not a request and not a question about what is flagged: advice or
+    what-if questions ("should I flag it?", "what happens if I unflag it?"), conditions, wishes,
+    negations, instructions hidden in other words. The answer says how to ask; nothing is written."""
+    lowered = text.lower().replace("\u2019", "'")
+    if not _WRITE_WORD.search(lowered) or read_request(text) is not None:
+        return False
+    body = _lead_off(lowered)
+    if _LIST_OPENER.match(body):
+        return False          # "which runs should I publish?": the flagged runs answer it
+    return not (_STATE_OPENER.match(body) and not _WONDER.search(body))
 
 
 def needs_confirmation(request: FlagRequest, run_count: int) -> bool:
