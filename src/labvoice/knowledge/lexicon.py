@@ -39,6 +39,9 @@ class Lexicon:
     time_words: frozenset[str]
     speed_words: dict[str, bool]            # word -> ranks descending
     size_words: frozenset[str]
+    name_prefixes: frozenset[str]
+    kind_suffixes: frozenset[str]
+    generic_parts: frozenset[str]
     families: tuple[frozenset[str], ...]
     model_phrases: tuple[tuple[re.Pattern, str], ...]
     heard_as: dict[str, str]
@@ -100,6 +103,29 @@ def name_parts(name: str) -> list[str]:
     return out
 
 
+MAX_PHRASE_WORDS = 5
+
+
+def merge_phrases(words: list[str]) -> list[tuple[str, int, int]]:
+    """(canonical token, first, last) over `words`: lexicon phrases ("learning rate", "batch size",
+    "ran out of memory", "top 1") become one token, every other word its own canonical token."""
+    lex = lexicon()
+    out: list[tuple[str, int, int]] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 1, -1):
+            said = " ".join(words[i:i + n])
+            repl = next((r for pattern, r in lex.phrases if pattern.fullmatch(said)), None)
+            if repl is not None:
+                out.append((lex.canon(repl), i, i + n - 1))
+                i += n
+                break
+        else:
+            out.append((lex.canon(words[i]), i, i))
+            i += 1
+    return out
+
+
 def _patterns(pairs) -> tuple[tuple[re.Pattern, str], ...]:
     # a space in a phrase matches any run of spaces, underscores and hyphens ("batch_size", "batch-size")
     gap = r"[\s_-]+"
@@ -128,6 +154,9 @@ def lexicon() -> Lexicon:
         time_words=frozenset(map(str, data["time_words"])),
         speed_words={str(k): v == "descending" for k, v in data["speed_words"].items()},
         size_words=frozenset(map(str, data["size_words"])),
+        name_prefixes=frozenset(map(str, data["name_prefixes"])),
+        kind_suffixes=frozenset(map(str, data["kind_suffixes"])),
+        generic_parts=frozenset(map(str, data["generic_parts"])),
         families=tuple(frozenset(map(str, f)) for f in data["families"]),
         model_phrases=_patterns(data["model_phrases"]),
         heard_as={str(k): str(v) for k, v in data["heard_as"].items()},

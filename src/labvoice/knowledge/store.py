@@ -9,6 +9,8 @@ that says which column held what.
 """
 from __future__ import annotations
 
+import re
+
 import logging
 import sqlite3
 from collections import Counter
@@ -82,6 +84,9 @@ class Run:
             value = self.params.get(key)
             if isinstance(value, str) and value.strip():
                 return value.strip()
+        for key, value in self.params.items():    # nested or tool-specific keys: model.name, model_name_or_path
+            if isinstance(value, str) and value.strip() and is_model_key(key):
+                return value.strip()
         return ""
 
     @property
@@ -94,6 +99,15 @@ class Run:
 
 MODEL_PARAM_KEYS = ("model", "model_type", "model_name", "estimator", "classifier", "algorithm",
                     "arch", "architecture", "model_kind")
+# The same keys as trackers and configs nest or extend them: `model.name`, `model/arch`, `model_name_or_path`
+# (Hugging Face), `backbone`, `model.backbone`, `network`.
+_MODEL_KEY = re.compile(r"^(?:\w+_)?(?:model|arch|architecture|backbone|network|net|estimator|classifier|algorithm)"
+                        r"(?:_(?:name|type|kind|arch|architecture|id|backbone|checkpoint|name_or_path|family))?$")
+
+
+def is_model_key(key: str) -> bool:
+    """Whether a parameter named `key` holds the model's name (checked after MODEL_PARAM_KEYS)."""
+    return key in MODEL_PARAM_KEYS or bool(_MODEL_KEY.match(re.sub(r"[./\-]+", "_", key.lower())))
 
 
 @dataclass

@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from labvoice.knowledge.lexicon import lexicon
+from labvoice.knowledge.lexicon import lexicon, merge_phrases, name_parts
 from labvoice.knowledge.store import MODEL_PARAM_KEYS, Run
 
 SPLIT_PREFERENCE = ("val", "test", "", "train")
@@ -49,13 +49,8 @@ def normalize_text(text: str) -> str:
 
 
 def name_tokens(name: str) -> tuple[str, ...]:
-    """`val_accuracy` -> ('val', 'acc'); `n_estimators` -> ('n', 'estimator')."""
-    name = normalize_text(re.sub(r"[_\-./]+", " ", name))
-    joined = _joined_phrases()
-    for phrase in joined:
-        name = name.replace(phrase, phrase.replace("_", "\x00"))
-    parts = [p.replace("\x00", "_") for p in re.split(r"[^a-z0-9\x00]+", name) if p]
-    return tuple(p if p in joined else _canon(p) for p in parts)
+    """`val_accuracy` -> ('val', 'acc'); `n_estimators` -> ('n', 'estimator'); `val_acc1` -> ('val', 'top1')."""
+    return tuple(tok for tok, _, _ in merge_phrases(name_parts(name)))
 
 
 def question_tokens(question: str) -> set[str]:
@@ -118,7 +113,7 @@ class Vocabulary:
         for metric in self.metrics:
             toks = name_tokens(metric)
             heads = [t for t in toks if t not in SPLITS]
-            heads = [t for t in heads if t not in lexicon().metric_qualifiers] or heads
+            heads = [t for t in heads if t not in lexicon().metric_qualifiers] or heads[-1:]
             if not heads or not all(h in tokens for h in heads):
                 continue
             splits = [t for t in toks if t in SPLITS]

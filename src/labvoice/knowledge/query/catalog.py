@@ -15,7 +15,7 @@ import numpy as np
 
 from labvoice.knowledge.lexicon import lexicon, name_parts  # noqa: F401 - name_parts re-exported
 from labvoice.knowledge.query.names import NameIndex
-from labvoice.knowledge.store import MODEL_PARAM_KEYS, Run
+from labvoice.knowledge.store import MODEL_PARAM_KEYS, Run, is_model_key
 from labvoice.knowledge.vocab import Vocabulary
 
 MAX_CATEGORY_VALUES = 40   # a string parameter with more distinct values is free text, not a category
@@ -86,7 +86,7 @@ class Catalog:
                         param_val[key].append(value)
                     else:
                         param_idx[key], param_val[key] = [i], [value]
-                elif kind is str and value and key not in skip:
+                elif kind is str and value and key not in skip and not is_model_key(key):
                     seen = categories.setdefault(key, {})
                     if len(seen) <= MAX_CATEGORY_VALUES:
                         seen[value] = None

@@ -12,17 +12,21 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
+
+from labvoice.knowledge.lexicon import lexicon
 from labvoice.knowledge.query.badinput import UNSUPPORTED_CONCEPTS, missing_names
 from labvoice.knowledge.query.catalog import Catalog, lower_is_better
-from labvoice.knowledge.query.extract import ORDINALS, Condition, Mention, Slots, extract
-from labvoice.knowledge.lexicon import lexicon
 from labvoice.knowledge.query.coverage import dropped, unbound
+from labvoice.knowledge.query.execute import Executor
+from labvoice.knowledge.query.extract import ORDINALS, Condition, Mention, Slots, extract, plain_text
 from labvoice.knowledge.query.followup import complete
 from labvoice.knowledge.query.model import (ALL_PARAMS, Clarify, DocumentQuestion, Field, Filter, FlagRequest, Order,
                                             RunQuery, SmallTalk, Unsupported, query_json)
 from labvoice.knowledge.query.operators import (duration_after, in_metric_unit, negated, ordinal_offset, per_group,
                                                 time_metric)
 from labvoice.knowledge.query.shapes import ShapeClassifier, ShapeScores
+from labvoice.knowledge.vocab import Vocabulary
 
 DEFAULT_TOP_K = 3
 UNSURE_BELOW = 0.35        # confidence under which a configured LLM planner may take over
@@ -58,6 +62,10 @@ _LATEST = re.compile(r"\b(most recent(ly)?|latest|newest|recently|last (run|one|
 _EARLIEST = re.compile(r"\b(earliest|oldest|first (run|one|thing|experiment|model|time|try|attempt)|"
                        r"first .{0,24}(logged|trained|ever|tried|ran|run)|(when|what) did i first|initially|"
                        r"very first|to begin with|(train|trained|ran|run|logged|did|tried) first)\b")
+# A superlative about runs ("the best bert run", "top one", "fastest experiments"), not about a value.
+_SUPERLATIVE = re.compile(r"\b(best|top|worst|highest|lowest|strongest|weakest|fastest|slowest|quickest|longest|"
+                          r"shortest|leading|winning|poorest|greatest|largest|smallest)\b(?:\s+[\w-]+){0,4}?\s+"
+                          r"(runs?|ones?|experiments?|trials?|checkpoints?|results?)\b")
 _PLURAL_RANK = re.compile(r"\b(runs|models|ones|experiments|results|leaderboard|ranking|rank)\b")
 @dataclass(frozen=True)
 class Context:
@@ -123,7 +131,7 @@ class Composer:
     def _accounted(self, slots: Slots, query: RunQuery, question: str) -> Any:
         """The query, or what stops it from being answered: two names that fit one word (ask back),
         or a constraint said but not in the query (say so). Never the query without the constraint."""
-        for m in slots.datasets + slots.params + slots.metrics:
+        for m in slots.datasets + slots.models + slots.params + slots.metrics:
             if m.alternatives and m.name in json.dumps(query_json(query)):
                 said = " ".join(t.text for t in slots.tokens[m.start:m.end + 1])
                 return Clarify(question=question, said=said, options=(m.name,) + m.alternatives, kind=m.kind)
@@ -154,14 +162,15 @@ class Composer:
     # --- run queries ----------------------------------------------------------------------------
     def _compose(self, slots: Slots, scores: ShapeScores, context: Context, now: datetime) -> ParseOutcome:
         cat = self.catalog
-        text = slots.text
+        text = plain_text(slots)   # names' own words ("mean test score") are not operators
         missing = missing_names(cat, slots)
         if missing:
             return ParseOutcome(Unsupported(reason=missing, about="names"), 0.9, missing=missing)
         for pattern, what in UNSUPPORTED_CONCEPTS:
             if re.search(pattern, text):
                 return ParseOutcome(Unsupported(reason=f"I can't work out {what}"), 0.6)
-        refers = bool(_REFER.search(text) or (_ORDINAL_REF.search(text) and context.run_ids and
+        offset = ordinal_offset(slots)
+        refers = bool(_REFER.search(text) or (_ORDINAL_REF.search(text) and context.run_ids and not offset and
                                                 not re.search(r"\bthe first (run|one) (ever|logged)", text)))
         if context.run_ids and re.match(r"\s*(and|also|what about|how about|and what about)\b", text) and not (
                 slots.datasets or slots.models or slots.run_ids or re.search(r"\b(best|top|worst|all|runs)\b", text)):
@@ -177,7 +186,7 @@ class Composer:
         if metric is None and referred and context.metric:
             metric = context.metric
         metric_named = metric is not None
-        metric = metric or self._metric_from_filters(filters) or cat.headline_metric()
+        metric = metric or self._metric_from_filters(filters) or self._headline_for(filters)
         if (refers and referred) and not slots.datasets and context.datasets and not any(
                 f.field.kind == "dataset" for f in filters):
             inherit = re.search(r"\b(compare|versus|vs|against|best|top)\b", text)
@@ -203,6 +212,16 @@ class Composer:
                 shape="param_of_best", filters=tuple(filters), metric=rank_by, select=Field(kind="metric", name=of_best.name),
                 order=Order(field=Field(kind="metric", name=rank_by),
                             descending=lower_is_better(rank_by) if worst else not lower_is_better(rank_by))), 0.8)
+        grouping = per_group(text)
+        if grouping is not None and not free_params and not run_ids and not referred and metric and \
+                _SUPERLATIVE.search(text) and not _AVERAGE.search(text):
+            order, limit = self._order(slots, text, metric, free_params)
+            return ParseOutcome(RunQuery(shape="rank", filters=tuple(filters), order=order, limit=min(limit, 5),
+                                         metric=metric, group_by=grouping), 0.8)
+        if offset and not free_params and not run_ids and metric:
+            order, _ = self._order(slots, text, metric, free_params)
+            return ParseOutcome(RunQuery(shape="rank", filters=tuple(filters), order=order, limit=1, offset=offset,
+                                         metric=metric), 0.8)
         s = dict(scores.scores)
         inventory = re.search(r"\b(which|what|how many|list( the| all)?|name the)\s+(different\s+)?(datasets|data sets|"
                               r"benchmarks|models|model kinds|model types|kinds of models?|types of models?|architectures|"
@@ -244,7 +263,7 @@ class Composer:
     def _feasible(self, slots: Slots, s: dict[str, float], free_params: list[Mention], run_ids: list[str],
                   metric_named: bool, filters: list[Filter], text: str) -> set[str]:
         feasible = set(s)
-        sides = len(slots.models) + len(run_ids) + (len(slots.datasets) if not slots.models else 0)
+        sides = len({m.start for m in slots.models}) + len(run_ids) + (len(slots.datasets) if not slots.models else 0)
         if not free_params:
             feasible -= {"param_of_best", "best_param_value", "param_effect"}
         else:
@@ -431,6 +450,20 @@ class Composer:
                 return m
         return None
 
+    def _headline_for(self, filters: list[Filter]) -> str | None:
+        """The metric to rank by when none is named: the DB's headline metric, or, when the runs the
+        filters keep do not record it (a regression dataset in a classification DB), theirs."""
+        cat = self.catalog
+        headline = cat.headline_metric()
+        scoped = tuple(f for f in filters if f.field.kind in ("dataset", "model", "param"))
+        if not scoped or headline is None:
+            return headline
+        mask = Executor(cat).mask(scoped)
+        if not mask.any() or np.isfinite(cat.metric_columns[headline][mask]).any():
+            return headline
+        present = tuple(m for m in cat.metric_names if np.isfinite(cat.metric_columns[m][mask]).any())
+        return Vocabulary(metrics=present, datasets=(), model_kinds=(), params=()).headline_metric() or headline
+
     def _metric_from_filters(self, filters: list[Filter]) -> str | None:
         for f in filters:
             if f.field.kind == "metric":
@@ -586,13 +619,18 @@ class Composer:
         average = bool(_AVERAGE.search(text))
         lower = lower_is_better(metric)
         best = Order(field=Field(kind="metric", name=metric), descending=not lower)
-        others = tuple(f for f in base if f.field.kind not in ("model",))
+        others = tuple(f for f in base if f.field.kind != "model" or f.op in ("!=", "not_in"))
         sides: list[RunQuery] = [RunQuery(shape="details", run_ids=(rid,), metric=metric)
                                  for rid in (run_ids or list(referred[:1]))]
-        kinds = [m.name for m in slots.models]
+        by_place: dict[int, list[str]] = {}     # one side per place a model was named (a family is one side)
+        for m in slots.models:
+            if not negated(slots.text, slots.tokens, m.start):
+                by_place.setdefault(m.start, []).append(m.name)
+        kinds = list(by_place.values())
         if len(kinds) >= 1 and (len(kinds) >= 2 or sides):
             for kind in kinds:
-                scope = others + (Filter(field=Field(kind="model"), op="=", value=kind),)
+                scope = others + (Filter(field=Field(kind="model"), op="=" if len(kind) == 1 else "in",
+                                         value=kind[0] if len(kind) == 1 else tuple(kind)),)
                 sides.append(RunQuery(shape="group", filters=scope, aggregate="mean", metric=metric) if average
                              else RunQuery(shape="rank", filters=scope, order=best, limit=1, metric=metric))
         elif len(slots.datasets) >= 2 and not sides:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from datetime import datetime, timezone
 
-from labvoice.knowledge.lexicon import lexicon, name_parts
+from labvoice.knowledge.lexicon import lexicon, merge_phrases, name_parts
 from labvoice.knowledge.query.catalog import Catalog
 from labvoice.knowledge.query.numbers import ORDINALS, words_to_numbers  # noqa: F401 - ORDINALS re-exported
 from labvoice.knowledge.query.when import TimeRange, time_range
@@ -20,31 +20,10 @@ from labvoice.knowledge.vocab import model_aliases
 SPLITS = ("val", "test", "train")
 SPLIT_PREFERENCE = {"val": 0, "test": 1, "": 2, "train": 3}
 _WORD = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?%?|[a-z0-9]+(?:\.[0-9]+)?%?|[<>]=?|=")
-MAX_PHRASE_WORDS = 5
 
 
 def canon(word: str) -> str:
     return lexicon().canon(word)
-
-
-def merge_phrases(words: list[str]) -> list[tuple[str, int, int]]:
-    """(canonical token, first, last) over `words`: lexicon phrases ("learning rate", "batch size",
-    "ran out of memory") become one token, every other word its own canonical token."""
-    phrases = lexicon().phrases
-    out: list[tuple[str, int, int]] = []
-    i = 0
-    while i < len(words):
-        for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 1, -1):
-            said = " ".join(words[i:i + n])
-            repl = next((r for pattern, r in phrases if pattern.fullmatch(said)), None)
-            if repl is not None:
-                out.append((repl, i, i + n - 1))
-                i += n
-                break
-        else:
-            out.append((canon(words[i]), i, i))
-            i += 1
-    return out
 
 
 @cache
@@ -64,6 +43,7 @@ class Token:
     canon: str
     pos: int       # index in the token list
     start: int     # character offset in the normalised text
+    stop: int = 0  # character offset just after it
 
 
 def tokenize(text: str) -> list[Token]:
@@ -71,7 +51,8 @@ def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     for tok, first, last in merge_phrases([w for w, _ in raw]):
         said = " ".join(w for w, _ in raw[first:last + 1])
-        tokens.append(Token(said, tok if last > first else canon(raw[first][0]), len(tokens), raw[first][1]))
+        tokens.append(Token(said, tok if last > first else canon(raw[first][0]), len(tokens), raw[first][1],
+                            raw[last][1] + len(raw[last][0])))
     return tokens
 
 
@@ -115,7 +96,7 @@ def metric_mentions(tokens: list[Token], catalog: Catalog) -> list[Mention]:
     for metric in catalog.metric_names:
         toks = name_tokens(metric)
         splits = [t for t in toks if t in SPLITS]
-        core = [t for t in toks if t not in SPLITS and t not in optional] or [t for t in toks if t not in SPLITS]
+        core = [t for t in toks if t not in SPLITS and t not in optional] or [t for t in toks if t not in SPLITS][-1:]
         if not core:
             continue
         for start, end, extra in _find_field(tokens, core, set(splits) | optional):
@@ -237,7 +218,11 @@ def model_mentions(tokens: list[Token], catalog: Catalog) -> list[Mention]:
     out: list[Mention] = []
     covered: set[int] = set()
     for hit in catalog.kind_index.find([t.text for t in tokens]):
-        out += [Mention("model", kind, hit.start, hit.end, float(hit.level)) for kind in hit.names]
+        if len(hit.names) > 1 and not _whole_family(tokens, hit.start, hit.end):
+            # "the best resnet run" with resnet18 and resnet50: which one? (the composer asks)
+            out.append(Mention("model", hit.names[0], hit.start, hit.end, float(hit.level), alternatives=hit.names[1:]))
+        else:
+            out += [Mention("model", kind, hit.start, hit.end, float(hit.level)) for kind in hit.names]
         covered.update(range(hit.start, hit.end + 1))
     lex = lexicon()
     said: dict[str, tuple[int, int]] = {}
@@ -268,6 +253,19 @@ def model_mentions(tokens: list[Token], catalog: Catalog) -> list[Mention]:
             start = min(spans)
             out.append(Mention("model", kind, start[0], start[1]))
     return sorted(out, key=lambda m: m.start)
+
+
+_FAMILY_BEFORE = {"all", "any", "every", "both", "each"}
+_FAMILY_AFTER = {"family", "families", "models", "variants", "sizes", "checkpoints", "kinds", "types"}
+
+
+def _whole_family(tokens: list[Token], start: int, end: int) -> bool:
+    """Whether a family word means all its members: said in the plural ("resnets"), after "all",
+    "any", "every", or before "family", "models", "variants"."""
+    before = {t.text for t in tokens[max(0, start - 2):start]}
+    after = tokens[end + 1].text if end + 1 < len(tokens) else ""
+    plural = tokens[end].text.endswith("s") and not tokens[end].text.endswith("ss")
+    return plural or bool(before & _FAMILY_BEFORE) or after in _FAMILY_AFTER
 
 
 def value_mentions(tokens: list[Token], catalog: Catalog) -> list[Mention]:
@@ -307,8 +305,10 @@ COMPARATORS = [
      r"hit|hits|got to|made it to)", ">="),
     (r"(?:at most|no more than|not more than|a maximum of|up to|<=|or less|or fewer|or lower|or below)", "<="),
     (r"(?:above|over|greater than|more than|higher than|bigger than|larger than|exceeding|exceeds|exceed|exceeded|"
-     r"beyond|cleared|clears|clear|topped|tops|surpassed|surpasses|passed|beat|beats|upwards of|north of|>)", ">"),
+     r"beyond|cleared|clears|clear|topped|tops|surpassed|surpasses|passed|beat|beats|upwards of|north of|longer than|"
+     r"slower than|>)", ">"),
     (r"(?:below|under|less than|lower than|smaller than|fewer than|beneath|fell below|dropped below|short of|"
+     r"shorter than|faster than|quicker than|within|"
      r"south of|underneath|<)", "<"),
     (r"(?:better than)", "better"),
     (r"(?:worse than)", "worse"),
@@ -431,6 +431,10 @@ class Slots:
 
 def normalize(question: str) -> str:
     text = question.lower().replace("\u2019", "'")
+    # "top-1 accuracy", "best top-5", "validation top 1": a metric, not "the top 1 runs"
+    text = re.sub(r"\btop[\s-]?([15])(?=[\s-]*(?:acc\w*|err\w*|error\w*)\b)|\btop-([15])\b", lambda m: f"top{m.group(1) or m.group(2)}", text)
+    text = re.sub(r"\b(best|highest|lowest|worst|validation|val|test|train|training|mean|average|my|by)\s+top\s([15])\b"
+                  r"(?!\s+(?:runs?|models?|ones?|experiments?|results?))", r"\1 top\2", text)
     text = re.sub(r"(\d),(\d{3})\b", r"\1\2", text)
     text = words_to_numbers(text)
     # how people say training time
@@ -462,6 +466,9 @@ def extract(question: str, catalog: Catalog, now: datetime | None = None) -> Slo
                                                          (p.end - p.start) > (m.end - m.start) for p in slots.params)]
     slots.datasets = dataset_mentions(text, tokens, catalog)
     slots.models = model_mentions(tokens, catalog)
+    named = {p for m in slots.models + slots.datasets for p in range(m.start, m.end + 1)}
+    slots.params = [p for p in slots.params if not set(range(p.start, p.end + 1)) & named]   # "decision tree"
+    slots.metrics = [m for m in slots.metrics if not set(range(m.start, m.end + 1)) <= named]
     slots.values = value_mentions(tokens, catalog)
     slots.run_ids, slots.unknown_runs = run_references(text, catalog)
     slots.numbers = [n for n in numbers(tokens)
@@ -471,6 +478,28 @@ def extract(question: str, catalog: Catalog, now: datetime | None = None) -> Slo
     slots.time = time_range(text, now or datetime.now(timezone.utc))
     slots.k, slots.k_char = top_k(text)
     return slots
+
+
+def plain_text(slots: Slots) -> str:
+    """The question with each metric and parameter name said replaced by a stand-in word ("accuracy",
+    "learning rate"), so the words of a name (`mean_test_score`, `max_depth`) are never read as an
+    aggregate or a superlative."""
+    spans = []
+    for mentions, stand_in in ((slots.metrics, "accuracy"), (slots.params, "learning rate")):
+        for m in mentions:
+            own = set(name_tokens(m.name))
+            first = m.start
+            while first < m.end and slots.tokens[first].canon not in own:
+                first += 1           # "best" in "best validation accuracy" is the question's, not the name's
+            spans.append((slots.tokens[first].start, slots.tokens[m.end].stop, stand_in))
+    spans.sort()
+    out, at = [], 0
+    for start, stop, stand_in in spans:
+        if start < at:
+            continue
+        out += [slots.text[at:start], stand_in]
+        at = stop
+    return "".join(out) + slots.text[at:]
 
 
 def _inside_name(num: Number, tokens: list[Token]) -> bool:

@@ -5,7 +5,10 @@ question's words are matched against three forms of it:
 - the whole name ("bert base uncased", "bertbaseuncased", "glue sst2");
 - its specific part: the name without a namespace (`glue/`) and without checkpoint size or variant
   words from the lexicon ("sst2", "squad v2", "resnet 50", "gpt 2");
-- its family: the specific part without digits ("resnet", "gpt", "cifar"), which may name several.
+- its family: the specific part without digits ("resnet", "gpt", "cifar"), which may name several;
+- one distinctive part of a longer name ("moons" for `make_moons`, "parkinsons" for
+  `parkinsons_telemonitoring`), when no other name has it.
+Tool words around a name (`make_`, `Classifier`) are left out of the specific part (lexicon).
 
 `NameIndex.find()` returns, per place in the question, the names that fit best there and how well.
 Several names at one place are a family ("the roberta runs": both checkpoints) or an ambiguity the
@@ -19,8 +22,9 @@ from dataclasses import dataclass
 from labvoice.knowledge.lexicon import lexicon, name_parts
 
 MAX_SPAN_WORDS = 4
-EXACT, SPECIFIC, FAMILY = 3, 2, 1
+EXACT, SPECIFIC, FAMILY, PART = 4, 3, 2, 1
 MIN_FAMILY_CHARS = 3
+MIN_PART_CHARS = 4
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,10 @@ def forms(name: str) -> NameForms:
     tail_parts = name_parts(tail)
     sizes = frozenset(p for p in tail_parts if p in lex.size_words)
     specific_parts = [p for p in tail_parts if p not in lex.size_words] or tail_parts
+    while len(specific_parts) > 1 and specific_parts[0] in lex.name_prefixes:
+        specific_parts = specific_parts[1:]                      # make_moons -> moons
+    while len(specific_parts) > 1 and specific_parts[-1] in lex.kind_suffixes:
+        specific_parts = specific_parts[:-1]                     # DecisionTreeClassifier -> decision tree
     family_parts = [p for i, p in enumerate(specific_parts)
                     if not p.isdigit() and not re.fullmatch(r"v\d+", p)
                     and not (len(p) == 1 and i and specific_parts[i - 1].isdigit())]   # imagenet-1k, resnet50
@@ -61,14 +69,21 @@ class NameIndex:
         self._by_full: dict[str, list[NameForms]] = {}
         self._by_specific: dict[str, list[NameForms]] = {}
         self._by_family: dict[str, list[NameForms]] = {}
+        self._by_part: dict[str, list[NameForms]] = {}
+        generic = lexicon().generic_parts | lexicon().size_words
         for f in self.forms:
             self._by_full.setdefault(f.full, []).append(f)
             self._by_specific.setdefault(f.specific, []).append(f)
             if len(f.family) >= MIN_FAMILY_CHARS:
                 self._by_family.setdefault(f.family, []).append(f)
+            for part in set(name_parts(f.name)):
+                if len(part) >= MIN_PART_CHARS and part not in generic and not part.isdigit():
+                    self._by_part.setdefault(part, []).append(f)
+        self._by_part = {k: v for k, v in self._by_part.items() if len(v) == 1}
 
     def _lookup(self, compact: str) -> tuple[int, list[NameForms]]:
-        for level, table in ((EXACT, self._by_full), (SPECIFIC, self._by_specific), (FAMILY, self._by_family)):
+        for level, table in ((EXACT, self._by_full), (SPECIFIC, self._by_specific), (FAMILY, self._by_family),
+                             (PART, self._by_part)):
             hit = table.get(compact)
             if hit is None and compact.endswith("s") and len(compact) > 4:
                 hit = table.get(compact[:-1])       # "the resnets", "berts"

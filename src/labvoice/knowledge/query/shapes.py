@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labvoice.knowledge.query.extract import Slots
+from labvoice.knowledge.query.extract import Slots, plain_text
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ class ShapeClassifier:
         import time
 
         t0 = time.perf_counter()
-        cues = cue_scores(slots.text)
+        cues = cue_scores(plain_text(slots))
         similarity: dict[str, float] = {}
         if self.embedder is not None:
             try:
