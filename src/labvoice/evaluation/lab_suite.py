@@ -162,6 +162,10 @@ class LabGen:
                            ("best {k} not on {d}", "terse"), ("best {k} run on any dataset except {d}", "casual"))[i]
             self.add("negation", style, text.format(k=self.mo_said(k, i), d=self.ds_said(d, i)),
                      L.top(self.pool(model=k, test=lambda r, d=d: r.dataset != d), self.m, self.conv), (k, d))
+        for i, d in enumerate(main[:2]):
+            text = (f"Which run is best if I ignore {self.ds_said(d, i)}?", f"best {self.ms(i)}, not on dataset {self.ds_said(d, i)}")[i]
+            self.add("negation", ("casual", "terse")[i], text,
+                     L.top(self.pool(test=lambda r, d=d: r.dataset != d), self.m, self.conv), (d,))
         p = self.numeric_params()[0]
         values = sorted({L.number(r, p) for r in self.rows if L.number(r, p) is not None})
         for i, value in enumerate(values[:2]):
@@ -236,6 +240,13 @@ class LabGen:
                     f"best {self.ds_said(a, i)} run vs best {self.ds_said(b, i)} run")[i]
             self.add("compare", ("plain", "terse")[i], text,
                      {"kind": "top", "field": self.m, "values": [best(self.pool(a)), best(self.pool(b))]}, (a, b))
+        for i in range(min(2, len(self.models) - 1)):     # groups: the means of two kinds side by side
+            a, b = self.mo(i + 1), self.mo(i + 2)
+            avg = L.means(self.pool(main), self.m, self.model)
+            text = (f"Compare the average {self.ms()} of {self.mo_said(a)} and {self.mo_said(b)}.",
+                    f"mean {self.ms(1)}: {self.mo_said(a, 1)} vs {self.mo_said(b, 1)}")[i]
+            if a != b and a in avg and b in avg:
+                self.add("compare", ("plain", "terse")[i], text, {"kind": "means", "values": [avg[a], avg[b]]}, (a, b, self.m))
         d = main[0]
         a, b = self.mo(0), self.mo(1)
         values = [best(self.pool(d, a)), best(self.pool(d, b))]
