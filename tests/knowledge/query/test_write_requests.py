@@ -50,6 +50,7 @@ REQUESTS = [
     ("remove it from the publishing list", "unflag", "it"), ("mark the second one for publication", "flag", "the second one"),
     ("unpublish it please", "unflag", "it"), ("go ahead and unflag them", "unflag", "them"),
     ("Yes, flag them.", "flag", "them"), ("flag the three most recent runs", "flag", "the three most recent runs"),
+    ("flag the runs that did not diverge", "flag", "the runs that did not diverge"),
 ]
 
 

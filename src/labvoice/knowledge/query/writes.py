@@ -105,9 +105,10 @@ def _imperative(clause: str) -> str | None:
         return None
     if not _VERB_WORD.match(body) or _CONDITION.search(body):
         return None
-    verb_end = _VERB_WORD.match(body).end()
-    if _NEGATION.search(body[verb_end:]):
-        return None
+    rest = body[_VERB_WORD.match(body).end():]
+    negation = _NEGATION.search(rest)
+    if negation and not re.search(r"\b(?:that|which|who|whose|where|with)\b", rest[:negation.start()]):
+        return None           # "flag nothing", "unflag it, not the other one" (but "the runs that did not diverge")
     return _TRAILING_POLITE.sub("", body).strip(" ,")
 
 
