@@ -1,5 +1,5 @@
 """The SQLite run-manifest store: schema, read-only queries, and the note edits (the only writes
-besides log_run and the importers).
+besides log_run and the importers; each applied and recorded by the write journal, journal.py).
 
 The `manifests` schema is fixed so existing databases open unchanged; reading is lenient about what
 each column holds (see rows.py) and about optional columns a DB lacks. Reads go through a read-only
