@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from labvoice.evaluation.query_truth import TruthRow, read_truth_rows
+from labvoice.privacy import TELEMETRY_OFF
 
 PRODUCER_TIMEOUT_S = 600
 
@@ -152,8 +153,7 @@ class LabDb:
 
 def _produce(name: str, folder: Path) -> list[dict]:
     folder.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1", "WANDB_SILENT": "true",
-           "WANDB_MODE": "offline", "WANDB_DIR": str(folder), "PYTHONHASHSEED": "0",
+    env = {**os.environ, **TELEMETRY_OFF, "WANDB_DIR": str(folder), "PYTHONHASHSEED": "0",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-m", "labvoice.evaluation.lab_producers", name, str(folder)],
                           capture_output=True, text=True, timeout=PRODUCER_TIMEOUT_S, env=env, cwd=folder)
