@@ -70,7 +70,8 @@ def missing_names(cat: Catalog, slots: Slots) -> str:
         # "on imagenet", "on the imagenet dataset", "for the imagenet benchmark" ("best for production" is no dataset)
         m = re.search(r"\b(on|for) (?:the )?([a-z][a-z0-9_\-]*)(?: (dataset|data|set|benchmark))?\b", text)
         named = m is not None and m.group(2) not in _NOT_DATASETS and (
-            bool(m.group(3)) or (m.group(1) == "on" and re.search(r"\b(best|top|accuracy|loss|runs?|worst)\b",
+            bool(m.group(3)) or (m.group(1) == "on" and re.search(r"\b(best|top|accuracy|loss|runs?|worst|do|did|does|doing|"
+                                                                  r"perform\w*|score\w*|fare\w*|went|trained|ran)\b",
                                                                   text[:m.start()]) is not None))
         if named:
             word = m.group(2)

@@ -66,6 +66,7 @@ class Catalog:
         kinds = [""] * n
         times = np.full(n, np.nan)
         skip = set(MODEL_PARAM_KEYS) | {"dataset"}
+        informative: set[str] = set()     # string parameters that say more than the run's dataset id
         for i, run in enumerate(runs):
             datasets[i] = run.dataset_id
             kinds[i] = run.model_kind
@@ -90,6 +91,8 @@ class Catalog:
                     seen = categories.setdefault(key, {})
                     if len(seen) <= MAX_CATEGORY_VALUES:
                         seen[value] = None
+                    if value != run.dataset_id:
+                        informative.add(key)
 
         def columns(idx: dict[str, list[int]], val: dict[str, list[float]]) -> dict[str, np.ndarray]:
             out = {}
@@ -114,7 +117,8 @@ class Catalog:
                 if finite.size and finite.max() > 1.0 and finite.min() >= 0 and finite.max() <= 100.0:
                     percent.add(key)
         catalog = cls(runs=runs, vocab=vocab, metric_columns=metrics, param_columns=params,
-                      category_values={k: tuple(v) for k, v in categories.items() if len(v) <= MAX_CATEGORY_VALUES},
+                      category_values={k: tuple(v) for k, v in categories.items()
+                                       if len(v) <= MAX_CATEGORY_VALUES and k in informative},
                       datasets=dataset_arr, kinds=kind_arr, times=times, order=order,
                       percent_metrics=frozenset(percent), by_id={r.run_id: i for i, r in enumerate(runs)})
         catalog._index_names()

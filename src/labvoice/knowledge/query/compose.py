@@ -65,7 +65,9 @@ _EARLIEST = re.compile(r"\b(earliest|oldest|first (run|one|thing|experiment|mode
 # A superlative about runs ("the best bert run", "top one", "fastest experiments"), not about a value.
 _SUPERLATIVE = re.compile(r"\b(best|top|worst|highest|lowest|strongest|weakest|fastest|slowest|quickest|longest|"
                           r"shortest|leading|winning|poorest|greatest|largest|smallest)\b(?:\s+[\w-]+){0,4}?\s+"
-                          r"(runs?|ones?|experiments?|trials?|checkpoints?|results?)\b")
+                          r"(runs?|ones?|experiments?|trials?|checkpoints?|results?)\b|"
+                          r"\b(which|what) (run|one|experiment|result)s?\b.{0,30}\b(best|top|strongest|weakest|worst|"
+                          r"highest|lowest)\b")
 _PLURAL_RANK = re.compile(r"\b(runs|models|ones|experiments|results|leaderboard|ranking|rank)\b")
 @dataclass(frozen=True)
 class Context:
@@ -570,6 +572,8 @@ class Composer:
         return order, limit
 
     def _note_filter(self, text: str) -> Filter:
+        if re.search(r"\b(oom|out of memory|memory errors?)\b", text):
+            return Filter(field=Field(kind="note"), op="in", value=("oom", "out of memory", "out-of-memory"))
         m = re.search(r"\bnotes?\b\s+(?:that\s+)?(?:says?|mentions?|mentioning|contains?|containing|with|about|"
                       r"saying|include|includes|including)?\s*['\"]?([a-z0-9_\- ]{2,40}?)['\"]?\s*(?:\?|$|\bin\b|\bon\b)",
                       text)

@@ -437,6 +437,10 @@ def normalize(question: str) -> str:
                   r"(?!\s+(?:runs?|models?|ones?|experiments?|results?))", r"\1 top\2", text)
     text = re.sub(r"(\d),(\d{3})\b", r"\1\2", text)
     text = words_to_numbers(text)
+    # "an hour", "half an hour", "2 and a half hours": durations with a number
+    text = re.sub(r"\bhalf an? (hour|minute|day)\b", r"0.5 \1", text)
+    text = re.sub(r"\b(\d+) and a half (hours?|minutes?|days?)\b", lambda m: f"{int(m.group(1)) + 0.5:g} {m.group(2)}", text)
+    text = re.sub(r"\ban? (hour|minute|day|second)\b", r"1 \1", text)
     # how people say training time
     text = re.sub(r"\b(longest|slowest|fastest|quickest|shortest|least time|most time)\s+(?:time\s+)?to\s+train\b",
                   r"\1 train time", text)
@@ -455,6 +459,8 @@ def extract(question: str, catalog: Catalog, now: datetime | None = None) -> Slo
         text = re.sub(r"\b(fastest|slowest|quickest)\s+(runs?|models?|experiments?|ones?|architectures?|algorithms?|"
                       r"model types?|kinds?|datasets?)\b(?:\s+to\s+train)?",
                       r"\1 train time \2", text)
+        # "trained the fastest", "the slowest thing I ran": a speed word alone is about the time metric
+        text = re.sub(r"\b(fastest|slowest|quickest)\b(?!\s+train time)", r"\1 train time", text)
     tokens = tokenize(text)
     slots = Slots(text=text, tokens=tokens)
     slots.metrics = metric_mentions(tokens, catalog)

@@ -73,6 +73,9 @@ class NameIndex:
         generic = lexicon().generic_parts | lexicon().size_words
         for f in self.forms:
             self._by_full.setdefault(f.full, []).append(f)
+            tail = "".join(name_parts(re.split(r"[/:]", f.name)[-1] or f.name))
+            if tail != f.full:
+                self._by_full.setdefault(tail, []).append(f)          # without the namespace: deberta-v3-base
             self._by_specific.setdefault(f.specific, []).append(f)
             if len(f.family) >= MIN_FAMILY_CHARS:
                 self._by_family.setdefault(f.family, []).append(f)
@@ -109,8 +112,10 @@ class NameIndex:
         for _, start, end, level, found in candidates:
             if any(p in taken for p in range(start, end + 1)):
                 continue
-            near = set(words[max(0, start - 2):start]) | set(words[end + 1:end + 3])
-            narrowed = [f for f in found if f.sizes and f.sizes & near] if level < EXACT and len(found) > 1 else []
+            near = set(words[max(0, start - 3):start]) | set(words[end + 1:end + 4])
+            said_sizes = near & {s for f in found for s in f.sizes}
+            narrowed = [f for f in found if said_sizes <= f.sizes] if level < EXACT and len(found) > 1 and \
+                said_sizes else []
             if narrowed:
                 found = narrowed
                 for j in list(range(max(0, start - 2), start)) + list(range(end + 1, min(len(words), end + 3))):

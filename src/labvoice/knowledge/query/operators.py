@@ -18,6 +18,8 @@ _ORDINAL_DIGITS = re.compile(r"^(\d{1,2})(st|nd|rd|th)$")
 _RANKING = (r"(best|worst|top|highest|lowest|largest|smallest|biggest|strongest|weakest|greatest|fastest|slowest|"
             r"quickest|longest|shortest|most|least|leading|poorest|ranked|placed|place)")
 _RUNNER_UP = re.compile(r"\brunner[\s-]*ups?\b|\bnext[\s-]+best\b|\bsecond[\s-]+place\b")
+_PLACED = re.compile(r"\b(?:came|come|comes|finished|placed|ranked|ranks|is|was|'s|s|who's)\s+(?:in\s+)?(?:the\s+)?"
+                     r"(second|third|fourth|fifth)\b(?!\s+(?:one|run|time|try|attempt|dataset|model))")
 # Words that negate the name right after them; "not" also after a verb ("that isn't", "which did not use").
 _NEGATION = re.compile(r"\b(except(?: for)?|excluding|exclude|without|other than|apart from|besides|but not|not|non|"
                        r"isn't|aren't|wasn't|weren't|didn't|doesn't|don't|never|no|not counting|leaving out|leave out|ignoring|ignore)\s+(?:(?:use|used|using|run|ran|"
@@ -34,6 +36,9 @@ def ordinal_offset(slots: Slots) -> int:
     text = slots.text
     if _RUNNER_UP.search(text):
         return 1
+    placed = _PLACED.search(text)
+    if placed:
+        return ORDINALS[placed.group(1)] - 1
     words = [t.text for t in slots.tokens]
     for i, word in enumerate(words):
         n = ORDINALS.get(word)

@@ -127,7 +127,7 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
                  r"starred|tagged|selected for|chosen for|picked for|set aside)\b", 0.6),),
     "notes": ((r"\b(notes?|diverg\w*|blow(n)? up|blew up|explod\w*|nan|unstable|crash\w*|went wrong|fail\w*|"
                r"broke|broken|instabilit\w*|off the rails|went bad|problems?|issues?|anomal\w*|weird|glitch\w*|"
-               r"go wrong|gone wrong|troubled|spiked?)\b", 0.6),),
+               r"go wrong|gone wrong|troubled|spiked?|oom|out of memory|memory errors?)\b", 0.6),),
 }
 STAND_INS = {"metric": "accuracy", "param": "learning rate", "dataset": "wine", "model": "MLP", "value": "adam"}
 
