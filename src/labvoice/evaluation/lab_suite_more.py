@@ -6,12 +6,11 @@ records (a regression dataset among classification ones), the direction of minim
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Any
 
 from labvoice.evaluation import lab_dbs as L
 
-if TYPE_CHECKING:
-    from labvoice.evaluation.lab_suite import LabGen
+LabGen = Any   # a lab_suite.LabGen (not imported: lab_suite imports this module)
 
 HOUR, MINUTE = 3600.0, 60.0
 # (how it is said, seconds, over (True) or under)
@@ -26,7 +25,7 @@ DURATIONS = (("Which runs took more than three hours?", 3 * HOUR, True, "plain")
              ("which jobs needed more than three and a half hours?", 3.5 * HOUR, True, "casual"))
 
 
-def speed(g: "LabGen") -> None:
+def speed(g: LabGen) -> None:
     t = g.said.runtime
     if t is None:
         return
@@ -48,7 +47,7 @@ def speed(g: "LabGen") -> None:
               {"kind": "value_in", "field": t, "values": sorted({r.metrics[t] for r in tied if t in r.metrics})}, (d,))
 
 
-def durations(g: "LabGen") -> None:
+def durations(g: LabGen) -> None:
     t = g.said.runtime
     if t is None:
         return
@@ -78,7 +77,7 @@ def durations(g: "LabGen") -> None:
           L.ids(r for r in g.pool(model=k) if r.metrics.get(t, 0) > HOUR), (t, k))
 
 
-def subset_metric(g: "LabGen") -> None:
+def subset_metric(g: LabGen) -> None:
     for d, metric in g.said.subsets.items():
         pool = g.pool(d)
         for i, (p, said) in enumerate(g.said.params.items()):
@@ -98,7 +97,7 @@ def subset_metric(g: "LabGen") -> None:
               L.per_group(pool, metric, g.conv, g.model), (d,))
 
 
-def direction(g: "LabGen") -> None:
+def direction(g: LabGen) -> None:
     lowers = [g.said.loss] + [m for m in g.said.metrics if m in g.conv.lower]
     said = {g.said.loss: g.said.loss_said, **g.said.metrics}
     forms = (("Which run has the best {m} on {d}?", True, "plain"), ("best {m} {d}", True, "terse"),
@@ -114,7 +113,7 @@ def direction(g: "LabGen") -> None:
             n += 1
 
 
-def names_of_a_lab(g: "LabGen") -> None:
+def names_of_a_lab(g: LabGen) -> None:
     if g.name == "hf":
         for i, text in enumerate(("Which runs ran out of memory?", "did anything OOM?",
                                   "runs that hit CUDA out of memory", "Show me the runs that crashed for lack of GPU memory.")):
@@ -152,6 +151,6 @@ def names_of_a_lab(g: "LabGen") -> None:
               ("tf_flowers", "epochs"))
 
 
-def more_questions(g: "LabGen") -> None:
+def more_questions(g: LabGen) -> None:
     for step in (speed, durations, subset_metric, direction, names_of_a_lab):
         step(g)
