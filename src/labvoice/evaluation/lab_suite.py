@@ -246,7 +246,10 @@ class LabGen:
             text = (f"Compare the average {self.ms()} of {self.mo_said(a)} and {self.mo_said(b)}.",
                     f"mean {self.ms(1)}: {self.mo_said(a, 1)} vs {self.mo_said(b, 1)}")[i]
             if a != b and a in avg and b in avg:
-                self.add("compare", ("plain", "terse")[i], text, {"kind": "means", "values": [avg[a], avg[b]]}, (a, b, self.m))
+                side_by_side = {"kind": "means", "values": [avg[a], avg[b]]}
+                as_groups = {"kind": "groups", "agg": "mean", "groups": {a: avg[a], b: avg[b]}}
+                self.add("compare", ("plain", "terse")[i], text, {"kind": "any_of", "options": [side_by_side, as_groups]},
+                         (a, b, self.m))
         d = main[0]
         a, b = self.mo(0), self.mo(1)
         values = [best(self.pool(d, a)), best(self.pool(d, b))]
