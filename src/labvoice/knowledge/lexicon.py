@@ -136,6 +136,11 @@ def _patterns(pairs) -> tuple[tuple[re.Pattern, str], ...]:
 def lexicon() -> Lexicon:
     """The lexicon, read once per process."""
     data = yaml.safe_load(LEXICON_FILE.read_text(encoding="utf-8"))
+    for key, value in data.items():     # YAML reads a bare on/no/yes as a boolean: every word must be text
+        items = value if isinstance(value, list) else list(value) + list(value.values()) if isinstance(value, dict) else []
+        odd = [item for item in items if not isinstance(item, (str, list, dict))]
+        if odd:
+            raise ValueError(f"{LEXICON_FILE}: '{key}' has non-text entries {odd}; quote them")
     units = tuple(TimeUnit(name, frozenset(str(s) for s in spec["said"]), float(spec["factor"]))
                   for name, spec in data["time_units"].items())
     return Lexicon(

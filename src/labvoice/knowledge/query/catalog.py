@@ -157,6 +157,18 @@ class Catalog:
     def kind_names(self) -> tuple[str, ...]:
         return tuple(str(k) for k in self._kind_values if k)
 
+    def implied_split(self, metric: str) -> list[str]:
+        """["train"] for a metric named without a split whose validation or test twin exists (Keras'
+        `loss` beside `val_loss` is the training loss); else []."""
+        if not hasattr(self, "_implied"):
+            from labvoice.knowledge.query.extract import name_tokens
+
+            tokens = {name_tokens(m): m for m in self.metric_names}
+            self._implied = {m: ["train"] for toks, m in tokens.items()
+                             if not set(toks) & {"val", "test", "train"}
+                             and any(((split,) + toks) in tokens for split in ("val", "test"))}
+        return self._implied.get(metric, [])
+
     def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
         """Run ids starting with `prefix` (at most `limit`; binary search over the sorted ids)."""
         import bisect

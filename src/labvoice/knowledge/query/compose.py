@@ -216,7 +216,8 @@ class Composer:
                             descending=lower_is_better(rank_by) if worst else not lower_is_better(rank_by))), 0.8)
         grouping = per_group(text)
         if grouping is not None and not free_params and not run_ids and not referred and metric and \
-                _SUPERLATIVE.search(text) and not _AVERAGE.search(text):
+                (_SUPERLATIVE.search(text) or re.search(r"\b(best|top|worst|strongest|weakest)\b", text)) and \
+                not _AVERAGE.search(text):
             order, limit = self._order(slots, text, metric, free_params)
             return ParseOutcome(RunQuery(shape="rank", filters=tuple(filters), order=order, limit=min(limit, 5),
                                          metric=metric, group_by=grouping), 0.8)
@@ -364,8 +365,10 @@ class Composer:
                 continue
             param = self._adjacent_param(num.pos, slots)
             if param is not None:
-                filters.append(Filter(field=Field(kind="param", name=param.name),
-                                      op="!=" if negated(slots.text, slots.tokens, min(param.start, num.pos)) else "=",
+                between = " ".join(t.text for t in slots.tokens[min(param.end, num.pos) + 1:max(param.start, num.pos)])
+                excluded = negated(slots.text, slots.tokens, min(param.start, num.pos)) or \
+                    re.search(r"\b(not|isn t|wasn t|other than)\b", between) is not None
+                filters.append(Filter(field=Field(kind="param", name=param.name), op="!=" if excluded else "=",
                                       value=num.value))
                 used.add((param.start, param.end))
                 continue
@@ -433,7 +436,8 @@ class Composer:
         return value
 
     def _adjacent_param(self, pos: int, slots: Slots) -> Mention | None:
-        joiners = {"of", "=", "is", "was", "at", "set", "to", "equal", "equals", "a", "with", "for"}
+        joiners = {"of", "=", "is", "was", "at", "set", "to", "equal", "equals", "a", "with", "for", "not", "isn", "wasn",
+                   "t", "other", "than", "!="}
         for p in slots.params:
             if p.start in (pos + 1, pos + 2) and all(slots.tokens[i].canon in ("hidden", "n", "init", "training")
                                                      or i == p.start for i in range(pos + 1, p.start + 1)):

@@ -95,7 +95,7 @@ def metric_mentions(tokens: list[Token], catalog: Catalog) -> list[Mention]:
     by_span: dict[tuple[int, int], list[tuple[float, str]]] = {}
     for metric in catalog.metric_names:
         toks = name_tokens(metric)
-        splits = [t for t in toks if t in SPLITS]
+        splits = [t for t in toks if t in SPLITS] or catalog.implied_split(metric)
         core = [t for t in toks if t not in SPLITS and t not in optional] or [t for t in toks if t not in SPLITS][-1:]
         if not core:
             continue

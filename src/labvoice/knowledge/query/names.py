@@ -24,7 +24,7 @@ from labvoice.knowledge.lexicon import lexicon, name_parts
 MAX_SPAN_WORDS = 4
 EXACT, SPECIFIC, FAMILY, PART = 4, 3, 2, 1
 MIN_FAMILY_CHARS = 3
-MIN_PART_CHARS = 4
+MIN_PART_CHARS = 3
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class NameIndex:
         self._by_specific: dict[str, list[NameForms]] = {}
         self._by_family: dict[str, list[NameForms]] = {}
         self._by_part: dict[str, list[NameForms]] = {}
-        generic = lexicon().generic_parts | lexicon().size_words
+        generic = lexicon().generic_parts | lexicon().size_words | lexicon().kind_suffixes | lexicon().filler
         for f in self.forms:
             self._by_full.setdefault(f.full, []).append(f)
             tail = "".join(name_parts(re.split(r"[/:]", f.name)[-1] or f.name))
@@ -88,7 +88,7 @@ class NameIndex:
         for level, table in ((EXACT, self._by_full), (SPECIFIC, self._by_specific), (FAMILY, self._by_family),
                              (PART, self._by_part)):
             hit = table.get(compact)
-            if hit is None and compact.endswith("s") and len(compact) > 4:
+            if hit is None and compact.endswith("s") and len(compact) >= 4:
                 hit = table.get(compact[:-1])       # "the resnets", "berts"
             if hit:
                 return level, hit
@@ -125,7 +125,13 @@ class NameIndex:
                 continue
             taken.update(range(start, end + 1))
             hits.append(NameHit(start, end, tuple(f.name for f in found), level))
-        return sorted(hits, key=lambda h: h.start)
+        merged: list[NameHit] = []
+        for hit in sorted(hits, key=lambda h: h.start):   # "oxford pets": two parts of one name are one hit
+            if merged and merged[-1].names == hit.names and merged[-1].end + 1 == hit.start:
+                last = merged.pop()
+                hit = NameHit(last.start, hit.end, hit.names, max(last.level, hit.level))
+            merged.append(hit)
+        return merged
 
     def with_size(self, names: tuple[str, ...], said: str) -> tuple[str, ...]:
         """Of `names`, those whose size words include a word of `said` ("the large one")."""
