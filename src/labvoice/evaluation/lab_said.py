@@ -37,7 +37,7 @@ SAID: dict[str, Said] = {
          "hastie_10_2": ("hastie_10_2", "the Hastie data")},
         {"SVC": ("SVC", "support vector classifier"), "DecisionTreeClassifier": ("decision tree", "DecisionTreeClassifier"),
          "RandomForestClassifier": ("random forest", "RandomForestClassifier")},
-        metrics={"std_test_score": ("score spread", "std of the test score")},
+        metrics={"std_test_score": ("std test score", "test score std")},
         runtime="mean_fit_time",
         unknown_datasets=("titanic", "california housing", "mnist"), unknown_models=("xgboost", "lightgbm")),
     "wandb": Said(

@@ -101,15 +101,15 @@ def direction(g: LabGen) -> None:
     lowers = [g.said.loss] + [m for m in g.said.metrics if m in g.conv.lower]
     said = {g.said.loss: g.said.loss_said, **g.said.metrics}
     forms = (("Which run has the best {m} on {d}?", True, "plain"), ("best {m} {d}", True, "terse"),
-             ("who's got the worst {m} on {d}?", False, "casual"), ("What's the best {m} overall?", True, "plain"))
+             ("who's got the worst {m} on {d}?", False, "casual"), ("Which run has the best {m} of all?", True, "plain"))
     n = 0
     for metric in lowers:
         for d in [d for d in g.datasets if any(metric in r.metrics for r in g.pool(d))][:3]:
             text, best, style = forms[n % len(forms)]
-            pool = g.rows if "overall" in text else g.pool(d)
+            pool = g.rows if "of all" in text else g.pool(d)
             q = text.format(m=said[metric][n % len(said[metric])], d=g.ds_said(d, n))
             g.add("direction", style, q, L.top(pool, metric, g.conv, best=best),
-                  (metric,) if "overall" in text else (metric, d))
+                  (metric,) if "of all" in text else (metric, d))
             n += 1
 
 
