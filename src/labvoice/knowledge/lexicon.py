@@ -28,6 +28,7 @@ class Lexicon:
     phrases: tuple[tuple[re.Pattern, str], ...]
     qualifiers: frozenset[str]
     metric_qualifiers: frozenset[str]
+    minor_qualifiers: frozenset[str]
     tool_prefixes: frozenset[str]
     splits: tuple[str, ...]
     lower_better: frozenset[str]
@@ -148,6 +149,7 @@ def lexicon() -> Lexicon:
         phrases=_patterns(data["phrases"]),
         qualifiers=frozenset(map(str, data["qualifiers"])),
         metric_qualifiers=frozenset(map(str, data["metric_qualifiers"])),
+        minor_qualifiers=frozenset(map(str, data["minor_qualifiers"])),
         tool_prefixes=frozenset(map(str, data["tool_prefixes"])),
         splits=tuple(map(str, data["splits"])),
         lower_better=frozenset(map(str, data["lower_better"])),

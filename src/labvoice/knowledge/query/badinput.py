@@ -49,6 +49,7 @@ def missing_names(cat: Catalog, slots: Slots) -> str:
                 else "There are no runs yet.")
     covered = {t.pos for m in slots.metrics + slots.params + slots.models + slots.datasets + slots.values
                for t in slots.tokens[m.start:m.end + 1]}
+    covered |= {t.pos for t in slots.tokens if " " in t.text}   # a lexicon phrase ("ran out of memory") is one word
     said_words = [t for t in slots.tokens if t.pos not in covered]
     said = " ".join(t.text for t in said_words)
     for word in METRIC_WORDS:

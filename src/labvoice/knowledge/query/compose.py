@@ -165,6 +165,8 @@ class Composer:
     def _compose(self, slots: Slots, scores: ShapeScores, context: Context, now: datetime) -> ParseOutcome:
         cat = self.catalog
         text = plain_text(slots)   # names' own words ("mean test score") are not operators
+        if re.search(r"\b(best|top|worst|highest|lowest|strongest|weakest)\b", text):
+            text = re.sub(r"\b(overall|of all( time)?|in general)\b", " ", text)   # "the best loss overall" ranks
         missing = missing_names(cat, slots)
         if missing:
             return ParseOutcome(Unsupported(reason=missing, about="names"), 0.9, missing=missing)
@@ -236,7 +238,8 @@ class Composer:
         feasible = self._feasible(slots, s, free_params, run_ids or list(referred), metric_named, filters, text)
         ranked = sorted(((v, k) for k, v in s.items() if k in feasible), reverse=True)
         about_runs = bool(_RUN_WORDS.search(text)) or bool(slots.metrics or slots.params or slots.datasets or
-                                                           slots.models or slots.run_ids or slots.time or referred)
+                                                           slots.models or slots.run_ids or slots.time or referred) \
+            or any(duration_after(slots, c.num_pos) for c in slots.conditions)     # "what finished in under an hour"
         if not ranked or not about_runs:
             if not about_runs:
                 if _DOC_WORDS.search(text):

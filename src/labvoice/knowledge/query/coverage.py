@@ -44,7 +44,7 @@ def bound_positions(slots: Slots) -> set[int]:
     time_words = set(slots.time.said.split()) if slots.time else set()
     for tok in slots.tokens:
         word = tok.text
-        if (word in lex.filler or tok.canon in lex.filler or word in _PIECES or word in time_words
+        if (word in lex.filler or tok.canon in lex.filler or word in _PIECES or word in time_words or " " in word
                 or word in lex.size_words or lex.unit_said(word) is not None or tok.canon in lex.splits
                 or any(tok.text == rid or rid.startswith(tok.text) for rid in slots.run_ids)
                 or not re.search(r"[a-z]", word) or word in lex.speed_words):

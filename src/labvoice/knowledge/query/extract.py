@@ -99,13 +99,15 @@ def metric_mentions(tokens: list[Token], catalog: Catalog) -> list[Mention]:
         core = [t for t in toks if t not in SPLITS and t not in optional] or [t for t in toks if t not in SPLITS][-1:]
         if not core:
             continue
-        for start, end, extra in _find_field(tokens, core, set(splits) | optional):
+        own = set(toks) & optional
+        minor = 0.01 * len(own & lexicon().minor_qualifiers)     # a per-step value when a per-epoch one exists
+        for start, end, extra in _find_field(tokens, core, set(splits) | own):
             near = {t.canon for t in tokens[max(0, start - 2):end + 2]}
             said_split = [s for s in SPLITS if s in near]
             if said_split and not (set(said_split) & set(splits)):
                 continue    # "training loss" does not name val_loss
             split = splits[0] if splits else ""
-            score = len(core) + extra + (1.0 if said_split else 0.0) - SPLIT_PREFERENCE.get(split, 2) * 0.01
+            score = len(core) + extra + (1.0 if said_split else 0.0) - SPLIT_PREFERENCE.get(split, 2) * 0.01 - minor
             if splits and any(s in said for s in splits) and any(s in near for s in splits):
                 start = min(start, *[t.pos for t in tokens[max(0, start - 2):start] if t.canon in splits] or [start])
             by_span.setdefault((start, end), []).append((score, metric))

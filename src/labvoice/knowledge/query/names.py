@@ -61,6 +61,16 @@ def forms(name: str) -> NameForms:
     return NameForms(name, "".join(parts), "".join(specific_parts), "".join(family_parts), sizes)
 
 
+def _without_trailing_number(f: NameForms) -> str:
+    """The specific part without a last number that follows a size word (`mobilenetv3_large_100` ->
+    mobilenetv3), or ""."""
+    lex = lexicon()
+    parts = name_parts(re.split(r"[/:]", f.name)[-1] or f.name)
+    if len(parts) >= 3 and parts[-1].isdigit() and parts[-2] in lex.size_words:
+        return "".join(p for p in parts[:-1] if p not in lex.size_words)
+    return ""
+
+
 class NameIndex:
     """Forms of one kind of name (datasets or model kinds) of one DB, matched against question words."""
 
@@ -77,6 +87,8 @@ class NameIndex:
             if tail != f.full:
                 self._by_full.setdefault(tail, []).append(f)          # without the namespace: deberta-v3-base
             self._by_specific.setdefault(f.specific, []).append(f)
+            for key in {_without_trailing_number(f)} - {f.specific, ""}:    # mobilenetv3_large_100 -> mobilenetv3
+                self._by_specific.setdefault(key, []).append(f)
             if len(f.family) >= MIN_FAMILY_CHARS:
                 self._by_family.setdefault(f.family, []).append(f)
             for part in set(name_parts(f.name)):

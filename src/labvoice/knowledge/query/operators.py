@@ -24,7 +24,7 @@ _PLACED = re.compile(r"\b(?:came|come|comes|finished|placed|ranked|ranks|is|was|
 _NEGATION = re.compile(r"\b(except(?: for)?|excluding|exclude|without|other than|apart from|besides|but not|not|non|"
                        r"isn't|aren't|wasn't|weren't|didn't|doesn't|don't|never|no|not counting|leaving out|leave out|ignoring|ignore)\s+(?:(?:use|used|using|run|ran|"
                        r"on|with|trained|train|the|a|an|any|from|in|of|for|that|those|runs?|one|ones|models?|"
-                       r"involving|include|including)\s+){0,3}$")
+                       r"involving|include|including|dataset|datasets|data|benchmark|task|model|models|kind|type|checkpoint)\s+){0,3}$")
 _GROUP_WORDS = {"dataset": r"(datasets?|data ?sets?|benchmarks?|tasks?)",
                 "model": r"(models?|model (?:kinds?|types?|famil(?:y|ies))|kinds?|types?|famil(?:y|ies)|"
                          r"architectures?|algorithms?|checkpoints?|classifiers?)"}
