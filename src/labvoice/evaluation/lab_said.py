@@ -48,7 +48,8 @@ SAID: dict[str, Said] = {
          "microsoft/deberta-v3-large": ("deberta-v3-large", "deberta v3 large", "DeBERTa large"),
          "google/electra-base-discriminator": ("electra", "electra-base-discriminator", "ELECTRA base")},
         families={"deberta": ("microsoft/deberta-v3-base", "microsoft/deberta-v3-large")},
-        metrics={"eval/f1": ("eval f1", "F1"), "train/loss": ("training loss", "train loss")},
+        metrics={"eval/f1": ("eval f1", "F1"), "train/loss": ("training loss", "train loss"),
+                 "eval/brier_score": ("Brier score", "brier")},
         unknown_datasets=("sst2", "squad_v2", "imdb"), unknown_models=("gpt2-medium", "t5-small")),
     "mlflow": Said(
         ("top-1 accuracy", "top-1", "validation top-1"), "val_loss", ("validation loss", "val loss"),
@@ -78,7 +79,8 @@ SAID: dict[str, Said] = {
         {"efficientnet_b0": ("efficientnet_b0", "efficientnet b0"),
          "mobilenetv3_large_100": ("mobilenetv3_large_100", "mobilenetv3 large"),
          "regnety_008": ("regnety_008", "regnety 008")},
-        metrics={"test_acc": ("test accuracy", "test acc"), "train_loss_epoch": ("training loss", "epoch train loss")},
+        metrics={"test_acc": ("test accuracy", "test acc"), "train_loss_epoch": ("training loss", "epoch train loss"),
+                 "val_nll": ("validation NLL", "negative log likelihood")},
         unknown_datasets=("cifar10", "places365", "inaturalist"), unknown_models=("resnet50", "deit_small"),
         ambiguous={"training loss": ("train_loss_epoch", "train_loss_step")}),
     "hf": Said(

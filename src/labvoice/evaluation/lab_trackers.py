@@ -40,7 +40,7 @@ WANDB_RUNS = (  # model, dataset, learning rate, weight decay
 
 def wandb_finetunes(folder: str) -> list[dict]:
     """10 offline W&B runs of text-classification fine-tunes, logged like the Trainer's W&B callback
-    (`train/loss` every few steps, `eval/loss`, `eval/accuracy`, `eval/f1` per epoch)."""
+    (`train/loss` every few steps, `eval/loss`, `eval/accuracy`, `eval/f1`, `eval/brier_score` per epoch)."""
     os.environ.update({"WANDB_MODE": "offline", "WANDB_DIR": folder, "WANDB_SILENT": "true",
                        "WANDB_DISABLE_GIT": "true", "WANDB_DISABLE_CODE": "true"})
     import wandb
@@ -64,7 +64,8 @@ def wandb_finetunes(folder: str) -> list[dict]:
                         step=step)
             acc = round(final - 0.02 * (2 - epoch), 4)
             run.log({"eval/accuracy": acc, "eval/loss": round(1.5 * (1 - acc) + rng.uniform(0, 0.01), 4),
-                     "eval/f1": round(acc - rng.uniform(0.0, 0.006), 4)}, step=step)
+                     "eval/f1": round(acc - rng.uniform(0.0, 0.006), 4),
+                     "eval/brier_score": round(0.9 * (1 - acc) + 0.002 * ((i * 7 + epoch) % 5), 4)}, step=step)
         run.finish()
         made.append({"source_id": run.id, "dataset": dataset, "model": model, "eval/accuracy": acc})
     return made
@@ -141,7 +142,7 @@ LIGHTNING_RUNS = (  # model, dataset, lr, batch size
 
 def lightning_tensorboard(folder: str) -> list[dict]:
     """15 runs as Lightning's TensorBoardLogger leaves them (`lightning_logs/version_N`): `train_loss_step`
-    per logged step, `train_loss_epoch`, `val_loss_epoch` and `val/acc` per epoch, `test/acc` once, the
+    per logged step, `train_loss_epoch`, `val_loss_epoch`, `val/acc` and `val/nll` per epoch, `test/acc` once, the
     `epoch` counter, and the module's hyper-parameters with `hp_metric`."""
     from torch.utils.tensorboard import SummaryWriter
 
@@ -163,6 +164,7 @@ def lightning_tensorboard(folder: str) -> list[dict]:
             writer.add_scalar("train_loss_epoch", round(1.2 * (1 - acc) + 0.02, 4), step)
             writer.add_scalar("val_loss_epoch", round(1.4 * (1 - acc) + rng.uniform(0, 0.02), 4), step)
             writer.add_scalar("val/acc", acc, step)
+            writer.add_scalar("val/nll", round(1.1 * (1 - acc) + 0.003 * ((i * 5 + epoch) % 7), 4), step)
         writer.add_scalar("test/acc", round(acc - rng.uniform(0.002, 0.015), 4), step)
         writer.add_hparams({"model_name": model, "dataset": dataset, "lr": lr, "batch_size": batch, "max_epochs": 5,
                             "weight_decay": 0.01 if i % 2 else 0.0}, {"hp_metric": acc}, run_name=".")
