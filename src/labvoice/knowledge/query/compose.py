@@ -41,7 +41,8 @@ _SMALL_TALK = [
 ]
 _RUN_WORDS = re.compile(r"\b(runs?|models?|experiments?|results?|metrics?|accuracy|loss|trained|training|train|"
                         r"dataset|best|worst|top|epochs?|learning rate|parameters?|hyper-?parameters?|diverg\w*|"
-                        r"blew up|blow up|explod\w*|nan|unstable|crash\w*|flagged|publish\w*|paper|logged|ran|architectures?|"
+                        r"blew up|blow up|explod\w*|nan|unstable|crash\w*|flagged|publish\w*|paper|logged|ran|architectures?|oom|"
+                        r"out of memory|"
                         r"algorithms?|model types?)\b")
 _DOC_WORDS = re.compile(r"\b(how do i|how to|what is an?|what's an?|explain|according to|docs?|documentation|"
                         r"readme|guide|why does|why do|define|definition)\b")
@@ -440,7 +441,7 @@ class Composer:
 
     def _adjacent_param(self, pos: int, slots: Slots) -> Mention | None:
         joiners = {"of", "=", "is", "was", "at", "set", "to", "equal", "equals", "a", "with", "for", "not", "isn", "wasn",
-                   "t", "other", "than", "!="}
+                   "t", "other", "than", "!=", "value", "values", "setting", "equalling"}
         for p in slots.params:
             if p.start in (pos + 1, pos + 2) and all(slots.tokens[i].canon in ("hidden", "n", "init", "training")
                                                      or i == p.start for i in range(pos + 1, p.start + 1)):

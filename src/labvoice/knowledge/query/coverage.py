@@ -24,7 +24,8 @@ _PIECES = {"s", "t", "ve", "re", "ll", "d", "m"}
 # Note words: bound when the query filters on notes.
 _NOTE_WORD = re.compile(r"^(diverg\w*|crash\w*|fail\w*|nan|unstable|instabilit\w*|blew|blow\w*|explod\w*|oom|broke\w*|"
                         r"problem\w*|issue\w*|wrong|note\w*|mention\w*|say\w*|flag\w*|publish\w*|paper|marked)$")
-_NAMELIKE = re.compile(r"(?<![\w.])[a-z][a-z0-9]*(?:[_/\-][a-z0-9]+)+(?![\w])|(?<![\w.])[a-z]+\d+[a-z0-9]*(?![\w.])")
+# Written like a name: joined with _ or /, or letters and digits mixed ("xlnet_base", "t5-large", "resnet101").
+_NAMELIKE = re.compile(r"(?<![\w.])[a-z][a-z0-9]*(?:[_/][a-z0-9]+)+(?![\w])|(?<![\w.-])[a-z]+\d+[a-z0-9]*(?:-[a-z0-9]+)*(?![\w.])")
 
 
 @dataclass(frozen=True)

@@ -252,11 +252,13 @@ def model_mentions(tokens: list[Token], catalog: Catalog) -> list[Mention]:
             continue
         spans = [said[a] for a in model_aliases(kind) if a in said]
         if spans:
-            start = min(spans)
-            out.append(Mention("model", kind, start[0], start[1]))
+            first = min(s[0] for s in spans)
+            end = max(s[1] for s in spans if s[0] == first)    # the longest words said there
+            out.append(Mention("model", kind, first, end, ALIAS_SCORE))
     return sorted(out, key=lambda m: m.start)
 
 
+ALIAS_SCORE = 2.5     # a model named by a lexicon alias or phrase: stronger than one part of a name (1)
 _FAMILY_BEFORE = {"all", "any", "every", "both", "each"}
 _FAMILY_AFTER = {"family", "families", "models", "variants", "sizes", "checkpoints", "kinds", "types"}
 
@@ -474,9 +476,14 @@ def extract(question: str, catalog: Catalog, now: datetime | None = None) -> Slo
                                                          (p.end - p.start) > (m.end - m.start) for p in slots.params)]
     slots.datasets = dataset_mentions(text, tokens, catalog)
     slots.models = model_mentions(tokens, catalog)
-    named = {p for m in slots.models + slots.datasets for p in range(m.start, m.end + 1)}
-    slots.params = [p for p in slots.params if not set(range(p.start, p.end + 1)) & named]   # "decision tree"
-    slots.metrics = [m for m in slots.metrics if not set(range(m.start, m.end + 1)) <= named]
+    # A name said in full beats a parameter or metric word inside it ("decision tree" is no tree count);
+    # a parameter beats one part of a name ("number of trees" is no decision tree).
+    strong = {p for m in slots.models + slots.datasets if m.score > 1 for p in range(m.start, m.end + 1)}
+    slots.params = [p for p in slots.params if not set(range(p.start, p.end + 1)) & strong]
+    slots.metrics = [m for m in slots.metrics if not set(range(m.start, m.end + 1)) <= strong]
+    fields = {p for m in slots.params + slots.metrics for p in range(m.start, m.end + 1)}
+    slots.models = [m for m in slots.models if m.score > 1 or not set(range(m.start, m.end + 1)) & fields]
+    slots.datasets = [m for m in slots.datasets if m.score > 1 or not set(range(m.start, m.end + 1)) & fields]
     slots.values = value_mentions(tokens, catalog)
     slots.run_ids, slots.unknown_runs = run_references(text, catalog)
     slots.numbers = [n for n in numbers(tokens)

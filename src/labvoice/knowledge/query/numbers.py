@@ -22,6 +22,9 @@ def words_to_numbers(text: str) -> str:
     text = re.sub(r"\b(a )?dozen\b", "12", text)
     text = re.sub(r"\ban? (hundred|thousand)\b", r"one \1", text)
     text = _PRONOUN_ONE.sub(lambda m: m.group(0).replace(" one", " ONE_"), text)
+    # "between one and two": two numbers ("and" joins a number only after hundred or thousand)
+    small = "|".join(list(UNITS) + list(TENS))
+    text = re.sub(rf"\b({small}) and (?=(?:{small})\b)", r"\1 AND_ ", text)
 
     def convert(m: re.Match) -> str:
         words = m.group(0).split()
@@ -47,7 +50,7 @@ def words_to_numbers(text: str) -> str:
 
     pattern = rf"\b(?:{'|'.join(list(UNITS) + list(TENS))})(?:[\s-]+(?:{_NUM_WORD}))*\b"
     out = re.sub(pattern, lambda m: _trim_convert(m, convert), text)
-    return scientific(out.replace("ONE_", "one"))
+    return scientific(out.replace("ONE_", "one").replace("AND_", "and"))
 
 
 def scientific(text: str) -> str:
