@@ -135,10 +135,11 @@ class Composer:
         """The query, or what stops it from being answered: two names that fit one word (ask back),
         or a constraint said but not in the query (say so). Never the query without the constraint."""
         for m in slots.datasets + slots.models + slots.params + slots.metrics:
-            if m.alternatives and m.name in json.dumps(query_json(query)):
+            if m.alternatives and m.name in json.dumps(query_json(query)) and \
+                    not (m.kind in ("dataset", "model") and negated(slots.text, slots.tokens, m.start, m.end)):
                 said = " ".join(t.text for t in slots.tokens[m.start:m.end + 1])
                 return Clarify(question=question, said=said, options=(m.name,) + m.alternatives, kind=m.kind)
-        lost = dropped(slots, query_json(query), any(f.field.kind == "note" for f in query.filters))
+        lost = dropped(slots, query_json(query), any(f.field.kind == "note" for f in query.filters), question)
         if lost is not None:
             return Unsupported(reason=f"I don't know which runs you mean by '{lost.words}'" if lost.kind == "unbound"
                                else f"I couldn't use '{lost.words}' in that question", about="unbound")
@@ -327,8 +328,13 @@ class Composer:
         filters: list[Filter] = []
         used: set[tuple[int, int]] = set()
         excluded = {id(m) for m in slots.datasets + slots.models + slots.values
-                    if negated(slots.text, slots.tokens, m.start)}
+                    if negated(slots.text, slots.tokens, m.start, m.end)}
         for kind, mentions in (("dataset", slots.datasets), ("model", slots.models)):
+            # "that isn't a resnet": every name the words fit is excluded, nothing to ask
+            mentions = [m for m in mentions if id(m) not in excluded or not m.alternatives] + \
+                [replace(m, name=name, alternatives=()) for m in mentions if id(m) in excluded and m.alternatives
+                 for name in (m.name,) + m.alternatives]
+            excluded |= {id(m) for m in mentions if negated(slots.text, slots.tokens, m.start, m.end)}
             kept = [m.name for m in mentions if id(m) not in excluded]
             if kept:
                 filters.append(Filter(field=Field(kind=kind), op="=" if len(kept) == 1 else "in",
@@ -437,6 +443,11 @@ class Composer:
             return value if (percent or value > 1) else value * 100
         if is_percent_metric(metric) and (percent or 1 < value <= 100):
             return value / 100
+        if percent and value > 1:     # "over 87 percent" of a score stored as a fraction
+            col = self.catalog.metric_columns.get(metric)
+            finite = col[np.isfinite(col)] if col is not None else np.zeros(0)
+            if finite.size and finite.max() <= 1.0:
+                return value / 100
         return value
 
     def _adjacent_param(self, pos: int, slots: Slots) -> Mention | None:
@@ -580,7 +591,7 @@ class Composer:
         return order, limit
 
     def _note_filter(self, text: str) -> Filter:
-        if re.search(r"\b(oom|out of memory|memory errors?)\b", text):
+        if re.search(r"\boom\b", text) or any(p.search(text) for p, word in lexicon().phrases if word == "oom"):
             return Filter(field=Field(kind="note"), op="in", value=("oom", "out of memory", "out-of-memory"))
         m = re.search(r"\bnotes?\b\s+(?:that\s+)?(?:says?|mentions?|mentioning|contains?|containing|with|about|"
                       r"saying|include|includes|including)?\s*['\"]?([a-z0-9_\- ]{2,40}?)['\"]?\s*(?:\?|$|\bin\b|\bon\b)",

@@ -15,7 +15,10 @@ from labvoice.knowledge.query.extract import Slots
 
 # Words after which a name of runs is expected ("on sst2", "using adam", "except bert").
 _SLOT_BEFORE = re.compile(r"^(on|using|except|excluding|without|besides|than|isn't|aren't|not|non|named|called|"
-                          r"tagged|trained on|evaluated on|tested on|with the|from the|of the)$")
+                          r"tagged|trained on|evaluated on|tested on|with the|from the|of the|best|worst|top|"
+                          r"strongest|weakest|fastest|slowest|latest|newest|oldest)$")
+# Written as a product name in the question itself: CamelCase or an inner capital ("NASNetMobile", "DeiT").
+_CAMEL = re.compile(r"\b[A-Za-z]*[a-z][A-Z][A-Za-z0-9]*\b|\b[A-Z]{2,}[a-z][A-Za-z0-9]*\b")
 # Nouns a name modifies ("the nightly runs", "cluster ones").
 _RUN_NOUNS = {"run", "runs", "one", "ones", "model", "models", "experiment", "experiments", "job", "jobs",
               "checkpoint", "checkpoints", "dataset", "datasets", "sweep", "sweeps", "trial", "trials"}
@@ -59,7 +62,7 @@ def unbound(slots: Slots) -> tuple[str, ...]:
     return tuple(t.text for t in slots.tokens if t.pos not in covered)
 
 
-def dropped(slots: Slots, query_json: dict, notes_used: bool) -> Dropped | None:
+def dropped(slots: Slots, query_json: dict, notes_used: bool, question: str = "") -> Dropped | None:
     """The first constraint the question states that the composed query does not use, if any."""
     used = json.dumps(query_json).lower()
     for m in slots.datasets + slots.models + slots.values:
@@ -81,6 +84,10 @@ def dropped(slots: Slots, query_json: dict, notes_used: bool) -> Dropped | None:
         if slot_before or modifies_runs:
             end = tok.pos + 1 if modifies_runs and after and after[0] in _RUN_NOUNS else tok.pos
             return Dropped(" ".join(words[tok.pos:end + 1]), "unbound")
+    for m in _CAMEL.finditer(question):
+        positions = [t.pos for t in slots.tokens if t.text in re.findall(r"[a-z0-9]+", m.group(0).lower())]
+        if positions and not all(p in covered for p in positions):
+            return Dropped(m.group(0), "unbound")
     for m in _NAMELIKE.finditer(slots.text):
         said = m.group(0)
         pieces = re.findall(r"[a-z0-9]+", said)

@@ -19,7 +19,7 @@ from labvoice.knowledge.vocab import model_aliases
 # --- tokens ------------------------------------------------------------------------------------------
 SPLITS = ("val", "test", "train")
 SPLIT_PREFERENCE = {"val": 0, "test": 1, "": 2, "train": 3}
-_WORD = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?%?|[a-z0-9]+(?:\.[0-9]+)?%?|[<>]=?|=")
+_WORD = re.compile(r"(?:\d+(?:\.\d+)?|(?<![\w.])\.\d+)(?:e-?\d+)?%?|[a-z0-9]+(?:\.[0-9]+)?%?|[<>]=?|=")
 
 
 def canon(word: str) -> str:
@@ -297,7 +297,7 @@ class Number:
 def numbers(tokens: list[Token]) -> list[Number]:
     out = []
     for i, tok in enumerate(tokens):
-        m = re.fullmatch(r"(\d+(?:\.\d+)?(?:e-?\d+)?)(%?)", tok.text)
+        m = re.fullmatch(r"(\d+(?:\.\d+)?(?:e-?\d+)?|\.\d+(?:e-?\d+)?)(%?)", tok.text)
         if m:
             pct = bool(m.group(2)) or (i + 1 < len(tokens) and tokens[i + 1].canon == "pct")
             out.append(Number(float(m.group(1)), tok.pos, pct, m.group(1)))

@@ -21,10 +21,13 @@ _RUNNER_UP = re.compile(r"\brunner[\s-]*ups?\b|\bnext[\s-]+best\b|\bsecond[\s-]+
 _PLACED = re.compile(r"\b(?:came|come|comes|finished|placed|ranked|ranks|is|was|'s|s|who's)\s+(?:in\s+)?(?:the\s+)?"
                      r"(second|third|fourth|fifth)\b(?!\s+(?:one|run|time|try|attempt|dataset|model))")
 # Words that negate the name right after them; "not" also after a verb ("that isn't", "which did not use").
-_NEGATION = re.compile(r"\b(except(?: for)?|excluding|exclude|without|other than|apart from|besides|but not|not|non|"
+_NEGATION = re.compile(r"\b(except(?: for)?|excluding|exclude|without|other than|apart from|aside from|besides|but not|"
+                       r"anything but|all but|everything but|minus|save for|skip|skipping|omit|omitting|leaving aside|"
+                       r"setting aside|disregarding|with the exception of|exclusive of|not|non|"
                        r"isn't|aren't|wasn't|weren't|didn't|doesn't|don't|never|no|not counting|leaving out|leave out|ignoring|ignore)\s+(?:(?:use|used|using|run|ran|"
                        r"on|with|trained|train|the|a|an|any|from|in|of|for|that|those|runs?|one|ones|models?|"
-                       r"involving|include|including|dataset|datasets|data|benchmark|task|model|models|kind|type|checkpoint)\s+){0,3}$")
+                       r"involving|include|including|dataset|datasets|data|benchmark|task|model|models|kind|type|checkpoint|number|"
+                       r"where|whose|which|having|had|has|is|was|were|are|set|at)\s+){0,4}$")
 _GROUP_WORDS = {"dataset": r"(datasets?|data ?sets?|benchmarks?|tasks?)",
                 "model": r"(models?|model (?:kinds?|types?|famil(?:y|ies))|kinds?|types?|famil(?:y|ies)|"
                          r"architectures?|algorithms?|checkpoints?|classifiers?)"}
@@ -55,10 +58,23 @@ def ordinal_offset(slots: Slots) -> int:
     return 0
 
 
-def negated(text: str, tokens: list[Token], start: int) -> bool:
-    """Whether the name starting at token `start` is excluded by the words just before it."""
+# Exclusion said after the name: "X aside", "leave X out", "X excluded", "with X left out".
+_NEGATION_AFTER = re.compile(r"^\s*(?:runs?\s+|ones?\s+|models?\s+)?(?:aside|excluded|left out|not included|"
+                             r"taken out|removed|out of it|out of the picture)\b")
+_LEAVE_OUT = re.compile(r"\b(?:leave|leaving|take|taking|drop|dropping|throw|throwing|count|counting)\s+(?:\w+\s+){0,3}$")
+
+
+def negated(text: str, tokens: list[Token], start: int, end: int | None = None) -> bool:
+    """Whether the name said at tokens `start`..`end` is excluded by the words around it."""
     before = re.sub(r"[^a-z0-9']+", " ", text[:tokens[start].start][-60:]).strip() + " "
-    return _NEGATION.search(" " + before) is not None
+    if _NEGATION.search(" " + before):
+        return True
+    if end is None:
+        return False
+    after = text[tokens[end].stop:tokens[end].stop + 40]
+    if re.match(r"^\s*(?:runs?\s+|ones?\s+)?out\b", after) and _LEAVE_OUT.search(" " + before):
+        return True                                   # "leave the resnet runs out"
+    return _NEGATION_AFTER.match(after) is not None
 
 
 def per_group(text: str) -> Field | None:

@@ -110,9 +110,13 @@ def scope(q: RunQuery, skip: tuple[str, ...] = ()) -> tuple[str, str]:
     parts = [(f.field.kind, *_filter_words(f)) for f in filters]
     display = ", ".join(p[1] for p in parts)
     said: list[str] = [p[2] for p in parts if p[0] == "dataset"]
-    kinds = [p[2] for p in parts if p[0] == "model"]
+    kinds = [p[2] for p, f in zip(parts, filters) if p[0] == "model" and f.op not in ("!=", "not_in")]
     if kinds:
         said.append("using " + " and ".join(kinds))
+    avoided = [p[2].removeprefix("other than ") for p, f in zip(parts, filters)
+               if p[0] == "model" and f.op in ("!=", "not_in")]
+    if avoided:
+        said.append("not using " + " or ".join(avoided))
     conds = [p[2] for p in parts if p[0] in ("metric", "param")]
     if conds:
         said.append("with " + join_words(conds))

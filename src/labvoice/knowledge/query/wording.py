@@ -43,6 +43,7 @@ def words_for_name(name: str) -> str:
         low = tok.lower()
         words.append(NAME_WORDS.get(low, low.upper() if low in ACRONYM_KINDS else low))
     text = " ".join(words)
+    text = re.sub(r"\baccuracy ([15])\b", r"top \1 accuracy", text)        # val_acc1: "validation top 1 accuracy"
     return re.sub(r"\blearning rate rate\b", "learning rate", text) or name
 
 
@@ -146,6 +147,14 @@ def spoken_metric_value(metric: str, value, stored_as_percent: bool = False) -> 
             return f"{_plain(value)} percent"
         if 0 <= value <= 1:
             return f"{_plain(value * 100)} percent"
+    unit = lexicon().metric_unit(metric) if math.isfinite(value) else None
+    if unit is not None:                  # durations for the ear: "1.5 hours", not "5400"
+        seconds = value * unit.seconds
+        for size, word in ((3600, "hours"), (60, "minutes")):
+            if seconds >= 2 * size:
+                return f"{_plain(seconds / size)} {word}"
+        if unit.seconds != 1:
+            return f"{_plain(seconds)} seconds"
     return spoken_number(value)
 
 
