@@ -1,9 +1,9 @@
 """Scores the query layer on the lab suite of issue 17: six run DBs made by the real producers (scikit-learn,
 W&B, MLflow, Keras history lines, Lightning via TensorBoard, Trainer-style runs in MLflow) and read through
 labvoice's importers, >= 500 generated questions plus the held-out set. Prints one table (overall, per
-operator, per DB, held-out) or, with --json, the whole summary with the failures.
+operator, per DB, held-out, fresh held-out) or, with --json, the whole summary with the failures.
 
-    python scripts/evaluate_lab.py [--json] [--split suite|heldout|both] [--no-embedder] [--keep DIR]
+    python scripts/evaluate_lab.py [--json] [--split suite|heldout|heldout_fresh|both] [--no-embedder] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _table(summary: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the whole summary as JSON")
-    parser.add_argument("--split", choices=("suite", "heldout", "both"), default="both")
+    parser.add_argument("--split", choices=("suite", "heldout", "heldout_fresh", "both"), default="both")
     parser.add_argument("--no-embedder", action="store_true", help="cue words only, no MiniLM")
     parser.add_argument("--keep", type=Path, help="build the DBs in DIR and keep them")
     args = parser.parse_args(argv)

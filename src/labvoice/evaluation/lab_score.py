@@ -29,6 +29,7 @@ from labvoice.evaluation.query_truth import read_truth_rows
 
 MIN_OVERALL, MIN_PER_OPERATOR, MIN_HELD_OUT = 0.95, 0.85, 0.8
 NOT_ANSWERS = ("unsupported", "clarify")
+SPLITS = ("suite", "heldout", "heldout_fresh")   # each reported apart; "both" runs all three
 
 
 @dataclass(frozen=True)
@@ -150,18 +151,19 @@ def _split_summary(vs: list[LabVerdict]) -> dict[str, Any]:
 
 
 def summarize_lab(verdicts: list[LabVerdict]) -> dict[str, Any]:
-    """Per split ("suite", "heldout"): accuracy overall, per operator, per DB (naming convention) and
-    per style, invented run ids, dropped constraints, words left unbound, p50 timings, the failures."""
+    """Per split ("suite", "heldout", "heldout_fresh"): accuracy overall, per operator, per DB (naming
+    convention) and per style, invented run ids, dropped constraints, words left unbound, p50 timings, the failures."""
     return {split: _split_summary([v for v in verdicts if v.question.split == split])
-            for split in ("suite", "heldout") if any(v.question.split == split for v in verdicts)}
+            for split in SPLITS if any(v.question.split == split for v in verdicts)}
 
 
 def run_lab_suite(folder: Path, embedder=None, dbs: dict[str, Path] | None = None,
                   split: str = "both") -> tuple[dict[str, Any], list[LabVerdict]]:
     """Build the six lab DBs in `folder` (unless `dbs` are given), write the questions, score them.
-    `split`: suite | heldout | both."""
+    `split`: suite | heldout | heldout_fresh | both (all three, each reported apart)."""
     from labvoice.evaluation.lab_dbs import build_lab_dbs
     from labvoice.evaluation.lab_heldout import lab_heldout
+    from labvoice.evaluation.lab_heldout_fresh import lab_heldout_fresh
     from labvoice.evaluation.lab_suite import lab_suite
     from labvoice.knowledge.facts import classifier_for
 
@@ -172,6 +174,8 @@ def run_lab_suite(folder: Path, embedder=None, dbs: dict[str, Path] | None = Non
         questions += lab_suite(dbs)
     if split in ("heldout", "both"):
         questions += lab_heldout(dbs)
+    if split in ("heldout_fresh", "both"):
+        questions += lab_heldout_fresh(dbs)
     classifier = classifier_for(embedder)
     classifier.warm()
     verdicts = score_lab(questions, dbs, classifier)
