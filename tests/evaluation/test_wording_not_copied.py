@@ -21,6 +21,7 @@ import yaml
 from labvoice.config import PROJECT_ROOT
 from labvoice.evaluation.lab_dbs import CONVENTIONS, model_of
 from labvoice.evaluation.lab_heldout import lab_heldout
+from labvoice.evaluation.lab_heldout_fresh import lab_heldout_fresh
 from labvoice.evaluation.lab_said import SAID
 from labvoice.evaluation.lab_suite import lab_suite
 from labvoice.evaluation.query_truth import read_truth_rows
@@ -105,7 +106,7 @@ def _lexicon_entries() -> list[str]:
 @pytest.fixture(scope="module")
 def questions(lab_dbs) -> list:
     dbs = {name: db.path for name, db in lab_dbs.items()}
-    return lab_suite(dbs) + lab_heldout(dbs)
+    return lab_suite(dbs) + lab_heldout(dbs) + lab_heldout_fresh(dbs)
 
 
 def _masked(question) -> str:
