@@ -87,6 +87,7 @@ class AnswerDone(Event):
     fallback: bool               # the guard replaced the LLM text with the templated answer
     display: str = ""            # the same answer with full run ids and exact values (the window shows both)
     query: dict | None = None    # the query that was executed, as JSON data
+    rows: tuple[dict, ...] = ()  # the result's typed rows as data (the window charts groups and statistics)
 
 
 @dataclass(frozen=True)

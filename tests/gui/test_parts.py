@@ -71,3 +71,35 @@ def test_error_texts_are_short_and_never_tracebacks(tmp_path):
     many = describe(StoreError("\n".join(f"line {i}" for i in range(20))))
     assert len(many.splitlines()) == MAX_LINES
     assert describe(ZeroDivisionError("x")).startswith("Unexpected ZeroDivisionError: x.")
+
+
+def test_the_picture_fits_the_answer_groups_effect_distribution_and_a_capped_ranking(demo_db):
+    """Real answers from the demo DB: a grouped answer draws its groups (value, spread, count), a
+    parameter's effect its points, a distribution its own quartiles, a long ranking at most MAX_BARS."""
+    from labvoice.gui.chart import MAX_BARS
+    from labvoice.knowledge.facts import FactFinder
+    from labvoice.knowledge.store import ManifestStore
+
+    finder = FactFinder(ManifestStore(demo_db).runs())
+
+    def data_for(question: str):
+        result = finder.ask(question)
+        rows = tuple(r.as_dict() for r in result.rows)
+        return result, load_runs(demo_db, result.used_run_ids, tuple(f.as_dict() for f in result.facts), rows,
+                                 result.shape)
+
+    result, grouped = data_for("What is the average validation accuracy per dataset?")
+    assert result.shape == "group" and grouped.picture == "groups" and grouped.statistic == "mean"
+    assert {label for label, *_ in grouped.groups} == {r.group for r in result.rows}
+    assert all(n >= 1 and spread >= 0 for *_, spread, n in grouped.groups)
+    result, effect = data_for("How does the learning rate affect validation accuracy?")
+    assert result.shape == "param_effect" and effect.picture == "effect" and len(effect.groups) >= 2
+    result, spread = data_for("What is the distribution of validation accuracy?")
+    assert result.shape == "distribution" and spread.picture == "distribution"
+    assert [k for k, _ in spread.stats] == ["min", "q1", "median", "q3", "max"]
+    result, ranking = data_for("List every run sorted by validation accuracy")
+    assert ranking.picture == "runs" and len(ranking.values) == min(MAX_BARS, ranking.total)
+    assert ranking.total == len([r for r in result.used_run_ids if r in {row.run_id for row in ranking.rows}])
+    for data in (grouped, effect, spread, ranking):
+        image = np.asarray(render(data, LEADERBOARD, (480, 300), dark=True))
+        assert image.shape == (300, 480, 4) and image[..., :3].std() > 10

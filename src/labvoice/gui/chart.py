@@ -2,8 +2,10 @@
 
 `load_runs` reads the runs an answer used from the manifests DB, picks the metric to show (the one
 the answer's facts talk about), formats the table rows and reads each run's per-epoch metrics CSV
-artifact. `render` draws either the metric curves or a leaderboard bar chart with matplotlib's Agg
-canvas into a PIL image. Both run in a worker thread: matplotlib figures made without pyplot are
+artifact; the answer's own rows say what picture fits it. `render` draws, with matplotlib's Agg canvas
+into a PIL image: a grouped answer's groups (mean, spread and count), a parameter's effect (the metric
+against the parameter), a distribution (a box), or a ranking (at most MAX_BARS runs, the rest counted),
+or the metric curves per epoch. Both run in a worker thread: matplotlib figures made without pyplot are
 independent objects, and drawing one can take longer than a Tk frame should wait; the window only
 shows the finished image.
 """
@@ -21,6 +23,9 @@ PREFERRED_METRICS = ("val_accuracy", "accuracy", "val_f1", "f1", "val_loss", "lo
 KEY_METRICS_SHOWN = 2      # metrics in the table's "key metrics" column (more do not fit)
 MAX_CURVE_RUNS = 6         # more curves than this are unreadable in a panel this size
 CURVES, LEADERBOARD = "curves", "leaderboard"
+MAX_BARS = 15              # more bars than this overprint their labels: the rest are counted in the title
+GROUP_SHAPES = ("group", "best_param_value")
+PICTURES = ("runs", "groups", "effect", "distribution")
 DPI = 100                  # pixels per inch for the Agg canvas: figure inches = pixels / DPI
 MIN_SIZE_PX = (240, 160)
 FONT_SIZE = 8
@@ -47,6 +52,11 @@ class RunsData:
     curves: tuple[tuple[str, tuple[float, ...], tuple[float, ...]], ...] = ()  # (run id, epochs, values)
     missing: tuple[str, ...] = ()                                # run ids not in the DB (any more)
     lower_is_better: bool = False
+    picture: str = "runs"                                        # one of PICTURES
+    groups: tuple[tuple[str, float, float, int], ...] = ()      # (label, value, spread, runs) per group
+    statistic: str = ""                                          # what a group's value is: mean, count, max ...
+    stats: tuple[tuple[str, float], ...] = ()                    # a distribution's min, q1, median, q3, max
+    total: int = 0                                               # runs in a ranking, shown or not
 
 
 def fmt(value: float) -> str:
@@ -90,8 +100,26 @@ def _read_curve(path: Any, metric: str) -> tuple[tuple[float, ...], tuple[float,
     return (tuple(epochs), tuple(values)) if values else None
 
 
-def load_runs(db: Path, run_ids: tuple[str, ...], facts: tuple[dict, ...]) -> RunsData:
-    """The runs an answer used (in its order), their table rows, final metric values and curves."""
+def _picture(rows: tuple[dict, ...], shape: str) -> dict[str, Any]:
+    """What the answer's own rows call for: groups, an effect or a distribution (else a ranking of runs)."""
+    grouped = [r for r in rows if r.get("group") is not None and "run_id" not in r]
+    if shape in GROUP_SHAPES + ("param_effect",) and grouped:
+        statistic = next((k for k in ("mean", "count", "median", "max", "min", "std") if k in grouped[0]["values"]), "")
+        groups = tuple((str(r["group"]), float(r["values"][statistic]), float(r["values"].get("std") or 0.0),
+                        int(r["values"].get("n") or 0)) for r in grouped
+                       if statistic and r["values"].get(statistic) is not None and r["group"] != "rank correlation")
+        return {"picture": "effect" if shape == "param_effect" else "groups", "groups": groups, "statistic": statistic}
+    if shape == "distribution" and grouped:
+        values = grouped[0]["values"]
+        return {"picture": "distribution",
+                "stats": tuple((k, float(values[k])) for k in ("min", "q1", "median", "q3", "max") if k in values)}
+    return {}
+
+
+def load_runs(db: Path, run_ids: tuple[str, ...], facts: tuple[dict, ...], rows: tuple[dict, ...] = (),
+              shape: str = "") -> RunsData:
+    """The runs an answer used (in its order), their table rows, final metric values and curves, and the
+    picture its rows call for."""
     from labvoice.knowledge.live_runs import shared_runs
     from labvoice.knowledge.vocab import is_lower_better
 
@@ -99,16 +127,16 @@ def load_runs(db: Path, run_ids: tuple[str, ...], facts: tuple[dict, ...]) -> Ru
     by_id = {run.run_id: run for run in shared_runs(db).snapshot().runs if run.run_id in wanted}
     runs = [by_id[r] for r in run_ids if r in by_id]
     metric = chart_metric(runs, facts)
-    rows = tuple(RunRow(r.run_id, r.dataset_id, r.model_kind or "-", _key_metrics(r.metrics, metric), r.note)
-                 for r in runs)
+    table = tuple(RunRow(r.run_id, r.dataset_id, r.model_kind or "-", _key_metrics(r.metrics, metric), r.note)
+                  for r in runs)
     values = tuple((r.run_id, r.metrics[metric]) for r in runs if metric in r.metrics)
     curves = []
     for run in runs[:MAX_CURVE_RUNS]:
         curve = _read_curve(run.metrics_csv, metric) if metric else None
         if curve is not None:
             curves.append((run.run_id, *curve))
-    return RunsData(rows, metric, values, tuple(curves), tuple(r for r in run_ids if r not in by_id),
-                    bool(metric and is_lower_better(metric)))
+    return RunsData(table, metric, values[:MAX_BARS], tuple(curves), tuple(r for r in run_ids if r not in by_id),
+                    bool(metric and is_lower_better(metric)), total=len(values), **_picture(rows, shape))
 
 
 def warm_up() -> None:
@@ -134,7 +162,11 @@ def render(data: RunsData, mode: str, size_px: tuple[int, int], dark: bool):
     axes.tick_params(colors=colors["fg"], labelsize=FONT_SIZE)
     axes.grid(True, color=colors["grid"], linewidth=0.5)
     direction = "lower is better" if data.lower_is_better else "higher is better"
-    if mode == CURVES and data.curves:
+    if data.picture in ("groups", "effect") and data.groups:
+        _draw_groups(axes, data, colors, direction)
+    elif data.picture == "distribution" and len(data.stats) == 5:
+        _draw_distribution(axes, data, colors)
+    elif mode == CURVES and data.curves:
         for run_id, epochs, values in data.curves:
             axes.plot(epochs, values, marker="o", markersize=2.5, linewidth=1.4, label=run_id)
         axes.set_xlabel("epoch", color=colors["fg"], fontsize=FONT_SIZE)
@@ -148,7 +180,8 @@ def render(data: RunsData, mode: str, size_px: tuple[int, int], dark: bool):
         bar_colors = [colors["bar"]] * (len(values) - 1) + [colors["best"]]
         bars = axes.barh(names, values, color=bar_colors)
         axes.bar_label(bars, labels=[fmt(v) for v in values], fontsize=FONT_SIZE, color=colors["fg"], padding=2)
-        axes.set_title(f"{data.metric} ({direction})", color=colors["fg"], fontsize=FONT_SIZE + 1)
+        shown = f", top {len(values)} of {data.total}" if data.total > len(values) else ""
+        axes.set_title(f"{data.metric} ({direction}{shown})", color=colors["fg"], fontsize=FONT_SIZE + 1)
         axes.margins(x=0.15)
     else:
         axes.set_axis_off()
@@ -157,3 +190,35 @@ def render(data: RunsData, mode: str, size_px: tuple[int, int], dark: bool):
     figure.tight_layout()
     canvas.draw()
     return Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).copy()
+
+
+def _draw_groups(axes, data: RunsData, colors: dict, direction: str) -> None:
+    """One bar (or, for a parameter's effect, one point) per group with its spread, labelled with how
+    many runs it rests on, so a group of one run shows as thin evidence."""
+    labels = [label for label, *_ in data.groups]
+    values = [value for _, value, _, _ in data.groups]
+    spread = [std for _, _, std, _ in data.groups]
+    counts = [n for *_, n in data.groups]
+    what = f"{data.statistic} {data.metric or ''}".strip()
+    if data.picture == "effect":
+        axes.errorbar(range(len(values)), values, yerr=spread, marker="o", color=colors["best"], capsize=3)
+        axes.set_xticks(range(len(values)), labels, fontsize=FONT_SIZE)
+        for x, (value, n) in enumerate(zip(values, counts)):
+            axes.annotate(f"n={n}", (x, value), textcoords="offset points", xytext=(0, 6), ha="center",
+                          fontsize=FONT_SIZE - 1, color=colors["fg"])
+        axes.set_title(f"{what} by setting ({direction})", color=colors["fg"], fontsize=FONT_SIZE + 1)
+        return
+    bars = axes.barh(labels[::-1], values[::-1], xerr=spread[::-1] if any(spread) else None,
+                     color=colors["bar"], ecolor=colors["fg"], capsize=2)
+    axes.bar_label(bars, labels=[f"{fmt(v)} (n={n})" for v, n in zip(values[::-1], counts[::-1])],
+                   fontsize=FONT_SIZE, color=colors["fg"], padding=2)
+    axes.set_title(f"{what} per group ({direction})", color=colors["fg"], fontsize=FONT_SIZE + 1)
+    axes.margins(x=0.25)
+
+
+def _draw_distribution(axes, data: RunsData, colors: dict) -> None:
+    """A box from the answer's own quartiles (the statistics it said, not recomputed)."""
+    stats = dict(data.stats)
+    axes.bxp([{"whislo": stats["min"], "q1": stats["q1"], "med": stats["median"], "q3": stats["q3"],
+               "whishi": stats["max"], "label": data.metric or ""}], orientation="horizontal", showfliers=False)
+    axes.set_title(f"{data.metric}: min, quartiles, max", color=colors["fg"], fontsize=FONT_SIZE + 1)

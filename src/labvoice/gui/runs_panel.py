@@ -90,8 +90,10 @@ class RunsPanel(ctk.CTkFrame):
         worker.submit(warm_up)
 
     # -- showing runs ---------------------------------------------------------------------------
-    def show(self, run_ids: tuple[str, ...], facts: tuple[dict, ...]) -> None:
-        """Load and show the runs an answer used (no-op for answers that used none)."""
+    def show(self, run_ids: tuple[str, ...], facts: tuple[dict, ...], rows: tuple[dict, ...] = (),
+             shape: str = "") -> None:
+        """Load and show the runs an answer used (no-op for answers that used none); `rows` and `shape`
+        (the result's) pick the picture: groups, a parameter's effect, a distribution or a ranking."""
         waiting = any(f.get("kind") == "write_pending" for f in facts)
         self.confirm_button.configure(state="normal" if waiting and self._on_ask else "disabled")
         if not run_ids:
@@ -101,7 +103,7 @@ class RunsPanel(ctk.CTkFrame):
         mode, db = self.mode, self._db_path()
 
         def job():
-            data = load_runs(db, tuple(run_ids), tuple(facts))
+            data = load_runs(db, tuple(run_ids), tuple(facts), tuple(rows), shape)
             return request, data, render(data, mode, size, dark)
 
         self._worker.submit(job, on_done=self._loaded, on_error=self._failed)

@@ -362,7 +362,9 @@ class Executor:
             if value is None:
                 continue
             label = "all" if key is None else (str(key) if isinstance(key, str) else render_stats.display_number(key))
-            rows.append(Row(group=label, values=((q.aggregate, value), ("n", float(n))),
+            spread = self.aggregate(idx, q.metric, "std")[0] if q.aggregate == "mean" else None
+            rows.append(Row(group=label, values=((q.aggregate, value), ("n", float(n))) +
+                            ((("std", spread),) if spread is not None else ()),
                             run_ids=tuple(self.cat.runs[int(i)].run_id for i in idx[:MAX_ROWS])))
         if q.order is not None and rows:
             rows.sort(key=lambda r: (-(r.value(q.aggregate)) if q.order.descending else r.value(q.aggregate), r.group))

@@ -69,6 +69,9 @@ def grouped(q: RunQuery, rows: list[Row], cat: Catalog) -> Fact:
     return fact("group", display, spoken, [rid for r in rows for rid in r.run_ids][:50])
 
 
+MIN_SUPPORT = 3    # runs behind a group's mean before it is more than thin evidence
+
+
 def best_param_value(q: RunQuery, rows: list[Row], cat: Catalog) -> Fact:
     name, metric = q.select.name or "", q.metric or ""
     shown, said = scope(q)
@@ -82,6 +85,14 @@ def best_param_value(q: RunQuery, rows: list[Row], cat: Catalog) -> Fact:
         nxt = rows[1]
         nval = spoken_number(float(nxt.group)) if _numeric(nxt.group) else nxt.group
         spoken += f"; next is {nval} at {_mv(metric, nxt.value('mean'), cat)}"
+    supported = [r for r in rows if r.value("n") >= MIN_SUPPORT]
+    if best.value("n") < MIN_SUPPORT and supported:
+        # thin evidence: a value tried once beats one tried many times only by luck, so say so
+        sure = supported[0]
+        sval = spoken_number(float(sure.group)) if _numeric(sure.group) else sure.group
+        spoken += (f". That rests on {plural(int(best.value('n')), 'run')} only; of the values tried at least "
+                   f"{MIN_SUPPORT} times, {sval} is best at {_mv(metric, sure.value('mean'), cat)} over "
+                   f"{plural(int(sure.value('n')), 'run')}")
     return fact("best_param_value", display, spoken + ".", [rid for r in rows for rid in r.run_ids][:50])
 
 
