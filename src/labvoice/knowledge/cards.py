@@ -7,9 +7,11 @@ hour of embedding for text the answers never need. What retrieval does need is w
 search by meaning: documents, the user's own words in run notes, and an overview of each dataset and
 model kind. A card is the text shown as a passage plus where it came from; its fingerprint is a
 hash of that text, so an index can tell which cards changed and reuse the vectors of the others.
-Documents (`.md`, `.txt`, `.pdf`) are split on paragraph boundaries into chunks of at most
-`knowledge.chunk_chars` characters, each new chunk starting with up to `knowledge.chunk_overlap`
-characters of the previous one. A file that cannot be read is skipped with one warning line.
+Documents (Markdown, text, reStructuredText, PDF, notebooks' markdown cells: `documents.py`) are read
+as sections under their headings; each section is split on paragraph boundaries into chunks of at
+most `knowledge.chunk_chars` characters, each new chunk starting with up to `knowledge.chunk_overlap`
+characters of the previous one, and each chunk keeps its file and heading. A file that cannot be
+read is skipped with one warning line.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Literal
 
+from labvoice.knowledge.documents import DOC_SUFFIXES, DocumentError, read_sections, read_text
 from labvoice.knowledge.store import MODEL_PARAM_KEYS, Run
 
 if TYPE_CHECKING:
@@ -27,8 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DOC_SUFFIXES = (".md", ".txt", ".pdf")
-TEXT_ENCODING = "utf-8"
+READER_VERSION = "sections-1"   # in every file fingerprint: a new reader re-chunks every document
 DATE_CHARS = len("YYYY-MM-DD")  # ISO timestamps are cut to their date in cards
 SUMMARY_NAMES = 24              # names listed per kind in a summary card (then "and N more")
 DATASET_PARAM_KEYS = ("dataset", "dataset_id")
@@ -36,10 +38,6 @@ _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 
 Source = Literal["run", "summary", "doc"]
-
-
-class DocumentError(ValueError):
-    """A knowledge-base file could not be read; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +71,7 @@ class Card:
     fingerprint: str
     vector_key: str = ""
     embed_text: str = ""
+    heading: str = ""        # documents: the heading the chunk sits under ("" before the first)
 
     @property
     def text_to_embed(self) -> str:
@@ -242,38 +241,12 @@ def chunk_text(text: str, chunking: Chunking) -> list[str]:
 
 
 def read_document(path: Path) -> str:
-    """The text of one md/txt/pdf file; raises DocumentError naming the file if it is unreadable."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".pdf":
-            return _read_pdf(path)
-        return path.read_text(encoding=TEXT_ENCODING)
-    except UnicodeDecodeError:
-        raise DocumentError(f"{path}: not {TEXT_ENCODING} text; re-save it as UTF-8 or remove it") from None
-    except OSError as err:
-        raise DocumentError(f"{path}: cannot be read ({err.strerror or err})") from None
-
-
-def _read_pdf(path: Path) -> str:
-    from pypdf import PdfReader
-
-    try:
-        reader = PdfReader(path)
-        if reader.is_encrypted:
-            raise DocumentError(f"{path}: PDF is encrypted; save an unencrypted copy")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except DocumentError:
-        raise
-    except OSError:
-        raise
-    except Exception as err:  # pypdf raises many exception types on corrupt files
-        raise DocumentError(f"{path}: not a readable PDF ({type(err).__name__}: {err}); "
-                            "replace or remove it") from None
-    return "\n\n".join(pages)
+    """The text of one document; raises DocumentError naming the file if it is unreadable."""
+    return read_text(path)
 
 
 def list_documents(kb_dir: Path) -> list[Path]:
-    """The md/txt/pdf files under kb_dir (recursively, hidden files left out), in a stable order."""
+    """The documents (DOC_SUFFIXES) under kb_dir (recursively, hidden files left out), in a stable order."""
     files = []
     for path in sorted(kb_dir.rglob("*")):
         rel = path.relative_to(kb_dir)
@@ -286,7 +259,7 @@ def list_documents(kb_dir: Path) -> list[Path]:
 
 def file_fingerprint(path: Path, chunking: Chunking) -> str:
     """Hash of a file's bytes and the chunk settings: changes when its chunks could change."""
-    digest = hashlib.sha1(f"{chunking.chars}:{chunking.overlap}\n".encode())
+    digest = hashlib.sha1(f"{READER_VERSION}:{chunking.chars}:{chunking.overlap}\n".encode())
     digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -311,16 +284,20 @@ def document_cards(kb_dir: Path, chunking: Chunking) -> DocumentCards:
         rel = path.relative_to(kb_dir).as_posix()
         try:
             fingerprints[rel] = file_fingerprint(path, chunking)  # kept for skipped files too
-            text = read_document(path)
+            sections = read_sections(path)
         except DocumentError as err:
             skipped.append(f"skipped {err}")
         except OSError as err:
             skipped.append(f"skipped {path}: cannot be read ({err.strerror or err})")
         else:
-            for number, chunk in enumerate(chunk_text(text, chunking)):
-                body = f"From {rel}:\n{chunk}"
-                cards.append(Card(key=f"doc:{rel}#{number}", text=body, source="doc", run_ids=(),
-                                  path=rel, fingerprint=text_fingerprint(body)))
+            number = 0
+            for section in sections:
+                where = f"{rel}, {section.heading}" if section.heading else rel
+                for chunk in chunk_text(section.text, chunking):
+                    body = f"From {where}:\n{chunk}"
+                    cards.append(Card(key=f"doc:{rel}#{number}", text=body, source="doc", run_ids=(), path=rel,
+                                      fingerprint=text_fingerprint(body), heading=section.heading))
+                    number += 1
             continue
         log.warning("%s", skipped[-1])
     return DocumentCards(cards=tuple(cards), file_fingerprints=fingerprints, skipped=tuple(skipped))

@@ -63,6 +63,7 @@ class Passage:
     run_ids: tuple[str, ...]
     score: float
     path: str                # document path relative to the knowledge folder; "" for other cards
+    heading: str = ""        # documents: the heading the passage sits under
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,7 @@ class KnowledgeIndex:
             item = self.items[row]
             passages.append(Passage(text=item["text"], source=item.get("source", ""),
                                     run_ids=tuple(item.get("run_ids") or ()), score=float(score),
-                                    path=item.get("path") or ""))
+                                    path=item.get("path") or "", heading=item.get("heading") or ""))
         return passages
 
 
@@ -270,7 +271,7 @@ def _write_version(tmp: Path, cards: Sequence[Card], matrix: np.ndarray, manifes
     with open(tmp / ITEMS, "w", encoding="utf-8") as fh:
         for card in cards:
             fh.write(json.dumps({"key": card.key, "text": card.text, "source": card.source,
-                                 "run_ids": list(card.run_ids), "path": card.path,
+                                 "run_ids": list(card.run_ids), "path": card.path, "heading": card.heading,
                                  "fingerprint": card.fingerprint, "vector_key": card.vector_id}) + "\n")
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
     for name in (VECTORS, ITEMS, MANIFEST):

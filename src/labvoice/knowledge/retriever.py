@@ -15,6 +15,7 @@ from typing import Protocol
 from labvoice.knowledge.facts import Context, FactFinder, QueryResult, classifier_for
 from labvoice.knowledge.query.model import DocumentQuestion, FlagRequest, RunQuery, SmallTalk, Unsupported
 from labvoice.knowledge.live_runs import RunSnapshot, shared_runs
+from labvoice.knowledge.route import RouteDecision, decide, meaning_margin
 from labvoice.knowledge.store import ManifestStore
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ class Passage:
     run_ids: tuple[str, ...] = ()
     score: float = 0.0
     path: str = ""
+    heading: str = ""
 
 
 class PassageSource(Protocol):
@@ -44,6 +46,7 @@ class Retrieval:
     passages: tuple[Passage, ...]
     warnings: tuple[str, ...] = ()
     timings_ms: dict = field(default_factory=dict)
+    route: RouteDecision | None = None       # runs | documents | both | small_talk, and why (route.py)
 
     @property
     def result(self) -> QueryResult:
@@ -131,36 +134,85 @@ class Retriever:
         factset = self.finder().find(parsed)
         return self._with_passages(question, factset, t0, {"query": (time.perf_counter() - t0) * 1000})
 
+    def _index(self):
+        """The loaded index version behind the passage source (a LiveIndex or a KnowledgeIndex)."""
+        current = getattr(self.passages, "current", None)
+        return current() if current is not None else self.passages
+
+    def _db_words(self) -> frozenset[str]:
+        """The DB's names (metrics, parameters, datasets, model kinds) as words, for routing."""
+        from labvoice.knowledge.doc_search import words
+
+        snapshot = self.runs()
+        vocab = snapshot.vocab   # outside `derived` (its lock is not re-entrant)
+
+        def build(_runs) -> frozenset[str]:
+            names = list(vocab.metrics) + list(vocab.params) + list(vocab.datasets) + list(vocab.model_kinds)
+            return frozenset(w for name in names for w in words(str(name)))
+        return snapshot.derived("route_db_words", build)
+
+    def _route(self, question: str, factset: QueryResult, warnings: list[str]) -> tuple[RouteDecision, tuple]:
+        """Where the question goes (route.py) and, for documents, the hybrid search's passages."""
+        from labvoice.knowledge.doc_search import search_for
+
+        embedder = getattr(self.passages, "embedder", None)
+        search = None
+        if self.passages is not None and self.top_k_passages:
+            try:
+                search = search_for(self._index())
+            except Exception as err:  # a broken index must never lose the SQL answer
+                warnings.append(f"knowledge index unusable ({err}); answering from the run DB only. "
+                                "Rebuild it with: labvoice index (in a checkout also python scripts/build_index.py)")
+                log.warning("document search failed: %s", err)
+        vector: list = []
+
+        def embedded():
+            if not vector and embedder is not None:
+                vector.append(embedder.embed_query(question))
+            return vector[0] if vector else None
+
+        decision = decide(question, factset.query, bool(factset.facts),
+                          vocabulary=search.vocabulary if search is not None else None, db_words=self._db_words(),
+                          meaning=lambda: meaning_margin(embedder, embedded()))
+        if decision.route not in ("documents", "both") or search is None or embedded() is None:
+            return decision, ()
+        hits = search.search(question, embedded(), self.top_k_passages)
+        return decision, tuple(Passage(h.passage.text, "doc", (), h.score, h.passage.path, h.passage.heading)
+                               for h in hits)
+
     def _with_passages(self, question: str, factset: QueryResult, t0: float, timings: dict) -> Retrieval:
         query = factset.query
         t_facts = time.perf_counter()
         passages: tuple[Passage, ...] = ()
         warnings = list(self.warnings)
-        # A run query with facts does not search, it only checks that the index loads (no embedding):
-        # the prompt shows passages only when there are no facts (prompt.py), so they could not
-        # ground anything, and the search's question embedding would sit before the first piece.
-        answered = isinstance(query, RunQuery) and bool(factset.facts)
-        if self.passages is not None and self.top_k_passages and not isinstance(query, FlagRequest):
-            try:
-                if answered:
-                    loads = getattr(self.passages, "current", None)
-                    if loads is not None:
-                        loads()
-                else:
-                    found = self.passages.search_text(question, self.top_k_passages)
-                    passages = tuple(Passage(p.text, p.source, tuple(p.run_ids), float(p.score), str(p.path or ""))
-                                     for p in found if p.score >= self.min_passage_score)
-            except Exception as err:  # a broken index must never lose the SQL answer
-                warnings.append(f"knowledge index unusable ({err}); answering from the run DB only. "
-                                "Rebuild it with: labvoice index (in a checkout also python scripts/build_index.py)")
-                log.warning("passage search failed: %s", err)
-        t_passages = time.perf_counter()
-        if isinstance(query, (SmallTalk, DocumentQuestion)) or (isinstance(query, Unsupported) and query.about == "shape"):
-            # Only documents that clearly match make a chit-chat question a document question.
-            passages = tuple(p for p in passages if p.source == "doc")
-            if passages:  # a question about the documents, not the runs: no "cannot work that out" fact
+        decision, documents = self._route(question, factset, warnings)
+        if decision.route in ("documents", "both"):
+            passages = documents
+            if decision.route == "documents":
                 factset = QueryResult(DocumentQuestion(topic=question.strip()[:200]), confidence=factset.confidence)
+        elif decision.route == "runs":
+            passages = self._run_passages(question, factset, warnings)
+        t_passages = time.perf_counter()
         if self.skipped_rows:
             warnings.append(f"{self.skipped_rows} malformed run row(s) in {self.store.path} were skipped")
         timings.update({"facts": (t_facts - t0) * 1000, "passages": (t_passages - t_facts) * 1000})
-        return Retrieval(question, factset, passages, tuple(warnings), timings)
+        return Retrieval(question, factset, passages, tuple(dict.fromkeys(warnings)), timings, decision)
+
+    def _run_passages(self, question: str, factset: QueryResult, warnings: list[str]) -> tuple[Passage, ...]:
+        """Passages for a run question (run notes, summaries) when no facts answer it."""
+        query = factset.query
+        # A run query with facts does not search: the prompt shows passages only when there are no
+        # facts (prompt.py), so they could not ground anything, and the search's question embedding
+        # would sit before the first piece.
+        if self.passages is None or not self.top_k_passages or isinstance(query, FlagRequest) or \
+                (isinstance(query, RunQuery) and bool(factset.facts)):
+            return ()
+        try:
+            found = self.passages.search_text(question, self.top_k_passages)
+        except Exception as err:  # a broken index must never lose the SQL answer
+            warnings.append(f"knowledge index unusable ({err}); answering from the run DB only. "
+                            "Rebuild it with: labvoice index (in a checkout also python scripts/build_index.py)")
+            log.warning("passage search failed: %s", err)
+            return ()
+        return tuple(Passage(p.text, p.source, tuple(p.run_ids), float(p.score), str(p.path or ""),
+                             getattr(p, "heading", "")) for p in found if p.score >= self.min_passage_score)

@@ -225,6 +225,10 @@ class Composer:
             order, limit = self._order(slots, text, metric, free_params)
             return ParseOutcome(RunQuery(shape="rank", filters=tuple(filters), order=order, limit=min(limit, 5),
                                          metric=metric, group_by=grouping), 0.8)
+        if offset and len(free_params) == 1 and not run_ids and metric and not _AVERAGE.search(text):
+            order, _ = self._order(slots, text, metric, [])     # "what lr did the runner-up use"
+            return ParseOutcome(RunQuery(shape="param_of_best", filters=tuple(filters), metric=metric, offset=offset,
+                                         select=Field(kind="param", name=free_params[0].name), order=order), 0.8)
         if offset and not free_params and not run_ids and metric:
             order, _ = self._order(slots, text, metric, free_params)
             return ParseOutcome(RunQuery(shape="rank", filters=tuple(filters), order=order, limit=1, offset=offset,
@@ -605,10 +609,12 @@ class Composer:
                text: str) -> RunQuery:
         group_by = None
         if re.search(r"\b(by|per|for each|across|each|which|grouped by|broken down by|what)\b\s*(?:\w+\s+)?"
-                     r"(model|type|kind|family|architecture|algorithm|classifier)s?\b", text):
+                     r"(model|type|kind|family|architecture|algorithm|classifier|backbone|network|checkpoint|"
+                     r"arch|encoder)s?\b", text):
             group_by = Field(kind="model")
         elif re.search(r"\b(model|architecture|algorithm)? ?(families|family|kinds|types|models|architectures?|"
-                       r"algorithms?)\b", text) and _AVERAGE.search(text) and not slots.models:
+                       r"algorithms?|backbones?|networks?|checkpoints?)\b", text) and _AVERAGE.search(text) and \
+                not slots.models:
             group_by = Field(kind="model")
         elif re.search(r"\b(by|per|for each|across|each|which|grouped by|broken down by|what)\b\s*(?:\w+\s+)?"
                        r"(dataset|data set|data|benchmark|task)s?\b", text) or \

@@ -303,7 +303,7 @@ class Executor:
             has = np.array([v is not None for v in self.category(name)], dtype=bool)
         order = q.order
         desc = order.descending if order is not None else not lower_is_better(q.metric)
-        idx = self.ranked(mask & has, "metric", q.metric, desc, 1)
+        idx = self.ranked(mask & has, "metric", q.metric, desc, 1 + q.offset)[q.offset:]
         if not idx.size:
             return [], [render.none_found(q, self.cat, int(mask.sum()))], []
         i = int(idx[0])

@@ -23,6 +23,8 @@ from labvoice.knowledge.lexicon import lexicon, name_parts
 
 MAX_SPAN_WORDS = 4
 EXACT, SPECIFIC, FAMILY, PART = 4, 3, 2, 1
+MIN_PREFIX_CHARS = 5       # "regnet" for regnety, "mobilenet" for mobilenetv3: a family said without its last letters
+MAX_PREFIX_REST = 2
 MIN_FAMILY_CHARS = 3
 MIN_PART_CHARS = 3
 
@@ -104,6 +106,11 @@ class NameIndex:
                 hit = table.get(compact[:-1])       # "the resnets", "berts"
             if hit:
                 return level, hit
+            if level == FAMILY and len(compact) >= MIN_PREFIX_CHARS:
+                near = [f for family, fs in self._by_family.items() for f in fs
+                        if family.startswith(compact) and len(family) - len(compact) <= MAX_PREFIX_REST]
+                if near:
+                    return FAMILY, near
         return 0, []
 
     def find(self, words: list[str]) -> list[NameHit]:

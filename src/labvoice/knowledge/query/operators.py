@@ -30,7 +30,7 @@ _NEGATION = re.compile(r"\b(except(?: for)?|excluding|exclude|without|other than
                        r"where|whose|which|having|had|has|is|was|were|are|set|at)\s+){0,4}$")
 _GROUP_WORDS = {"dataset": r"(datasets?|data ?sets?|benchmarks?|tasks?)",
                 "model": r"(models?|model (?:kinds?|types?|famil(?:y|ies))|kinds?|types?|famil(?:y|ies)|"
-                         r"architectures?|algorithms?|checkpoints?|classifiers?)"}
+                         r"architectures?|algorithms?|checkpoints?|classifiers?|backbones?|networks?|encoders?)"}
 
 
 def ordinal_offset(slots: Slots) -> int:

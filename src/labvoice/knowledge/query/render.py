@@ -313,6 +313,8 @@ def param_of_best(q: RunQuery, row: Row, cat: Catalog) -> Fact:
     value = row.value(name if is_metric else f"param:{name}")
     shown, said = scope(q)
     best = "best" if q.order is None or q.order.descending != lower_is_better(metric) else "worst"
+    if q.offset:    # "what lr did the runner-up use"
+        best = f"{ORDINAL_WORDS[min(q.offset, len(ORDINAL_WORDS) - 1)]} {best}"
     display = (f"{best.capitalize()} run by {metric}{_with(shown)}: {_run_shown(row, metric)}; "
                f"its {name} = {display_number(value)}")
     words = metric_words(name) if is_metric else param_words(name)

@@ -23,9 +23,14 @@ _HEX_ID = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b")
 
 
 def _split_name(name: str) -> list[str]:
+    name = re.sub(r"(?<=[a-z])(?=[A-Z][a-z])", "_", name)      # "RandomForestClassifier" -> random forest classifier
     parts = re.split(r"[^A-Za-z0-9]+", name)
     out: list[str] = []
     for part in parts:
+        part = re.sub(r"(?<=[A-Za-z]{3})([vV]\d+)$", r"_\1", part)     # "mobilenetv3" -> "mobilenet", "v3"
+        if "_" in part:
+            out += [p for p in part.split("_") if p]
+            continue
         # "cifar10" -> "cifar", "10"; "resnet18" -> "resnet", "18"
         # short letter+digit names stay whole ("f1", "l2", "top1" is split: "top 1")
         out += [part] if re.fullmatch(r"[A-Za-z]{1,2}\d+", part) else [p for p in re.findall(r"[A-Za-z]+|\d+", part) if p]
@@ -36,12 +41,14 @@ def words_for_name(name: str) -> str:
     """`val_accuracy` -> "validation accuracy", `init_lr` -> "initial learning rate", `n_units_1` ->
     "number of units 1"."""
     tokens = _split_name(name)
+    if len(tokens) > 1 and tokens[0].lower() in lexicon().tool_prefixes:
+        tokens = tokens[1:]                                         # scikit-learn's `param_C` is "C"
     if len(tokens) == 3 and tokens[0].lower() in ("n", "num") and tokens[2].isdigit():
         return f"{NAME_WORDS.get(tokens[1].lower(), tokens[1].lower())} in layer {tokens[2]}"   # n_units_1
     words = []
     for tok in tokens:
         low = tok.lower()
-        words.append(NAME_WORDS.get(low, low.upper() if low in ACRONYM_KINDS else low))
+        words.append(NAME_WORDS.get(low, low.upper() if low in ACRONYM_KINDS else tok if len(tok) == 1 else low))
     text = " ".join(words)
     text = re.sub(r"\baccuracy ([15])\b", r"top \1 accuracy", text)        # val_acc1: "validation top 1 accuracy"
     return re.sub(r"\blearning rate rate\b", "learning rate", text) or name
@@ -67,7 +74,10 @@ def dataset_words(dataset: str) -> str:
     """`naval_propulsion` -> "naval propulsion", `fashion_mnist` -> "fashion MNIST"."""
     if not dataset:
         return "an unnamed dataset"
-    return " ".join(t.upper() if t.lower() in ACRONYM_KINDS else t.lower() for t in _split_name(dataset))
+    tokens = _split_name(dataset)
+    if len(tokens) > 1 and tokens[0].lower() in lexicon().name_prefixes:
+        tokens = tokens[1:]                                         # `make_moons` is "moons"
+    return " ".join(t.upper() if t.lower() in ACRONYM_KINDS else t.lower() for t in tokens)
 
 
 def article(phrase: str) -> str:
@@ -153,6 +163,8 @@ def spoken_metric_value(metric: str, value, stored_as_percent: bool = False) -> 
         for size, word in ((3600, "hours"), (60, "minutes")):
             if seconds >= 2 * size:
                 return f"{_plain(seconds / size)} {word}"
+        if seconds < 1:
+            return f"{_plain(seconds * 1000)} milliseconds"
         if unit.seconds != 1:
             return f"{_plain(seconds)} seconds"
     return spoken_number(value)

@@ -1,0 +1,139 @@
+"""Routing a question by meaning: about the runs, about the documents, both, or small talk.
+
+The run-question parser (knowledge/query/) reads every question as a run query when it can: "what
+does macro F1 mean?" names a metric, so it becomes the average F1. This module decides, from three
+signals, whether the question is really about the documents:
+- the documents' own vocabulary (headings, defined terms: doc_search.DocumentVocabulary), and a
+  short list of words that name documents or what they define ("checklist", "split", "handbook");
+- the question's meaning: MiniLM similarity to exemplars of document questions (what a term means,
+  how something is done, what a rule says) against exemplars of run questions;
+- what the parser made of it (a run query with facts, small talk, nothing).
+A run query with facts stays a run answer unless the question's words are clearly about a document
+term (a term the DB does not name, or a DB name asked about as a definition); "both" is a run
+question measured against a document's rule ("is the best run good enough by the checklist?").
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
+
+import numpy as np
+
+from labvoice.knowledge.doc_search import DocumentVocabulary, words
+from labvoice.knowledge.query.model import Clarify, FlagRequest, RunQuery, SmallTalk, Unsupported
+
+Route = Literal["runs", "documents", "both", "small_talk"]
+CHAT_KINDS = ("greeting", "joke", "capabilities", "thanks", "goodbye")
+MEANING_MARGIN = 0.02     # document exemplars must beat run exemplars by this much to count as a cue
+STRONG_MARGIN = 0.12      # ... by this much, the meaning alone sends a run query to the documents
+
+# Words that name a document or what lab documents define; written for this module, not copied
+# from any test question.
+DOCUMENT_WORDS = frozenset(words(
+    "handbook manual guide guideline policy protocol checklist glossary documentation docs wiki readme notes "
+    "convention rule procedure definition description macro micro split stratified stratify holdout held-out "
+    "early stopping overfitting underfitting overfit regularisation regularization leakage imbalance "
+    "cross-entropy hinge precision recall baseline seed cultivar attribute feature instance donor creator "
+    "citation reference quote archive diverge divergence tie-breaker benchmark smoke"))
+# Phrases that ask what a document says, whatever the topic.
+_ASKS_DOCUMENT = re.compile(
+    r"\b(mean|means|meaning|stand for|stands for|defin\w*|explain\w*|according to|(?:do|does|did) (?:the |our |my )?"
+    r"(?:\w+ ){0,2}(?:say|says|recommend|require)|what (?:are|is) the (?:rules?|steps?|policy|procedure)|"
+    r"how (?:is|are|do|does|should) (?:we|i|you|the|a|it)\b.*\b(?:made|done|computed|calculated|chosen|"
+    r"handled|split|measured|defined|picked|set)|what should (?:i|we)|before (?:we |i )?(?:publish|report|quote)|"
+    r"why (?:do|does|is|are|should) )", re.I)
+_RUN_SELECTION = re.compile(r"\b(best|worst|top|latest|last|newest|our|my|this|that|which) (?:\w+ ){0,3}runs?\b",
+                            re.I)
+
+DOCUMENT_EXEMPLARS = (
+    "what does this term mean", "define this metric for me", "explain the meaning of that score",
+    "how do we make the train and validation data", "what is our rule for reporting results",
+    "what do our notes say about this", "what steps come before sharing a result",
+    "where does this data set come from and who made it", "how many classes and attributes does the data have",
+    "why do we compare losses instead of accuracy", "when should I stop training according to the guide",
+    "what is the policy on random seeds", "what is the definition of this loss",
+    "describe the data set", "what does the documentation recommend",
+)
+RUN_EXEMPLARS = (
+    "which run has the highest score", "how many runs did I train", "average score per model",
+    "show me the latest runs", "what learning rate did the best run use", "compare the two models on this data",
+    "list the runs with score above a number", "which model did best on the data set", "the worst run last week",
+    "what was the loss of that run", "how long did the runs take",
+)
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    """Where a question goes and why; `terms` are the document terms it names, `margin` the
+    document exemplars' similarity minus the run exemplars'."""
+
+    route: Route
+    reason: str
+    terms: tuple[str, ...] = ()
+    margin: float = 0.0
+
+
+class _Exemplars:
+    def __init__(self, embedder: Any) -> None:
+        self.docs = embedder.embed(list(DOCUMENT_EXEMPLARS))
+        self.runs = embedder.embed(list(RUN_EXEMPLARS))
+
+    def margin(self, vector: np.ndarray) -> float:
+        return float(np.max(self.docs @ vector) - np.max(self.runs @ vector))
+
+
+_EXEMPLARS: dict[int, _Exemplars] = {}
+_LOCK = threading.Lock()
+
+
+def meaning_margin(embedder: Any | None, vector: np.ndarray | None) -> float:
+    """How much more the question is like a document question than a run question (0 without an embedder)."""
+    if embedder is None or vector is None:
+        return 0.0
+    with _LOCK:
+        exemplars = _EXEMPLARS.get(id(embedder))
+        if exemplars is None:
+            exemplars = _EXEMPLARS[id(embedder)] = _Exemplars(embedder)
+    return exemplars.margin(vector)
+
+
+def document_terms(question: str, vocabulary: DocumentVocabulary | None, db_words: frozenset[str]) -> tuple[str, ...]:
+    """The document terms the question names that the run DB does not: phrases of the documents'
+    vocabulary, and document words (a DB name such as "iris" or "f1" is not one by itself)."""
+    said = words(question)
+    terms = [w for w in said if w in DOCUMENT_WORDS and w not in db_words]
+    if vocabulary is not None:
+        terms += [p for p in vocabulary.named_in(question) if not set(p.split()) <= db_words]
+    return tuple(dict.fromkeys(terms))
+
+
+def decide(question: str, parsed: Any, has_facts: bool, *, vocabulary: DocumentVocabulary | None,
+           db_words: frozenset[str], meaning: Callable[[], float]) -> RouteDecision:
+    """The route of one question. `meaning()` gives `meaning_margin` for the question; it is called
+    only when the words leave the route open (a run query with facts and no document word costs no
+    embedding). `db_words`: the DB's names as words."""
+    if isinstance(parsed, (FlagRequest, Clarify)):
+        return RouteDecision("runs", "a write or a question back about runs")
+    if isinstance(parsed, SmallTalk) and parsed.kind in CHAT_KINDS:
+        return RouteDecision("small_talk", f"small talk ({parsed.kind})")
+    terms = document_terms(question, vocabulary, db_words)
+    asks = bool(_ASKS_DOCUMENT.search(question))
+    if isinstance(parsed, RunQuery) and has_facts and not terms and not asks:
+        return RouteDecision("runs", "a run query with facts")
+    margin = meaning()
+    if isinstance(parsed, RunQuery) and has_facts:
+        about_docs = (terms and (asks or margin > MEANING_MARGIN)) or (asks and margin > STRONG_MARGIN)
+        if not about_docs:
+            return RouteDecision("runs", "a run query with facts", terms, margin)
+        if _RUN_SELECTION.search(question) and not asks:
+            return RouteDecision("both", "a run measured against a document", terms, margin)
+        return RouteDecision("documents", "names a document term", terms, margin)
+    if isinstance(parsed, Unsupported) and parsed.about != "shape" and not terms and not asks and margin <= 0:
+        return RouteDecision("runs", "names something the runs lack", terms, margin)
+    if isinstance(parsed, RunQuery) and not terms and not asks and margin <= 0:
+        return RouteDecision("runs", "a run query without results", terms, margin)
+    if isinstance(parsed, SmallTalk) and not terms and not asks and margin <= MEANING_MARGIN:
+        return RouteDecision("small_talk", "chat, not about the documents", terms, margin)
+    return RouteDecision("documents", "not a run query", terms, margin)
