@@ -127,6 +127,17 @@ def merge_phrases(words: list[str]) -> list[tuple[str, int, int]]:
     return out
 
 
+@cache
+def name_tokens(name: str) -> tuple[str, ...]:
+    """Canonical tokens of a DB name: `init_lr` -> (init, lr), `learning_rate` -> (lr,),
+    `per_device_train_batch_size` -> (per, device, train, batch_size); a tool's own prefix goes
+    (`param_C` -> (c,))."""
+    parts = name_parts(name)
+    if len(parts) > 1 and parts[0] in lexicon().tool_prefixes:
+        parts = parts[1:]
+    return tuple(tok for tok, _, _ in merge_phrases(parts))
+
+
 def _patterns(pairs) -> tuple[tuple[re.Pattern, str], ...]:
     # a space in a phrase matches any run of spaces, underscores and hyphens ("batch_size", "batch-size")
     gap = r"[\s_-]+"

@@ -43,7 +43,11 @@ _ASKS_DOCUMENT = re.compile(
     r"(?:\w+ ){0,2}(?:say|says|recommend|require)|what (?:are|is) the (?:rules?|steps?|policy|procedure)|"
     r"how (?:is|are|do|does|should) (?:we|i|you|the|a|it)\b.*\b(?:made|done|computed|calculated|chosen|"
     r"handled|split|measured|defined|picked|set)|what should (?:i|we)|before (?:we |i )?(?:publish|report|quote)|"
-    r"why (?:do|does|is|are|should) )", re.I)
+    r"why (?:do|does|is|are|should) |who (?:created|made|collected|donated|wrote)|where (?:does|did|do) .* come from)",
+    re.I)
+# Words of headings that say nothing about a topic by themselves.
+GENERIC_WORDS = frozenset(words("run runs every must log compare metric metrics model models dataset datasets data "
+                                "set note notes value values result results training validation test score"))
 _RUN_SELECTION = re.compile(r"\b(best|worst|top|latest|last|newest|our|my|this|that|which) (?:\w+ ){0,3}runs?\b",
                             re.I)
 
@@ -105,7 +109,8 @@ def document_terms(question: str, vocabulary: DocumentVocabulary | None, db_word
     said = words(question)
     terms = [w for w in said if w in DOCUMENT_WORDS and w not in db_words]
     if vocabulary is not None:
-        terms += [p for p in vocabulary.named_in(question) if not set(p.split()) <= db_words]
+        terms += [p for p in vocabulary.named_in(question) if not set(p.split()) <= db_words | GENERIC_WORDS]
+        terms += [w for w in said if w in vocabulary.words and len(w) >= 5 and w not in db_words | GENERIC_WORDS]
     return tuple(dict.fromkeys(terms))
 
 

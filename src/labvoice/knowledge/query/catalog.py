@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from labvoice.knowledge.lexicon import lexicon, name_parts  # noqa: F401 - name_parts re-exported
+from labvoice.knowledge.lexicon import lexicon, name_parts, name_tokens  # noqa: F401 - name_parts re-exported
 from labvoice.knowledge.query.names import NameIndex
 from labvoice.knowledge.store import MODEL_PARAM_KEYS, Run, is_model_key
 from labvoice.knowledge.vocab import Vocabulary
@@ -52,6 +52,8 @@ class Catalog:
     percent_metrics: frozenset[str]
     by_id: dict[str, int] = field(default_factory=dict)
     now: datetime | None = None
+    _implied: dict[str, list[str]] | None = field(default=None, init=False, repr=False)   # built on first use
+    _sorted_ids: list[str] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def build(cls, runs: list[Run], vocab: Vocabulary | None = None) -> "Catalog":
@@ -160,9 +162,7 @@ class Catalog:
     def implied_split(self, metric: str) -> list[str]:
         """["train"] for a metric named without a split whose validation or test twin exists (Keras'
         `loss` beside `val_loss` is the training loss); else []."""
-        if not hasattr(self, "_implied"):
-            from labvoice.knowledge.query.extract import name_tokens
-
+        if self._implied is None:
             tokens = {name_tokens(m): m for m in self.metric_names}
             self._implied = {m: ["train"] for toks, m in tokens.items()
                              if not set(toks) & {"val", "test", "train"}
@@ -173,7 +173,7 @@ class Catalog:
         """Run ids starting with `prefix` (at most `limit`; binary search over the sorted ids)."""
         import bisect
 
-        if not hasattr(self, "_sorted_ids"):
+        if self._sorted_ids is None:
             self._sorted_ids = sorted(self.by_id)
         i = bisect.bisect_left(self._sorted_ids, prefix)
         out = []

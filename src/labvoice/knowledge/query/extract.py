@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from datetime import datetime, timezone
 
-from labvoice.knowledge.lexicon import lexicon, merge_phrases, name_parts
+from labvoice.knowledge.lexicon import lexicon, merge_phrases, name_parts, name_tokens  # noqa: F401 - re-exported
 from labvoice.knowledge.query.catalog import Catalog
 from labvoice.knowledge.query.numbers import ORDINALS, words_to_numbers  # noqa: F401 - ORDINALS re-exported
 from labvoice.knowledge.query.when import TimeRange, time_range
@@ -24,17 +23,6 @@ _WORD = re.compile(r"(?:\d+(?:\.\d+)?|(?<![\w.])\.\d+)(?:e-?\d+)?%?|[a-z0-9]+(?:
 
 def canon(word: str) -> str:
     return lexicon().canon(word)
-
-
-@cache
-def name_tokens(name: str) -> tuple[str, ...]:
-    """Canonical tokens of a DB name: `init_lr` -> (init, lr), `learning_rate` -> (lr,),
-    `per_device_train_batch_size` -> (per, device, train, batch_size); a tool's own prefix goes
-    (`param_C` -> (c,))."""
-    parts = name_parts(name)
-    if len(parts) > 1 and parts[0] in lexicon().tool_prefixes:
-        parts = parts[1:]
-    return tuple(tok for tok, _, _ in merge_phrases(parts))
 
 
 @dataclass(frozen=True)
