@@ -146,13 +146,19 @@ def _patterns(pairs) -> tuple[tuple[re.Pattern, str], ...]:
 
 @cache
 def lexicon() -> Lexicon:
-    """The lexicon, read once per process."""
-    data = yaml.safe_load(LEXICON_FILE.read_text(encoding="utf-8"))
+    """The lexicon shipped beside this module, read once per process."""
+    return load_lexicon(LEXICON_FILE)
+
+
+def load_lexicon(path: Path) -> Lexicon:
+    """A lexicon file read and checked: a word YAML reads as something else (a bare on, no, yes is a
+    boolean) is refused with the key it is under."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     for key, value in data.items():     # YAML reads a bare on/no/yes as a boolean: every word must be text
         items = value if isinstance(value, list) else list(value) + list(value.values()) if isinstance(value, dict) else []
         odd = [item for item in items if not isinstance(item, (str, list, dict))]
         if odd:
-            raise ValueError(f"{LEXICON_FILE}: '{key}' has non-text entries {odd}; quote them")
+            raise ValueError(f"{path}: '{key}' has non-text entries {odd}; quote them")
     units = tuple(TimeUnit(name, frozenset(str(s) for s in spec["said"]), float(spec["factor"]))
                   for name, spec in data["time_units"].items())
     return Lexicon(

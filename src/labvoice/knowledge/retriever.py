@@ -15,7 +15,7 @@ from typing import Protocol
 from labvoice.knowledge.facts import Context, FactFinder, QueryResult, classifier_for
 from labvoice.knowledge.query.model import DocumentQuestion, FlagRequest, RunQuery, SmallTalk, Unsupported
 from labvoice.knowledge.live_runs import RunSnapshot, shared_runs
-from labvoice.knowledge.route import RouteDecision, decide, meaning_margin
+from labvoice.knowledge.route import RouteDecision, decide, meaning_margin, warm
 from labvoice.knowledge.store import ManifestStore
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ class Retriever:
         retriever = cls(ManifestStore(config.paths.db), passages, k.top_k_runs, k.top_k_passages, k.min_passage_score)
         # the question-shape exemplars are embedded now, not during the first question (~1-3 s on CPU)
         classifier_for(getattr(passages, "embedder", None)).warm()
+        warm(getattr(passages, "embedder", None))   # and the routing exemplars (route.py)
         return retriever
 
     def runs(self) -> RunSnapshot:

@@ -22,7 +22,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 
 from labvoice.knowledge.doc_search import DocumentVocabulary, words
-from labvoice.knowledge.query.model import Clarify, FlagRequest, RunQuery, SmallTalk, Unsupported
+from labvoice.knowledge.query.model import Clarify, DocumentQuestion, FlagRequest, RunQuery, SmallTalk
 
 Route = Literal["runs", "documents", "both", "small_talk"]
 CHAT_KINDS = ("greeting", "joke", "capabilities", "thanks", "goodbye")
@@ -31,12 +31,15 @@ STRONG_MARGIN = 0.12      # ... by this much, the meaning alone sends a run quer
 
 # Words that name a document or what lab documents define; written for this module, not copied
 # from any test question.
-DOCUMENT_WORDS = frozenset(words(
-    "handbook manual guide guideline policy protocol checklist glossary documentation docs wiki readme notes "
-    "convention rule procedure definition description macro micro split stratified stratify holdout held-out "
+DOCUMENT_NAMES = frozenset(words(
+    "handbook manual guide guideline policy protocol checklist glossary documentation docs document wiki readme "
+    "notes convention rule procedure definition description"))
+DOCUMENT_WORDS = DOCUMENT_NAMES | frozenset(words(
+    "macro micro split stratified stratify holdout held-out "
     "early stopping overfitting underfitting overfit regularisation regularization leakage imbalance "
     "cross-entropy hinge precision recall baseline seed cultivar attribute feature instance donor creator "
-    "citation reference quote archive diverge divergence tie-breaker benchmark smoke"))
+    "citation reference quote archive diverge divergence tie-breaker benchmark smoke image pixel sample "
+    "class author"))
 # Phrases that ask what a document says, whatever the topic.
 _ASKS_DOCUMENT = re.compile(
     r"\b(mean|means|meaning|stand for|stands for|defin\w*|explain\w*|according to|(?:do|does|did) (?:the |our |my )?"
@@ -92,15 +95,25 @@ _EXEMPLARS: dict[int, _Exemplars] = {}
 _LOCK = threading.Lock()
 
 
-def meaning_margin(embedder: Any | None, vector: np.ndarray | None) -> float:
-    """How much more the question is like a document question than a run question (0 without an embedder)."""
-    if embedder is None or vector is None:
-        return 0.0
+def _exemplars(embedder: Any) -> _Exemplars:
     with _LOCK:
         exemplars = _EXEMPLARS.get(id(embedder))
         if exemplars is None:
             exemplars = _EXEMPLARS[id(embedder)] = _Exemplars(embedder)
-    return exemplars.margin(vector)
+        return exemplars
+
+
+def warm(embedder: Any | None) -> None:
+    """Embed the exemplars now, not during the first question that needs them."""
+    if embedder is not None:
+        _exemplars(embedder)
+
+
+def meaning_margin(embedder: Any | None, vector: np.ndarray | None) -> float:
+    """How much more the question is like a document question than a run question (0 without an embedder)."""
+    if embedder is None or vector is None:
+        return 0.0
+    return _exemplars(embedder).margin(vector)
 
 
 def document_terms(question: str, vocabulary: DocumentVocabulary | None, db_words: frozenset[str]) -> tuple[str, ...]:
@@ -135,10 +148,8 @@ def decide(question: str, parsed: Any, has_facts: bool, *, vocabulary: DocumentV
         if _RUN_SELECTION.search(question) and not asks:
             return RouteDecision("both", "a run measured against a document", terms, margin)
         return RouteDecision("documents", "names a document term", terms, margin)
-    if isinstance(parsed, Unsupported) and parsed.about != "shape" and not terms and not asks and margin <= 0:
-        return RouteDecision("runs", "names something the runs lack", terms, margin)
-    if isinstance(parsed, RunQuery) and not terms and not asks and margin <= 0:
-        return RouteDecision("runs", "a run query without results", terms, margin)
-    if isinstance(parsed, SmallTalk) and not terms and not asks and margin <= MEANING_MARGIN:
+    if isinstance(parsed, DocumentQuestion) or terms or asks or margin > MEANING_MARGIN:
+        return RouteDecision("documents", "about the documents", terms, margin)
+    if isinstance(parsed, SmallTalk):
         return RouteDecision("small_talk", "chat, not about the documents", terms, margin)
-    return RouteDecision("documents", "not a run query", terms, margin)
+    return RouteDecision("runs", "about the runs, though no query answers it", terms, margin)

@@ -31,7 +31,7 @@ def chosen(pending: Clarify, reply: str) -> str | None:
             return longest
     for word in words:
         n = ORDINALS.get(word)
-        if n is not None and 1 <= n <= len(options) and re.search(rf"\b{word}\b (one|option|of them)?", text):
+        if n is not None and 1 <= n <= len(options):
             return options[n - 1]
     said = {canon(w) for w in words} | set(words)
     tokens = {o: set(name_tokens(o)) | set(re.findall(r"[a-z]+|\d+", forms(o).full)) for o in options}
