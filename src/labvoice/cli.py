@@ -74,6 +74,7 @@ def _result_json(outcome) -> dict:
         "query": result.query if result is not None else None,
         "used_run_ids": list(outcome.used_run_ids),
         "facts": list(outcome.facts),
+        "sources": list(result.sources) if result is not None else [],   # documents: file, heading, sentences
         "latency_ms": dict(outcome.latency_ms),
         "interrupted": outcome.interrupted,
         "fallback": outcome.fallback,

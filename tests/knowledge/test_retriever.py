@@ -10,7 +10,7 @@ DOC_QUESTION = "What does the evaluation protocol say about splits?"
 
 
 class CountingIndex(LiveIndex):
-    """The real live index, counting text searches."""
+    """The real live index, counting text searches (run notes and summaries)."""
 
     searches = 0
 
@@ -29,9 +29,11 @@ def test_a_run_question_with_facts_does_not_search_but_a_document_question_does(
     retriever, live = _retriever(config, demo_db, demo_index, embedder)
     facts = retriever.retrieve(FACT_QUESTION)
     assert facts.factset.facts and facts.passages == () and live.searches == 0 and not facts.warnings
+    assert facts.route.route == "runs" and facts.route.margin == 0.0     # no routing embedding either
     docs = retriever.retrieve(DOC_QUESTION)
-    assert live.searches == 1
+    assert docs.route.route == "documents" and live.searches == 0      # the hybrid search (doc_search.py)
     assert docs.passages and docs.passages[0].source == "doc" and docs.passages[0].path == "evaluation_protocol.md"
+    assert docs.passages[0].heading == "Splits"
 
 
 def test_a_missing_index_still_warns_on_a_run_question(config, demo_db, embedder, tmp_path):

@@ -25,6 +25,7 @@ from typing import Callable, Iterator
 
 from labvoice.answer.chunker import SentenceChunker, split_first_piece
 from labvoice.answer.claims import ClaimChecker
+from labvoice.answer.documents import reply_from_documents
 from labvoice.answer.guard import HallucinationGuard, Verdict
 from labvoice.answer.planner import QueryPlanner, planner_names
 from labvoice.answer.prompt import SYSTEM_PROMPT, build_messages, instructions
@@ -214,6 +215,14 @@ class GroundedAnswerer:
                           getattr(retrieval.factset.query, "kind", "") == "capabilities"):
             shown, said = capabilities_answer(capabilities(**self._vocab_names()))
             yield from self._emit_template(said, result, cancel, reason="", display=shown)
+            return
+        if getattr(retrieval.route, "route", "") in ("documents", "both"):   # the passage that says it
+            reply = reply_from_documents(retrieval, getattr(self.retriever.passages, "embedder", None))
+            result.sources = tuple(source.as_dict() for source in reply.sources)
+            yield from self._emit_template(reply.spoken, result, cancel, reason="", display=reply.display)
+            return
+        if kind == "clarify":     # a question back: said as it is, nothing added after it
+            yield from self._emit_template(template, result, cancel, reason="", display=display)
             return
         if (kind == "unsupported" and not retrieval.passages) or (kind in ("runs", "flag") and not facts):
             reason = getattr(retrieval.factset.query, "reason", "")

@@ -7,11 +7,12 @@ that was executed, as JSON data.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
 from labvoice.answer.writes import PendingWrite
 from labvoice.knowledge.facts import Context, context_after
+from labvoice.knowledge.query.model import Clarify
 from labvoice.knowledge.retriever import Retrieval
 
 
@@ -27,8 +28,12 @@ class Conversation:
         if spoken:
             self.history.append((question, spoken + (" [interrupted]" if interrupted else "")))
             del self.history[:-20]
-        if retrieval is not None and retrieval.used_run_ids:
-            self.context = context_after(retrieval.factset)
+        if retrieval is None:
+            return
+        if retrieval.used_run_ids or isinstance(retrieval.factset.query, Clarify):
+            self.context = context_after(retrieval.factset)     # a question back waits for its answer
+        elif self.context.pending is not None:
+            self.context = replace(self.context, pending=None)   # answered by another question: dropped
 
 
 @dataclass
@@ -49,6 +54,7 @@ class AnswerResult:
     errors: list[str] = field(default_factory=list)
     stamps: dict[str, float] = field(default_factory=dict)   # monotonic seconds
     retrieval: Retrieval | None = None
+    sources: tuple[dict, ...] = ()         # document answers: file, heading, sentences used (answer/documents.py)
 
     @property
     def spoken(self) -> str:

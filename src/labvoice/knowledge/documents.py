@@ -103,20 +103,22 @@ def rst_sections(text: str) -> tuple[Section, ...]:
 def _looks_like_heading(line: str, following: str) -> bool:
     words = line.split()
     return (0 < len(line) <= HEADING_MAX_CHARS and 1 <= len(words) <= 8 and not line.endswith((".", ",", ";", ":"))
-            and line[:1].isupper() and bool(following.strip()) and not line[:1].isdigit())
+            and line[:1].isupper() and following.strip()[:1].isupper() and not line[:1].isdigit())
 
 
 def plain_sections(text: str) -> tuple[Section, ...]:
     """Plain text and PDF pages: a short capitalised line without a full stop that starts a
-    paragraph (or a file) and is followed by text is taken as a heading."""
+    paragraph (after a blank line or a finished sentence: PDF text has no blank lines) and is
+    followed by a capitalised line is taken as a heading."""
     lines = text.splitlines()
     pairs: list[tuple[str, list[str]]] = [("", [])]
     for i, line in enumerate(lines):
         line = line.rstrip()
         before = lines[i - 1].strip() if i else ""
-        after = lines[i + 1] if i + 1 < len(lines) else ""
-        if not before and _looks_like_heading(line.strip(), after if i else "x"):
+        after = next((n for n in lines[i + 1:] if n.strip()), "")
+        if (not before or before.endswith((".", "!", "?", ":"))) and _looks_like_heading(line.strip(), after if i else "A"):
             pairs.append((line.strip(), []))
+            pairs[-1][1].append("")
         else:
             pairs[-1][1].append(line)
     return _sections(pairs)

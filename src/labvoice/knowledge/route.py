@@ -142,7 +142,9 @@ def decide(question: str, parsed: Any, has_facts: bool, *, vocabulary: DocumentV
         return RouteDecision("runs", "a run query with facts")
     margin = meaning()
     if isinstance(parsed, RunQuery) and has_facts:
-        about_docs = (terms and (asks or margin > MEANING_MARGIN)) or (asks and margin > STRONG_MARGIN)
+        # naming a document ("the checklist") or a phrase the documents define is clear by itself
+        named = any(t in DOCUMENT_NAMES or " " in t for t in terms)
+        about_docs = named or (terms and (asks or margin > MEANING_MARGIN)) or (asks and margin > STRONG_MARGIN)
         if not about_docs:
             return RouteDecision("runs", "a run query with facts", terms, margin)
         if _RUN_SELECTION.search(question) and not asks:

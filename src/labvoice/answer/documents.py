@@ -1,0 +1,197 @@
+"""Answers from the passage that says it: the one or two sentences of the retrieved document passages
+that answer the question, chosen by meaning (MiniLM) and by the question's own words, said with where
+they come from ("The evaluation protocol says ...").
+
+On the CPU profile this extractive answer is the spoken one: a 135M model cannot use passages
+(DESIGN.md, measured), and a sentence copied from the document cannot invent anything. Below the
+relevance threshold the answer is "I don't find that in your documents" and what the assistant can
+do instead; nothing is guessed.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from labvoice.knowledge.doc_search import words
+from labvoice.knowledge.route import DOCUMENT_NAMES
+
+NOT_FOUND = "I don't find that in your documents."
+NOT_FOUND_HELP = ("I can answer from the documents in your knowledge folder, or about your runs, "
+                  "for example which run has the best validation accuracy.")
+PASSAGES_READ = 3           # top passages whose sentences compete
+MIN_SENTENCE_SCORE = 0.42   # below this best sentence score: not in the documents
+MIN_BOTH_SCORE = 0.3        # a run question measured against a document: its rule is said when this close
+MIN_COSINE_ALONE = 0.62     # a sentence this close in meaning needs no shared word
+MEANING_WEIGHT = 0.7        # sentence score = MEANING_WEIGHT * cosine + rest * share of the question's words
+SECOND_WITHIN = 0.06        # a second sentence is said when it scores this close to the first
+SHORT_SENTENCE_WORDS = 7    # ... or when the first is this short (a heading-like lead-in)
+MAX_SENTENCE_CHARS = 400
+_ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|etc|vs|cf|approx|Dr|Mr|Ms|Sir|No|Fig|al)\.", re.I)
+_INITIALS = re.compile(r"\b([A-Z])\.(?=\s?[A-Z])")
+_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9_`-])")
+_LIST_NUMBER = re.compile(r"(^|(?<=[.!?:]))\s*\d{1,2}[.)]\s+(?=[A-Z])")
+_DEFINITION = re.compile(r"^([A-Za-z][\w ,/()-]{1,48}?):\s+(?=\S)")
+_DOT = "\u2024"             # stands in for an abbreviation's dot while splitting
+DOC_NOUNS = {"protocol", "checklist", "glossary", "handbook", "notes", "guide", "manual", "policy", "readme",
+             "description", "report", "faq", "wiki", "conventions", "rules"}
+
+
+@dataclass(frozen=True)
+class SourceUsed:
+    """Where an answer's sentences come from: file (relative to the knowledge folder), heading, the sentences."""
+
+    file: str
+    heading: str
+    sentences: tuple[str, ...]
+    passage: str
+    score: float
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "heading": self.heading, "sentences": list(self.sentences),
+                "passage": self.passage, "score": round(self.score, 3)}
+
+
+@dataclass(frozen=True)
+class DocumentAnswer:
+    """`display` for the window and --json (the sentences exactly as written), `spoken` for the ear."""
+
+    found: bool
+    display: str
+    spoken: str
+    sources: tuple[SourceUsed, ...]
+
+
+def passage_body(text: str) -> str:
+    """A card's sentences: without the "From file, heading:" line and the overlap carried over from
+    the previous chunk (the one line that a single newline ends; paragraphs end with a blank line)."""
+    if text.startswith("From ") and "\n" in text:
+        text = text.split("\n", 1)[1]
+    first, sep, rest = text.partition("\n")
+    if sep and not rest.startswith("\n") and rest.strip():
+        text = rest
+    return text.strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a passage; list numbers dropped, abbreviations and initials not taken as ends."""
+    out = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        paragraph = _LIST_NUMBER.sub(" ", " ".join(paragraph.split())).strip()
+        protected = _INITIALS.sub(lambda m: m.group(1) + _DOT, _ABBREVIATIONS.sub(lambda m: m.group(1) + _DOT,
+                                                                                     paragraph))
+        for sentence in _SPLIT.split(protected):
+            sentence = sentence.replace(_DOT, ".").strip(" -")
+            if len(words(sentence)) >= 2:
+                out.append(sentence[:MAX_SENTENCE_CHARS])
+    return out
+
+
+def source_name(file: str) -> str:
+    """How a file is named aloud: "evaluation_protocol.md" -> "the evaluation protocol",
+    "iris.rst" -> "the iris document"."""
+    stem = file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    name = " ".join(re.sub(r"[_\-.]+", " ", stem).split()).lower() or "document"
+    return f"the {name}" if name.split()[-1] in DOC_NOUNS else f"the {name} document"
+
+
+def for_the_ear(sentence: str) -> str:
+    """A document sentence as it is said: a glossary's "term: text" as "term is text", common
+    abbreviations in words, no markup."""
+    sentence = _DEFINITION.sub(lambda m: f"{m.group(1)} is ", sentence.strip(), count=1) \
+        if not re.match(r"^[A-Z][a-z]+ [A-Z]", sentence) else sentence
+    for written, said in (("e.g.", "for example"), ("i.e.", "that is"), ("etc.", "and so on"), (" %", " percent"),
+                          ("%", " percent"), ("`", ""), ("*", "")):
+        sentence = sentence.replace(written, said)
+    return sentence if sentence.endswith((".", "!", "?")) else sentence + "."
+
+
+_VECTORS: "OrderedDict[tuple[int, str], np.ndarray]" = OrderedDict()
+_VECTORS_LOCK = threading.Lock()
+CACHED_SENTENCES = 4096
+
+
+def _sentence_vectors(embedder: Any, sentences: Sequence[str]) -> np.ndarray:
+    """Unit vectors of sentences, each embedded once per process (documents repeat across questions)."""
+    key = id(embedder)
+    with _VECTORS_LOCK:
+        missing = [s for s in dict.fromkeys(sentences) if (key, s) not in _VECTORS]
+    if missing:
+        fresh = embedder.embed(missing)
+        with _VECTORS_LOCK:
+            for sentence, vector in zip(missing, fresh):
+                _VECTORS[(key, sentence)] = vector
+            while len(_VECTORS) > CACHED_SENTENCES:
+                _VECTORS.popitem(last=False)
+    with _VECTORS_LOCK:
+        return np.stack([_VECTORS[(key, s)] for s in sentences])
+
+
+def _topic_words(question: str) -> set[str]:
+    """The question's content words that say what it is about (not "document", "say", "mean")."""
+    return {w for w in words(question) if w not in DOCUMENT_NAMES and w not in {"mean", "meaning", "defined",
+                                                                                 "define", "explain", "lab"}}
+
+
+def choose_sentences(question: str, passages: Sequence[Any], embedder: Any) -> tuple[list[tuple[float, int, int]],
+                                                                                      list[list[str]]]:
+    """Score every sentence of the top passages: (score, passage number, sentence number), best first."""
+    topic = _topic_words(question)
+    sentences = [split_sentences(passage_body(p.text)) for p in passages]
+    flat = [(i, j, s) for i, group in enumerate(sentences) for j, s in enumerate(group)]
+    if not flat or embedder is None:
+        return [], sentences
+    question_vector = embedder.embed_query(question)
+    cosines = _sentence_vectors(embedder, [s for _, _, s in flat]) @ question_vector
+    scored = []
+    for (i, j, sentence), cosine in zip(flat, cosines):
+        said = set(words(f"{passages[i].path.rsplit('.', 1)[0]} {passages[i].heading} {sentence}"))
+        share = len(topic & said) / len(topic) if topic else 0.0
+        if not (topic & set(words(sentence)) or topic & said and cosine >= MIN_SENTENCE_SCORE) \
+                and cosine < MIN_COSINE_ALONE:
+            continue     # shares no word of the question with it and is not close in meaning
+        scored.append((MEANING_WEIGHT * float(cosine) + (1 - MEANING_WEIGHT) * share, i, j))
+    scored.sort(key=lambda item: -item[0])
+    return scored, sentences
+
+
+def answer_from_documents(question: str, passages: Sequence[Any], embedder: Any,
+                          min_score: float = MIN_SENTENCE_SCORE) -> DocumentAnswer:
+    """The sentence or two that answer `question` from `passages` (document passages, best first),
+    or NOT_FOUND when none scores `min_score`."""
+    docs = [p for p in passages if getattr(p, "source", "doc") == "doc"][:PASSAGES_READ]
+    scored, sentences = choose_sentences(question, docs, embedder)
+    if not scored or scored[0][0] < min_score:
+        return DocumentAnswer(False, f"{NOT_FOUND} {NOT_FOUND_HELP}", f"{NOT_FOUND} {NOT_FOUND_HELP}", ())
+    best, i, j = scored[0]
+    chosen = [j]
+    group = sentences[i]
+    for score, i2, j2 in scored[1:]:
+        if i2 == i and abs(j2 - j) == 1 and (score >= best - SECOND_WITHIN or len(group[j].split())
+                                             <= SHORT_SENTENCE_WORDS or group[j].endswith(":")):
+            chosen.append(j2)
+            break
+    used = tuple(group[k] for k in sorted(chosen))
+    passage = docs[i]
+    source = SourceUsed(passage.path, passage.heading, used, passage_body(passage.text), best)
+    spoken = f"{source_name(passage.path).capitalize()} says: " + " ".join(for_the_ear(s) for s in used)
+    return DocumentAnswer(True, " ".join(used), spoken, (source,))
+
+
+def reply_from_documents(retrieval: Any, embedder: Any) -> DocumentAnswer:
+    """The document answer of one turn (the answerer, `ask` and the evaluation all use this one).
+    Routed "both": the run facts first (as the run answer says them), then what the document says."""
+    route = getattr(retrieval.route, "route", "documents")
+    facts = retrieval.factset.facts
+    if route == "both" and facts:
+        found = answer_from_documents(retrieval.question, retrieval.passages, embedder, MIN_BOTH_SCORE)
+        template = retrieval.factset.templated_answer or " ".join(f.spoken for f in facts)
+        display = getattr(retrieval.factset, "display_answer", "") or " ".join(f.text for f in facts)
+        if not found.found:
+            return DocumentAnswer(False, display, template, ())
+        return DocumentAnswer(True, f"{display} {found.display}", f"{template} {found.spoken}", found.sources)
+    return answer_from_documents(retrieval.question, retrieval.passages, embedder)
