@@ -107,3 +107,34 @@ def test_every_spoken_piece_is_fit_for_the_ear_and_the_display_keeps_the_ids(cpu
     assert pieces and all(spoken_problems(p, [best["run_id"]]) == [] for p in pieces)
     assert result.text == " ".join(pieces)
     assert best["run_id"] in result.display
+
+
+def test_a_question_back_is_said_alone_and_the_reply_completes_the_question(cpu_config, tmp_path):
+    """"cifar" fits two datasets: the answer asks which (no remark after it, no run named), and the
+    next utterance, "the 100 one", is answered as the first question about cifar100."""
+    import json
+    import sqlite3
+
+    from labvoice.answer.result import Conversation
+    from labvoice.evaluation.suite_dbs import SCHEMA
+
+    db = tmp_path / "runs.db"
+    conn = sqlite3.connect(db)
+    conn.execute(SCHEMA)
+    for i, (dataset, acc) in enumerate([("cifar10", 0.91), ("cifar10", 0.93), ("cifar100", 0.71), ("cifar100", 0.74)]):
+        conn.execute("INSERT INTO manifests (run_id, timestamp, dataset_id, params_json, final_metrics_json) "
+                     "VALUES (?, ?, ?, ?, ?)", (f"ab{i}c{i}d{i}e", f"2026-11-2{i}T10:00:00+00:00", dataset,
+                                                json.dumps({"model": "cnn", "lr": 0.1}), json.dumps({"val_acc": acc})))
+    conn.commit()
+    conn.close()
+    config = cpu_config.replace(**{"paths.db": db})
+    model = ScriptedChat.saying("That is a great question about your runs.")
+    grounded = GroundedAnswerer(Retriever.from_config(config, None), model, config.llm, config.pipeline)
+    conversation = Conversation()
+    stream = grounded.answer("Which run has the best validation accuracy on cifar?", Style(), CancelToken(), conversation)
+    pieces = list(stream)
+    assert pieces == ["Do you mean CIFAR 10 or CIFAR 100?"] and not stream.result.used_run_ids
+    conversation.remember(stream.result.question, " ".join(pieces), stream.result.retrieval, False)
+    stream = grounded.answer("the 100 one", Style(), CancelToken(), conversation)
+    list(stream)
+    assert stream.result.used_run_ids == ("ab3c3d3e",) and "74 percent" in stream.result.text
