@@ -59,6 +59,18 @@ def test_interrupt_cancels_and_takes_an_id_no_turn_owns(controller):
     assert controller.begin("text").id > cut
 
 
+def test_an_ended_turn_does_not_start_speaking_and_the_status_moves_on(controller, published):
+    """The output device failed: the thinker ended the turn without waiting for playback, and the
+    Voice thread reaches its first chunk afterwards. The status must not stick at Speaking."""
+    turn = controller.begin("text")
+    controller.set_device_error("output device gone")
+    assert controller.end(turn, "done")
+    assert not controller.speaking(turn), "an ended turn must not start speaking"
+    assert not controller.is_speaking and controller.status is Status.ERROR
+    controller.set_device_error("")   # restart_audio()
+    assert statuses(published)[-1] is Status.LISTENING
+
+
 def test_interrupt_with_nothing_running_is_harmless(controller, published):
     before = len(published)
     controller.interrupt()

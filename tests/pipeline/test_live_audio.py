@@ -8,7 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from labvoice.events import AnswerDone, ErrorEvent, Interrupted, Status, StatusChanged, Transcript, TurnEnded
+from labvoice.events import (AnswerDone, ErrorEvent, Interrupted, MicLevel, Status, StatusChanged, Transcript,
+                             TurnEnded)
 from labvoice.pipeline.orchestrator import Orchestrator
 
 SILENCE = 0.003          # peak level of a flushed (silent) speaker
@@ -27,7 +28,10 @@ def wait_for(events, kind, turn_id=None, timeout=ANSWER_TIMEOUT_S, where=lambda 
         seen.append(event)
         if isinstance(event, kind) and (turn_id is None or event.turn_id == turn_id) and where(event):
             return event, seen
-    raise AssertionError(f"no {kind.__name__} within {timeout}s; saw {[type(e).__name__ for e in seen][-20:]}")
+    # Mic levels come ~10 a second and would push everything else out of the message.
+    told = [type(e).__name__ for e in seen if not isinstance(e, MicLevel)]
+    raise AssertionError(f"no {kind.__name__} within {timeout}s; saw {told[-20:]} "
+                         f"(and {len(seen) - len(told)} MicLevel)")
 
 
 @pytest.fixture

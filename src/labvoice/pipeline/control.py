@@ -128,9 +128,13 @@ class TurnController:
         return flush
 
     def speaking(self, turn: Turn) -> bool:
-        """The turn's first audio goes out: True (and status Speaking) only if it is still current."""
+        """The turn's first audio goes out: True (and status Speaking) only if it is still current
+        and has not ended. An ended turn never speaks: when the output device fails, the thinker
+        ends the turn without waiting for playback, and the Voice thread may reach its first chunk
+        only afterwards; "speaking" then would stick (nothing ends the turn again), hiding every
+        later status, e.g. Listening after `restart_audio()` (issue 22's flaky restart test)."""
         with self._lock:
-            if not self.is_current(turn):
+            if not self.is_current(turn) or turn.id not in self._open:
                 return False
             if not self._speaking:
                 self._speaking = True
