@@ -1,23 +1,9 @@
-pytest_plugins = ["tests.support.fixtures"]
+"""Suite-wide fixtures (the held-out DB, the live pipeline's config and models) and plugins: the
+virtual devices and session models (tests/support/fixtures.py), and the guard that fails a skip under
+`make test` (tests/support/no_skips.py)."""
+import pytest
 
-
-import os  # noqa: E402
-
-import pytest  # noqa: E402
-
-# `make test` sets this: every part the suite needs is installed there, so a skip (which names the
-# missing part) is a failure, not a silent pass.
-NO_SKIPS_ENV = "LABVOICE_NO_SKIPS"
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if report.skipped and os.environ.get(NO_SKIPS_ENV) == "1" and not hasattr(report, "wasxfail"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        report.outcome = "failed"
-        report.longrepr = f"skipped, but {NO_SKIPS_ENV}=1 (make test) needs every part: {reason}"
+pytest_plugins = ["tests.support.fixtures", "tests.support.no_skips"]
 
 
 @pytest.fixture(scope="session")

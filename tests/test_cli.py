@@ -73,10 +73,13 @@ def test_json_keeps_display_and_spoken_apart_and_carries_the_query(batch_answers
     for answer in answers:
         assert set(answer) >= {"answer", "spoken", "query"}
         assert answer["spoken"].strip() and spoken_problems(answer["spoken"], ids) == [], answer["spoken"]
-        if answer["used_run_ids"]:
-            assert answer["query"]["type"] == "runs"
-            if answer["query"]["shape"] in ("rank", "list", "compare", "details", "param_of_best"):
-                assert any(rid in answer["answer"] for rid in answer["used_run_ids"]), answer["answer"]
+    about_runs = [a for a in answers if a["used_run_ids"]]
+    assert about_runs and all(a["query"]["type"] == "runs" for a in about_runs)
+    naming_runs = [a for a in about_runs
+                   if a["query"]["shape"] in ("rank", "list", "compare", "details", "param_of_best")]
+    assert naming_runs, [a["query"]["shape"] for a in about_runs]
+    for answer in naming_runs:
+        assert any(rid in answer["answer"] for rid in answer["used_run_ids"]), answer["answer"]
 
 
 def test_small_talk_names_no_runs(batch_answers):

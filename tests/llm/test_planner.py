@@ -103,10 +103,9 @@ def test_a_real_server_writes_schema_constrained_json(server_chat):
     outcome = QueryPlanner(server_chat).plan(QUESTION, NAMES, CancelToken())
     assert outcome.raw.strip().startswith("{"), outcome
     _structurally_valid(outcome.raw)
-    if outcome.parsed is not None:
-        assert unknown_names(outcome.parsed, NAMES) == ""
-    else:
-        assert outcome.problem.startswith("planner")
+    # SmolLM2 may write a query the model's cross-field rules refuse; then that is said, never used.
+    assert ((outcome.parsed is not None and unknown_names(outcome.parsed, NAMES) == "")
+            or (outcome.parsed is None and outcome.problem.startswith("planner"))), outcome
 
 
 def test_a_reply_cut_short_is_not_a_query(server_chat):
@@ -132,13 +131,21 @@ def test_in_the_answer_an_invalid_plan_keeps_the_parsers_query(server_chat, held
     assert result.text == expected.text
 
 
-def test_in_the_answer_a_valid_plan_is_executed_like_any_query(server_chat, heldout_config, heldout_db):
+def test_in_the_answer_a_valid_plan_is_executed_like_any_query(heldout_config, heldout_db):
+    """The plan (resnet18 runs on mnist) is narrower than the question the parser reads (every run
+    on mnist): the answer counts the plan's runs, taken from the DB, so it fails if the parser's
+    query ran instead."""
+    plan = ('{"type": "runs", "shape": "count", "filters": ['
+            '{"field": {"kind": "dataset"}, "op": "=", "value": "mnist"}, '
+            '{"field": {"kind": "model"}, "op": "=", "value": "resnet18"}]}')
     retriever = Retriever.from_config(heldout_config, None)
     grounded = GroundedAnswerer(retriever, ScriptedChat.saying(""), heldout_config.llm, heldout_config.pipeline,
-                                planner=QueryPlanner(server_chat))
+                                planner=QueryPlanner(_Replying(plan)))
     result = grounded.answer("How many runs are there on mnist?", Style(verbosity=0.0), CancelToken()).finish()
-    assert result.planner["asked"]
-    assert result.query is not None and result.text            # a query ran: the planner's or the parser's
-    if result.planner["used"]:
-        # Executed, not generated: the answer's run ids are the DB's.
-        assert set(result.used_run_ids) <= {r["run_id"] for r in heldout_db[1]}
+    rows = heldout_db[1]
+    planned = {r["run_id"] for r in rows if r["dataset"] == "mnist" and r["model_type"] == "resnet18"}
+    on_mnist = {r["run_id"] for r in rows if r["dataset"] == "mnist"}
+    assert 0 < len(planned) < len(on_mnist)
+    assert result.planner["asked"] and result.planner["used"], result.planner
+    assert set(result.used_run_ids) == planned       # executed over the DB, not generated
+    assert str(len(planned)) in result.text, result.text

@@ -67,7 +67,7 @@ def test_spoken_question_is_answered_through_the_speaker(running, virtual_audio,
     assert len(spoken) > recording.sample_rate * 0.05, "the speaker played no answer"
 
 
-def test_interrupt_silences_the_speaker_and_nothing_stale_follows(running, virtual_audio, tmp_path):
+def test_interrupt_silences_the_speaker_within_250_ms_and_nothing_stale_follows(running, virtual_audio, tmp_path):
     """The speaker is silent from the interrupt on (after the device's own buffer, STALE_AFTER_S) and
     stays silent: no queued chunk of the cut turn plays later. How fast it falls silent (the 50 ms
     target) is measured by scripts/bench.py, not asserted here."""
