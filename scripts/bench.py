@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "src")]   # tests/ is not a package the scripts use
 
 QUESTIONS = [
     "Which run had the best validation accuracy on digits?",
@@ -217,10 +217,10 @@ def run_files(config, stages, wavs: list[Path]) -> dict:
 
 
 def bench_pauses(args) -> int:
-    """--pauses: the endpointer alone, frame by frame as the listener runs it (tests/support/paused_speech.py)."""
+    """--pauses: the endpointer alone, frame by frame as the listener runs it (labvoice/benchmarks/paused_speech.py)."""
     from labvoice.config import load_config
     from labvoice.hardware import device_summary
-    from tests.support.paused_speech import measure
+    from labvoice.benchmarks.paused_speech import measure
 
     report = {"machine": device_summary(), **measure(load_config(args.config).replace(profile="cpu"))}
     if args.json:
@@ -252,7 +252,7 @@ def main(argv=None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="labvoice-bench-"))
     virtual = None
     if not args.files and shutil.which("pulseaudio"):
-        from tests.support.pulse import start_virtual_audio
+        from labvoice.benchmarks.pulse import start_virtual_audio
 
         virtual = start_virtual_audio(workdir / "pulse")   # before sounddevice is imported
     from labvoice.config import load_config

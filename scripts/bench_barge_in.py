@@ -3,7 +3,7 @@
     python scripts/bench_barge_in.py [--json] [--answers 40] [--latency-ms 60] [--attenuation-db 6]
 
 A private PulseAudio routes what the app plays back into its microphone (module-loopback,
-delayed and attenuated, tests/support/pulse.py), and a real person's voice (LibriVox clips from
+delayed and attenuated, labvoice/benchmarks/pulse.py), and a real person's voice (LibriVox clips from
 Debian's pocketsphinx-testdata, with sox room reverb) is played into the same microphone part-way
 through each answer. The app runs with its shipped settings (`pipeline.barge_in: auto`); the same
 trials then run with the canceller off (`audio.echo_canceller: none`, so auto falls back to speaker
@@ -32,7 +32,7 @@ import numpy as np
 import soundfile
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "src")]   # tests/ is not a package the scripts use
 
 QUESTIONS = [                  # long answers: the person talks over them 1-3 s in
     "What are the top five runs by validation accuracy?",
@@ -46,7 +46,7 @@ SEED = 12
 
 def run_arm(config, stages, virtual, people, answers: int, workdir: Path, progress) -> dict:
     from labvoice.pipeline.orchestrator import Orchestrator
-    from tests.support.barge_in import run_trial, summarize
+    from labvoice.benchmarks.barge_in import run_trial, summarize
 
     rng = random.Random(SEED)
     orch = Orchestrator(config, stages=stages)
@@ -101,15 +101,15 @@ def main(argv=None) -> int:
               "libasound2-plugins sox pocketsphinx-testdata (or make system-deps)", file=sys.stderr)
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="labvoice-barge-"))
-    from tests.support.pulse import start_virtual_audio
+    from labvoice.benchmarks.pulse import start_virtual_audio
 
     virtual = start_virtual_audio(workdir / "pulse")   # before sounddevice is imported
     try:
         from labvoice.config import load_config
         from labvoice.hardware import device_summary
         from labvoice.pipeline.stages import Stages
-        from tests.support.barge_in import prepare_people
-        from tests.support.human_speech import librivox_clips
+        from labvoice.benchmarks.barge_in import prepare_people
+        from labvoice.benchmarks.human_speech import librivox_clips
 
         config = load_config(args.config).replace(profile="cpu", **{
             "paths.logs": workdir / "logs", "audio.input_device": virtual.input_device,

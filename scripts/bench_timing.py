@@ -13,7 +13,6 @@ stall is printed by tests/gui/test_window.py.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
 import statistics
@@ -144,12 +143,10 @@ def bench_speaker(config, repeat: int, virtual, work: Path) -> dict[str, list[fl
 
 
 def start_virtual_audio(root: Path):
-    """tests/support/pulse.py, loaded by path (tests/ is not installed); before sounddevice is imported."""
-    spec = importlib.util.spec_from_file_location("labvoice_pulse_helper", ROOT / "tests" / "support" / "pulse.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.start_virtual_audio(root)
+    """The virtual devices (labvoice/benchmarks/pulse.py); before sounddevice is imported."""
+    from labvoice.benchmarks.pulse import start_virtual_audio as start
+
+    return start(root)
 
 
 def main(argv=None) -> int:

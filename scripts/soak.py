@@ -11,7 +11,7 @@ labvoice.evaluation.stress checked after every step (exit 1 on any violation, er
 or thread growth). tests/pipeline/test_stress.py runs a short one in `make test`.
 
 Spoken questions are synthesized by Piper and played into a private PulseAudio virtual microphone
-(tests/support/pulse.py, started before anything opens the audio devices); the answers play on
+(labvoice/benchmarks/pulse.py, started before anything opens the audio devices); the answers play on
 its virtual speaker, which is recorded around every interrupt to prove nothing stale is heard.
 Without PulseAudio (or with --no-virtual-audio) spoken questions go through `ask_audio` and no
 audio device is opened. The mix of turns is printed with the results. Exit code 1 when a target
@@ -21,7 +21,6 @@ latency drift > 20 %), 2 on bad input.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import logging
 import shutil
@@ -30,9 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from labvoice.config import PROJECT_ROOT, ConfigError, load_config
+from labvoice.config import ConfigError, load_config
 
-PULSE_HELPER = PROJECT_ROOT / "tests" / "support" / "pulse.py"
 EXIT_OK, EXIT_TARGET_MISSED, EXIT_BAD_INPUT = 0, 1, 2
 MAX_RSS_SLOPE_MB = 50.0
 MAX_LATENCY_DRIFT = 0.20
@@ -54,12 +52,10 @@ log = logging.getLogger("labvoice.scripts.soak")
 
 
 def start_virtual_audio(root: Path):
-    """The colleague-owned PulseAudio helper, loaded by path (tests/ is not installed)."""
-    spec = importlib.util.spec_from_file_location("labvoice_pulse_helper", PULSE_HELPER)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module   # its dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module.start_virtual_audio(root)
+    """The virtual devices (labvoice/benchmarks/pulse.py); before anything imports sounddevice."""
+    from labvoice.benchmarks.pulse import start_virtual_audio as start
+
+    return start(root)
 
 
 def mix_description(with_mic: bool, max_tokens: int) -> str:

@@ -8,8 +8,8 @@ import pytest
 from labvoice.turn_detect import (FRAMES, N_MELS, SmartTurn, TurnJudge, ends_unfinished, log_mel_features,
                                   mel_filters)
 from labvoice.vad import EndOfSpeechDetector, VadOptions
-from tests.support.human_speech import librivox_clips
-from tests.support.paused_speech import (RATE, AlignedVoice, endpoint, human_speech, spoken_questions,
+from labvoice.benchmarks.human_speech import librivox_clips
+from labvoice.benchmarks.paused_speech import (RATE, AlignedVoice, endpoint, human_speech, spoken_questions,
                                          whisper_word_end)
 
 PAUSE_S = 0.3

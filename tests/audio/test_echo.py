@@ -10,7 +10,7 @@ from scipy.signal import fftconvolve
 from labvoice.audio.echo import (AEC_BLOCK, EchoCanceller, EchoStats, FarEndReference, effective_barge_in,
                                  make_echo_canceller)
 from labvoice.audio.resample import StreamingResampler
-from tests.support.human_speech import librivox_clips
+from labvoice.benchmarks.human_speech import librivox_clips
 
 RATE = 16000
 DEVICE_RATE = 48000

@@ -6,7 +6,7 @@ import numpy as np
 
 from labvoice.audio.echo import ECHO_SHARE_MAX, NearEndRun
 from labvoice.audio.residual import ResidualEchoMeter
-from tests.support.human_speech import librivox_clips
+from labvoice.benchmarks.human_speech import librivox_clips
 
 RATE = 16000
 FRAME = 512

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from labvoice.audio.system_echo import SINK_NAME, SOURCE_NAME, SystemEchoCancel, SystemEchoError, own_streams
-from tests.support.human_speech import librivox_clips
+from labvoice.benchmarks.human_speech import librivox_clips
 
 RATE = 16000
 

@@ -42,7 +42,7 @@ SCREENSHOT_QUESTION = "What are the top 3 runs by validation accuracy on digits?
 class TurnSeen:
     turn: object                 # the window's TurnView for this turn
     shown: str                   # the conversation text once the turn was over
-    recording: object            # tests.support.pulse.SpeakerRecording of the whole turn
+    recording: object            # labvoice.benchmarks.pulse.SpeakerRecording of the whole turn
     max_gap_s: float             # the longest Tk loop stall during the turn
     stalls: str = ""             # the worst stalls and what the window was doing
     beats: int = 0               # how often the Tk loop ran the heartbeat during the turn

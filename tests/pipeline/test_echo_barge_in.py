@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from labvoice.pipeline.orchestrator import Orchestrator
-from tests.support.barge_in import prepare_people, run_trial
-from tests.support.human_speech import librivox_clips
+from labvoice.benchmarks.barge_in import prepare_people, run_trial
+from labvoice.benchmarks.human_speech import librivox_clips
 
 LONG_ANSWER = "What are the top five runs by test accuracy?"
 TALK_AFTER_S = (1.2, 2.0, 1.5)   # each answer plays this long over the echo path before the person talks

@@ -16,7 +16,7 @@ from labvoice.pipeline.control import TurnController
 from labvoice.pipeline.hold import HOLD_DRAIN_S
 from labvoice.pipeline.loops import Listener
 from labvoice.vad import EndOfSpeechDetector, VadOptions
-from tests.support.human_speech import librivox_clips
+from labvoice.benchmarks.human_speech import librivox_clips
 
 FRAME = 512
 RATE = 16000

@@ -16,7 +16,7 @@ import pytest
 
 from labvoice.audio.system_echo import SINK_NAME, SOURCE_NAME, load_canceller, own_streams
 from labvoice.pipeline.orchestrator import Orchestrator
-from tests.support.pulse import SPEAKER_SINK
+from labvoice.benchmarks.pulse import SPEAKER_SINK
 
 LONG_ANSWER = "What are the top five runs by test accuracy?"
 CONVERGE_S = 5.0

@@ -12,8 +12,8 @@ import pytest
 from labvoice.stt.speculative import BackgroundTranscriber
 from labvoice.turn_detect import SmartTurn, TurnJudge
 from labvoice.vad import FRAME_SAMPLES, SAMPLE_RATE, EndOfSpeechDetector, Utterance, VadOptions
-from tests.support.human_speech import librivox_clips
-from tests.support.paused_speech import human_speech, whisper_word_end
+from labvoice.benchmarks.human_speech import librivox_clips
+from labvoice.benchmarks.paused_speech import human_speech, whisper_word_end
 
 WAIT_S = 60            # generous bounds for a loaded machine; nothing here asserts a duration
 

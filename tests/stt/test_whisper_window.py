@@ -9,7 +9,7 @@ import pytest
 from labvoice.audio.wavio import read_for_pipeline
 from labvoice.stt.whisper_window import MIN_WINDOW_FRAMES, ShortWindowWhisper, window_frames
 from tests.stt.test_faster_whisper import word_error_rate
-from tests.support.human_speech import librivox_clips
+from labvoice.benchmarks.human_speech import librivox_clips
 
 FULL = 3000
 

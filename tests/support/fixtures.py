@@ -4,7 +4,7 @@ Register from the top-level conftest: ``pytest_plugins = ["tests.support.fixture
 
 The virtual PulseAudio devices are started in `pytest_configure`, i.e. before any test module is
 collected (imported), because PortAudio reads the audio setup once, when `sounddevice` is first
-imported (see tests/support/pulse.py). Everything expensive (the daemon, the Piper voice, the
+imported (see labvoice/benchmarks/pulse.py). Everything expensive (the daemon, the Piper voice, the
 Whisper model, the VAD session, synthesized questions) is created once per session.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support.pulse import VirtualAudio, VirtualAudioError, start_virtual_audio
+from labvoice.benchmarks.pulse import VirtualAudio, VirtualAudioError, start_virtual_audio
 
 _state: dict[str, object] = {}
 

@@ -5,7 +5,7 @@ what must never happen (errors, audio of an interrupted turn heard after the int
 The actions repeat in blocks of `BLOCK_TURNS` turns with a fixed mix (shuffled inside a block), so
 every quarter of a run has the same mix and first-vs-last-quarter latency compares like with like.
 Spoken questions go through the virtual microphone when `mic` is given (PulseAudio, see
-tests/support/pulse.py), else through `ask_audio` (the same VAD-less utterance a file gives).
+labvoice/benchmarks/pulse.py), else through `ask_audio` (the same VAD-less utterance a file gives).
 When `mic` can record the virtual speaker, every interrupt is also checked on the recording: the
 speaker must be silent from 50 ms after the interrupt until the next turn speaks.
 """

@@ -156,7 +156,7 @@ class EventLedger(EventFollower):
 
 class LifecycleStress:
     """Drives `orch` (started by the caller) through `steps` random steps; `mic` is the VirtualAudio
-    (tests/support/pulse.py) or None (spoken questions then go through ask_audio only)."""
+    (labvoice/benchmarks/pulse.py) or None (spoken questions then go through ask_audio only)."""
 
     def __init__(self, orch, questions: list[str], spoken: list[SpokenQuestion], mic=None, seed: int = 0,
                  workdir: Path | None = None, overhang_s: float = OVERHANG_S,

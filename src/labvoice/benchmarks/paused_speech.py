@@ -274,7 +274,7 @@ def cut_early(utterances: list, item: PausedSpeech, margin_s: float = 0.1) -> bo
     return utterances[0].t_speech_end < must_reach - margin_s
 
 
-# Real human speech (LibriVox, tests/support/human_speech.py): after how many words (as Whisper
+# Real human speech (LibriVox, labvoice/benchmarks/human_speech.py): after how many words (as Whisper
 # splits them) each clip pauses mid-sentence, at a point that is not a finished sentence.
 HUMAN_PAUSE_AFTER = {
     "sense_and_sensibility_01_austen_64kb-0880": 4,   # "he was not an | ill disposed young man"
@@ -363,7 +363,7 @@ def measure(config) -> dict:
     from labvoice.models import resolve_model
     from labvoice.turn_detect import SmartTurn, TurnJudge
     from labvoice.vad import EndOfSpeechDetector, SileroVad, VadOptions
-    from tests.support.human_speech import librivox_clips
+    from labvoice.benchmarks.human_speech import librivox_clips
 
     vad = SileroVad.from_config(config)
     transcriber = make_transcriber(config, "cpu")

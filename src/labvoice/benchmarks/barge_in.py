@@ -20,8 +20,8 @@ import soundfile
 from scipy.signal import correlate
 
 from labvoice.audio.resample import resample
-from tests.support.human_speech import SpokenClip
-from tests.support.pulse import SINK_RATE, VirtualAudio, reverberant
+from labvoice.benchmarks.human_speech import SpokenClip
+from labvoice.benchmarks.pulse import SINK_RATE, VirtualAudio, reverberant
 
 SILENCE = 0.003            # peak level of a silent (flushed) speaker
 FLUSH_ALLOWANCE_S = 0.3    # sound after a barge-in later than this is another turn, not this one's tail
