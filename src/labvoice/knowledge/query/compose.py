@@ -12,21 +12,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-import numpy as np
-
 from labvoice.knowledge.lexicon import lexicon
 from labvoice.knowledge.query.badinput import UNSUPPORTED_CONCEPTS, missing_names
 from labvoice.knowledge.query.catalog import Catalog, lower_is_better
 from labvoice.knowledge.query.coverage import dropped, unbound
-from labvoice.knowledge.query.execute import Executor
-from labvoice.knowledge.query.extract import ORDINALS, Condition, Mention, Slots, extract, plain_text
+from labvoice.knowledge.query.extract import Slots, extract, plain_text
+from labvoice.knowledge.query.mentions import Mention
+from labvoice.knowledge.query.numbers import ORDINALS
+from labvoice.knowledge.query.filters import FilterReader, dataset_filter
 from labvoice.knowledge.query.followup import complete
 from labvoice.knowledge.query.model import (ALL_PARAMS, Clarify, DocumentQuestion, Field, Filter, FlagRequest, Order,
                                             RunQuery, SmallTalk, Unsupported, query_json)
-from labvoice.knowledge.query.operators import (duration_after, in_metric_unit, negated, ordinal_offset, per_group,
-                                                time_metric)
+from labvoice.knowledge.query.operators import duration_after, negated, ordinal_offset, per_group
 from labvoice.knowledge.query.shapes import ShapeClassifier, ShapeScores
-from labvoice.knowledge.vocab import Vocabulary
 
 DEFAULT_TOP_K = 3
 UNSURE_BELOW = 0.35        # confidence under which a configured LLM planner may take over
@@ -94,6 +92,7 @@ class Composer:
     def __init__(self, catalog: Catalog, classifier: ShapeClassifier | None = None,
                  default_top_k: int = DEFAULT_TOP_K) -> None:
         self.catalog = catalog
+        self.filter_reader = FilterReader(catalog)
         self.classifier = classifier or ShapeClassifier(None)
         self.default_top_k = default_top_k
 
@@ -185,19 +184,19 @@ class Composer:
         referred: tuple[str, ...] = ()
         if refers and not run_ids and context.run_ids:
             referred = self._referred(text, context)
-        filters, used = self._filters(slots, now)
+        filters, used = self.filter_reader.filters(slots, now)
         free_metrics = [m for m in slots.metrics if (m.start, m.end) not in used]
         free_params = [p for p in slots.params if (p.start, p.end) not in used]
         metric = free_metrics[0].name if free_metrics else None
         if metric is None and referred and context.metric:
             metric = context.metric
         metric_named = metric is not None
-        metric = metric or self._metric_from_filters(filters) or self._headline_for(filters)
+        metric = metric or self._metric_from_filters(filters) or self.filter_reader.headline_for(filters)
         if (refers and referred) and not slots.datasets and context.datasets and not any(
                 f.field.kind == "dataset" for f in filters):
             inherit = re.search(r"\b(compare|versus|vs|against|best|top)\b", text)
             if inherit:
-                filters.append(_dataset_filter(context.datasets))
+                filters.append(dataset_filter(context.datasets))
 
         if not free_params and not run_ids and not referred and re.search(
                 r"\b(hyper-?parameters?|settings?|config(uration)?s?|parameters?|params|setup)\b", text) and \
@@ -327,144 +326,6 @@ class Composer:
             s["param_of_best"] = s.get("param_of_best", 0) + 0.3
         return feasible
 
-    # --- filters --------------------------------------------------------------------------------
-    def _filters(self, slots: Slots, now: datetime) -> tuple[list[Filter], set[tuple[int, int]]]:
-        filters: list[Filter] = []
-        used: set[tuple[int, int]] = set()
-        excluded = {id(m) for m in slots.datasets + slots.models + slots.values
-                    if negated(slots.text, slots.tokens, m.start, m.end)}
-        for kind, mentions in (("dataset", slots.datasets), ("model", slots.models)):
-            # "that isn't a resnet": every name the words fit is excluded, nothing to ask
-            mentions = [m for m in mentions if id(m) not in excluded or not m.alternatives] + \
-                [replace(m, name=name, alternatives=()) for m in mentions if id(m) in excluded and m.alternatives
-                 for name in (m.name,) + m.alternatives]
-            excluded |= {id(m) for m in mentions if negated(slots.text, slots.tokens, m.start, m.end)}
-            kept = [m.name for m in mentions if id(m) not in excluded]
-            if kept:
-                filters.append(Filter(field=Field(kind=kind), op="=" if len(kept) == 1 else "in",
-                                      value=kept[0] if len(kept) == 1 else tuple(kept)))
-            dropped_names = [m.name for m in mentions if id(m) in excluded]
-            if dropped_names:
-                filters.append(Filter(field=Field(kind=kind), op="!=" if len(dropped_names) == 1 else "not_in",
-                                      value=dropped_names[0] if len(dropped_names) == 1 else tuple(dropped_names)))
-        for v in slots.values:
-            filters.append(Filter(field=Field(kind="param", name=v.name), op="!=" if id(v) in excluded else "=",
-                                  value=v.value))
-        time_words = set(slots.time.said.split()) if slots.time else set()
-        numbers_used: set[int] = set()
-        for cond in slots.conditions:
-            if str(cond.value).rstrip("0").rstrip(".") in time_words:
-                continue
-            span = duration_after(slots, cond.num_pos)
-            bound = self._bind_duration(cond, span, slots) if span is not None else self._bind(cond, slots)
-            if bound is None:
-                continue
-            mention, value = bound
-            kind = "metric" if mention.kind == "metric" else "param"
-            op = cond.op
-            if op in ("better", "worse"):
-                lower = lower_is_better(mention.name) if kind == "metric" else False
-                op = ("<" if lower else ">") if op == "better" else (">" if lower else "<")
-            filters.append(Filter(field=Field(kind=kind, name=mention.name), op=op,
-                                  value=tuple(value) if isinstance(value, tuple) else value))
-            used.add((mention.start, mention.end))
-            numbers_used.add(cond.num_pos)
-            if cond.op == "between":
-                numbers_used.add(cond.num_pos - 2)
-        k_pos = None
-        if slots.k is not None and slots.k_char is not None:
-            k_pos = next((t.pos for t in slots.tokens if t.start == slots.k_char), None)
-        for num in slots.numbers:
-            if num.pos in numbers_used or num.pos == k_pos or num.text in time_words:
-                continue
-            param = self._adjacent_param(num.pos, slots)
-            if param is not None:
-                between = " ".join(t.text for t in slots.tokens[min(param.end, num.pos) + 1:max(param.start, num.pos)])
-                excluded = negated(slots.text, slots.tokens, min(param.start, num.pos)) or \
-                    re.search(r"\b(not|isn t|wasn t|other than)\b", between) is not None
-                filters.append(Filter(field=Field(kind="param", name=param.name), op="!=" if excluded else "=",
-                                      value=num.value))
-                used.add((param.start, param.end))
-                continue
-            joiners = {"of", "=", "is", "was", "equal", "equals", "exactly", "to"}
-            for m in slots.metrics:
-                if num.pos - 3 <= m.end < num.pos and all(slots.tokens[i].text in joiners for i in range(m.end + 1, num.pos)) \
-                        and num.pos - m.end >= 2:
-                    filters.append(Filter(field=Field(kind="metric", name=m.name), op="=",
-                                          value=self._as_stored(m.name, num.value, num.percent)))
-                    used.add((m.start, m.end))
-                    break
-        if slots.time:
-            if slots.time.start is not None:
-                filters.append(Filter(field=Field(kind="time"), op=">=", value=slots.time.start.isoformat()))
-            if slots.time.end is not None:
-                filters.append(Filter(field=Field(kind="time"), op="<", value=slots.time.end.isoformat()))
-        return filters, used
-
-    def _bind_duration(self, cond: Condition, span, slots: Slots) -> tuple[Mention, Any] | None:
-        """"took more than three hours": the time metric named nearby, else the training-time metric,
-        with the value in the metric's own unit."""
-        timed = [m for m in slots.metrics if lexicon().metric_unit(m.name) is not None]
-        name = timed[0].name if timed else time_metric(self.catalog)
-        if name is None:
-            return None
-        mention = timed[0] if timed else Mention("metric", name, -1, -1, 0.0)
-        value = tuple(in_metric_unit(name, v * span.unit_seconds) for v in cond.value) \
-            if isinstance(cond.value, tuple) else in_metric_unit(name, cond.value * span.unit_seconds)
-        return mention, value
-
-    def _bind(self, cond: Condition, slots: Slots) -> tuple[Mention, Any] | None:
-        """The field a comparator is about: one named right after the number ("more than 100 epochs"),
-        else the nearest one named before the comparator ("learning rate below 0.01"), else the
-        headline metric."""
-        fields = [m for m in slots.metrics + slots.params]
-        skip = {"%", "pct", "percent"}
-        after_pos = cond.num_pos + 1
-        while after_pos < len(slots.tokens) and slots.tokens[after_pos].canon in skip:
-            after_pos += 1
-        after = [f for f in fields if after_pos <= f.start <= after_pos + 1]
-        before = [f for f in fields if f.end < cond.comp_pos and cond.comp_pos - f.end <= 6]
-        if after:
-            mention = min(after, key=lambda f: f.start)
-        elif before:
-            mention = max(before, key=lambda f: f.end)
-        else:
-            headline = self.catalog.headline_metric()
-            if headline is None:
-                return None
-            mention = Mention("metric", headline, -1, -1, 0.0)
-        value = cond.value
-        if mention.kind == "metric":
-            value = self._as_stored(mention.name, cond.value, cond.percent)
-        return mention, value
-
-    def _as_stored(self, metric: str, value, percent: bool):
-        if isinstance(value, tuple):
-            return tuple(self._as_stored(metric, v, percent) for v in value)
-        from labvoice.knowledge.query.wording import is_percent_metric
-
-        if metric in self.catalog.percent_metrics:
-            return value if (percent or value > 1) else value * 100
-        if is_percent_metric(metric) and (percent or 1 < value <= 100):
-            return value / 100
-        if percent and value > 1:     # "over 87 percent" of a score stored as a fraction
-            col = self.catalog.metric_columns.get(metric)
-            finite = col[np.isfinite(col)] if col is not None else np.zeros(0)
-            if finite.size and finite.max() <= 1.0:
-                return value / 100
-        return value
-
-    def _adjacent_param(self, pos: int, slots: Slots) -> Mention | None:
-        joiners = {"of", "=", "is", "was", "at", "set", "to", "equal", "equals", "a", "with", "for", "not", "isn", "wasn",
-                   "t", "other", "than", "!=", "value", "values", "setting", "equalling"}
-        for p in slots.params:
-            if p.start in (pos + 1, pos + 2) and all(slots.tokens[i].canon in ("hidden", "n", "init", "training")
-                                                     or i == p.start for i in range(pos + 1, p.start + 1)):
-                return p
-            if pos - 3 <= p.end < pos and all(slots.tokens[i].text in joiners for i in range(p.end + 1, pos)):
-                return p
-        return None
-
     def _metric_of_best(self, slots: Slots, free_metrics: list[Mention], text: str) -> Mention | None:
         """"the validation loss of the best wine run": the metric asked about the best (or latest) run."""
         words = [t.text for t in slots.tokens]
@@ -474,20 +335,6 @@ class Composer:
                         r"weakest|latest|most recent|newest|earliest|first|last)\b", after):
                 return m
         return None
-
-    def _headline_for(self, filters: list[Filter]) -> str | None:
-        """The metric to rank by when none is named: the DB's headline metric, or, when the runs the
-        filters keep do not record it (a regression dataset in a classification DB), theirs."""
-        cat = self.catalog
-        headline = cat.headline_metric()
-        scoped = tuple(f for f in filters if f.field.kind in ("dataset", "model", "param"))
-        if not scoped or headline is None:
-            return headline
-        mask = Executor(cat).mask(scoped)
-        if not mask.any() or np.isfinite(cat.metric_columns[headline][mask]).any():
-            return headline
-        present = tuple(m for m in cat.metric_names if np.isfinite(cat.metric_columns[m][mask]).any())
-        return Vocabulary(metrics=present, datasets=(), model_kinds=(), params=()).headline_metric() or headline
 
     def _metric_from_filters(self, filters: list[Filter]) -> str | None:
         for f in filters:
@@ -672,7 +519,3 @@ class Composer:
             sides.append(RunQuery(shape="rank", filters=base, order=best, limit=slots.k, metric=metric))
         return RunQuery(shape="compare", filters=base, compare=tuple(sides), metric=metric,
                         refers_back=bool(referred) and not run_ids)
-
-def _dataset_filter(datasets: tuple[str, ...]) -> Filter:
-    return Filter(field=Field(kind="dataset"), op="=" if len(datasets) == 1 else "in",
-                  value=datasets[0] if len(datasets) == 1 else tuple(datasets))

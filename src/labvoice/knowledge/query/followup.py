@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from labvoice.knowledge.query.extract import canon, name_tokens
+from labvoice.knowledge.lexicon import name_tokens
+from labvoice.knowledge.query.tokens import canon
 from labvoice.knowledge.query.model import Clarify
 from labvoice.knowledge.query.names import forms
 from labvoice.knowledge.query.numbers import ORDINALS, words_to_numbers

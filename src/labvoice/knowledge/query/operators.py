@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from labvoice.knowledge.lexicon import lexicon
 from labvoice.knowledge.query.catalog import Catalog
-from labvoice.knowledge.query.extract import Slots, Token, name_tokens
+from labvoice.knowledge.lexicon import lexicon, name_tokens
+from labvoice.knowledge.query.extract import Slots
+from labvoice.knowledge.query.tokens import Token
 from labvoice.knowledge.query.model import Field
 from labvoice.knowledge.query.numbers import ORDINALS
 
