@@ -85,16 +85,35 @@ class Stages:
 
         segments = list(self.transcriber.transcribe(audio, cancel, self._stt_hints()))
         certainty = min((seg.avg_logprob for seg in segments), default=None)
-        return HeardWords(" ".join(seg.text.strip() for seg in segments).strip(), certainty)
+        return HeardWords(self._linked(" ".join(seg.text.strip() for seg in segments).strip()), certainty)
 
     def _stt_hints(self) -> tuple[str, ...]:
+        """The DB's dataset and model names as they are said ("sst 2", "roberta large"), for Whisper's prompt."""
         if not self.config.stt.hint_db_names:
             return ()
         try:
-            return self.brain.retriever.finder().vocab.spoken_names()
+            from labvoice.knowledge.query.heard import hint_names
+
+            return hint_names(self.brain.retriever.finder().catalog)
         except Exception as exc:  # noqa: BLE001 - a DB problem is reported by the answer, not here
             log.debug("no STT hints: %s", exc)
             return ()
+
+    def _linked(self, heard: str) -> str:
+        """Spoken words only: sound-alikes of the DB's names written as the name ("robber to large" ->
+        "roberta large", knowledge/query/heard.py); typed questions never come here."""
+        if not heard or not self.config.stt.hint_db_names:
+            return heard
+        try:
+            from labvoice.knowledge.query.heard import link
+
+            linked = link(heard, self.brain.retriever.finder().catalog)
+        except Exception as exc:  # noqa: BLE001 - linking is a help; the words as heard still work
+            log.debug("names not linked: %s", exc)
+            return heard
+        if linked.rewrites:
+            log.info("heard %r as %r", heard, linked.text)
+        return linked.text
 
     def close(self) -> None:
         self.brain.close()

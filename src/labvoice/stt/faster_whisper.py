@@ -106,14 +106,22 @@ class FasterWhisperTranscriber:
             no_speech_threshold=NO_SPEECH_THRESHOLD, log_prob_threshold=LOG_PROB_THRESHOLD,
             compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
             initial_prompt=hint_prompt(hints))
+        looped = heard = False
         for segment in segments:  # decoding happens in this loop, on this thread
             if cancel.cancelled:
                 return
             if is_noise(segment):
                 log.debug("dropped noise segment %r (no_speech %.2f, logprob %.2f, ratio %.2f)", segment.text,
                           segment.no_speech_prob, segment.avg_logprob, segment.compression_ratio)
+                looped = looped or segment.compression_ratio > COMPRESSION_RATIO_THRESHOLD
                 continue
+            heard = True
             yield TranscriptSegment(segment.text.strip(), segment.no_speech_prob, segment.avg_logprob)
+        if looped and not heard and hints and not cancel.cancelled:
+            # tiny.en sometimes goes on with the prompt's list of names instead ("mr. sst, stsb, db, db, db...",
+            # measured on espeak-ng voices, docs/hearing.md): hear it once more without the prompt
+            log.debug("the decoder looped on the name prompt; transcribing again without it")
+            yield from self.transcribe(audio, cancel, ())
 
     def transcribe_text(self, audio: np.ndarray, cancel: CancelToken = NEVER, hints: Sequence[str] = ()) -> str:
         """All segments joined (empty when nothing was said)."""
