@@ -1,0 +1,213 @@
+"""The hearing rig (issue 19): the same question texts typed and spoken by voices other than the app's own
+(hearing_voices.py), over the six producer-made lab DBs, transcribed by the app's own STT (tiny.en on the
+CPU profile). Per voice and per condition it reports
+
+- `wer`: word error rate of what the parser is given against the question text;
+- `name_error_rate`: of the DB names the typed question's parse links (datasets, models, metrics,
+  parameters), the share missing from the spoken question's parse;
+- `wrong_links`: rewrites of the sound-alike linker (knowledge/query/heard.py) to a name the typed parse
+  does not have (a misheard name silently linked to a wrong name); `wrong_names`: such names in the
+  spoken parse from any cause;
+- `typed_answered` / `spoken_same`: the share of typed questions answered with facts, and the share of
+  spoken ones whose parse and facts equal the typed question's.
+
+Conditions: `before` (Whisper prompt from `Vocabulary.spoken_names()`, no linking: the app before issue 19),
+`link_only` (that transcript, linked), `hints_only` (the spoken-form prompt of `heard.hint_names`, not
+linked) and `after` (spoken-form prompt, linked: the app now).
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from labvoice.evaluation.hearing_voices import VOICES, Voice, speak
+
+CONDITIONS = ("before", "link_only", "hints_only", "after")
+
+
+@dataclass(frozen=True)
+class HearingQuestion:
+    db: str
+    text: str
+
+
+# Written for the rig (not taken from the lab suite): each names a dataset, checkpoint, metric or parameter.
+QUESTIONS: tuple[HearingQuestion, ...] = tuple(HearingQuestion(db, text) for db, text in (
+    ("hf", "which roberta large run did best on sst 2"),
+    ("hf", "what was the lowest eval loss of distilbert on mrpc"),
+    ("hf", "how many runs of bert base used imdb"),
+    ("hf", "which weight decay gave the best accuracy for roberta base"),
+    ("hf", "what is the average calibration error on imdb"),
+    ("wandb", "which deberta v3 large run had the best f1 on ag news"),
+    ("wandb", "what learning rate did the best electra run use on yelp polarity"),
+    ("wandb", "average brier score of deberta v3 base runs"),
+    ("wandb", "how many runs on yelp polarity used a weight decay above 0.01"),
+    ("wandb", "lowest eval loss on ag news"),
+    ("mlflow", "which resnet 50 run had the best top 5 accuracy on cifar 100"),
+    ("mlflow", "best validation loss of convnext tiny on imagenet 1k"),
+    ("mlflow", "what batch size did the best vit b 16 run on cifar 10 use"),
+    ("mlflow", "how many resnet 18 runs on cifar 10 have a learning rate below 0.01"),
+    ("mlflow", "which model depth gave the lowest training loss"),
+    ("keras", "which mobilenet v2 run had the best validation accuracy on cats vs dogs"),
+    ("keras", "lowest validation loss of densenet 121 on oxford pets"),
+    ("keras", "how many xception runs are there on tf flowers"),
+    ("keras", "what learning rate did the best efficientnet b0 run use"),
+    ("keras", "average validation accuracy per model on cats vs dogs"),
+    ("lightning", "which mobilenet v3 large run had the best test accuracy on eurosat"),
+    ("lightning", "lowest validation loss of regnety 008 on food 101"),
+    ("lightning", "how many runs on stl 10 used a batch size above 32"),
+    ("lightning", "what weight decay did the best efficientnet b0 run on food 101 use"),
+    ("lightning", "best validation nll on stl 10"),
+    ("sklearn", "which random forest run had the best mean test score on moons"),
+    ("sklearn", "what max depth did the best decision tree on circles use"),
+    ("sklearn", "how many svc runs on the hastie data have a c above 1"),
+    ("sklearn", "average fit time of random forest on circles"),
+    ("sklearn", "best mean test score on make moons per model"),
+))
+
+
+@dataclass(frozen=True)
+class Hearing:
+    """One question said by one voice, in one condition."""
+
+    voice: str
+    condition: str
+    db: str
+    question: str
+    transcript: str              # what the parser was given
+    wer: float
+    expected: tuple[str, ...]    # DB names the typed question's parse links
+    missed: tuple[str, ...]      # of those, the ones missing from the spoken parse
+    wrong_names: tuple[str, ...]
+    wrong_links: tuple[str, ...]
+    typed_answered: bool
+    same_as_typed: bool
+
+
+def _words(text: str) -> list[str]:
+    return re.sub(r"[^a-z0-9.' ]+", " ", text.lower().replace("-", " ")).replace(". ", " ").split()
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    ref, hyp = _words(reference), [w.rstrip(".") for w in _words(hypothesis)]
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1] / max(1, len(ref))
+
+
+def _leaves(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _leaves(item)
+
+
+class Judge:
+    """Parses typed and spoken questions over one DB and says which DB names each parse links."""
+
+    def __init__(self, db_path: Path) -> None:
+        from labvoice.knowledge.facts import FactFinder
+        from labvoice.knowledge.store import ManifestStore
+
+        self.finder = FactFinder(ManifestStore(db_path).runs())
+        catalog = self.finder.catalog
+        self.names = frozenset(catalog.dataset_names + catalog.kind_names + catalog.metric_names
+                               + catalog.param_names)
+        self._typed: dict[str, tuple[frozenset[str], Any, bool]] = {}
+
+    def parse(self, text: str) -> tuple[frozenset[str], Any, bool]:
+        """(DB names in the parse, what identifies the answer, whether it was answered with facts)."""
+        result = self.finder.ask(text)
+        query = result.query
+        dumped = query.model_dump(mode="json") if hasattr(query, "model_dump") else {"type": type(query).__name__}
+        names = frozenset(leaf for leaf in _leaves(dumped) if leaf in self.names)
+        return names, (repr(sorted(dumped.items())), result.display_answer), bool(result.facts)
+
+    def typed(self, text: str) -> tuple[frozenset[str], Any, bool]:
+        if text not in self._typed:
+            self._typed[text] = self.parse(text)
+        return self._typed[text]
+
+    def judge(self, voice: str, condition: str, question: HearingQuestion, transcript: str,
+              linked_to: tuple[str, ...] = ()) -> Hearing:
+        typed_names, typed_answer, answered = self.typed(question.text)
+        names, answer, _ = self.parse(transcript)
+        return Hearing(voice, condition, question.db, question.text, transcript,
+                       round(word_error_rate(question.text, transcript), 3), tuple(sorted(typed_names)),
+                       tuple(sorted(typed_names - names)), tuple(sorted(names - typed_names)),
+                       tuple(sorted(set(linked_to) - typed_names)), answered, answer == typed_answer)
+
+
+def hear(voices: Iterable[Voice], questions: Iterable[HearingQuestion], dbs: dict[str, Path],
+         transcribe: Callable[[Any, tuple[str, ...]], str]) -> list[Hearing]:
+    """Every question said by every voice, transcribed twice (old and new Whisper prompt) and judged in
+    the four CONDITIONS. `transcribe(audio, hints)` is the app's STT."""
+    from labvoice.knowledge.query.heard import hint_names, link
+
+    judges = {db: Judge(path) for db, path in dbs.items()}
+    questions = list(questions)
+    out: list[Hearing] = []
+    for voice in voices:
+        for question in questions:
+            judge = judges[question.db]
+            catalog = judge.finder.catalog
+            audio = speak(question.text, voice)
+            old = transcribe(audio, judge.finder.vocab.spoken_names())
+            new = transcribe(audio, hint_names(catalog))
+            linked_old, linked_new = link(old, catalog), link(new, catalog)
+            for condition, text, linked in (("before", old, None), ("link_only", linked_old.text, linked_old),
+                                            ("hints_only", new, None), ("after", linked_new.text, linked_new)):
+                names = tuple(r.name for r in linked.rewrites) if linked is not None else ()
+                out.append(judge.judge(voice.name, condition, question, text, names))
+    return out
+
+
+def summarize(hearings: list[Hearing]) -> dict[str, Any]:
+    """Figures per voice and condition, and over all voices."""
+    def figures(rows: list[Hearing]) -> dict[str, Any]:
+        expected = sum(len(h.expected) for h in rows)
+        return {"questions": len(rows),
+                "wer": round(sum(h.wer for h in rows) / max(1, len(rows)), 3),
+                "name_error_rate": round(sum(len(h.missed) for h in rows) / max(1, expected), 3),
+                "wrong_links": sum(len(h.wrong_links) for h in rows),
+                "wrong_names": sum(len(h.wrong_names) for h in rows),
+                "typed_answered": round(sum(h.typed_answered for h in rows) / max(1, len(rows)), 3),
+                "spoken_same": round(sum(h.same_as_typed for h in rows) / max(1, len(rows)), 3)}
+
+    voices = list(dict.fromkeys(h.voice for h in hearings))
+    return {"per_voice": {v: {c: figures([h for h in hearings if h.voice == v and h.condition == c])
+                              for c in CONDITIONS} for v in voices},
+            "overall": {c: figures([h for h in hearings if h.condition == c]) for c in CONDITIONS}}
+
+
+def run_rig(folder: Path, voices: tuple[Voice, ...] = VOICES, questions: tuple[HearingQuestion, ...] = QUESTIONS,
+            config=None) -> dict[str, Any]:
+    """Build the DBs the questions need in `folder`, load the CPU profile's STT, hear every question."""
+    from labvoice.config import load_config
+    from labvoice.evaluation.lab_dbs import build_lab_dbs
+    from labvoice.stt.faster_whisper import FasterWhisperTranscriber
+
+    t0 = time.perf_counter()
+    config = config or load_config(environ={}).replace(profile="cpu")
+    built = build_lab_dbs(Path(folder), sorted({q.db for q in questions}))
+    t_dbs = time.perf_counter()
+    stt = FasterWhisperTranscriber.from_config(config, "cpu")
+    stt.warmup()
+    hearings = hear(voices, questions, {name: db.path for name, db in built.items()},
+                    lambda audio, hints: stt.transcribe_text(audio, hints=hints))
+    summary = summarize(hearings)
+    summary["voices"] = {v.name: {"espeak": v.espeak, "speed": v.speed, "pitch": v.pitch, "snr_db": v.snr_db,
+                                  "reverb_s": v.reverb_s} for v in voices}
+    summary["seconds"] = {"dbs": round(t_dbs - t0, 1), "total": round(time.perf_counter() - t0, 1)}
+    summary["hearings"] = [h.__dict__ for h in hearings]
+    return summary

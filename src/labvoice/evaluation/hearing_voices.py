@@ -1,0 +1,84 @@
+"""Voices other than the app's own for the hearing rig (issue 19): espeak-ng voices and variants at several
+speeds and pitches, some with light room reverb or noise, resampled to 16 kHz mono float32 as the
+listener hands utterances to speech recognition. Deterministic: noise and reverb come from a seeded RNG.
+"""
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+SAMPLE_RATE = 16000
+PAD_S = 0.3                  # silence either side, as an endpointed utterance has
+ESPEAK_TIMEOUT_S = 30
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One speaker of the rig. `espeak` is an espeak-ng voice name (with a `+variant`), `speed` in words
+    per minute, `pitch` 0-99; `snr_db` adds white noise at that signal-to-noise ratio; `reverb_s` a
+    room tail with that RT60."""
+
+    name: str
+    espeak: str
+    speed: int = 160
+    pitch: int = 50
+    snr_db: float | None = None
+    reverb_s: float = 0.0
+
+
+VOICES: tuple[Voice, ...] = (
+    Voice("us-m3", "en-us+m3", 150, 45),
+    Voice("gb", "en-gb", 135, 40),
+    Voice("us-f2-fast", "en-us+f2", 185, 65),
+    Voice("gb-scotland-reverb", "en-gb-scotland+m7", 160, 35, reverb_s=0.35),
+    Voice("us-f4-noise", "en-us+f4", 165, 55, snr_db=20.0),
+)
+
+
+def speak(text: str, voice: Voice) -> np.ndarray:
+    """`text` said by `voice`: 16 kHz mono float32 with PAD_S of silence either side."""
+    with tempfile.TemporaryDirectory(prefix="labvoice-voice-") as folder:
+        wav = Path(folder) / "said.wav"
+        subprocess.run(["espeak-ng", "-v", voice.espeak, "-s", str(voice.speed), "-p", str(voice.pitch),
+                        "-w", str(wav), text], check=True, capture_output=True, timeout=ESPEAK_TIMEOUT_S)
+        audio, rate = sf.read(str(wav), dtype="float32", always_2d=True)
+    audio = audio.mean(axis=1)
+    if rate != SAMPLE_RATE:
+        audio = soxr.resample(audio, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
+    rng = np.random.default_rng(zlib.crc32(f"{voice.name}|{text}".encode()))
+    if voice.reverb_s > 0:
+        audio = reverberate(audio, voice.reverb_s, rng)
+    pad = np.zeros(int(PAD_S * SAMPLE_RATE), np.float32)
+    audio = np.concatenate([pad, audio, pad])
+    if voice.snr_db is not None:
+        audio = with_noise(audio, voice.snr_db, rng)
+    peak = float(np.max(np.abs(audio))) or 1.0
+    return (audio * min(1.0, 0.9 / peak)).astype(np.float32)
+
+
+def reverberate(audio: np.ndarray, rt60_s: float, rng: np.random.Generator) -> np.ndarray:
+    """A small room: the direct sound plus an exponentially decaying noise tail (-60 dB at `rt60_s`)."""
+    from scipy.signal import fftconvolve
+
+    n = int(rt60_s * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
+    tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60_s) * 0.25
+    tail[: int(0.005 * SAMPLE_RATE)] = 0.0          # first reflections after 5 ms
+    impulse = np.concatenate([[1.0], tail[1:]])
+    wet = fftconvolve(audio, impulse)[: len(audio) + n // 2]
+    return (wet / (np.max(np.abs(wet)) or 1.0) * np.max(np.abs(audio))).astype(np.float32)
+
+
+def with_noise(audio: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """White noise at `snr_db` below the speech's power (measured where it is not silent)."""
+    voiced = audio[np.abs(audio) > 1e-4]
+    power = float(np.mean(voiced ** 2)) if voiced.size else 1e-6
+    noise = rng.standard_normal(len(audio)) * np.sqrt(power / (10 ** (snr_db / 10)))
+    return (audio + noise).astype(np.float32)
