@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from labvoice.knowledge.doc_search import words
+from labvoice.knowledge.retriever import Retrieval
 from labvoice.knowledge.route import DOCUMENT_NAMES
 
 NOT_FOUND = "I don't find that in your documents."
@@ -28,13 +29,14 @@ MIN_SENTENCE_SCORE = 0.42   # below this best sentence score: not in the documen
 MIN_BOTH_SCORE = 0.3        # a run question measured against a document: its rule is said when this close
 MIN_COSINE_ALONE = 0.62     # a sentence this close in meaning needs no shared word
 MEANING_WEIGHT = 0.7        # sentence score = MEANING_WEIGHT * cosine + rest * share of the question's words
+UNKNOWN_WORD_PENALTY = 0.12  # per word of the question that the passages read do not have
 SECOND_WITHIN = 0.06        # a second sentence is said when it scores this close to the first
 SHORT_SENTENCE_WORDS = 7    # ... or when the first is this short (a heading-like lead-in)
 MAX_SENTENCE_CHARS = 400
 _ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|etc|vs|cf|approx|Dr|Mr|Ms|Sir|No|Fig|al)\.", re.I)
-_INITIALS = re.compile(r"\b([A-Z])\.(?=\s?[A-Z])")
+_INITIALS = re.compile(r"(?<!\w)([A-Z])\.(?=\s?\S)")
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9_`-])")
-_LIST_NUMBER = re.compile(r"(^|(?<=[.!?:]))\s*\d{1,2}[.)]\s+(?=[A-Z])")
+_LIST_NUMBER = re.compile(r"(?:^|(?<=[a-z)][.!?]))\s*\d{1,2}[.)]\s+(?=[A-Z])")
 _DEFINITION = re.compile(r"^([A-Za-z][\w ,/()-]{1,48}?):\s+(?=\S)")
 _DOT = "\u2024"             # stands in for an abbreviation's dot while splitting
 DOC_NOUNS = {"protocol", "checklist", "glossary", "handbook", "notes", "guide", "manual", "policy", "readme",
@@ -67,25 +69,32 @@ class DocumentAnswer:
 
 
 def passage_body(text: str) -> str:
-    """A card's sentences: without the "From file, heading:" line and the overlap carried over from
-    the previous chunk (the one line that a single newline ends; paragraphs end with a blank line)."""
+    """A card's text without its "From file, heading:" line. The overlap carried over from the
+    previous chunk stays (its first, cut sentence is dropped by `split_sentences`)."""
     if text.startswith("From ") and "\n" in text:
         text = text.split("\n", 1)[1]
-    first, sep, rest = text.partition("\n")
-    if sep and not rest.startswith("\n") and rest.strip():
-        text = rest
     return text.strip()
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a passage; list numbers dropped, abbreviations and initials not taken as ends."""
-    out = []
-    for paragraph in re.split(r"\n\s*\n", text):
+    """Sentences of a passage; list numbers dropped, abbreviations and initials not taken as ends,
+    a cut sentence (starting in lower case) left out, a short lead-in ("Original Owners:") joined
+    to the sentence it introduces."""
+    out: list[str] = []
+    lead = ""
+    for paragraph in re.split(r"\n", text):
         paragraph = _LIST_NUMBER.sub(" ", " ".join(paragraph.split())).strip()
         protected = _INITIALS.sub(lambda m: m.group(1) + _DOT, _ABBREVIATIONS.sub(lambda m: m.group(1) + _DOT,
                                                                                      paragraph))
         for sentence in _SPLIT.split(protected):
             sentence = sentence.replace(_DOT, ".").strip(" -")
+            if not sentence or sentence[:1].islower() and not _DEFINITION.match(sentence):
+                continue      # the cut end of a sentence (a glossary's "alpha: ..." is whole)
+            if sentence.endswith(":") and len(sentence.split()) <= SHORT_SENTENCE_WORDS:
+                lead = f"{lead} {sentence}".strip()
+                continue
+            sentence = f"{lead} {sentence}".strip()
+            lead = ""
             if len(words(sentence)) >= 2:
                 out.append(sentence[:MAX_SENTENCE_CHARS])
     return out
@@ -131,48 +140,59 @@ def _sentence_vectors(embedder: Any, sentences: Sequence[str]) -> np.ndarray:
         return np.stack([_VECTORS[(key, s)] for s in sentences])
 
 
+STEM_CHARS = 5              # words are matched on their first letters ("donated"/"donor" no, "rounded"/"round" yes)
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:STEM_CHARS] for w in words(text)}
+
+
 def _topic_words(question: str) -> set[str]:
-    """The question's content words that say what it is about (not "document", "say", "mean")."""
-    return {w for w in words(question) if w not in DOCUMENT_NAMES and w not in {"mean", "meaning", "defined",
-                                                                                 "define", "explain", "lab"}}
+    """The question's content words that say what it is about (not "document", "say", "mean"), as stems."""
+    return {w[:STEM_CHARS] for w in words(question) if w not in DOCUMENT_NAMES and w not in {
+        "mean", "meaning", "defined", "define", "explain", "lab"}}
 
 
-def choose_sentences(question: str, passages: Sequence[Any], embedder: Any) -> tuple[list[tuple[float, int, int]],
-                                                                                      list[list[str]]]:
-    """Score every sentence of the top passages: (score, passage number, sentence number), best first."""
+def choose_sentences(question: str, passages: Sequence[Any], embedder: Any,
+                     unknown: int = 0) -> tuple[list[tuple[float, int, int]], list[list[str]]]:
+    """Score every sentence of the top passages: (score, passage number, sentence number), best first.
+    `unknown`: how many of the question's words no document has at all ("BLEU"): each lowers every score."""
     topic = _topic_words(question)
     sentences = [split_sentences(passage_body(p.text)) for p in passages]
     flat = [(i, j, s) for i, group in enumerate(sentences) for j, s in enumerate(group)]
     if not flat or embedder is None:
         return [], sentences
     question_vector = embedder.embed_query(question)
-    cosines = _sentence_vectors(embedder, [s for _, _, s in flat]) @ question_vector
+    # each sentence is embedded under its heading: "Donor: Nick Street" means little without its dataset
+    cosines = _sentence_vectors(embedder, [f"{passages[i].heading}: {s}" if passages[i].heading else s
+                                           for i, _, s in flat]) @ question_vector
     scored = []
     for (i, j, sentence), cosine in zip(flat, cosines):
-        said = set(words(f"{passages[i].path.rsplit('.', 1)[0]} {passages[i].heading} {sentence}"))
+        said = _stems(f"{passages[i].path.rsplit('.', 1)[0]} {passages[i].heading} {sentence}")
         share = len(topic & said) / len(topic) if topic else 0.0
-        if not (topic & set(words(sentence)) or topic & said and cosine >= MIN_SENTENCE_SCORE) \
+        if not (topic & _stems(sentence) or topic & said and cosine >= MIN_SENTENCE_SCORE) \
                 and cosine < MIN_COSINE_ALONE:
             continue     # shares no word of the question with it and is not close in meaning
-        scored.append((MEANING_WEIGHT * float(cosine) + (1 - MEANING_WEIGHT) * share, i, j))
+        penalty = UNKNOWN_WORD_PENALTY * unknown if cosine < MIN_COSINE_ALONE else 0.0
+        scored.append((MEANING_WEIGHT * float(cosine) + (1 - MEANING_WEIGHT) * share - penalty, i, j))
     scored.sort(key=lambda item: -item[0])
     return scored, sentences
 
 
 def answer_from_documents(question: str, passages: Sequence[Any], embedder: Any,
-                          min_score: float = MIN_SENTENCE_SCORE) -> DocumentAnswer:
+                          min_score: float = MIN_SENTENCE_SCORE, unknown: int = 0) -> DocumentAnswer:
     """The sentence or two that answer `question` from `passages` (document passages, best first),
     or NOT_FOUND when none scores `min_score`."""
-    docs = [p for p in passages if getattr(p, "source", "doc") == "doc"][:PASSAGES_READ]
-    scored, sentences = choose_sentences(question, docs, embedder)
+    docs = [p for p in passages if p.source == "doc"][:PASSAGES_READ]
+    scored, sentences = choose_sentences(question, docs, embedder, unknown)
     if not scored or scored[0][0] < min_score:
         return DocumentAnswer(False, f"{NOT_FOUND} {NOT_FOUND_HELP}", f"{NOT_FOUND} {NOT_FOUND_HELP}", ())
     best, i, j = scored[0]
     chosen = [j]
     group = sentences[i]
     for score, i2, j2 in scored[1:]:
-        if i2 == i and abs(j2 - j) == 1 and (score >= best - SECOND_WITHIN or len(group[j].split())
-                                             <= SHORT_SENTENCE_WORDS or group[j].endswith(":")):
+        if i2 == i and j2 == j + 1 and (score >= best - SECOND_WITHIN or group[j].endswith(":") or min(
+                len(group[j].split()), len(group[j2].split())) <= SHORT_SENTENCE_WORDS):
             chosen.append(j2)
             break
     used = tuple(group[k] for k in sorted(chosen))
@@ -182,16 +202,18 @@ def answer_from_documents(question: str, passages: Sequence[Any], embedder: Any,
     return DocumentAnswer(True, " ".join(used), spoken, (source,))
 
 
-def reply_from_documents(retrieval: Any, embedder: Any) -> DocumentAnswer:
+def reply_from_documents(retrieval: Retrieval, embedder: Any) -> DocumentAnswer:
     """The document answer of one turn (the answerer, `ask` and the evaluation all use this one).
     Routed "both": the run facts first (as the run answer says them), then what the document says."""
-    route = getattr(retrieval.route, "route", "documents")
+    route = retrieval.route.route if retrieval.route is not None else "documents"
     facts = retrieval.factset.facts
     if route == "both" and facts:
-        found = answer_from_documents(retrieval.question, retrieval.passages, embedder, MIN_BOTH_SCORE)
+        rule = getattr(retrieval.route, "document_question", "") or retrieval.question
+        found = answer_from_documents(rule, retrieval.passages, embedder, MIN_BOTH_SCORE)
         template = retrieval.factset.templated_answer or " ".join(f.spoken for f in facts)
-        display = getattr(retrieval.factset, "display_answer", "") or " ".join(f.text for f in facts)
+        display = retrieval.factset.display_answer
         if not found.found:
             return DocumentAnswer(False, display, template, ())
         return DocumentAnswer(True, f"{display} {found.display}", f"{template} {found.spoken}", found.sources)
-    return answer_from_documents(retrieval.question, retrieval.passages, embedder)
+    return answer_from_documents(retrieval.question, retrieval.passages, embedder,
+                                 unknown=len(getattr(retrieval.route, "unknown", ())))

@@ -92,6 +92,8 @@ class DocumentSearch:
                          for i in rows]
         self.vectors = index.vectors()[self.rows] if rows else np.zeros((0, index.dimension), np.float32)
         self.vocabulary = vocabulary_of(self.passages)
+        # the documents' words, by their first letters (route.STEM): "diverged" finds "divergence"
+        self.words = frozenset(w[:6] for p in self.passages for w in words(f"{p.heading} {_body(p.text)}"))
         self._bm25 = None
         if rows:
             self._bm25 = bm25s.BM25()

@@ -6,17 +6,23 @@ rebuild the index.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from labvoice.knowledge.facts import Context, FactFinder, QueryResult, classifier_for
 from labvoice.knowledge.query.model import DocumentQuestion, FlagRequest, RunQuery, SmallTalk, Unsupported
 from labvoice.knowledge.live_runs import RunSnapshot, shared_runs
-from labvoice.knowledge.route import RouteDecision, decide, meaning_margin, warm
+from labvoice.knowledge.route import RouteDecision, decide, meaning_margin, unknown_words, warm
 from labvoice.knowledge.store import ManifestStore
+
+if TYPE_CHECKING:   # faiss and the embedder load only where an index is used
+    from labvoice.knowledge.embedder import Embedder
+    from labvoice.knowledge.index import KnowledgeIndex
+    from labvoice.knowledge.index import Passage as IndexPassage
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +38,15 @@ class Passage:
 
 
 class PassageSource(Protocol):
-    def search_text(self, text: str, k: int) -> list: ...
+    """Where passages come from: a `LiveIndex` (the index version live now) or one loaded
+    `KnowledgeIndex`. `embedder` embeds questions (None: text search only); `current()` is the
+    loaded index version behind it."""
+
+    embedder: Embedder | None
+
+    def search_text(self, text: str, k: int) -> list[IndexPassage]: ...
+
+    def current(self) -> KnowledgeIndex: ...
 
 
 @dataclass(frozen=True)
@@ -91,8 +105,9 @@ class Retriever:
         k = config.knowledge
         retriever = cls(ManifestStore(config.paths.db), passages, k.top_k_runs, k.top_k_passages, k.min_passage_score)
         # the question-shape exemplars are embedded now, not during the first question (~1-3 s on CPU)
-        classifier_for(getattr(passages, "embedder", None)).warm()
-        warm(getattr(passages, "embedder", None))   # and the routing exemplars (route.py)
+        embedder = passages.embedder if passages is not None else None
+        classifier_for(embedder).warm()
+        warm(embedder)   # and the routing exemplars (route.py)
         return retriever
 
     def runs(self) -> RunSnapshot:
@@ -113,7 +128,7 @@ class Retriever:
         no query shape expresses it, or unclassified chit-chat ("could you tell me?"), which is
         also what a question broken off in a pause reads as. Parse only, nothing is run."""
         with self._parse_lock:
-            outcome = self.finder().parse(words, None, classifier_for(getattr(self.passages, "embedder", None)))
+            outcome = self.finder().parse(words, None, classifier_for(self._embedder()))
         parsed = outcome.parsed
         if isinstance(parsed, SmallTalk):
             return parsed.kind != "other"
@@ -125,7 +140,7 @@ class Retriever:
         finder = self.finder()
         timings: dict = {}
         with self._parse_lock:
-            factset = finder.ask(question, context, classifier_for(getattr(self.passages, "embedder", None)),
+            factset = finder.ask(question, context, classifier_for(self._embedder()),
                                  timings=timings)
         return self._with_passages(question, factset, t0, timings)
 
@@ -135,10 +150,13 @@ class Retriever:
         factset = self.finder().find(parsed)
         return self._with_passages(question, factset, t0, {"query": (time.perf_counter() - t0) * 1000})
 
-    def _index(self):
+    def _embedder(self) -> Embedder | None:
+        """The question embedder of the passage source (None: no index)."""
+        return self.passages.embedder if self.passages is not None else None
+
+    def _index(self) -> KnowledgeIndex:
         """The loaded index version behind the passage source (a LiveIndex or a KnowledgeIndex)."""
-        current = getattr(self.passages, "current", None)
-        return current() if current is not None else self.passages
+        return self.passages.current()
 
     def _db_words(self) -> frozenset[str]:
         """The DB's names (metrics, parameters, datasets, model kinds) as words, for routing."""
@@ -148,15 +166,19 @@ class Retriever:
         vocab = snapshot.vocab   # outside `derived` (its lock is not re-entrant)
 
         def build(_runs) -> frozenset[str]:
-            names = list(vocab.metrics) + list(vocab.params) + list(vocab.datasets) + list(vocab.model_kinds)
-            return frozenset(w for name in names for w in words(str(name)))
+            from labvoice.knowledge.query.wording import words_for_name
+
+            names = [str(n) for n in list(vocab.metrics) + list(vocab.params) + list(vocab.datasets)
+                     + list(vocab.model_kinds)]
+            said = [words_for_name(n) for n in names]   # as people say them: val_f1 -> "validation F1"
+            return frozenset(w for text in names + said for w in words(text))
         return snapshot.derived("route_db_words", build)
 
     def _route(self, question: str, factset: QueryResult, warnings: list[str]) -> tuple[RouteDecision, tuple]:
         """Where the question goes (route.py) and, for documents, the hybrid search's passages."""
         from labvoice.knowledge.doc_search import search_for
 
-        embedder = getattr(self.passages, "embedder", None)
+        embedder = self._embedder()
         search = None
         if self.passages is not None and self.top_k_passages:
             try:
@@ -174,10 +196,20 @@ class Retriever:
 
         decision = decide(question, factset.query, bool(factset.facts),
                           vocabulary=search.vocabulary if search is not None else None, db_words=self._db_words(),
-                          meaning=lambda: meaning_margin(embedder, embedded()))
+                          meaning=lambda: meaning_margin(embedder, embedded()),
+                          doc_words=search.words if search is not None else frozenset())
         if decision.route not in ("documents", "both") or search is None or embedded() is None:
             return decision, ()
-        hits = search.search(question, embedded(), self.top_k_passages)
+        decision = dataclasses.replace(decision, unknown=unknown_words(question, self._db_words(), search.words))
+        if decision.route == "both":   # the document's rule, not the run's names ("wine" is in the dataset notes)
+            from labvoice.knowledge.doc_search import words
+
+            db_words = self._db_words()
+            rule = " ".join(w for w in question.split() if not set(words(w)) & db_words) or question
+            decision = dataclasses.replace(decision, document_question=rule)
+            hits = search.search(rule, embedder.embed_query(rule), self.top_k_passages)
+        else:
+            hits = search.search(question, embedded(), self.top_k_passages)
         return decision, tuple(Passage(h.passage.text, "doc", (), h.score, h.passage.path, h.passage.heading)
                                for h in hits)
 
@@ -216,4 +248,4 @@ class Retriever:
             log.warning("passage search failed: %s", err)
             return ()
         return tuple(Passage(p.text, p.source, tuple(p.run_ids), float(p.score), str(p.path or ""),
-                             getattr(p, "heading", "")) for p in found if p.score >= self.min_passage_score)
+                             p.heading) for p in found if p.score >= self.min_passage_score)

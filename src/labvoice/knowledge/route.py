@@ -27,6 +27,9 @@ from labvoice.knowledge.query.model import Clarify, DocumentQuestion, FlagReques
 Route = Literal["runs", "documents", "both", "small_talk"]
 CHAT_KINDS = ("greeting", "joke", "capabilities", "thanks", "goodbye")
 MEANING_MARGIN = 0.02     # document exemplars must beat run exemplars by this much to count as a cue
+MEANING_ALONE = 0.1       # with no document word at all, the meaning must be this clear
+STEM = 6                  # words are compared on their first letters ("diverged" and "divergence")
+UNEXPLAINED_ALONE = 2     # this many words only the documents explain send a run query to them
 STRONG_MARGIN = 0.12      # ... by this much, the meaning alone sends a run query to the documents
 
 # Words that name a document or what lab documents define; written for this module, not copied
@@ -63,12 +66,26 @@ DOCUMENT_EXEMPLARS = (
     "what is the policy on random seeds", "what is the definition of this loss",
     "describe the data set", "what does the documentation recommend",
 )
+_RUN_EXTRA = ("run runs experiment experiments trained training model models best worst top highest lowest average "
+              "mean median many count number compare latest recent first last show list which what score one two "
+              "three four five six seven eight nine ten hundred thousand")
 RUN_EXEMPLARS = (
     "which run has the highest score", "how many runs did I train", "average score per model",
     "show me the latest runs", "what learning rate did the best run use", "compare the two models on this data",
     "list the runs with score above a number", "which model did best on the data set", "the worst run last week",
     "what was the loss of that run", "how long did the runs take",
 )
+
+
+def _run_words() -> frozenset[str]:
+    """Words the run-question parser reads as the shape of a run query (its own exemplars)."""
+    from labvoice.knowledge.query.shapes import EXEMPLARS
+
+    texts = [t for group in EXEMPLARS.values() for t in group] + list(RUN_EXEMPLARS) + [_RUN_EXTRA]
+    return frozenset(w for t in texts for w in words(t))
+
+
+RUN_WORDS = _run_words()
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,9 @@ class RouteDecision:
     reason: str
     terms: tuple[str, ...] = ()
     margin: float = 0.0
+    unexplained: tuple[str, ...] = ()    # words neither the DB nor a run query explains, that the documents hold
+    unknown: tuple[str, ...] = ()        # words of the question that no document has at all ("BLEU")
+    document_question: str = ""          # "both": the question without the run's names (what the documents are asked)
 
 
 class _Exemplars:
@@ -120,15 +140,37 @@ def document_terms(question: str, vocabulary: DocumentVocabulary | None, db_word
     """The document terms the question names that the run DB does not: phrases of the documents'
     vocabulary, and document words (a DB name such as "iris" or "f1" is not one by itself)."""
     said = words(question)
-    terms = [w for w in said if w in DOCUMENT_WORDS and w not in db_words]
+    terms = [w for w in said if w[:STEM] in _DOCUMENT_STEMS and w not in db_words]
     if vocabulary is not None:
         terms += [p for p in vocabulary.named_in(question) if not set(p.split()) <= db_words | GENERIC_WORDS]
-        terms += [w for w in said if w in vocabulary.words and len(w) >= 5 and w not in db_words | GENERIC_WORDS]
+        terms += [w for w in said if w in vocabulary.words and len(w) >= 5 and w not in db_words | GENERIC_WORDS
+                  and w not in RUN_WORDS]
     return tuple(dict.fromkeys(terms))
 
 
+_INFORMATION_QUESTION = re.compile(r"^\s*(?:what|how|who|when|where|why|which|is|are|do|does|did|can|should|must)"
+                                   r"\b(?:\W+\w+){3,}", re.I)
+_DOCUMENT_STEMS = frozenset(w[:STEM] for w in DOCUMENT_WORDS)
+_RUN_ASK = re.compile(r"\b(?:which|list|show|how many|count|any)\b(?: \w+){0,3} runs?\b", re.I)
+
+
+def unexplained_words(question: str, db_words: frozenset[str], doc_words: frozenset[str]) -> tuple[str, ...]:
+    """The question's words that the documents hold but neither the DB's names nor the words of a run
+    query explain ("malignant", "grown", "booked"): what a run answer would leave unsaid."""
+    return tuple(dict.fromkeys(w for w in words(question) if w[:STEM] in doc_words and w not in db_words
+                               and w not in RUN_WORDS and not any(c.isdigit() for c in w)))
+
+
+def unknown_words(question: str, db_words: frozenset[str], doc_words: frozenset[str]) -> tuple[str, ...]:
+    """The question's topic words that no document holds (by their first letters), nor the DB's names."""
+    return tuple(dict.fromkeys(w for w in words(question) if w[:STEM] not in doc_words and w not in db_words
+                               and w not in RUN_WORDS and w not in DOCUMENT_NAMES and len(w) > 2
+                               and w not in ("mean", "meaning", "define", "explain")))
+
+
 def decide(question: str, parsed: Any, has_facts: bool, *, vocabulary: DocumentVocabulary | None,
-           db_words: frozenset[str], meaning: Callable[[], float]) -> RouteDecision:
+           db_words: frozenset[str], meaning: Callable[[], float],
+           doc_words: frozenset[str] = frozenset()) -> RouteDecision:
     """The route of one question. `meaning()` gives `meaning_margin` for the question; it is called
     only when the words leave the route open (a run query with facts and no document word costs no
     embedding). `db_words`: the DB's names as words."""
@@ -138,20 +180,26 @@ def decide(question: str, parsed: Any, has_facts: bool, *, vocabulary: DocumentV
         return RouteDecision("small_talk", f"small talk ({parsed.kind})")
     terms = document_terms(question, vocabulary, db_words)
     asks = bool(_ASKS_DOCUMENT.search(question))
-    if isinstance(parsed, RunQuery) and has_facts and not terms and not asks:
+    left = unexplained_words(question, db_words, doc_words)
+    if isinstance(parsed, RunQuery) and has_facts and not terms and not asks and not left:
         return RouteDecision("runs", "a run query with facts")
     margin = meaning()
     if isinstance(parsed, RunQuery) and has_facts:
         # naming a document ("the checklist") or a phrase the documents define is clear by itself
         named = any(t in DOCUMENT_NAMES or " " in t for t in terms)
-        about_docs = named or (terms and (asks or margin > MEANING_MARGIN)) or (asks and margin > STRONG_MARGIN)
+        picks_runs = bool(_RUN_ASK.search(question))
+        about_docs = named or (terms and (asks or margin > MEANING_MARGIN)) or (asks and margin > STRONG_MARGIN) \
+            or len(left) >= UNEXPLAINED_ALONE or (left and (asks or margin > MEANING_MARGIN)) \
+            or (terms and left and not picks_runs)
         if not about_docs:
-            return RouteDecision("runs", "a run query with facts", terms, margin)
-        if _RUN_SELECTION.search(question) and not asks:
-            return RouteDecision("both", "a run measured against a document", terms, margin)
-        return RouteDecision("documents", "names a document term", terms, margin)
-    if isinstance(parsed, DocumentQuestion) or terms or asks or margin > MEANING_MARGIN:
-        return RouteDecision("documents", "about the documents", terms, margin)
+            return RouteDecision("runs", "a run query with facts", terms, margin, left)
+        if _RUN_SELECTION.search(question) and not asks and named:
+            return RouteDecision("both", "a run measured against a document", terms, margin, left)
+        return RouteDecision("documents", "names a document term", terms, margin, left)
+    if isinstance(parsed, DocumentQuestion) or terms or asks or left or margin > MEANING_ALONE:
+        return RouteDecision("documents", "about the documents", terms, margin, left)
+    if isinstance(parsed, SmallTalk) and not (_INFORMATION_QUESTION.match(question) and parsed.kind == "other"):
+        return RouteDecision("small_talk", "chat, not about the documents", terms, margin, left)
     if isinstance(parsed, SmallTalk):
-        return RouteDecision("small_talk", "chat, not about the documents", terms, margin)
-    return RouteDecision("runs", "about the runs, though no query answers it", terms, margin)
+        return RouteDecision("documents", "a question for information, not chat", terms, margin, left)
+    return RouteDecision("runs", "about the runs, though no query answers it", terms, margin, left)
