@@ -1,0 +1,97 @@
+"""Names heard as names (knowledge/query/heard.py): sound-alike spans of a spoken transcript rewritten to the
+DB name's spoken form, on a small real manifests DB; words that already bind, sure words, and spans two
+names fit equally are left as they were."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from labvoice.knowledge.facts import FactFinder
+from labvoice.knowledge.query.heard import hint_names, link, sayables
+from labvoice.knowledge.store import ManifestStore
+
+SCHEMA = """CREATE TABLE manifests (run_id TEXT PRIMARY KEY, timestamp TEXT, git_hash TEXT, git_diff TEXT,
+command TEXT, python_version TEXT, pip_freeze TEXT, device_info TEXT, dataset_id TEXT, params_json TEXT,
+final_metrics_json TEXT, artifacts_json TEXT, wandb_url TEXT, note TEXT)"""
+DATASETS = ("glue/sst2", "cifar10", "cifar100", "yelp_polarity")
+MODELS = ("roberta-base", "roberta-large", "microsoft/deberta-v3-large", "mobilenetv3_large_100")
+
+
+@pytest.fixture(scope="module")
+def finder(tmp_path_factory) -> FactFinder:
+    path = tmp_path_factory.mktemp("heard") / "runs.db"
+    with sqlite3.connect(path) as db:
+        db.execute(SCHEMA)
+        n = 0
+        for d, dataset in enumerate(DATASETS):
+            for m, model in enumerate(MODELS):
+                for lr in (1e-5, 3e-5):
+                    n += 1
+                    params = {"model_name": model, "learning_rate": lr, "weight_decay": 0.01 * (m + 1)}
+                    metrics = {"eval_accuracy": 0.7 + 0.01 * n, "eval_loss": 1.0 - 0.01 * n}
+                    db.execute("INSERT INTO manifests (run_id, timestamp, dataset_id, command, params_json, "
+                               "final_metrics_json, artifacts_json, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               (f"{n:08x}", f"2026-11-{d + 1:02d}T10:{n:02d}:00+00:00", dataset, "python train.py",
+                                json.dumps(params), json.dumps(metrics), "[]", ""))
+    return FactFinder(ManifestStore(path).runs())
+
+
+def names_in(finder: FactFinder, text: str) -> set[str]:
+    query = finder.parse(text).parsed
+    dumped = json.dumps(query.model_dump(mode="json"))
+    return {n for n in DATASETS + MODELS + ("weight_decay", "learning_rate", "eval_loss") if f'"{n}"' in dumped}
+
+
+@pytest.mark.parametrize("heard, said, name", [
+    ("which robber to large run did best on sst 2", "roberta large", "roberta-large"),
+    ("how many runs on yelpolarity", "yelp polarity", "yelp_polarity"),
+    ("which way to decay gave the best accuracy", "weight decay", "weight_decay"),
+    ("best run on C far ten", "cifar 10", "cifar10"),
+])
+def test_a_sound_alike_is_rewritten_to_the_name_and_then_parses_as_it(finder, heard, said, name):
+    assert name not in names_in(finder, heard)
+    linked = link(heard, finder.catalog)
+    assert said in linked.text.lower(), linked
+    assert [r.name for r in linked.rewrites] == [name]
+    assert name in names_in(finder, linked.text)
+
+
+def test_letters_and_numbers_said_apart_still_name_the_dataset(finder):
+    for heard in ("best run on S S T two", "which deberta v 3 large run is best"):
+        linked = link(heard, finder.catalog)
+        assert not any(r.kind == "dataset" and r.name != "glue/sst2" for r in linked.rewrites)
+    assert "glue/sst2" in names_in(finder, link("best run on S S T two", finder.catalog).text)
+    assert "microsoft/deberta-v3-large" in names_in(finder, link("which deberta v 3 large run is best",
+                                                                 finder.catalog).text)
+
+
+def test_words_that_already_bind_and_plain_questions_are_left_alone(finder):
+    for heard in ("which roberta base run did best on cifar 100", "how many runs are there",
+                  "what was the lowest eval loss", "show me the last three runs"):
+        linked = link(heard, finder.catalog)
+        assert linked.text == heard and linked.rewrites == ()
+
+
+def test_a_span_two_names_fit_is_not_linked_to_either(finder):
+    # "c far" without its number sounds like cifar10 and cifar100 alike: no guess
+    linked = link("best run on c far", finder.catalog)
+    assert not any(r.name in ("cifar10", "cifar100") for r in linked.rewrites)
+
+
+def test_words_whisper_was_sure_of_are_not_rewritten(finder):
+    heard = "how many runs on yelpolarity"
+    assert link(heard, finder.catalog, {"yelpolarity": 0.97}).rewrites == ()
+    assert [r.name for r in link(heard, finder.catalog, {"yelpolarity": 0.41}).rewrites] == ["yelp_polarity"]
+
+
+def test_hints_are_the_names_as_said_and_every_sayable_binds_its_own_name(finder):
+    hints = hint_names(finder.catalog)
+    assert {"sst 2", "cifar 10", "roberta large", "deberta v3 large", "mobilenet v3 large 100"} <= set(hints)
+    assert not any("/" in h or "_" in h for h in hints)
+    forms = sayables(finder.catalog)
+    assert {f.name for f in forms if f.kind == "model"} == set(MODELS)
+    for form in forms:
+        if form.kind in ("dataset", "model"):
+            assert names_in(finder, f"best run on {form.said}") >= {form.name}, form
