@@ -29,7 +29,7 @@ MIN_SENTENCE_SCORE = 0.42   # below this best sentence score: not in the documen
 MIN_BOTH_SCORE = 0.3        # a run question measured against a document: its rule is said when this close
 MIN_COSINE_ALONE = 0.62     # a sentence this close in meaning needs no shared word
 MEANING_WEIGHT = 0.7        # sentence score = MEANING_WEIGHT * cosine + rest * share of the question's words
-UNKNOWN_WORD_PENALTY = 0.12  # per word of the question that the passages read do not have
+UNKNOWN_WORD_PENALTY = 0.06  # per word of the question that the passages read do not have
 SECOND_WITHIN = 0.06        # a second sentence is said when it scores this close to the first
 SHORT_SENTENCE_WORDS = 7    # ... or when the first is this short (a heading-like lead-in)
 MAX_SENTENCE_CHARS = 400
@@ -37,7 +37,7 @@ _ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|etc|vs|cf|approx|Dr|Mr|Ms|Sir|No|Fig|
 _INITIALS = re.compile(r"(?<!\w)([A-Z])\.(?=\s?\S)")
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9_`-])")
 _LIST_NUMBER = re.compile(r"(?:^|(?<=[a-z)][.!?]))\s*\d{1,2}[.)]\s+(?=[A-Z])")
-_DEFINITION = re.compile(r"^([A-Za-z][\w ,/()-]{1,48}?):\s+(?=\S)")
+_DEFINITION = re.compile(r"^([A-Za-z][\w,/()-]*(?: [\w,/()-]+){0,3}):\s+(?=\S)")   # "term: what it is"
 _DOT = "\u2024"             # stands in for an abbreviation's dot while splitting
 DOC_NOUNS = {"protocol", "checklist", "glossary", "handbook", "notes", "guide", "manual", "policy", "readme",
              "description", "report", "faq", "wiki", "conventions", "rules"}
@@ -82,14 +82,20 @@ def split_sentences(text: str) -> list[str]:
     to the sentence it introduces."""
     out: list[str] = []
     lead = ""
+    head, sep, rest = text.partition("\n")
+    first = bool(sep) and not rest.startswith("\n")    # a chunk's first line is the previous one's tail
     for paragraph in re.split(r"\n", text):
         paragraph = _LIST_NUMBER.sub(" ", " ".join(paragraph.split())).strip()
         protected = _INITIALS.sub(lambda m: m.group(1) + _DOT, _ABBREVIATIONS.sub(lambda m: m.group(1) + _DOT,
                                                                                      paragraph))
         for sentence in _SPLIT.split(protected):
             sentence = sentence.replace(_DOT, ".").strip(" -")
-            if not sentence or sentence[:1].islower() and not _DEFINITION.match(sentence):
-                continue      # the cut end of a sentence (a glossary's "alpha: ..." is whole)
+            cut = first and sentence[:1].islower() and not _DEFINITION.match(sentence)
+            first = first and not sentence
+            if not sentence or cut:
+                first = False
+                continue      # the overlap's cut sentence end (a glossary's "alpha: ..." is whole)
+            first = False
             if sentence.endswith(":") and len(sentence.split()) <= SHORT_SENTENCE_WORDS:
                 lead = f"{lead} {sentence}".strip()
                 continue
@@ -208,7 +214,7 @@ def reply_from_documents(retrieval: Retrieval, embedder: Any) -> DocumentAnswer:
     route = retrieval.route.route if retrieval.route is not None else "documents"
     facts = retrieval.factset.facts
     if route == "both" and facts:
-        rule = getattr(retrieval.route, "document_question", "") or retrieval.question
+        rule = retrieval.route.document_question or retrieval.question   # routed "both": a decision was made
         found = answer_from_documents(rule, retrieval.passages, embedder, MIN_BOTH_SCORE)
         template = retrieval.factset.templated_answer or " ".join(f.spoken for f in facts)
         display = retrieval.factset.display_answer
@@ -216,4 +222,4 @@ def reply_from_documents(retrieval: Retrieval, embedder: Any) -> DocumentAnswer:
             return DocumentAnswer(False, display, template, ())
         return DocumentAnswer(True, f"{display} {found.display}", f"{template} {found.spoken}", found.sources)
     return answer_from_documents(retrieval.question, retrieval.passages, embedder,
-                                 unknown=len(getattr(retrieval.route, "unknown", ())))
+                                 unknown=len(retrieval.route.unknown) if retrieval.route is not None else 0)

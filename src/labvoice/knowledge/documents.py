@@ -25,6 +25,7 @@ _RST_SUBST = re.compile(r"\|[a-z-]+\|", re.I)
 _RST_LINK = re.compile(r"`([^`<]+?)\s*<[^>]+>`_+")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|``)(?=\S)(.+?)(?<=\S)\1")
+_LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,2}[.)])\s+\S")
 _FIELD = re.compile(r"^\s*:([^:]{2,60}):\s*(.*)$")
 
 
@@ -71,6 +72,8 @@ def markdown_sections(text: str) -> tuple[Section, ...]:
         if match:
             pairs.append((match.group(2), []))
         elif not fenced:
+            if _LIST_ITEM.match(line):      # each item its own paragraph: one statement, not a run-on
+                pairs[-1][1].append("")
             pairs[-1][1].append(clean_inline(line))
     return _sections(pairs)
 

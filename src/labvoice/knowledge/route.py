@@ -28,6 +28,7 @@ Route = Literal["runs", "documents", "both", "small_talk"]
 CHAT_KINDS = ("greeting", "joke", "capabilities", "thanks", "goodbye")
 MEANING_MARGIN = 0.02     # document exemplars must beat run exemplars by this much to count as a cue
 MEANING_ALONE = 0.1       # with no document word at all, the meaning must be this clear
+UNKNOWN_STEM = 5          # ... and, to call a word unknown to every document, fewer ("rounded", "round")
 STEM = 6                  # words are compared on their first letters ("diverged" and "divergence")
 UNEXPLAINED_ALONE = 2     # this many words only the documents explain send a run query to them
 STRONG_MARGIN = 0.12      # ... by this much, the meaning alone sends a run query to the documents
@@ -151,7 +152,7 @@ def document_terms(question: str, vocabulary: DocumentVocabulary | None, db_word
 _INFORMATION_QUESTION = re.compile(r"^\s*(?:what|how|who|when|where|why|which|is|are|do|does|did|can|should|must)"
                                    r"\b(?:\W+\w+){3,}", re.I)
 _DOCUMENT_STEMS = frozenset(w[:STEM] for w in DOCUMENT_WORDS)
-_RUN_ASK = re.compile(r"\b(?:which|list|show|how many|count|any)\b(?: \w+){0,3} runs?\b", re.I)
+_RUN_ASK = re.compile(r"\b(?:which|what|list|show|how many|count|any|all|every)\b(?: \w+){0,3} runs?\b", re.I)
 
 
 def unexplained_words(question: str, db_words: frozenset[str], doc_words: frozenset[str]) -> tuple[str, ...]:
@@ -163,7 +164,8 @@ def unexplained_words(question: str, db_words: frozenset[str], doc_words: frozen
 
 def unknown_words(question: str, db_words: frozenset[str], doc_words: frozenset[str]) -> tuple[str, ...]:
     """The question's topic words that no document holds (by their first letters), nor the DB's names."""
-    return tuple(dict.fromkeys(w for w in words(question) if w[:STEM] not in doc_words and w not in db_words
+    doc_stems = {w[:UNKNOWN_STEM] for w in doc_words}
+    return tuple(dict.fromkeys(w for w in words(question) if w[:UNKNOWN_STEM] not in doc_stems and w not in db_words
                                and w not in RUN_WORDS and w not in DOCUMENT_NAMES and len(w) > 2
                                and w not in ("mean", "meaning", "define", "explain")))
 
@@ -190,7 +192,7 @@ def decide(question: str, parsed: Any, has_facts: bool, *, vocabulary: DocumentV
         picks_runs = bool(_RUN_ASK.search(question))
         about_docs = named or (terms and (asks or margin > MEANING_MARGIN)) or (asks and margin > STRONG_MARGIN) \
             or len(left) >= UNEXPLAINED_ALONE or (left and (asks or margin > MEANING_MARGIN)) \
-            or (terms and left and not picks_runs)
+            or (terms and not picks_runs and not _RUN_SELECTION.search(question))
         if not about_docs:
             return RouteDecision("runs", "a run query with facts", terms, margin, left)
         if _RUN_SELECTION.search(question) and not asks and named:
