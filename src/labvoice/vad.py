@@ -103,8 +103,7 @@ class VadOptions:
         return cls(threshold=vad_config.threshold, min_speech_ms=vad_config.min_speech_ms,
                    end_silence_ms=vad_config.end_silence_ms, pre_roll_ms=vad_config.pre_roll_ms,
                    max_utterance_s=vad_config.max_utterance_s,
-                   turn_check_ms=getattr(vad_config, "turn_check_ms", cls.turn_check_ms),
-                   turn_fallback_ms=getattr(vad_config, "turn_fallback_ms", cls.turn_fallback_ms))
+                   turn_check_ms=vad_config.turn_check_ms, turn_fallback_ms=vad_config.turn_fallback_ms)
 
 
 @dataclass(frozen=True)
@@ -252,7 +251,7 @@ class EndOfSpeechDetector:
         if judge is not None and self._confirmed and self.pause_ms > 0:
             if judge.transcribes and not self._speculated and self.pause_ms >= judge.speculate_ms:
                 self._speculated = True
-                if getattr(judge, "background", None) is not None:   # off this thread: frames and the turn check go on
+                if judge.background is not None:   # off this thread: frames and the turn check go on
                     self._spec_number += 1
                     self._spec_pending = True
                     judge.background.submit(self._spec_number, self.audio_so_far())
@@ -277,9 +276,8 @@ class EndOfSpeechDetector:
 
     def close(self) -> None:
         """Stop the judge's background worker (the listener ends)."""
-        close = getattr(self.judge, "close", None)
-        if close is not None:
-            close()
+        if self.judge is not None:
+            self.judge.close()
 
     def finish(self) -> Utterance | None:
         """End of input (a file, or the mic stopping): the confirmed utterance in progress, if any."""

@@ -20,6 +20,7 @@ class FailingChat:
     Every prompt it receives is kept in `prompts` (so a test can see what the LLM was given)."""
 
     name = "failing"
+    structured_output = False
 
     def __init__(self, inner) -> None:
         self.inner = inner
@@ -44,6 +45,9 @@ class FailingChat:
         finally:
             inner.close()   # releases the real model's lock, as a backend does when its stream ends
 
+    def warm_up(self, messages) -> None:
+        self.inner.warm_up(messages)
+
     def close(self) -> None:
         """The wrapped model is shared by the whole session: never closed here."""
 
@@ -53,6 +57,7 @@ class ScriptedChat:
     The prompts it was given are kept in `prompts`, from the moment it is asked."""
 
     name = "scripted"
+    structured_output = False   # it cannot write JSON to a schema (the planner is never used with it)
 
     def __init__(self, tokens: list[str], seconds_per_token: float = 0.0) -> None:
         self.tokens = tokens
@@ -71,6 +76,9 @@ class ScriptedChat:
             if self.seconds_per_token:
                 time.sleep(self.seconds_per_token)
             yield token
+
+    def warm_up(self, messages) -> None:
+        """Nothing cached: every reply is the script."""
 
     def close(self) -> None:
         pass

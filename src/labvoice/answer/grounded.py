@@ -35,9 +35,10 @@ from labvoice.answer.smalltalk import (LLM_JOKE_MIN_HUMOUR, LOST_PUNCHLINE, Joke
                                        joke_messages)
 from labvoice.answer.spoken import speakable
 from labvoice.cancel import CancelToken
+from labvoice.config import LlmConfig, PipelineConfig
 from labvoice.answer.writes import WriteDesk, WriteReply
 from labvoice.knowledge.journal import WriteJournal
-from labvoice.knowledge.query.model import FlagRequest
+from labvoice.knowledge.query.model import FlagRequest, RunQuery, SmallTalk, Unsupported, query_json
 from labvoice.knowledge.query.wording import kind_words, words_for_name
 from labvoice.knowledge.retriever import Retrieval, Retriever
 from labvoice.llm.base import ChatModel, GenerationOptions, LlmError
@@ -73,36 +74,30 @@ def _rest(chunker: SentenceChunker) -> list[str]:
 def _counts(retrieval: Retrieval) -> list[str]:
     """The numbers that count facts answer with ("12 runs used an MLP")."""
     return [m.group(0) for f in retrieval.factset.facts if f.kind == "count"
-            for m in [re.match(r"\d+", f.sentence)] if m]
+            for m in [re.match(r"\d+", f.spoken)] if m]
 
 
 def _claims(retrieval: Retrieval) -> ClaimChecker:
     """The executed query's claims and rows, for checking what the LLM says about each run."""
     result = retrieval.factset
-    return ClaimChecker(getattr(result, "claims", ()), getattr(result, "rows", ()),
-                        result_texts=[f.text for f in result.facts], known_run_ids=retrieval.used_run_ids)
+    return ClaimChecker(result.claims, result.rows,
+                        result_texts=[f.display for f in result.facts], known_run_ids=retrieval.used_run_ids)
 
 
 def _kind_of(retrieval: Retrieval) -> str:
-    """What was asked: runs | flag | small_talk | documents | unsupported (old parser: by intent)."""
+    """What was asked: runs | flag | small_talk | documents | clarify | unsupported."""
+    return retrieval.factset.query.type
+
+
+def _small_talk_kind(retrieval: Retrieval) -> str:
+    """The small talk's kind ("joke", "capabilities", ...); "" for any other question."""
     query = retrieval.factset.query
-    kind = getattr(query, "type", None)
-    if kind:
-        return kind
-    intent = getattr(getattr(query, "intent", None), "value", "")
-    return {"small_talk": "small_talk", "flag_request": "flag"}.get(intent, "runs")
-
-
-def _query_json(query) -> dict | None:
-    if query is None or not hasattr(query, "model_dump_json"):
-        return None
-    from labvoice.knowledge.query.model import query_json
-
-    return query_json(query)
+    return query.kind if isinstance(query, SmallTalk) else ""
 
 
 class GroundedAnswerer:
-    def __init__(self, retriever: Retriever, chat_model: ChatModel, llm_config, pipeline_config,
+    def __init__(self, retriever: Retriever, chat_model: ChatModel, llm_config: LlmConfig,
+                 pipeline_config: PipelineConfig,
                  journal: WriteJournal | None = None, planner: QueryPlanner | None = None) -> None:
         """`planner`: asked for the query when the parser's confidence is below
         `llm_config.planner_below_confidence` (None: never; see planner.planner_enabled)."""
@@ -131,17 +126,15 @@ class GroundedAnswerer:
         """Load what the first answer would otherwise wait for: the LLM's stable prompt (system
         prompt, then the joke request, which never changes) into llama.cpp's cache, and the
         question parser's embeddings."""
-        warm = getattr(self.chat_model, "warm_up", None)
-        if warm is not None:
-            warm(joke_messages(SYSTEM_PROMPT))
+        self.chat_model.warm_up(joke_messages(SYSTEM_PROMPT))
         self.retriever.retrieve("Which run has the best validation accuracy?", Conversation().context)
 
     # --- retrieval and the planner ------------------------------------------------------------
     def _retrieve(self, question: str, conversation: Conversation, cancel: CancelToken,
                   result: AnswerResult) -> Retrieval:
         retrieval = self.retriever.retrieve(question, conversation.context)
-        confidence = getattr(retrieval.factset, "confidence", 1.0)
-        threshold = getattr(self.llm_config, "planner_below_confidence", 0.0)
+        confidence = retrieval.factset.confidence
+        threshold = self.llm_config.planner_below_confidence
         unsure = confidence < threshold or threshold >= 1.0   # 1 = plan every run question
         if self.planner is None or not unsure or cancel.cancelled:
             return retrieval
@@ -158,7 +151,7 @@ class GroundedAnswerer:
         if isinstance(parsed, FlagRequest):
             result.planner.update(used=False, problem="a planned write is never performed")
             return retrieval      # only the user's own imperative request writes (query/writes.py)
-        if getattr(parsed, "refers_back", False) and not parsed.run_ids and conversation.context.run_ids:
+        if isinstance(parsed, RunQuery) and parsed.refers_back and not parsed.run_ids and conversation.context.run_ids:
             parsed = parsed.model_copy(update={"run_ids": tuple(conversation.context.run_ids)})
         try:
             planned = finder.find(parsed)
@@ -176,8 +169,7 @@ class GroundedAnswerer:
             return {}
         names = {}
         if vocab.metrics:
-            names["metric"] = words_for_name(vocab.headline_metric() if hasattr(vocab, "headline_metric")
-                                             else vocab.metrics[0])
+            names["metric"] = words_for_name(vocab.headline_metric() or vocab.metrics[0])
         if vocab.datasets:
             names["dataset"] = words_for_name(vocab.datasets[0])
         if vocab.model_kinds:
@@ -200,24 +192,23 @@ class GroundedAnswerer:
         result.warnings.extend(retrieval.warnings)
         result.used_run_ids = retrieval.used_run_ids
         result.facts = tuple(f.as_dict() for f in retrieval.factset.facts)
-        result.query = _query_json(retrieval.factset.query)
+        result.query = query_json(retrieval.factset.query)
         kind = _kind_of(retrieval)
-        result.shape = getattr(retrieval.factset, "shape", "") or kind
+        result.shape = retrieval.factset.shape or kind
         template = retrieval.factset.templated_answer
-        display = getattr(retrieval.factset, "display_answer", "") or " ".join(
-            f.text for f in retrieval.factset.facts)
+        display = retrieval.factset.display_answer
         facts = retrieval.factset.facts
 
-        if not facts and (is_joke_request(question) or getattr(retrieval.factset.query, "kind", "") == "joke"):
+        if not facts and (is_joke_request(question) or _small_talk_kind(retrieval) == "joke"):
             yield from self._joke(style, cancel, result, until_voiced)
             return
-        if not facts and (is_capability_question(question) or
-                          getattr(retrieval.factset.query, "kind", "") == "capabilities"):
+        if not facts and (is_capability_question(question) or _small_talk_kind(retrieval) == "capabilities"):
             shown, said = capabilities_answer(capabilities(**self._vocab_names()))
             yield from self._emit_template(said, result, cancel, reason="", display=shown)
             return
-        if getattr(retrieval.route, "route", "") in ("documents", "both"):   # the passage that says it
-            reply = reply_from_documents(retrieval, getattr(self.retriever.passages, "embedder", None))
+        if retrieval.route is not None and retrieval.route.route in ("documents", "both"):   # the passage that says it
+            passages = self.retriever.passages
+            reply = reply_from_documents(retrieval, passages.embedder if passages is not None else None)
             result.sources = tuple(source.as_dict() for source in reply.sources)
             yield from self._emit_template(reply.spoken, result, cancel, reason="", display=reply.display)
             return
@@ -225,7 +216,8 @@ class GroundedAnswerer:
             yield from self._emit_template(template, result, cancel, reason="", display=display)
             return
         if (kind == "unsupported" and not retrieval.passages) or (kind in ("runs", "flag") and not facts):
-            reason = getattr(retrieval.factset.query, "reason", "")
+            query = retrieval.factset.query
+            reason = query.reason if isinstance(query, Unsupported) else ""
             shown, said = cant_work_out(capabilities(**self._vocab_names()), reason)
             yield from self._emit_template(said, result, cancel, reason="", display=shown)
             return
@@ -321,7 +313,7 @@ class GroundedAnswerer:
                 result.display = f"{result.display} {sentence}".strip()
                 yield from self._emit(sentence, spoken, result)
 
-        budget_s = getattr(self.llm_config, "joke_budget_ms", 0) / 1000
+        budget_s = self.llm_config.joke_budget_ms / 1000
         deadline = time.monotonic() + budget_s if budget_s > 0 else None
         try:
             for token in stream:
@@ -341,9 +333,7 @@ class GroundedAnswerer:
         except LlmError as err:
             result.errors.append(str(err))
         finally:
-            close = getattr(stream, "close", None)
-            if close:
-                close()
+            stream.close()   # releases the request (HTTP backends: the server aborts it)
         if teller.hanging and not cancel.cancelled:
             result.display = f"{result.display} {LOST_PUNCHLINE}"
             yield from self._emit(LOST_PUNCHLINE, spoken, result)
@@ -390,9 +380,7 @@ class GroundedAnswerer:
             result.errors.append(str(err))
             rejected = f"LLM failed: {err}"
         finally:
-            close = getattr(stream, "close", None)
-            if close:
-                close()  # releases the request (HTTP backends: the server aborts it)
+            stream.close()   # releases the request (HTTP backends: the server aborts it)
         result.stamps["llm_done"] = time.monotonic()
         return rejected
 

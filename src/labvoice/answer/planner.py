@@ -24,7 +24,9 @@ from pydantic import Discriminator, TypeAdapter, ValidationError
 
 from labvoice.cancel import CancelToken
 from labvoice.knowledge.query.model import Filter, RunQuery, Unsupported
-from labvoice.llm.base import ChatMessage, GenerationOptions, LlmError, can_write_json
+from labvoice.config import LlmConfig
+from labvoice.knowledge.facts import FactFinder
+from labvoice.llm.base import ChatMessage, ChatModel, GenerationOptions, LlmError, can_write_json
 
 log = logging.getLogger(__name__)
 
@@ -78,20 +80,19 @@ class PlannerNames:
     run_ids: frozenset[str]
 
 
-def planner_names(finder) -> PlannerNames:
+def planner_names(finder: FactFinder) -> PlannerNames:
     """Names from a fact finder: its vocabulary, plus the text parameters its catalog knows (the
     vocabulary lists numeric parameters only)."""
     vocab = finder.vocab
-    catalog = getattr(finder, "catalog", None)
-    text_params = tuple(getattr(catalog, "category_values", {}) or ())
+    text_params = tuple(finder.catalog.category_values)
     params = tuple(dict.fromkeys(tuple(vocab.params) + text_params))
     return PlannerNames(tuple(vocab.metrics), params, tuple(vocab.datasets), tuple(vocab.model_kinds),
                         frozenset(vocab.run_ids))
 
 
-def planner_enabled(llm_config, backend: str, chat_model: object) -> bool:
+def planner_enabled(llm_config: LlmConfig, backend: str, chat_model: ChatModel) -> bool:
     """`llm.planner`: on, off, or auto (on for vLLM and OpenAI-compatible servers only)."""
-    mode = getattr(llm_config, "planner", "auto")
+    mode = llm_config.planner
     if mode == "off" or not can_write_json(chat_model):
         return False
     return mode == "on" or backend in PLANNER_BACKENDS

@@ -41,7 +41,7 @@ def build_messages(retrieval: Retrieval, style: Style, history: list[tuple[str, 
     parts = []
     facts = retrieval.factset.facts
     if facts:
-        parts.append("FACTS:\n" + "\n".join(f"- {f.text}" for f in facts))
+        parts.append("FACTS:\n" + "\n".join(f"- {f.display}" for f in facts))
     if retrieval.passages and not facts:
         # Facts already carry what run cards would say; passages only feed document questions.
         # Prefill dominates time to first token on CPU, so few and short.

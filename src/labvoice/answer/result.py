@@ -2,7 +2,7 @@
 (`AnswerStream`), and what a conversation keeps between turns (`Conversation`).
 
 `AnswerResult.display` is for the window and `ask --json`'s `answer` (full run ids, exact
-values); `AnswerResult.spoken` is exactly the text handed to the synthesizer; `query` is the query
+values); `AnswerResult.text` is exactly the text handed to the synthesizer; `query` is the query
 that was executed, as JSON data.
 """
 from __future__ import annotations
@@ -55,10 +55,6 @@ class AnswerResult:
     stamps: dict[str, float] = field(default_factory=dict)   # monotonic seconds
     retrieval: Retrieval | None = None
     sources: tuple[dict, ...] = ()         # document answers: file, heading, sentences used (answer/documents.py)
-
-    @property
-    def spoken(self) -> str:
-        return self.text
 
     def latency_ms(self) -> dict[str, float]:
         """Milliseconds from the turn's start to each stamp."""

@@ -169,7 +169,7 @@ def run_trial(orch, events: "queue.Queue", virtual: VirtualAudio, question: str,
     speaker, mic = stop_recordings()
     t_voice = heard_at(mic, person, playback.t_started) + person.onset_s
     # Cut before the person's voice reached the mic: its own echo did it (events carry their time).
-    self_cut = cut is not None and cut.reason == "barge-in" and getattr(cut, "t", t_voice + 1) < t_voice
+    self_cut = cut is not None and cut.reason == "barge-in" and cut.t < t_voice
     to_silence = to_hold = None
     held = [t for t in holds if t >= t_voice]
     if held:

@@ -93,7 +93,7 @@ def score_case(case: DocCase, result, corpus: str) -> CaseScore:
     """Score one answer (an AnswerResult) against its case."""
     shown = result.display or result.text
     said_not_found = NOT_FOUND_WORDS in shown.lower()
-    sources = tuple(getattr(result, "sources", ()))
+    sources = tuple(result.sources)
     if case.expect == "none":
         ok = said_not_found and not sources
         return CaseScore(case.question, case.expect, ok, not ok, shown, "" if ok else "claimed an answer")

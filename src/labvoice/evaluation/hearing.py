@@ -129,7 +129,7 @@ class Judge:
         """(DB names in the parse, what identifies the answer, whether it was answered with facts)."""
         result = self.finder.ask(text)
         query = result.query
-        dumped = query.model_dump(mode="json") if hasattr(query, "model_dump") else {"type": type(query).__name__}
+        dumped = query.model_dump(mode="json")   # every Parsed kind is a pydantic model
         names = frozenset(leaf for leaf in _leaves(dumped) if leaf in self.names)
         return names, (repr(sorted(dumped.items())), result.display_answer), bool(result.facts)
 

@@ -105,9 +105,13 @@ class EventLedger(EventFollower):
 
     def _record(self, event: Event) -> None:
         if not event.droppable or isinstance(event, ChunkPlayed):
-            detail = getattr(event, "status", None) or getattr(event, "reason", "")
-            self.trace.append((event.t, type(event).__name__, event.turn_id,
-                               f"{getattr(detail, 'value', detail)}{' speaking' if getattr(event, 'speaking', False) else ''}"))
+            if isinstance(event, StatusChanged):
+                detail = event.status.value + (" speaking" if event.speaking else "")
+            elif isinstance(event, (Interrupted, TurnEnded)):
+                detail = event.reason
+            else:
+                detail = ""
+            self.trace.append((event.t, type(event).__name__, event.turn_id, detail))
             del self.trace[:-TRACE_EVENTS]
         if isinstance(event, TurnStarted):
             if event.turn_id in self.started:

@@ -20,8 +20,7 @@ from labvoice.knowledge.query.shapes import ShapeClassifier
 from labvoice.knowledge.store import Run
 from labvoice.knowledge.vocab import Vocabulary
 
-FactSet = QueryResult   # older name, kept for callers
-__all__ = ["Context", "Fact", "FactFinder", "FactSet", "QueryResult", "classifier_for", "context_after"]
+__all__ = ["Context", "Fact", "FactFinder", "QueryResult", "classifier_for", "context_after"]
 
 _CLASSIFIERS: dict[int, ShapeClassifier] = {}
 _CLASSIFIERS_LOCK = threading.Lock()

@@ -153,6 +153,10 @@ class KnowledgeIndex:
         self.directory = directory
         self.embedder = embedder
 
+    def current(self) -> "KnowledgeIndex":
+        """Itself: a loaded version is its own current index (a `LiveIndex` swaps versions)."""
+        return self
+
     @classmethod
     def load(cls, index_dir: str | os.PathLike, embedder: Embedder | None = None) -> "KnowledgeIndex":
         """Load the live version. Raises IndexUnavailable (one line naming the fix) on any problem."""

@@ -63,10 +63,6 @@ class Retrieval:
     route: RouteDecision | None = None       # runs | documents | both | small_talk, and why (route.py)
 
     @property
-    def result(self) -> QueryResult:
-        return self.factset
-
-    @property
     def shape(self) -> str:
         """The query's shape ("rank", "count", ...) or kind ("small_talk", "documents", "unsupported", "flag")."""
         return self.factset.shape

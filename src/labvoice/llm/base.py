@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol
+from typing import Generator, Protocol
 
 from labvoice.cancel import CancelToken
 
@@ -29,12 +29,19 @@ class ChatModel(Protocol):
 
     Closing the generator (or cancelling) must release the request: llama.cpp stops decoding,
     an HTTP backend closes the stream so the server aborts it.
+
+    `structured_output`: whether it can also write JSON constrained to a schema (`StructuredChat`).
+    `warm_up(messages)` loads a stable prompt prefix into the model's cache (llama.cpp); a server
+    that keeps its own cache does nothing.
     """
 
     name: str
+    structured_output: bool
 
     def stream_chat(self, messages: list[ChatMessage], options: GenerationOptions,
-                    cancel: CancelToken) -> Iterator[str]: ...
+                    cancel: CancelToken) -> Generator[str, None, None]: ...
+
+    def warm_up(self, messages: list[ChatMessage]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -50,6 +57,6 @@ class StructuredChat(ChatModel, Protocol):
                       cancel: CancelToken) -> str: ...
 
 
-def can_write_json(model: object) -> bool:
-    """Whether `model` implements `StructuredChat` (scripted stand-ins and old backends do not)."""
-    return bool(getattr(model, "structured_output", False)) and callable(getattr(model, "complete_json", None))
+def can_write_json(model: ChatModel) -> bool:
+    """Whether `model` implements `StructuredChat` (scripted stand-ins do not)."""
+    return model.structured_output

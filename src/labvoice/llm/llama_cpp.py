@@ -112,7 +112,7 @@ class LlamaCppChat:
                                         response_format={"type": "json_object", "schema": schema}))
 
     def close(self) -> None:
-        llm, self._llm = getattr(self, "_llm", None), None
+        llm, self._llm = self._llm, None
         if llm is not None:
             closer = getattr(llm, "close", None)
             if closer:

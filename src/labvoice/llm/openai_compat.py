@@ -73,7 +73,7 @@ class OpenAIChat:
     def from_config(cls, config: "Config") -> "OpenAIChat":
         cfg = config.llm.openai
         return cls(cfg.base_url, cfg.model, api_key=os.environ.get(cfg.api_key_env) or None,
-                   timeout_s=cfg.timeout_s, stop=cfg.stop, max_retries=getattr(cfg, "max_retries", DEFAULT_MAX_RETRIES))
+                   timeout_s=cfg.timeout_s, stop=cfg.stop, max_retries=cfg.max_retries)
 
     # --- requests -----------------------------------------------------------------------------
     def _request(self, messages: list[ChatMessage], options: GenerationOptions) -> dict[str, Any]:
@@ -167,6 +167,9 @@ class OpenAIChat:
         if cancel.cancelled:
             return
         yield from self._deltas(self._request(messages, options), cancel)
+
+    def warm_up(self, messages: list[ChatMessage]) -> None:
+        """Nothing to do: the server keeps its own prefix cache."""
 
     def complete_json(self, messages: list[ChatMessage], schema: dict, options: GenerationOptions,
                       cancel: CancelToken) -> str:

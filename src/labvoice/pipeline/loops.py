@@ -244,9 +244,7 @@ class Listener:
         try:
             self._listen(detector, controller, near_end)
         finally:
-            close = getattr(detector, "close", None)
-            if close is not None:
-                close()   # its speculative-transcription worker
+            detector.close()   # its speculative-transcription worker
 
     def _listen(self, detector, controller: TurnController, near_end) -> None:
         from labvoice.vad import SpeechStart, Utterance

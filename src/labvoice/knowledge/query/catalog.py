@@ -71,7 +71,7 @@ class Catalog:
         for i, run in enumerate(runs):
             datasets[i] = run.dataset_id
             kinds[i] = run.model_kind
-            moment = getattr(run, "time", None)
+            moment = run.time
             if moment is not None:
                 times[i] = moment.timestamp()
             for key, value in run.metrics.items():

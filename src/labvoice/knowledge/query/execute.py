@@ -48,6 +48,7 @@ class Executor:
         self.cat = catalog
         self._note_col: np.ndarray | None = None
         self._flags: np.ndarray | None = None
+        self._noted: np.ndarray | None = None
         self._categories: dict[str, np.ndarray] = {}
         self._ids: np.ndarray | None = None
 
@@ -59,7 +60,7 @@ class Executor:
 
     def noted(self) -> np.ndarray:
         """Indices of the runs that have a note at all (a small share of a big DB)."""
-        if getattr(self, "_noted", None) is None:
+        if self._noted is None:
             self._noted = np.flatnonzero(np.array([bool(r.note) for r in self.cat.runs], dtype=bool))
         return self._noted
 

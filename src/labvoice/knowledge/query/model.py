@@ -105,14 +105,7 @@ class Order(_Frozen):
 
 
 class _ParsedBase(_Frozen):
-    # Old callers read these off any parsed question (the follow-up context).
-    @property
-    def datasets(self) -> tuple[str, ...]:
-        return ()
-
-    @property
-    def metric_name(self) -> str | None:
-        return None
+    """What every kind of parsed question is (its fields are its own: read them after an isinstance)."""
 
 
 class RunQuery(_ParsedBase):
@@ -285,14 +278,6 @@ class Fact:
     spoken: str
     run_ids: tuple[str, ...] = ()
     action: tuple[str, ...] | None = None   # a write the app performs after confirming, e.g. ("flag", run_id)
-
-    @property
-    def text(self) -> str:        # older callers
-        return self.display
-
-    @property
-    def sentence(self) -> str:    # older callers
-        return self.spoken
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "text": self.display, "spoken": self.spoken, "run_ids": list(self.run_ids)}

@@ -135,9 +135,9 @@ STAND_INS = {"metric": "accuracy", "param": "learning rate", "dataset": "wine", 
 def masked(slots: Slots) -> str:
     """The question with the DB's names replaced by stand-in words (exemplars use the same)."""
     spans = []
-    for kind in ("metric", "param", "dataset", "model", "value"):
-        for m in getattr(slots, {"metric": "metrics", "param": "params", "dataset": "datasets",
-                                 "model": "models", "value": "values"}[kind]):
+    for kind, found in (("metric", slots.metrics), ("param", slots.params), ("dataset", slots.datasets),
+                        ("model", slots.models), ("value", slots.values)):
+        for m in found:
             spans.append((m.start, m.end, STAND_INS[kind]))
     words = [t.text for t in slots.tokens]
     out: list[str] = []
