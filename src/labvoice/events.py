@@ -88,6 +88,7 @@ class AnswerDone(Event):
     display: str = ""            # the same answer with full run ids and exact values (the window shows both)
     query: dict | None = None    # the query that was executed, as JSON data
     rows: tuple[dict, ...] = ()  # the result's typed rows as data (the window charts groups and statistics)
+    sources: tuple[dict, ...] = ()   # document answers: file, heading, sentences used, passage
 
 
 @dataclass(frozen=True)

@@ -48,3 +48,13 @@ def test_the_exact_answer_and_the_query_are_shown_beside_the_spoken_words(view):
 def test_no_exact_line_when_the_words_are_the_same(view):
     view.finish_answer((0, 2), "Hello there.", False, False, (), display="Hello there.", query=None)
     assert "exactly:" not in view.text() and "query:" not in view.text()
+
+
+def test_a_document_answer_shows_its_passage_and_file(view):
+    source = {"file": "evaluation_protocol.md", "heading": "Splits", "sentences": ["75 % train."],
+              "passage": "Every dataset gets one fixed, stratified train/validation split: 75 % train."}
+    view.finish_answer((0, 3), "The evaluation protocol says: 75 percent train.", False, False, (),
+                       display="75 % train.", query={"type": "documents", "topic": "split"}, sources=(source,))
+    text = view.text()
+    assert "from evaluation_protocol.md \u00b7 Splits: \u201cEvery dataset gets one fixed" in text
+    assert text.index("The evaluation protocol says") < text.index("from evaluation_protocol.md")

@@ -277,7 +277,7 @@ class LabvoiceWindow(ctk.CTk):
             self.conversation.stream_answer(self.events.key(event), event.text)
         elif isinstance(event, AnswerDone):
             self.conversation.finish_answer(self.events.key(event), event.text, event.interrupted, event.fallback,
-                                            event.used_run_ids, event.display, event.query)
+                                            event.used_run_ids, event.display, event.query, event.sources)
             self.runs_panel.show(event.used_run_ids, event.facts, event.rows, (event.query or {}).get("shape", ""))
             if any(str(f.get("kind", "")).startswith("write_") for f in event.facts):
                 self.changes.refresh()     # a write, an undo or a read-back: the record may have grown

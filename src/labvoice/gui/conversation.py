@@ -39,6 +39,7 @@ INDENT_PX = 18
 TURN_GAP_PX = 10
 
 
+SOURCE_CHARS = 400          # of a document passage shown under its answer
 TurnKey = tuple[int, int]   # (assistant run, turn id): turn ids start again when the assistant restarts
 
 
@@ -57,6 +58,7 @@ class TurnView:
     used_run_ids: tuple[str, ...] = ()
     display: str = ""             # the answer with full run ids and exact values (what was spoken is `answer`)
     query: dict | None = None     # the query that was executed (JSON data)
+    sources: tuple[dict, ...] = ()   # document answers: the passage and its file (answer/documents.py)
     latency_ms: dict[str, float] = field(default_factory=dict)
     expanded: bool = False
     note: str = ""
@@ -155,13 +157,14 @@ class ConversationView(ctk.CTkTextbox):
         self._render(turn, "ans")
 
     def finish_answer(self, key: TurnKey, text: str, interrupted: bool, fallback: bool,
-                      used_run_ids: tuple[str, ...], display: str = "", query: dict | None = None) -> None:
+                      used_run_ids: tuple[str, ...], display: str = "", query: dict | None = None,
+                      sources: tuple[dict, ...] = ()) -> None:
         """`text` is what was spoken; `display` the same answer with full run ids and exact values,
-        shown beside it with the executed `query`."""
+        shown beside it with the executed `query`, and for a document answer the passage and its file."""
         turn = self._ensure(key)
         turn.answer, turn.interrupted, turn.fallback = text, interrupted, fallback
         turn.used_run_ids, turn.done = tuple(used_run_ids), True
-        turn.display, turn.query = display, query
+        turn.display, turn.query, turn.sources = display, query, tuple(sources)
         self._render(turn, "ans")
         self._render(turn, "meta")
 
@@ -255,6 +258,10 @@ class ConversationView(ctk.CTkTextbox):
         parts: list[tuple[str, tuple[str, ...]]] = []
         if turn.display and " ".join(turn.display.split()) != " ".join(turn.answer.split()):
             parts.append((f"exactly: {turn.display}\n", (*tags, "muted")))
+        for source in turn.sources:
+            where = " \u00b7 ".join(str(x) for x in (source.get("file"), source.get("heading")) if x)
+            parts.append((f"from {where}: \u201c{str(source.get('passage', ''))[:SOURCE_CHARS]}\u201d\n",
+                          (*tags, "muted")))
         if turn.query:
             parts.append((f"query: {query_summary(turn.query)}\n", (*tags, "muted")))
         headline = turn.headline_latency()

@@ -187,7 +187,8 @@ class TurnRunner:
         latency = _ms(stamps, job.t_start)
         rows = tuple(row.as_dict() for row in result.retrieval.factset.rows) if result.retrieval is not None else ()
         self.publish(AnswerDone(turn, spoken, tuple(result.used_run_ids), tuple(result.facts), interrupted,
-                                result.fallback, display=result.display, query=result.query, rows=rows))
+                                result.fallback, display=result.display, query=result.query, rows=rows,
+                                sources=tuple(result.sources)))
         self.publish(Latency(turn, latency))
         return TurnOutcome(turn, job.source, question, spoken, "interrupted" if interrupted else "done",
                            tuple(result.used_run_ids), tuple(result.facts), latency, interrupted, result.fallback,

@@ -1,0 +1,67 @@
+"""Answers from the passage that says it (answer/documents.py) through the answerer: the sentences
+that answer, said with their source and fit for the ear, the sources in `ask --json`, and "I don't
+find that in your documents" when none says it. The LLM is not asked for any of them."""
+from __future__ import annotations
+
+import pytest
+
+from labvoice.answer.documents import NOT_FOUND, for_the_ear, source_name, split_sentences
+from labvoice.answer.grounded import GroundedAnswerer
+from labvoice.answer.spoken import spoken_problems
+from labvoice.cancel import CancelToken
+from labvoice.knowledge.passages import LiveIndex
+from labvoice.knowledge.retriever import Retriever
+from labvoice.style import Style
+from tests.knowledge.conftest import demo_db, demo_index, demo_run, embedder, config, chunking  # noqa: F401
+from tests.pipeline.faults import ScriptedChat
+
+
+@pytest.fixture(scope="module")
+def answerer(config, demo_db, demo_index, embedder):
+    cfg = config.replace(**{"paths.db": demo_db})
+    model = ScriptedChat.saying("The LLM should not have been asked.")
+    return GroundedAnswerer(Retriever.from_config(cfg, LiveIndex(demo_index, embedder)), model, cfg.llm,
+                            cfg.pipeline), model
+
+
+def _ask(answerer, question):
+    grounded, _ = answerer
+    return grounded.answer(question, Style(verbosity=0.4), CancelToken()).finish()
+
+
+def test_the_sentence_that_answers_is_said_with_its_source(answerer):
+    result = _ask(answerer, "How is the data divided into training and validation parts?")
+    assert result.shape == "documents" and "25 % validation" in result.display
+    assert result.text.startswith("The evaluation protocol says:") and "25 percent validation" in result.text
+    assert result.sources[0]["file"] == "evaluation_protocol.md" and result.sources[0]["heading"] == "Splits"
+    assert all(s in result.sources[0]["passage"] for s in result.sources[0]["sentences"])
+    assert spoken_problems(result.text) == [] and answerer[1].prompts == []
+
+
+def test_nothing_in_the_documents_is_said_so(answerer):
+    result = _ask(answerer, "What does the handbook say about GPU quotas?")
+    assert result.text.startswith(NOT_FOUND) and result.sources == () and answerer[1].prompts == []
+    assert "about your runs" in result.text
+
+
+def test_ask_json_carries_the_sources(answerer):
+    from labvoice.cli import _result_json
+    from labvoice.pipeline.runner import TurnOutcome
+
+    result = _ask(answerer, "What must a run's git diff be before it is published?")
+    outcome = TurnOutcome(1, "text", result.question, result.text, "done", result=result)
+    sources = _result_json(outcome)["sources"]
+    assert sources and sources[0]["file"] == "publishing_checklist.md"
+    assert any("empty or reviewed" in s for s in sources[0]["sentences"])
+
+
+def test_sentences_keep_initials_and_abbreviations_and_drop_list_numbers():
+    text = "Creator: R.A. Fisher. Quote numbers, e.g. 0.98, exactly.\n\n2. At least two seeds agree."
+    assert split_sentences(text) == ["Creator: R.A. Fisher.", "Quote numbers, e.g. 0.98, exactly.",
+                                     "At least two seeds agree."]
+
+
+def test_for_the_ear_and_source_names():
+    assert for_the_ear("val_f1: macro-averaged F1, e.g. on iris") == "val_f1 is macro-averaged F1, for example on iris."
+    assert source_name("evaluation_protocol.md") == "the evaluation protocol"
+    assert source_name("sub/iris.rst") == "the iris document"
