@@ -465,7 +465,7 @@ class Composer:
             group_by = Field(kind="model")
         elif re.search(r"\b(by|per|for each|across|each|which|grouped by|broken down by|what)\b\s*(?:\w+\s+)?"
                        r"(dataset|data set|data|benchmark|task)s?\b", text) or \
-                re.search(r"\b(hardest|easiest|toughest|most difficult|most trouble|struggle\w*|hard|difficult)\b", text):
+                re.search(r"\b(hardest|easiest|toughest|most difficult|struggle\w*|hard|difficult)\b", text):
             group_by = Field(kind="dataset")
         elif free_params and re.search(r"\b(by|per|for each|across|each|which)\b", text):
             group_by = Field(kind="param", name=free_params[0].name)
@@ -479,7 +479,7 @@ class Composer:
         order, limit = None, None
         if group_by is not None and metric and re.search(r"\b(which|what)\b", text):
             lower = lower_is_better(metric)
-            if re.search(r"\b(hardest|toughest|most difficult|worst|weakest|most trouble|struggle\w*|lowest|poorest)\b", text):
+            if re.search(r"\b(hardest|toughest|most difficult|worst|weakest|struggle\w*|lowest|poorest)\b", text):
                 order, limit = Order(field=Field(kind="metric", name=metric), descending=lower), 1
             elif re.search(r"\b(easiest|best|strongest|highest|top)\b", text):
                 order, limit = Order(field=Field(kind="metric", name=metric), descending=not lower), 1

@@ -94,8 +94,8 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
               r"largest|biggest|smallest|poorest|most accurate|least accurate|leading|max(imum)?|min(imum)?)\b", 0.2),
              (r"\b(most recent(ly)?|latest|newest|last (run|one|thing|experiment|model|time)|earliest|oldest|first run|"
               r"first .{0,20}(logged|trained|ever|tried|ran)|recently|longest|slowest|fastest|quickest|shortest|"
-              r"first (time|try|attempt)|very first|scored highest|did best|came (out )?(on )?top|top performer|"
-              r"pick one|ship|champion|number one|came first|performed (the )?(best|worst|poorest)|"
+              r"first (time|try|attempt)|very first|came (out )?(on )?top|"
+              r"number one|came first|performed (the )?(best|worst|poorest)|"
               r"(train|trained|ran|run|logged|did|tried) first)\b", 0.3),
              (r"\b(\d+|the) (best|worst|strongest|weakest|highest|lowest|top)\b.{0,30}\b(by|for|on|in)\b", 0.1),
              (r"\b(sort|sorted|order|ordered|rank|ranked)\b.{0,12}\bby\b", 0.4)),
@@ -106,7 +106,7 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
     "group": ((r"\b(average|mean|avg|median|std|standard deviation|variance|typical(ly)?|on average|overall)\b", 0.35),
               (r"\b(by|per|for each|across|each|grouped by|broken down by)\b.{0,12}"
                r"\b(model|type|kind|dataset|family|architecture|algorithm)s?\b", 0.3),
-              (r"\b(hardest|easiest|toughest|most difficult|most trouble|struggle\w*|stack up)\b", 0.35)),
+              (r"\b(hardest|easiest|toughest|most difficult|struggle\w*)\b", 0.35)),
     "param_of_best": ((r"\b(did|does|was|were|had|has)\b.{0,40}\b(best|top|winning|strongest|leading)\b.{0,40}"
                        r"\b(use|used|have|had|train|trained|run with|set)\b", 0.25),
                       (r"\b(best|top|winning|strongest)\b.{0,30}'s\b", 0.2)),
@@ -118,15 +118,15 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
     "distribution": ((r"\b(distribution|spread|quartiles?|percentiles?|range|ranges|vary|varies|variation|histogram|"
                       r"summary statistics|stats|statistics|min and max|spread out|five[- ]number|"
                       r"(min|minimum|lowest),? (median|mean|average)?,? ?(and )?(max|maximum|highest)|how consistent)\b", 0.5),),
-    "compare": ((r"\b(compare|compared|comparison|versus|vs\.?|against|difference between|differ|side by side|"
-                 r"head to head|stack up|came out ahead|come out ahead|ahead|beat|beats|outperform\w*|win|wins|"
+    "compare": ((r"\b(compare|compared|comparison|versus|vs\.?|against|difference between|differ|"
+                 r"head to head|ahead|beat|beats|outperform\w*|win|wins|"
                  r"won|better)\b", 0.45),
                 (r"\bwhich is better\b|\bor\b.{0,20}\?$|\bbetween\b.{0,40}\band\b", 0.15)),
     "details": ((r"\b(tell me (more )?about|details?|describe|what about|info(rmation)? on)\b", 0.25),),
-    "flagged": ((r"\b(flagged|flag|publish\w*|paper|publication|camera[- ]ready|marked|shortlist\w*|earmark\w*|"
+    "flagged": ((r"\b(flagged|flag|publish\w*|paper|publication|camera[- ]ready|marked|shortlist\w*|"
                  r"starred|tagged|selected for|chosen for|picked for|set aside)\b", 0.6),),
     "notes": ((r"\b(notes?|diverg\w*|blow(n)? up|blew up|explod\w*|nan|unstable|crash\w*|went wrong|fail\w*|"
-               r"broke|broken|instabilit\w*|off the rails|went bad|problems?|issues?|anomal\w*|weird|glitch\w*|"
+               r"broke|broken|instabilit\w*|went bad|problems?|issues?|anomal\w*|weird|glitch\w*|"
                r"go wrong|gone wrong|troubled|spiked?|oom|out of memory|memory errors?)\b", 0.6),),
 }
 STAND_INS = {"metric": "accuracy", "param": "learning rate", "dataset": "wine", "model": "MLP", "value": "adam"}
