@@ -85,6 +85,7 @@ class Hearing:
     wrong_links: tuple[str, ...]
     typed_answered: bool
     same_as_typed: bool
+    rewrites: tuple[str, ...] = ()   # the linker's rewrites: "heard -> said (similarity, margin)"
 
 
 def _words(text: str) -> list[str]:
@@ -139,13 +140,16 @@ class Judge:
         return self._typed[text]
 
     def judge(self, voice: str, condition: str, question: HearingQuestion, transcript: str,
-              linked_to: tuple[str, ...] = ()) -> Hearing:
+              linked=None) -> Hearing:
         typed_names, typed_answer, answered = self.typed(question.text)
         names, answer, _ = self.parse(transcript)
+        rewrites = linked.rewrites if linked is not None else ()
+        linked_to = tuple(r.name for r in rewrites)
         return Hearing(voice, condition, question.db, question.text, transcript,
                        round(word_error_rate(question.text, transcript), 3), tuple(sorted(typed_names)),
                        tuple(sorted(typed_names - names)), tuple(sorted(names - typed_names)),
-                       tuple(sorted(set(linked_to) - typed_names)), answered, answer == typed_answer)
+                       tuple(sorted(set(linked_to) - typed_names)), answered, answer == typed_answer,
+                       tuple(f"{r.heard} -> {r.said} ({r.similarity}, {r.margin})" for r in rewrites))
 
 
 def hear(voices: Iterable[Voice], questions: Iterable[HearingQuestion], dbs: dict[str, Path],
@@ -167,8 +171,7 @@ def hear(voices: Iterable[Voice], questions: Iterable[HearingQuestion], dbs: dic
             linked_old, linked_new = link(old, catalog), link(new, catalog)
             for condition, text, linked in (("before", old, None), ("link_only", linked_old.text, linked_old),
                                             ("hints_only", new, None), ("after", linked_new.text, linked_new)):
-                names = tuple(r.name for r in linked.rewrites) if linked is not None else ()
-                out.append(judge.judge(voice.name, condition, question, text, names))
+                out.append(judge.judge(voice.name, condition, question, text, linked))
     return out
 
 

@@ -36,9 +36,8 @@ class Voice:
 VOICES: tuple[Voice, ...] = (
     Voice("us-m3", "en-us+m3", 150, 45),
     Voice("gb", "en-gb", 135, 40),
-    Voice("us-f2-fast", "en-us+f2", 185, 65),
-    Voice("gb-scotland-reverb", "en-gb-scotland+m7", 160, 35, reverb_s=0.35),
-    Voice("us-f4-noise", "en-us+f4", 165, 55, snr_db=20.0),
+    Voice("us-f2-noise", "en-us+f2", 170, 60, snr_db=30.0),
+    Voice("scottish-m7-reverb", "en-gb-scotland+m7", 155, 35, reverb_s=0.25),
 )
 
 
