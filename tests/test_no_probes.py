@@ -46,11 +46,6 @@ ALLOWED = {
     ("llm/openai_compat.py", 'getattr(err, "message", "")'): "the openai client's errors: only API errors carry one",
     ("style.py", "value = getattr(self, name)"): "the dataclass's own fields, iterated by name",
     ("tts/csm.py", 'getattr(processor, "chat_template", None)'): "transformers: a processor may have no chat template",
-    # Whisper's certainty and the parser's verdict ride on str subclasses (stt/base.py HeardWords,
-    # turn_detect.ReadWords) that a typed Heard record replaces (issue 22, item 1, not done yet).
-    ("turn_detect.py", 'getattr(words, "avg_logprob", None)'): "HeardWords on a str (to be replaced by Heard)",
-    ("turn_detect.py", 'getattr(words, "actionable", True)'): "ReadWords on a str (to be replaced by Heard)",
-    ("turn_detect.py", 'getattr(transcript, "avg_logprob", None)'): "HeardWords on a str (to be replaced by Heard)",
 }
 
 

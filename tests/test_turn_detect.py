@@ -122,7 +122,7 @@ def test_a_pause_after_an_unfinished_word_does_not_end_the_turn(silero_vad, smar
     assert len(utterances) == 1, [(u.t_speech_end, u.transcript) for u in utterances]
     assert utterances[0].t_speech_end > paused.pause[1]
     assert words.calls >= 2            # once at the pause (thrown away when the voice went on), once at the end
-    assert "amiable" in (utterances[0].transcript or "").lower()
+    assert "amiable" in utterances[0].transcript.text.lower()
 
 
 def test_a_finished_sentence_ends_on_the_model_with_its_transcript_ready(silero_vad, smart_turn,
@@ -134,7 +134,7 @@ def test_a_finished_sentence_ends_on_the_model_with_its_transcript_ready(silero_
     assert len(utterances) == 1
     utterance = utterances[0]
     assert utterance.ended_by == "turn_model"
-    assert "respectable" in utterance.transcript.lower()
+    assert "respectable" in utterance.transcript.text.lower()
     # Decided after the short check, long before the fallback silence (in audio time).
     assert detector.turn_checks >= 1
     assert options.turn_check_ms < options.turn_fallback_ms
@@ -161,7 +161,7 @@ def test_a_pause_after_the_best_does_not_end_the_question(silero_vad, smart_turn
     assert len(utterances) == 1, [(u.t_speech_end, u.transcript) for u in utterances]
     assert utterances[0].t_speech_end > paused.pause[1]
     assert words.calls >= 2 and detector.turn_checks >= 2     # judged at the pause, and at the end
-    assert "validation accuracy" in (utterances[0].transcript or "").lower()   # the words after the pause too
+    assert "validation accuracy" in utterances[0].transcript.text.lower()   # the words after the pause too
 
 
 def test_the_same_question_without_a_pause_ends_at_the_turn_check(silero_vad, smart_turn, whisper_transcriber,
@@ -171,7 +171,7 @@ def test_the_same_question_without_a_pause_ends_at_the_turn_check(silero_vad, sm
     utterances, _ = endpoint(detector, best_question[None])
     assert len(utterances) == 1
     assert utterances[0].ended_by == "turn_model" and detector.turn_checks == 1   # at the first check, not the fallback
-    assert utterances[0].transcript.rstrip().endswith(("?", "."))
+    assert utterances[0].transcript.text.rstrip().endswith(("?", "."))
     assert judge.last_probability > cpu_config.vad.turn_complete_at
 
 
@@ -189,14 +189,13 @@ def test_the_fallback_silence_outlasts_the_longest_pause(silero_vad, cpu_config,
 
 
 def test_words_whisper_was_unsure_of_do_not_end_the_turn():
-    from labvoice.stt.base import HeardWords
+    from labvoice.stt.base import Heard
     from labvoice.turn_detect import TurnJudge, UNSURE_LOGPROB, unsure_words, words_unfinished
 
-    sure = HeardWords("Which run had the best validation accuracy?", UNSURE_LOGPROB + 0.3)
-    unsure = HeardWords("Which model performance?", UNSURE_LOGPROB - 0.2)
-    assert sure == "Which run had the best validation accuracy?" and isinstance(sure, str)
+    sure = Heard("Which run had the best validation accuracy?", UNSURE_LOGPROB + 0.3)
+    unsure = Heard("Which model performance?", UNSURE_LOGPROB - 0.2)
     assert not unsure_words(sure) and unsure_words(unsure)
-    assert not unsure_words("Which model performance?")          # a plain string carries no certainty
+    assert not unsure_words(Heard("Which model performance?"))   # no certainty known: not unsure
     assert words_unfinished(unsure) and not words_unfinished(sure)
     judge = TurnJudge(None)                                         # words only: no turn model
     silence = np.zeros(16000, dtype=np.float32)
@@ -224,7 +223,7 @@ def test_words_it_cannot_act_on_wait_longer_before_the_turn_ends(live_stages, li
     pause after "me" is one turn (the words so far make no question it can act on, so the turn
     needs `vad.unclear_wait_ms` of silence), and the words heard are marked so."""
     from labvoice.models import resolve_model
-    from labvoice.turn_detect import ReadWords
+    from labvoice.stt.base import Heard
 
     voice = AlignedVoice(resolve_model("tts", live_config.tts.piper.voice, live_config.paths.models))
     items = spoken_questions(voice, ["Could you tell me | how long the last run took?"], pauses=(0.7,), natural=False)
@@ -235,7 +234,7 @@ def test_words_it_cannot_act_on_wait_longer_before_the_turn_ends(live_stages, li
     assert len(utterances) == 1, [(u.t_speech_end, u.transcript) for u in utterances]
     assert utterances[0].t_speech_end > paused.pause[1]
     heard = detector.judge.transcribe(paused.audio[:int(paused.pause[0] * RATE) + RATE // 5])
-    assert isinstance(heard, ReadWords) and heard.actionable is False, heard
+    assert isinstance(heard, Heard) and heard.actionable is False, heard
     assert detector.judge.wait_ms(heard) == live_config.vad.unclear_wait_ms
 
 
@@ -243,4 +242,4 @@ def test_a_question_it_can_act_on_still_ends_at_the_turn_check(live_stages, best
     detector = live_stages.new_endpointer(background=False)
     utterances, _ = endpoint(detector, best_question[None])
     assert len(utterances) == 1 and utterances[0].ended_by == "turn_model"
-    assert detector.turn_checks == 1 and getattr(utterances[0].transcript, "actionable", None) is True
+    assert detector.turn_checks == 1 and utterances[0].transcript.actionable is True

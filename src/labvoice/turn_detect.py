@@ -18,13 +18,15 @@ words catch most of them.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from labvoice.stt.base import HeardWords
+from labvoice.stt.base import Heard
 
 log = logging.getLogger(__name__)
 
@@ -238,10 +240,11 @@ class TurnJudge:
     and the words so far (a speculative transcript, kept for the turn if it ends here) must read
     as a finished sentence (`ends_unfinished`). Either part may be absent. One owner thread (the listener)."""
 
-    def __init__(self, model: SmartTurn | None, transcribe=None, speculate_ms: int = 64,
+    def __init__(self, model: SmartTurn | None, transcribe: Callable[[np.ndarray], Heard | str] | None = None,
+                 speculate_ms: int = 64,
                  background: bool = False, acts_on=None, unclear_wait_ms: int = 0) -> None:
         self.model = model
-        self._transcribe = transcribe          # audio -> text, or None (no speculative transcription)
+        self._transcribe = transcribe          # audio -> Heard (or plain text), or None (no speculative transcription)
         # words -> can the assistant act on them (a question it can answer)? Words it cannot act on
         # end the turn only after `unclear_wait_ms` of silence: they are what a question broken off
         # in a pause reads as ("could you tell me?", "which model performed?").
@@ -261,54 +264,46 @@ class TurnJudge:
     def transcribes(self) -> bool:
         return self._transcribe is not None
 
-    def transcribe(self, audio: np.ndarray) -> str | None:
-        """The words so far, read for whether they make an actionable question (`ReadWords`); on
-        the background worker when there is one, so the listener never waits for the parser."""
+    def transcribe(self, audio: np.ndarray) -> Heard | None:
+        """The words so far, read for whether they make an actionable question (`Heard.actionable`);
+        on the background worker when there is one, so the listener never waits for the parser."""
         if self._transcribe is None:
             return None
         try:
-            words = self._transcribe(audio)
+            said = self._transcribe(audio)
         except Exception as err:  # noqa: BLE001 - speculation is an optimisation: the turn transcribes again
             log.warning("speculative transcription failed: %s", err)
             return None
-        if words is None or self._acts_on is None or not words.strip():
+        if said is None:
+            return None
+        words = said if isinstance(said, Heard) else Heard(said)   # a plain transcriber: no certainty
+        if self._acts_on is None or not words.text.strip():
             return words
         try:
-            actionable = bool(self._acts_on(words))
+            actionable = bool(self._acts_on(words.text))
         except Exception as err:  # noqa: BLE001 - the parser failing must not stop the turn from ending
             log.warning("reading the words for the end of turn failed: %s", err)
             actionable = True
-        return ReadWords(words, getattr(words, "avg_logprob", None), actionable)
+        return dataclasses.replace(words, actionable=actionable)
 
-    def wait_ms(self, words: str | None) -> int:
+    def wait_ms(self, words: Heard | None) -> int:
         """Silence the turn needs before it ends once the turn model and the words say "finished"."""
-        return self.unclear_wait_ms if getattr(words, "actionable", True) is False else 0
+        return self.unclear_wait_ms if words is not None and not words.actionable else 0
 
     def close(self) -> None:
         """End the background worker, if any."""
         if self.background is not None:
             self.background.close()
 
-    def is_complete(self, audio: np.ndarray, transcript: str | None) -> bool:
+    def is_complete(self, audio: np.ndarray, transcript: Heard | None) -> bool:
         if words_unfinished(transcript):
             self.last_probability = None
             return False
         if self.model is None:
             self.last_probability = None
-            return transcript is not None and bool(transcript.strip())
+            return transcript is not None and bool(transcript.text.strip())
         self.last_probability = self.model.probability(audio)
         return self.last_probability > self.model.complete_at
-
-
-class ReadWords(HeardWords):
-    """Heard words and whether they make a question the assistant can act on (`TurnJudge.transcribe`)."""
-
-    actionable: bool
-
-    def __new__(cls, text: str, avg_logprob: float | None = None, actionable: bool = True) -> "ReadWords":
-        words = super().__new__(cls, text, avg_logprob)
-        words.actionable = actionable
-        return words
 
 
 # Whisper's certainty (average log-probability of the least sure segment) below which the words so
@@ -318,14 +313,13 @@ class ReadWords(HeardWords):
 UNSURE_LOGPROB = -0.4
 
 
-def unsure_words(transcript: str | None) -> bool:
-    certainty = getattr(transcript, "avg_logprob", None)
-    return certainty is not None and certainty < UNSURE_LOGPROB
+def unsure_words(transcript: Heard | None) -> bool:
+    return transcript is not None and transcript.certainty is not None and transcript.certainty < UNSURE_LOGPROB
 
 
-def words_unfinished(transcript: str | None) -> bool:
+def words_unfinished(transcript: Heard | None) -> bool:
     """The words so far do not end the turn: they read as unfinished, or Whisper was unsure of them."""
-    return ends_unfinished(transcript) or unsure_words(transcript)
+    return ends_unfinished(transcript.text if transcript is not None else None) or unsure_words(transcript)
 
 
 def load_turn_model(config) -> SmartTurn | None:

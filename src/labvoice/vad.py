@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from labvoice.models import resolve_model
+from labvoice.stt.base import Heard
 from labvoice.turn_detect import words_unfinished
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ class Utterance:
     duration_s: float             # t_speech_end - t_speech_start
     cut_at_max: bool = False      # speech went on past max_utterance_s
     ended_by: str = "silence"     # silence | turn_model | max_length
-    transcript: str | None = None # the speculative transcript of exactly this speech, when one was made
+    transcript: Heard | None = None   # the speculative words of exactly this speech, when they were heard
 
 
 class EndOfSpeechDetector:
@@ -177,7 +178,7 @@ class EndOfSpeechDetector:
         self._silence_frames = 0
         self._turn_asked = False              # the turn model judged the current pause already
         self._speculated = False              # the current pause was transcribed already
-        self._speculative: str | None = None  # ... and this is what it said
+        self._speculative: Heard | None = None  # ... and this is what it said
         self._spec_pending = False            # ... on the judge's worker, not back yet
         self._heard_complete = False          # the turn model said "finished"; the words are awaited
         self._ends_at_ms: float | None = None # ... and the words too, but the turn waits for this much silence

@@ -112,7 +112,7 @@ def test_the_listener_keeps_hearing_while_the_words_are_transcribed(silero_vad, 
         detector.close()
     assert not words.held_too_long
     assert utterance is not None and utterance.ended_by != "max_length"
-    assert "respectable" in utterance.transcript.lower()   # its own words: nothing to transcribe again
+    assert "respectable" in utterance.transcript.text.lower()   # its own words: nothing to transcribe again
 
 
 def test_words_of_a_pause_the_person_spoke_through_are_thrown_away(silero_vad, smart_turn, whisper_transcriber,
@@ -137,4 +137,4 @@ def test_words_of_a_pause_the_person_spoke_through_are_thrown_away(silero_vad, s
         words.gate.set()
         detector.close()
     assert utterance is not None and utterance.t_speech_end > paused.pause[1]
-    assert "stale" not in (utterance.transcript or "") and "amiable" in (utterance.transcript or "").lower()
+    assert "stale" not in utterance.transcript.text and "amiable" in utterance.transcript.text.lower()

@@ -268,7 +268,8 @@ class Orchestrator:
 
     def _submit_utterance(self, utterance, endpoint_ms: float) -> None:
         self._begin(utterance.t_speech_end, audio=utterance.audio, endpoint_ms=endpoint_ms,
-                    cut_at_max=utterance.cut_at_max, transcript=utterance.transcript)
+                    cut_at_max=utterance.cut_at_max,
+                    transcript=utterance.transcript.text if utterance.transcript is not None else None)
 
     def _begin(self, t_start: float, text: str | None = None, audio=None, endpoint_ms: float = 0.0,
                cut_at_max: bool = False, transcript: str | None = None) -> int:

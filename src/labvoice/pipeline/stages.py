@@ -10,6 +10,7 @@ from labvoice.app import Brain, load_brain, setup
 from labvoice.backends import make_synthesizer, make_transcriber
 from labvoice.events import Event
 from labvoice.pipeline.runner import TurnRunner
+from labvoice.stt.base import Heard
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +76,19 @@ class Stages:
 
         judge = None
         if self.turn_model is not None:
-            judge = TurnJudge(self.turn_model, lambda audio: self.transcribe(audio, NEVER), background=background,
+            judge = TurnJudge(self.turn_model, lambda audio: self.hear(audio, NEVER), background=background,
                               acts_on=self.brain.retriever.acts_on, unclear_wait_ms=self.config.vad.unclear_wait_ms)
         return EndOfSpeechDetector.from_config(self.config, vad=self.vad, judge=judge)
 
     def transcribe(self, audio, cancel) -> str:
-        """The words (a `HeardWords`: with Whisper's certainty, for the end-of-turn judge)."""
-        from labvoice.stt.base import HeardWords
+        """The words said (what the turn runner answers)."""
+        return self.hear(audio, cancel).text
 
+    def hear(self, audio, cancel) -> Heard:
+        """The words with Whisper's certainty (for the end-of-turn judge)."""
         segments = list(self.transcriber.transcribe(audio, cancel, self._stt_hints()))
         certainty = min((seg.avg_logprob for seg in segments), default=None)
-        return HeardWords(self._linked(" ".join(seg.text.strip() for seg in segments).strip()), certainty)
+        return Heard(self._linked(" ".join(seg.text.strip() for seg in segments).strip()), certainty)
 
     def _stt_hints(self) -> tuple[str, ...]:
         """The DB's dataset and model names as they are said ("sst 2", "roberta large"), for Whisper's prompt."""

@@ -16,17 +16,16 @@ class TranscriptSegment:
     avg_logprob: float = 0.0
 
 
-class HeardWords(str):
-    """A transcript with how sure Whisper was of it: the lowest segment's average log-probability
-    (None when unknown). A plain `str` everywhere else; the end-of-turn judge reads the certainty
-    (tiny.en is unsure of words cut off mid-question: -0.4 to -0.6, whole questions -0.03 to -0.33)."""
+@dataclass(frozen=True)
+class Heard:
+    """Words heard, for the end-of-turn judge: `certainty` is how sure Whisper was of them, the lowest
+    segment's average log-probability (None when unknown; tiny.en is unsure of words cut off
+    mid-question: -0.4 to -0.6, whole questions -0.03 to -0.33), and `actionable` whether they make
+    a question the assistant can act on (True until the judge has read them)."""
 
-    avg_logprob: float | None
-
-    def __new__(cls, text: str, avg_logprob: float | None = None) -> "HeardWords":
-        words = super().__new__(cls, text)
-        words.avg_logprob = avg_logprob
-        return words
+    text: str
+    certainty: float | None = None
+    actionable: bool = True
 
 
 class Transcriber(Protocol):

@@ -22,8 +22,9 @@ JOIN_TIMEOUT_S = 5.0
 
 
 class BackgroundTranscriber:
-    """`submit(number, audio)` returns at once; `result(number)` is (True, text) once that request
-    is done (text None when transcription failed), else (False, None). One caller thread
+    """`submit(number, audio)` returns at once; `result(number)` is (True, words) once that request
+    is done (whatever `transcribe` returns: a `Heard` in the app; None when transcription failed),
+    else (False, None). One caller thread
     (the listener) for submit/result. The worker starts with the object; `close()` ends it (a later
     submit starts a new one)."""
 
