@@ -43,16 +43,20 @@ def test_facts_are_spoken_before_the_llm_is_asked(cpu_config, heldout_db, best_m
 
 
 def test_a_remark_about_the_runs_is_added_after_the_facts(cpu_config, heldout_db, best_mnist):
-    grounded, model = answerer(cpu_config, heldout_db, "Try more seeds on mnist to be sure.")
+    """A remark that adds a grounded fact the answer did not say (how many runs were compared)."""
+    remark = "Only 12 candidates were compared."
+    grounded, model = answerer(cpu_config, heldout_db, remark)
     result = grounded.answer(QUESTION, Style(verbosity=0.4), CancelToken()).finish()
-    assert result.text.endswith("Try more seeds on mnist to be sure.")
-    assert best_mnist in result.display.split("Try")[0] and result.display.endswith("Try more seeds on mnist to be sure.")
+    assert result.text.endswith(remark)
+    assert best_mnist in result.display.split("Only 12")[0] and result.display.endswith(remark)
     prompt = model.prompts[0][-1].content
     assert "ANSWER: " in prompt and best_mnist in prompt    # the model knows the facts and what was said
 
 
 @pytest.mark.parametrize("reply", ["I'm sure it's a lie. I'm sure it's a lie.",
-                                   "The best run on mnist had the best validation accuracy."])
+                                   "The best run on mnist had the best validation accuracy.",
+                                   "Try more seeds on mnist to be sure.",     # advice, no fact: not spoken
+                                   "You've already said the answer to the question about the best run on mnist."])
 def test_a_remark_that_is_off_topic_or_repeats_is_not_spoken(cpu_config, heldout_db, best_mnist, reply):
     grounded, _ = answerer(cpu_config, heldout_db, reply)
     result = grounded.answer(QUESTION, Style(verbosity=0.4), CancelToken()).finish()

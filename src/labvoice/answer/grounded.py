@@ -30,6 +30,7 @@ from labvoice.answer.guard import HallucinationGuard, Verdict
 from labvoice.answer.planner import QueryPlanner, planner_names
 from labvoice.answer.prompt import SYSTEM_PROMPT, build_messages, instructions
 from labvoice.answer.result import AnswerResult, AnswerStream, Conversation
+from labvoice.answer.remarks import FactTokens, check_adds_fact, fact_lines
 from labvoice.answer.smalltalk import (LLM_JOKE_MIN_HUMOUR, LOST_PUNCHLINE, JokeTeller, builtin_joke, cant_work_out,
                                        capabilities, capabilities_answer, is_capability_question, is_joke_request,
                                        joke_messages)
@@ -274,8 +275,10 @@ class GroundedAnswerer:
         # A remark must add to what was said and to the fact lines the prompt showed (a small model
         # reads "Runs by val_accuracy (descending) ..." back otherwise).
         already = f"{template} {display}"
-        rejected = yield from self._stream_guarded(messages, lambda piece: guard.check_remark(piece, already),
-                                                   style, cancel, spoken, [], result)
+        tokens, grounding = FactTokens.from_vocab(self.retriever.finder().vocab), fact_lines(retrieval.factset.facts)
+        rejected = yield from self._stream_guarded(   # spoken only when it adds a grounded fact (remarks.py)
+            messages, lambda piece: check_adds_fact(guard.check_remark(piece, already), piece, template, grounding,
+                                                    tokens), style, cancel, spoken, [], result)
         if rejected:
             log.info("remark not spoken: %s", rejected)
             result.dropped.append(rejected)
