@@ -9,7 +9,9 @@ Questions are Piper-synthesized and played into a virtual microphone (a private 
 null sinks, as in the tests); answers are recorded from the virtual speaker's monitor. With
 --files (or when PulseAudio is not installed) the same questions are fed as files instead.
 The sequential baseline answers the same utterances in the same run: whole answer, then whole
-TTS, then play, through the same speaker.
+TTS, then play, through the same speaker. Every latency counts from the true end of speech of the
+WAV (its last audible sample; the VAD's end comes ~30-60 ms later and is reported), and each answer
+is checked against the runs the same question typed gets (`answered_right`).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,8 +105,22 @@ def synthesize_questions(stages, folder: Path, n: int, questions: list[str] = QU
     return paths
 
 
+def vad_lag_ms(stages, wav: Path) -> float:
+    """How much later than the WAV's true end of speech (its last audible sample) the app's endpointer
+    puts the end: the turn's stamps count from there, so this is added back to every figure."""
+    from labvoice.audio.wavio import read_for_pipeline
+    from labvoice.benchmarks.truth import vad_end_after_true_end_ms
+    from labvoice.pipeline.offline import first_utterance
+
+    audio = read_for_pipeline(wav, 16000)
+    utterance, _ = first_utterance(stages, audio)
+    if utterance is None:
+        raise RuntimeError(f"the endpointer found no speech in {wav}")
+    return vad_end_after_true_end_ms(audio, 16000, utterance.t_speech_end)
+
+
 def sequential_first_audio(stages, wav: Path, speaker, turn_id: int, first_audio: "queue.Queue | None" = None) -> float:
-    """Baseline: endpoint, STT, the whole answer, the whole TTS, then play. ms from end of speech."""
+    """Baseline: endpoint, STT, the whole answer, the whole TTS, then play. ms from the VAD's end of speech."""
     from labvoice.answer.grounded import Conversation
     from labvoice.audio.wavio import read_for_pipeline
     from labvoice.pipeline.offline import first_utterance
@@ -114,7 +131,10 @@ def sequential_first_audio(stages, wav: Path, speaker, turn_id: int, first_audio
     utterance, decided_at = first_utterance(stages, audio)
     t_speech_end = time.monotonic() - (decided_at - utterance.t_speech_end)
     job = one_off(audio=utterance.audio, t_start=t_speech_end)
-    outcome = stages.runner().run(job, TextSink(), Style.from_config(stages.config.style), Conversation())
+    # It stops where the streaming figure does: the facts (or the LLM's first sentence), no remarks
+    # after them (verbosity 0 leaves no room for any), so both count the same answer's first part.
+    style = replace(Style.from_config(stages.config.style), verbosity=0.0)
+    outcome = stages.runner().run(job, TextSink(), style, Conversation())
     speech = stages.synthesizer.synthesize_all(outcome.answer)   # the whole answer, then the whole TTS
     if speaker is None:
         return (time.monotonic() - t_speech_end) * 1000
@@ -130,7 +150,7 @@ def sequential_first_audio(stages, wav: Path, speaker, turn_id: int, first_audio
 
 def run_live(config, stages, wavs: list[Path], virtual, workdir: Path, quick: bool = False) -> dict:
     from labvoice.audio.playback import Speaker
-    from labvoice.events import Latency, Status, StatusChanged, TurnEnded, Transcript
+    from labvoice.events import AnswerDone, Latency, Status, StatusChanged, TurnEnded, Transcript
     from labvoice.pipeline.orchestrator import Orchestrator
 
     orch = Orchestrator(config, stages=stages)
@@ -139,6 +159,7 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path, quick: bo
     first_audio, stages_ms, transcripts, interrupts, llm_path = [], {s: [] for s in STAGES}, [], [], []
     asked = []   # the wav index of each first_audio entry (a turn that got no audio leaves a gap)
     each = []    # each answered turn's stage durations
+    used = {}    # wav index -> the run ids its answer used
     try:
         time.sleep(1.0)
         for i, wav in enumerate(wavs):
@@ -155,6 +176,7 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path, quick: bo
             if turn is None:
                 continue
             transcripts.append(transcript)
+            used[i] = wait_event(events, AnswerDone, turn).used_run_ids   # published before its Latency
             latency = wait_event(events, Latency, turn)
             wait_event(events, TurnEnded, turn)
             if "first_audio" in latency.stages_ms:
@@ -193,17 +215,18 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path, quick: bo
     finally:
         speaker.stop()
     return {"first_audio": first_audio, "llm_first": llm_path, "stages": stages_ms, "sequential": sequential,
-            "interrupt": interrupts, "asked": asked, "stages_each": each,
+            "interrupt": interrupts, "asked": asked, "stages_each": each, "used": used,
             "transcripts": transcripts, "mode": "virtual audio devices (PulseAudio null sinks)"}
 
 
 def run_files(config, stages, wavs: list[Path]) -> dict:
     from labvoice.pipeline.offline import answer_file
 
-    first_audio, stages_ms, transcripts, llm_path, asked = [], {s: [] for s in STAGES}, [], [], []
+    first_audio, stages_ms, transcripts, llm_path, asked, used = [], {s: [] for s in STAGES}, [], [], [], {}
     for i, wav in enumerate(wavs):
         outcome = answer_file(stages, wav, None).outcome
         transcripts.append(outcome.transcript)
+        used[i] = outcome.used_run_ids
         if "first_audio" in outcome.latency_ms:
             first_audio.append(outcome.latency_ms["first_audio"])
             asked.append(i)
@@ -212,7 +235,7 @@ def run_files(config, stages, wavs: list[Path]) -> dict:
                 stages_ms[name].append(value)
     sequential = [sequential_first_audio(stages, wav, None, 0) for wav in wavs]
     return {"first_audio": first_audio, "llm_first": llm_path, "stages": stages_ms, "sequential": sequential,
-            "interrupt": [], "asked": asked,
+            "interrupt": [], "asked": asked, "used": used,
             "transcripts": transcripts, "mode": "files (no audio devices)"}
 
 
@@ -255,6 +278,7 @@ def main(argv=None) -> int:
         from labvoice.benchmarks.pulse import start_virtual_audio
 
         virtual = start_virtual_audio(workdir / "pulse")   # before sounddevice is imported
+    from labvoice.benchmarks.truth import answered_right, expected_run_ids
     from labvoice.config import load_config
     from labvoice.hardware import device_summary
     from labvoice.pipeline.stages import Stages
@@ -270,11 +294,19 @@ def main(argv=None) -> int:
         questions = PEER_QUESTIONS if args.peer_questions else QUESTIONS
         count = 2 * len(PEER_QUESTIONS) if args.peer_questions else args.questions
         wavs = synthesize_questions(stages, workdir, count, questions)
+        asked_texts = (questions * 3)[:count]
+        expected = expected_run_ids(stages.brain.retriever.retrieve, asked_texts)   # as typed
+        lags = [vad_lag_ms(stages, wav) for wav in wavs]
         raw = run_live(config, stages, wavs, virtual, workdir, args.quick) if virtual else run_files(config, stages, wavs)
     finally:
         stages.close()
         if virtual is not None:
             virtual.stop()
+    # Every figure is measured from the true end of speech of our own WAVs: the turn's stamps count
+    # from the VAD's end of speech, which comes `lags[i]` later, so that lag is added back.
+    raw["first_audio"] = [v + lags[i] for v, i in zip(raw["first_audio"], raw["asked"])]
+    raw["sequential"] = [v + lag for v, lag in zip(raw["sequential"], lags)]
+    right = [answered_right(expected[asked_texts[i]], tuple(ids)) for i, ids in sorted(raw["used"].items())]
     p50 = pct(raw["first_audio"], 0.5)
     llm_ms = [v for v, on_path in zip(raw["first_audio"], raw["llm_first"]) if on_path]
     facts_ms = [v for v, on_path in zip(raw["first_audio"], raw["llm_first"]) if not on_path]
@@ -284,6 +316,10 @@ def main(argv=None) -> int:
         "mode": raw["mode"],
         "questions": len(wavs),
         "answered": len(raw["first_audio"]),
+        "answered_right": sum(right),    # the runs the same question typed gets (a misheard one is not right)
+        "answered_right_each": right,
+        "clock_start_offset_ms": 0.0,    # the clock starts at the true end of speech (the WAV's last audible sample)
+        "vad_end_after_true_end_ms": {"p50": pct(lags, 0.5), "each": lags},
         "first_audio_ms": {"p50": p50, "p95": pct(raw["first_audio"], 0.95)},
         "llm_first_audio_ms": {"p50": pct(llm_ms, 0.5), "count": len(llm_ms)},
         "facts_first_audio_ms": {"p50": pct(facts_ms, 0.5), "count": len(facts_ms)},
@@ -301,7 +337,9 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(report))
     else:
-        print(f"machine: {report['machine']}\nmode: {report['mode']}; {report['answered']}/{report['questions']} answered")
+        print(f"machine: {report['machine']}\nmode: {report['mode']}; {report['answered']}/{report['questions']} answered, "
+              f"{report['answered_right']} right (the runs the typed question gets)")
+        print(f"clock from the true end of speech (the VAD ends it {report['vad_end_after_true_end_ms']['p50']} ms later)")
         print(f"end of speech -> first audio: p50 {p50} ms, p95 {report['first_audio_ms']['p95']} ms")
         print(f"sequential baseline:          p50 {seq50} ms, p95 {report['sequential_first_audio_ms']['p95']} ms")
         print(f"ratio streaming/sequential:   {report['ratio']}")

@@ -14,11 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))   # tests.knowledge.conftest.make_pdf writes the handbook PDF
-
-from labvoice.config import load_config  # noqa: E402
-from labvoice.evaluation.documents_eval import run_suite, table  # noqa: E402
+from labvoice.config import load_config
+from labvoice.evaluation.documents_eval import run_suite, table
 
 
 def main() -> int:
@@ -30,7 +27,7 @@ def main() -> int:
     from labvoice.hardware import apply_thread_budget
     from labvoice.knowledge.embedder import Embedder
     from labvoice.llm.llama_cpp import LlamaCppChat
-    from tests.knowledge.conftest import load_train_demo, make_pdf
+    from labvoice.benchmarks.demo_inputs import load_train_demo, make_pdf
 
     config = load_config()
     apply_thread_budget(config.threads)

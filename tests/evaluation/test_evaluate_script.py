@@ -14,7 +14,7 @@ import pytest
 from labvoice.config import PROJECT_ROOT
 from labvoice.evaluation.expect import db_checksum, read_rows
 
-from tests.knowledge.conftest import load_train_demo
+from labvoice.benchmarks.demo_inputs import load_train_demo
 from tests.pipeline.conftest import rewire
 
 SCRIPT = PROJECT_ROOT / "scripts" / "evaluate.py"

@@ -11,7 +11,9 @@ import pytest
 from labvoice.knowledge.cards import Chunking, chunk_text, document_cards, run_card, run_cards
 from labvoice.knowledge.store import ManifestStore
 
-from .conftest import KB_DIR, make_pdf
+from labvoice.benchmarks.demo_inputs import make_pdf
+
+from .conftest import KB_DIR
 
 
 def test_only_runs_with_a_note_have_a_card_and_it_names_the_run_and_the_note(demo_db):

@@ -11,7 +11,7 @@ import sklearn
 from labvoice.knowledge.cards import document_cards
 from labvoice.knowledge.documents import DocumentError, read_sections
 from labvoice.knowledge.index import KnowledgeIndex, build
-from tests.knowledge.conftest import make_pdf
+from labvoice.benchmarks.demo_inputs import make_pdf
 
 DESCR = Path(sklearn.__file__).parent / "datasets" / "descr"
 

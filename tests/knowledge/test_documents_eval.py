@@ -10,7 +10,7 @@ from labvoice.evaluation.documents_eval import run_suite, score_case, table
 from labvoice.evaluation.documents_suite import KNOWLEDGE_BASE, MIXED, NO_DOCUMENT, SETS, DocCase
 from labvoice.answer.result import AnswerResult
 from labvoice.llm.llama_cpp import LlamaCppChat
-from tests.knowledge.conftest import make_pdf
+from labvoice.benchmarks.demo_inputs import make_pdf
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,9 @@ from labvoice.knowledge.index import (FIX, IndexUnavailable, KnowledgeIndex, bui
 from labvoice.knowledge.log_run import log_run
 from labvoice.knowledge.store import ManifestStore
 
-from .conftest import KB_DIR, copy_db, make_pdf
+from labvoice.benchmarks.demo_inputs import make_pdf
+
+from .conftest import KB_DIR, copy_db
 
 BUILD_SCRIPT = PROJECT_ROOT / "scripts" / "build_index.py"
 
