@@ -17,6 +17,7 @@ import soxr
 SAMPLE_RATE = 16000
 PAD_S = 0.3                  # silence either side, as an endpointed utterance has
 ESPEAK_TIMEOUT_S = 30
+DIRECT_TO_REVERB_DB = 6.0
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ VOICES: tuple[Voice, ...] = (
     Voice("us-m3", "en-us+m3", 150, 45),
     Voice("gb", "en-gb", 135, 40),
     Voice("us-f2-noise", "en-us+f2", 170, 60, snr_db=30.0),
-    Voice("scottish-m7-reverb", "en-gb-scotland+m7", 155, 35, reverb_s=0.25),
+    Voice("gb-rp-room", "en-gb-x-rp", 150, 50, reverb_s=0.3),
+    Voice("scottish", "en-gb-scotland", 155, 45),
 )
 
 
@@ -63,13 +65,15 @@ def speak(text: str, voice: Voice) -> np.ndarray:
 
 
 def reverberate(audio: np.ndarray, rt60_s: float, rng: np.random.Generator) -> np.ndarray:
-    """A small room: the direct sound plus an exponentially decaying noise tail (-60 dB at `rt60_s`)."""
+    """A small room: the direct sound plus an exponentially decaying noise tail (-60 dB at `rt60_s`),
+    DIRECT_TO_REVERB_DB louder than the tail (a talker near the microphone)."""
     from scipy.signal import fftconvolve
 
     n = int(rt60_s * SAMPLE_RATE)
     t = np.arange(n) / SAMPLE_RATE
-    tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60_s) * 0.25
+    tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60_s)
     tail[: int(0.005 * SAMPLE_RATE)] = 0.0          # first reflections after 5 ms
+    tail *= np.sqrt(10 ** (-DIRECT_TO_REVERB_DB / 10) / float(np.sum(tail ** 2)))
     impulse = np.concatenate([[1.0], tail[1:]])
     wet = fftconvolve(audio, impulse)[: len(audio) + n // 2]
     return (wet / (np.max(np.abs(wet)) or 1.0) * np.max(np.abs(audio))).astype(np.float32)
