@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from labvoice.answer.guard import Verdict
+
+if TYPE_CHECKING:
+    from labvoice.knowledge.query.model import Fact
+    from labvoice.knowledge.vocab import Vocabulary
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
 _HEX_ID = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{6,40}\b", re.I)
@@ -34,11 +38,10 @@ class FactTokens:
     names: tuple[str, ...]
 
     @classmethod
-    def from_vocab(cls, vocab: Any) -> "FactTokens":
+    def from_vocab(cls, vocab: "Vocabulary") -> "FactTokens":
         from labvoice.knowledge.query.wording import words_for_name
 
-        raw = [str(n) for group in ("metrics", "params", "datasets", "model_kinds")
-               for n in getattr(vocab, group, ()) or ()]
+        raw = [str(n) for group in (vocab.metrics, vocab.params, vocab.datasets, vocab.model_kinds) for n in group]
         names = {n.lower() for n in raw} | {words_for_name(n).lower() for n in raw}
         return cls(tuple(sorted((n for n in names if len(n) >= 3), key=len, reverse=True)))
 
@@ -60,7 +63,7 @@ def new_grounded_facts(remark: str, already_said: str, grounding: str, tokens: F
     return {t for t in tokens.found_in(remark) if present(t, grounded) and not present(t, said)}
 
 
-def fact_lines(facts: Iterable[Any]) -> str:
+def fact_lines(facts: Iterable["Fact"]) -> str:
     """What the facts hold, for the check (not the question: a name the user said is not a new fact)."""
     return "\n".join(f"{f.display}\n{f.spoken}" for f in facts)
 
