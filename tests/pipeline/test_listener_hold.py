@@ -15,7 +15,7 @@ from labvoice.events import Interrupted, OutputHeld
 from labvoice.pipeline.control import TurnController
 from labvoice.pipeline.hold import HOLD_DRAIN_S
 from labvoice.pipeline.loops import Listener
-from labvoice.vad import EndOfSpeechDetector, VadOptions
+from labvoice.listening.endpointer import EndOfSpeechDetector, VadOptions
 from labvoice.benchmarks.human_speech import librivox_clips
 
 FRAME = 512

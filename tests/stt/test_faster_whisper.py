@@ -10,7 +10,7 @@ from labvoice.audio.wavio import read_for_pipeline
 from labvoice.cancel import CancelToken
 from labvoice.stt.base import TranscriptSegment
 from labvoice.stt.faster_whisper import FasterWhisperTranscriber
-from labvoice.vad import EndOfSpeechDetector, VadOptions, segment_file
+from labvoice.listening.endpointer import EndOfSpeechDetector, VadOptions, segment_file
 
 MAX_WER = 0.25
 
@@ -98,11 +98,11 @@ def test_hint_prompt_is_a_punctuated_sentence():
 
 
 def test_with_hints_whole_questions_keep_their_punctuation(whisper_transcriber, spoken_questions):
-    """The end of turn reads the speculative transcript (turn_detect.ends_unfinished): with the DB's
+    """The end of turn reads the speculative transcript (listening.words.ends_unfinished): with the DB's
     names as hints a whole question must still end on "?" or "." and read as finished (a bare list
-    of hotwords made tiny.en drop the punctuation; tests/test_turn_detect.py has the fragments)."""
+    of hotwords made tiny.en drop the punctuation; tests/listening/test_turn_detect.py has the fragments)."""
     from labvoice.audio.wavio import read_for_pipeline
-    from labvoice.turn_detect import ends_unfinished
+    from labvoice.listening.words import ends_unfinished
 
     hints = ("breast_cancer", "digits", "iris", "wine", "linear svm", "mlp", "random forest")
     for question in spoken_questions:

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from labvoice.stt.speculative import BackgroundTranscriber
-from labvoice.turn_detect import SmartTurn, TurnJudge
-from labvoice.vad import FRAME_SAMPLES, SAMPLE_RATE, EndOfSpeechDetector, Utterance, VadOptions
+from labvoice.listening.judge import TurnJudge
+from labvoice.listening.smart_turn import SmartTurn
+from labvoice.listening.endpointer import EndOfSpeechDetector, Utterance, VadOptions
+from labvoice.listening.vad import FRAME_SAMPLES, SAMPLE_RATE
 from labvoice.benchmarks.human_speech import librivox_clips
 from labvoice.benchmarks.paused_speech import human_speech, whisper_word_end
 

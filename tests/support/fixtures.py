@@ -102,7 +102,7 @@ def whisper_transcriber(cpu_config):
 
 @pytest.fixture(scope="session")
 def silero_vad(cpu_config):
-    from labvoice.vad import SileroVad
+    from labvoice.listening.vad import SileroVad
 
     return SileroVad.from_config(cpu_config)
 

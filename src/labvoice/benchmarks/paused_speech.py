@@ -244,7 +244,8 @@ def endpoint(detector, item: PausedSpeech, heard: list | None = None) -> tuple[l
     the end of the deciding frame (the silence waited for; the same on any machine)."""
     import time
 
-    from labvoice.vad import FRAME_SAMPLES, Utterance
+    from labvoice.listening.endpointer import Utterance
+    from labvoice.listening.vad import FRAME_SAMPLES
 
     detector.reset()
     frames = item.audio[:item.audio.size - item.audio.size % FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES)
@@ -361,8 +362,10 @@ def measure(config) -> dict:
     here); `end_of_turn_silence_ms` is the silence heard before deciding. Loads only the VAD, Whisper, Piper and the turn model."""
     from labvoice.backends import make_transcriber
     from labvoice.models import resolve_model
-    from labvoice.turn_detect import SmartTurn, TurnJudge
-    from labvoice.vad import EndOfSpeechDetector, SileroVad, VadOptions
+    from labvoice.listening.judge import TurnJudge
+    from labvoice.listening.smart_turn import SmartTurn
+    from labvoice.listening.endpointer import EndOfSpeechDetector, VadOptions
+    from labvoice.listening.vad import SileroVad
     from labvoice.benchmarks.human_speech import librivox_clips
 
     vad = SileroVad.from_config(config)

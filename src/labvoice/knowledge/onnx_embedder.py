@@ -114,7 +114,7 @@ class OnnxEncoder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        # No spinning: idle workers busy-waiting steal the core Whisper or llama.cpp needs (see vad.py).
+        # No spinning: idle workers busy-waiting steal the core Whisper or llama.cpp needs (see listening/vad.py).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         self.session = onnxruntime.InferenceSession(str(onnx_file), sess_options=options,

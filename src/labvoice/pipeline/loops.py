@@ -247,7 +247,7 @@ class Listener:
             detector.close()   # its speculative-transcription worker
 
     def _listen(self, detector, controller: TurnController, near_end) -> None:
-        from labvoice.vad import SpeechStart, Utterance
+        from labvoice.listening.endpointer import SpeechStart, Utterance
 
         last_level = 0.0
         speech_started_at: float | None = None

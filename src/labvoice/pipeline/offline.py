@@ -20,12 +20,12 @@ from labvoice.cancel import CancelToken
 from labvoice.pipeline.runner import AudioFileSink, TurnOutcome, one_off
 from labvoice.pipeline.stages import Stages
 from labvoice.style import Style
-from labvoice.vad import FRAME_SAMPLES, SAMPLE_RATE
+from labvoice.listening.vad import FRAME_SAMPLES, SAMPLE_RATE
 
 
 def first_utterance(stages: Stages, audio: np.ndarray):
     """First utterance in the file and the audio time at which the endpointer closed it."""
-    from labvoice.vad import Utterance
+    from labvoice.listening.endpointer import Utterance
 
     detector = stages.new_endpointer(background=False)   # frames come faster than real time
     padded = np.concatenate([audio, np.zeros(SAMPLE_RATE * 2, dtype=np.float32)])  # room for the silence wait

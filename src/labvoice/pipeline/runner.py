@@ -195,7 +195,7 @@ class TurnRunner:
                            tuple(warnings + result.warnings), tuple(errors + result.errors), result)
 
     def _transcribe(self, job: TurnJob, errors: list[str]) -> str:
-        if job.transcript is not None:   # made while the person paused, for exactly this audio (vad.py)
+        if job.transcript is not None:   # made while the person paused, for exactly this audio (listening/endpointer.py)
             return job.transcript
         if self.transcribe is None:
             raise ValueError("this runner has no speech recognizer; it answers typed questions only")

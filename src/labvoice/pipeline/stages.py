@@ -22,12 +22,12 @@ class Stages:
     transcriber: object
     synthesizer: object
     vad: object
-    turn_model: object = None      # turn_detect.SmartTurn, or None: a fixed silence ends turns
+    turn_model: object = None      # listening.smart_turn.SmartTurn, or None: a fixed silence ends turns
 
     @classmethod
     def load(cls, config, progress: Callable[[str], None] = lambda msg: None) -> "Stages":
-        from labvoice.turn_detect import load_turn_model
-        from labvoice.vad import SileroVad
+        from labvoice.listening.smart_turn import load_turn_model
+        from labvoice.listening.vad import SileroVad
 
         profile = setup(config)
         progress("loading the voice activity detector")
@@ -66,13 +66,13 @@ class Stages:
 
     def new_endpointer(self, background: bool = True):
         """The listener's endpointer: with the turn model, the end of a turn is judged at a short
-        pause (turn_detect.TurnJudge) and the words are transcribed while the person pauses, on a
+        pause (listening.judge.TurnJudge) and the words are transcribed while the person pauses, on a
         worker (the listener goes on hearing; `close()` the endpointer to end it). Files fed faster
         than real time (`background=False`) transcribe in the caller's thread, as the decision must
         not depend on how fast the frames came."""
         from labvoice.cancel import NEVER
-        from labvoice.turn_detect import TurnJudge
-        from labvoice.vad import EndOfSpeechDetector
+        from labvoice.listening.judge import TurnJudge
+        from labvoice.listening.endpointer import EndOfSpeechDetector
 
         judge = None
         if self.turn_model is not None:

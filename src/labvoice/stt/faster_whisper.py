@@ -50,7 +50,7 @@ def hint_prompt(hints: Sequence[str]) -> str | None:
     Whisper writes in the style of its prompt: given a bare comma list of lower-case names, tiny.en
     wrote most questions lower-case and without punctuation (measured on 65 whole spoken questions,
     Piper and LibriVox: 19 ended on "?", "." or "!"), so a finished question could not be told from
-    a fragment by its words (turn_detect.ends_unfinished). As a capitalised sentence ending in "."
+    a fragment by its words (listening.words.ends_unfinished). As a capitalised sentence ending in "."
     the same names keep their spelling help and tiny.en punctuates (65 of 65), while words cut off
     mid-sentence mostly come back without a final mark, or with "..." or "-".
     """

@@ -1,7 +1,7 @@
 """Speculative transcription off the listener thread: the words said so far are transcribed on a
 worker while the listener keeps hearing frames and the turn model judges the pause.
 
-The endpointer (vad.EndOfSpeechDetector) submits the utterance so far at a short pause, tagged with
+The endpointer (listening.endpointer.EndOfSpeechDetector) submits the utterance so far at a short pause, tagged with
 a number; it polls for that number's transcript once per frame and ignores any other (a voiced frame
 makes the pending request stale). Only the newest request waiting is transcribed: a request that
 was overtaken before the worker took it is dropped unheard. The worker and the listener share only
