@@ -14,7 +14,9 @@ TESTS_BY_PATH = re.compile(r"""["']tests["']\s*/|["']tests/""")
 
 def _scripts() -> list[Path]:
     """The committed scripts (a colleague's uncommitted file is not the clean clone's)."""
-    listed = subprocess.run(["git", "ls-files", "scripts"], cwd=ROOT, capture_output=True, text=True, check=True)
+    listed = subprocess.run(["git", "ls-files", "scripts"], cwd=ROOT, capture_output=True, text=True)
+    if listed.returncode != 0:   # not a checkout: every script there is
+        return sorted((ROOT / "scripts").glob("*.py"))
     return [ROOT / name for name in listed.stdout.split() if name.endswith(".py")]
 
 
