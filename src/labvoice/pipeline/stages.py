@@ -4,25 +4,31 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from labvoice.app import Brain, load_brain, setup
 from labvoice.backends import make_synthesizer, make_transcriber
+from labvoice.config import Config
 from labvoice.events import Event
 from labvoice.pipeline.runner import TurnRunner
-from labvoice.stt.base import Heard
+from labvoice.stt.base import Heard, Transcriber
+from labvoice.tts.base import Synthesizer
+
+if TYPE_CHECKING:   # onnxruntime and faster-whisper load with the models, not with this module
+    from labvoice.listening.smart_turn import SmartTurn
+    from labvoice.listening.vad import SileroVad
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Stages:
-    config: object
+    config: Config
     brain: Brain
-    transcriber: object
-    synthesizer: object
-    vad: object
-    turn_model: object = None      # listening.smart_turn.SmartTurn, or None: a fixed silence ends turns
+    transcriber: Transcriber
+    synthesizer: Synthesizer
+    vad: SileroVad
+    turn_model: SmartTurn | None = None   # None: a fixed silence ends turns
 
     @classmethod
     def load(cls, config, progress: Callable[[str], None] = lambda msg: None) -> "Stages":

@@ -288,7 +288,7 @@ class QueryResult:
     """What executing one `Parsed` gave. `confidence` is the parser's (0..1); `shape` names the
     query's shape for reports ("small_talk", "unsupported", ... for the other kinds)."""
 
-    query: Any
+    query: Parsed
     rows: tuple[Row, ...] = ()
     facts: tuple[Fact, ...] = ()
     claims: tuple[Claim, ...] = ()
