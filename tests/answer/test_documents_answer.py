@@ -65,3 +65,33 @@ def test_for_the_ear_and_source_names():
     assert for_the_ear("val_f1: macro-averaged F1, e.g. on iris") == "val_f1 is macro-averaged F1, for example on iris."
     assert source_name("evaluation_protocol.md") == "the evaluation protocol"
     assert source_name("sub/iris.rst") == "the iris document"
+
+
+def _with_capable_llm(config, demo_db, demo_index, embedder, phrasing: str):
+    """A capable LLM (where the query planner is on: vLLM, an OpenAI-compatible server), played by a
+    scripted stand-in: what a large model says cannot be caused on cue on these machines."""
+    from labvoice.answer.planner import QueryPlanner
+
+    cfg = config.replace(**{"paths.db": demo_db})
+    model = ScriptedChat.saying(phrasing)
+    retriever = Retriever.from_config(cfg, LiveIndex(demo_index, embedder))
+    return GroundedAnswerer(retriever, model, cfg.llm, cfg.pipeline, planner=QueryPlanner(model)), model
+
+
+QUESTION = "How is the data divided into training and validation parts?"
+
+
+def test_a_capable_llm_phrases_the_sentences(config, demo_db, demo_index, embedder):
+    phrasing = "The evaluation protocol says the split is stratified, 75 percent train and 25 percent validation."
+    grounded, model = _with_capable_llm(config, demo_db, demo_index, embedder, phrasing)
+    result = grounded.answer(QUESTION, Style(verbosity=0.4), CancelToken()).finish()
+    assert result.text == phrasing and "25 % validation" in result.display
+    assert "75 % train" in model.prompts[0][-1].content and result.sources
+
+
+def test_a_phrasing_with_a_number_not_in_the_sentences_is_not_spoken(config, demo_db, demo_index, embedder):
+    grounded, _ = _with_capable_llm(config, demo_db, demo_index, embedder,
+                                    "The protocol keeps 30 percent of the data for validation.")
+    result = grounded.answer(QUESTION, Style(verbosity=0.4), CancelToken()).finish()
+    assert "30 percent" not in result.text and result.text.startswith("The evaluation protocol says:")
+    assert any("phrasing was not spoken" in d for d in result.dropped)

@@ -21,6 +21,8 @@ from labvoice.knowledge.doc_search import words
 from labvoice.knowledge.retriever import Retrieval
 from labvoice.knowledge.route import DOCUMENT_NAMES
 
+PHRASE_PROMPT = ("Say in one or two short spoken sentences what the DOCUMENT says in answer to the QUESTION, "
+                 "starting with where it comes from. Use only the DOCUMENT's numbers and names; add nothing else.")
 NOT_FOUND = "I don't find that in your documents."
 NOT_FOUND_HELP = ("I can answer from the documents in your knowledge folder, or about your runs, "
                   "for example which run has the best validation accuracy.")
@@ -223,3 +225,18 @@ def reply_from_documents(retrieval: Retrieval, embedder: Any) -> DocumentAnswer:
         return DocumentAnswer(True, f"{display} {found.display}", f"{template} {found.spoken}", found.sources)
     return answer_from_documents(retrieval.question, retrieval.passages, embedder,
                                  unknown=len(retrieval.route.unknown) if retrieval.route is not None else 0)
+
+
+def phrase_messages(question: str, reply: DocumentAnswer, system_prompt: str) -> list:
+    """For a capable LLM (vLLM, an OpenAI-compatible server): phrase the chosen sentences, nothing else."""
+    from labvoice.llm.base import ChatMessage
+
+    source = reply.sources[0]
+    text = (f"DOCUMENT ({source_name(source.file)}, {source.heading or source.file}): {' '.join(source.sentences)}"
+            f"\n\nQUESTION: {question}\n\n{PHRASE_PROMPT}")
+    return [ChatMessage("system", system_prompt), ChatMessage("user", text)]
+
+
+def phrase_grounding(reply: DocumentAnswer) -> str:
+    """What a phrasing may say: the chosen sentences and where they come from."""
+    return "\n".join([reply.display] + [f"{source_name(s.file)} {s.heading}" for s in reply.sources])

@@ -25,7 +25,7 @@ from typing import Callable, Iterator
 
 from labvoice.answer.chunker import SentenceChunker, split_first_piece
 from labvoice.answer.claims import ClaimChecker
-from labvoice.answer.documents import reply_from_documents
+from labvoice.answer.documents import phrase_grounding, phrase_messages, reply_from_documents
 from labvoice.answer.guard import HallucinationGuard, Verdict
 from labvoice.answer.planner import QueryPlanner, planner_names
 from labvoice.answer.prompt import SYSTEM_PROMPT, build_messages, instructions
@@ -211,6 +211,16 @@ class GroundedAnswerer:
             passages = self.retriever.passages
             reply = reply_from_documents(retrieval, passages.embedder if passages is not None else None)
             result.sources = tuple(source.as_dict() for source in reply.sources)
+            if self.planner is not None and reply.found and retrieval.route.route == "documents":
+                # a capable LLM phrases the sentences; every number and name it says must be in them
+                guard = HallucinationGuard(phrase_grounding(reply), self.retriever.finder().vocab, question)
+                phrased: list[str] = []
+                rejected = yield from self._stream_guarded(phrase_messages(question, reply, SYSTEM_PROMPT), guard.check,
+                                                           style, cancel, phrased, [], result, until_voiced)
+                result.display = reply.display
+                if phrased or cancel.cancelled:
+                    return
+                result.dropped.append(f"the LLM's phrasing was not spoken: {rejected or 'empty'}")
             yield from self._emit_template(reply.spoken, result, cancel, reason="", display=reply.display)
             return
         if kind == "clarify":     # a question back: said as it is, nothing added after it
