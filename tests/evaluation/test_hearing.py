@@ -63,3 +63,19 @@ def test_a_name_heard_before_linking_is_still_heard_after(hearings):
         unlinked = {"link_only": "before", "after": "hints_only"}.get(condition)
         if unlinked is not None:
             assert set(h.missed) <= set(by[voice, question, unlinked].missed), (h, by[voice, question, unlinked])
+
+
+def test_a_decoder_looping_on_the_name_prompt_hears_again_without_it(whisper_transcriber, caplog):
+    """tiny.en went on with the prompt's names ("mr. sst, stsb, db, db, db ...") for this en-us+m3 question;
+    the backend drops the loop and hears the utterance again without the prompt."""
+    import logging
+
+    hints = ("mrpc", "sst 2", "stsb", "imdb", "bert base uncased", "distilbert base uncased", "roberta base",
+             "roberta large")
+    audio = speak("how many runs of bert base used imdb", VOICES[0])
+    with caplog.at_level(logging.DEBUG, logger="labvoice.stt.faster_whisper"):
+        text = whisper_transcriber.transcribe_text(audio, hints=hints)
+    assert "how many runs" in text.lower(), text
+    assert ", db, db" not in text
+    # where this machine's decoder looped, it was heard again (not given up as noise)
+    assert "looped on the name prompt" in caplog.text or "dropped noise" not in caplog.text, caplog.text
