@@ -208,14 +208,15 @@ class Composer:
                             descending=lower_is_better(metric) if worst else not lower_is_better(metric))), 0.8)
         of_best = self._metric_of_best(slots, free_metrics, text)
         if of_best is not None:
-            rank_by = next((m.name for m in free_metrics if m is not of_best), None) or cat.headline_metric()
+            rank_by = next((m.name for m in free_metrics if m is not of_best), None) or \
+                self.filter_reader.headline_for(filters)
             if _LATEST.search(text) or _EARLIEST.search(text):
                 return ParseOutcome(RunQuery(shape="rank", filters=tuple(filters), metric=of_best.name, limit=1,
                                              order=Order(field=Field(kind="time"), descending=not _EARLIEST.search(text))), 0.8)
             worst = bool(_WORST.search(text))
             return ParseOutcome(RunQuery(
                 shape="param_of_best", filters=tuple(filters), metric=rank_by, select=Field(kind="metric", name=of_best.name),
-                order=Order(field=Field(kind="metric", name=rank_by),
+                offset=offset, order=Order(field=Field(kind="metric", name=rank_by),
                             descending=lower_is_better(rank_by) if worst else not lower_is_better(rank_by))), 0.8)
         grouping = per_group(text)
         if grouping is not None and not free_params and not run_ids and not referred and metric and \
@@ -332,7 +333,8 @@ class Composer:
         for m in free_metrics:
             after = " ".join(words[m.end + 1:m.end + 8])
             if re.match(r"(of|for|did|does|was|on|in) (the |my |our )?(\w+ ){0,3}?(best|top|winning|strongest|worst|"
-                        r"weakest|latest|most recent|newest|earliest|first|last)\b", after):
+                        r"weakest|latest|most recent|newest|earliest|first|last|runner[\s-]*up|second|third|fourth|"
+                        r"next best)\b", after):
                 return m
         return None
 

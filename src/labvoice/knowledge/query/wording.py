@@ -66,6 +66,7 @@ def kind_words(kind: str) -> str:
     """`linear_svm` -> "linear SVM", `mlp` -> "MLP", `logistic_regression` -> "logistic regression"."""
     if not kind:
         return "model"
+    kind = kind.rsplit("/", 1)[-1]          # a hub id's namespace is not said: microsoft/deberta-v3-base
     return " ".join(t.upper() if t.lower() in ACRONYM_KINDS else NAME_WORDS.get(t.lower(), t.lower())
                     if t.lower() == "logreg" else t.lower() for t in _split_name(kind))
 
