@@ -305,6 +305,8 @@ class Executor:
         order = q.order
         desc = order.descending if order is not None else not lower_is_better(q.metric)
         idx = self.ranked(mask & has, "metric", q.metric, desc, 1 + q.offset)[q.offset:]
+        if not idx.size and mask.any() and not (mask & has).any():
+            return [], [render.not_recorded(q, self.cat)], []      # "the ViT runs do not record momentum"
         if not idx.size:
             return [], [render.none_found(q, self.cat, int(mask.sum()))], []
         i = int(idx[0])

@@ -392,3 +392,13 @@ def direction_guess(metric: str) -> Fact:
     """Said when the lexicon does not know which way a metric is better and higher was taken."""
     text = f"I took higher {metric_words(metric)} as better; ask for the lowest if smaller is better."
     return fact("note", f"Taking higher {metric} as better (a guess).", text)
+
+
+def not_recorded(q: RunQuery, cat: Catalog) -> Fact:
+    """The runs a question keeps do not record what it asks for."""
+    shown, said = scope(q)
+    name = q.select.name if q.select is not None else ""
+    words = metric_words(name) if q.select is not None and q.select.kind == "metric" else param_words(name)
+    display = f"No runs{_with(shown)} record {name}."
+    spoken = f"The runs{' ' + said if said else ''} do not record {words}." if said else f"No run records {words}."
+    return fact("no_match", display, spoken)

@@ -23,7 +23,7 @@ _HEX_ID = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b")
 
 
 def _split_name(name: str) -> list[str]:
-    name = re.sub(r"(?<=[a-z])(?=[A-Z][a-z])", "_", name)      # "RandomForestClassifier" -> random forest classifier
+    name = re.sub(r"(?<=[a-z])(?=[A-Z][a-z]{3})", "_", name)   # "RandomForestClassifier" -> random forest classifier
     parts = re.split(r"[^A-Za-z0-9]+", name)
     out: list[str] = []
     for part in parts:
