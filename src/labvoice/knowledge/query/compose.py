@@ -67,6 +67,8 @@ _SUPERLATIVE = re.compile(r"\b(best|top|worst|highest|lowest|strongest|weakest|f
                           r"(runs?|ones?|experiments?|trials?|checkpoints?|results?)\b|"
                           r"\b(which|what) (run|one|experiment|result)s?\b.{0,30}\b(best|top|strongest|weakest|worst|"
                           r"highest|lowest)\b")
+# Words of a run's note about what went wrong (the notes shape; with a superlative, a filter on the ranking).
+_TROUBLE = re.compile(r"\b(diverg\w*|crash\w*|oom|out of memory|blew up|blow up|explod\w*|nan|unstable|fail\w*)\b")
 _PLURAL_RANK = re.compile(r"\b(runs|models|ones|experiments|results|leaderboard|ranking|rank)\b")
 @dataclass(frozen=True)
 class Context:
@@ -140,8 +142,8 @@ class Composer:
                 return Clarify(question=question, said=said, options=(m.name,) + m.alternatives, kind=m.kind)
         lost = dropped(slots, query_json(query), any(f.field.kind == "note" for f in query.filters), question)
         if lost is not None:
-            return Unsupported(reason=f"I don't know which runs you mean by '{lost.words}'" if lost.kind == "unbound"
-                               else f"I couldn't use '{lost.words}' in that question", about="unbound")
+            return Unsupported(reason=f"I don't know which runs you mean by '{lost.words}'." if lost.kind == "unbound"
+                               else f"I couldn't use '{lost.words}' in that question.", about="unbound")
         return query
 
     # --- flag requests ------------------------------------------------------------------------
@@ -218,6 +220,18 @@ class Composer:
                 shape="param_of_best", filters=tuple(filters), metric=rank_by, select=Field(kind="metric", name=of_best.name),
                 offset=offset, order=Order(field=Field(kind="metric", name=rank_by),
                             descending=lower_is_better(rank_by) if worst else not lower_is_better(rank_by))), 0.8)
+        trouble = _TROUBLE.search(text)
+        if trouble and metric and not free_params and not run_ids and \
+                re.search(r"\b(best|top|worst|highest|lowest|strongest|weakest)\b", text):
+            # "the best run that didn't OOM on imdb": ranked among the runs whose notes do (not) say so
+            note = self._note_filter(text)
+            excluded = re.search(r"\b(not|didn t|did not|never|without|no|weren t|wasn t|n t)\b[^.?]{0,25}$",
+                                 text[:trouble.start()].replace("'", " "))
+            if excluded:
+                note = Filter(field=note.field, op="not_in" if isinstance(note.value, tuple) else "!=", value=note.value)
+            order, limit = self._order(slots, text, metric, free_params)
+            return ParseOutcome(RunQuery(shape="rank", filters=tuple(filters) + (note,), order=order, limit=limit,
+                                         metric=metric), 0.8)
         grouping = per_group(text)
         if grouping is not None and not free_params and not run_ids and not referred and metric and \
                 (_SUPERLATIVE.search(text) or re.search(r"\b(best|top|worst|strongest|weakest)\b", text)) and \
@@ -445,7 +459,7 @@ class Composer:
 
     def _note_filter(self, text: str) -> Filter:
         if re.search(r"\boom\b", text) or any(p.search(text) for p, word in lexicon().phrases if word == "oom"):
-            return Filter(field=Field(kind="note"), op="in", value=("oom", "out of memory", "out-of-memory"))
+            return Filter(field=Field(kind="note"), op="in", value=("oom", "out of memory"))
         m = re.search(r"\bnotes?\b\s+(?:that\s+)?(?:says?|mentions?|mentioning|contains?|containing|with|about|"
                       r"saying|include|includes|including)?\s*['\"]?([a-z0-9_\- ]{2,40}?)['\"]?\s*(?:\?|$|\bin\b|\bon\b)",
                       text)

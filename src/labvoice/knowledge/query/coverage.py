@@ -65,9 +65,9 @@ def unbound(slots: Slots) -> tuple[str, ...]:
 def dropped(slots: Slots, query_json: dict, notes_used: bool, question: str = "") -> Dropped | None:
     """The first constraint the question states that the composed query does not use, if any."""
     used = json.dumps(query_json).lower()
-    for m in slots.datasets + slots.models + slots.values:
+    for m in slots.datasets + slots.models + slots.values + slots.params:
         name = (m.value if m.kind == "value" else m.name) or ""
-        if name.lower() not in used:
+        if name.lower() not in used and not (m.kind == "param" and any(a.lower() in used for a in m.alternatives)):
             return Dropped(" ".join(t.text for t in slots.tokens[m.start:m.end + 1]), "unused")
     covered = bound_positions(slots)
     words = [t.text for t in slots.tokens]
