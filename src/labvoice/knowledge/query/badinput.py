@@ -9,7 +9,7 @@ import re
 from labvoice.knowledge.query.catalog import Catalog
 from labvoice.knowledge.query.extract import Slots
 from labvoice.knowledge.query.when import MONTH_NAMES, WEEKDAY_NAMES
-from labvoice.knowledge.query.wording import join_words
+from labvoice.knowledge.query.wording import dataset_words, join_words, kind_words, metric_words, param_words
 
 # Common words for metrics, parameters and models: named in a question but absent from the DB, they
 # get a one-sentence "the DB has no such thing".
@@ -57,15 +57,15 @@ def missing_names(cat: Catalog, slots: Slots) -> str:
             if word in ("accuracy", "loss", "error") and any(word[:3] in m for m in cat.metric_names):
                 continue
             return (f"The runs record no {word}; their metrics are "
-                    f"{join_words(list(cat.metric_names[:8]))}.")
+                    f"{join_words([metric_words(m) for m in cat.metric_names[:8]])}.")
     for word in PARAM_WORDS:
         if re.search(rf"\b{word}\b", said) and not any(word.split()[0][:5] in p for p in cat.param_names) \
                 and not slots.params:
             return (f"The runs have no {word} setting; their parameters are "
-                    f"{join_words(list(cat.param_names[:10]))}.")
+                    f"{join_words([param_words(p) for p in cat.param_names[:10]])}.")
     for word in MODEL_WORDS:
         if re.search(rf"\b{word}s?\b", said) and not slots.models:
-            return (f"No runs used {word}; the model kinds are {join_words(list(cat.kind_names[:8]))}."
+            return (f"No runs used {word}; the model kinds are {join_words([kind_words(k) for k in cat.kind_names[:8]])}."
                     if cat.kind_names else f"No runs used {word}.")
     if not slots.datasets:
         # "on imagenet", "on the imagenet dataset", "for the imagenet benchmark" ("best for production" is no dataset)
@@ -84,7 +84,7 @@ def missing_names(cat: Catalog, slots: Slots) -> str:
                     re.fullmatch(r"\d.*|(average|each|every|all|both|either|runs?|it|them|publishing|.*ing)", word) \
                     and not (slots.time and word in slots.time.said) and word not in _month_words():
                 return (f"There are no runs on {word}; the runs are on "
-                        f"{join_words(list(cat.dataset_names[:8]))}." if cat.dataset_names
+                        f"{join_words([dataset_words(d) for d in cat.dataset_names[:8]])}." if cat.dataset_names
                         else f"There are no runs on {word}.")
     return ""
 
