@@ -14,10 +14,11 @@ Writers take the write lock first (`BEGIN IMMEDIATE`, WAL, a busy timeout), so a
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Literal, Mapping
+from typing import Callable, Iterator, Literal, Mapping
 
 from labvoice.knowledge.errors import WriteError
 
@@ -120,6 +121,19 @@ class WriteJournal:
                              "with `ALTER TABLE manifests ADD COLUMN note TEXT`")
         return conn
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """The write lock held for one block: committed when it ends, rolled back when it raises."""
+        conn = self._begin()
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.close()
+
     def _read(self) -> sqlite3.Connection | None:
         """A read-only connection, or None when the DB or the record table does not exist yet."""
         if not self.path.is_file():
@@ -135,8 +149,7 @@ class WriteJournal:
     def apply(self, changes: Mapping[str, NoteChange], action: Action, words: str) -> Batch:
         """Change each run's note (run id -> a function of its note) and record it, all in one
         transaction: every run is changed or none is (WriteError "no_run" when one is missing)."""
-        conn = self._begin()
-        try:
+        with self._transaction() as conn:
             done: list[Change] = []
             unchanged: list[str] = []
             for run_id, change in changes.items():
@@ -149,21 +162,13 @@ class WriteJournal:
                     continue
                 conn.execute("UPDATE manifests SET note = ? WHERE run_id = ?", (after, run_id))
                 done.append(Change(run_id, row[0], after))
-            batch = self._record(conn, done, action, words, None, tuple(unchanged))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
-        return batch
+            return self._record(conn, done, action, words, None, tuple(unchanged))
 
     def undo_last(self, words: str) -> Batch:
         """Put back what the latest write not yet undone found, exactly, and record that as an undo.
         WriteError "nothing_to_undo" when there is none; "changed_since" (and nothing restored) when a
         run's note was changed by something else after that write."""
-        conn = self._begin()
-        try:
+        with self._transaction() as conn:
             target = conn.execute(
                 f"SELECT MAX(batch) FROM {TABLE} WHERE action != 'undo' AND batch NOT IN "
                 f"(SELECT undoes FROM {TABLE} WHERE undoes IS NOT NULL)").fetchone()[0]
@@ -179,14 +184,7 @@ class WriteJournal:
                                      "nothing was undone")
                 conn.execute("UPDATE manifests SET note = ? WHERE run_id = ?", (before, run_id))
                 done.append(Change(run_id, after, before))
-            batch = self._record(conn, done, "undo", words, target)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
-        return batch
+            return self._record(conn, done, "undo", words, target)
 
     def _record(self, conn: sqlite3.Connection, done: list[Change], action: Action, words: str,
                 undoes: int | None, unchanged: tuple[str, ...] = ()) -> Batch:
