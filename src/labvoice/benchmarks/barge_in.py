@@ -22,6 +22,7 @@ from scipy.signal import correlate
 from labvoice.audio.resample import resample
 from labvoice.benchmarks.human_speech import SpokenClip
 from labvoice.benchmarks.pulse import SINK_RATE, VirtualAudio, reverberant
+from labvoice.evaluation.scoring import rounded_percentile
 
 SILENCE = 0.003            # peak level of a silent (flushed) speaker
 FLUSH_ALLOWANCE_S = 0.3    # sound after a barge-in later than this is another turn, not this one's tail
@@ -215,14 +216,6 @@ def _settle(orch, events: "queue.Queue | None" = None) -> None:
 
 
 def summarize(trials: list[Trial]) -> dict:
-    def pct(values, q):
-        if not values:
-            return None
-        ordered = sorted(values)
-        k = (len(ordered) - 1) * q
-        lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-        return round(ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo), 1)
-
     talked = [t for t in trials if t.talked_over]
     delays = [t.to_silence_ms for t in talked if t.detected and t.to_silence_ms is not None]
     erles = [t.erle_db for t in trials if t.erle_db is not None]
@@ -232,10 +225,10 @@ def summarize(trials: list[Trial]) -> dict:
         "self_interruptions": sum(t.self_interrupted for t in trials),
         "talked_over": len(talked),
         "barge_in_detected_share": round(sum(t.detected for t in talked) / len(talked), 3) if talked else None,
-        "barge_in_to_silence_ms": {"p50": pct(delays, 0.5), "p95": pct(delays, 0.95)},
+        "barge_in_to_silence_ms": {"p50": rounded_percentile(delays, 0.5), "p95": rounded_percentile(delays, 0.95)},
         "erle_db": round(statistics.median(erles), 1) if erles else None,
         # The cost of pausing on a first hint: answers paused by their own echo (they went on).
         "echo_holds": sum(t.echo_holds for t in trials),
         "answers_paused_by_echo": sum(t.echo_holds > 0 for t in trials),
-        "echo_pause_ms": {"p50": pct(paused, 0.5), "p95": pct(paused, 0.95)},
+        "echo_pause_ms": {"p50": rounded_percentile(paused, 0.5), "p95": rounded_percentile(paused, 0.95)},
     }

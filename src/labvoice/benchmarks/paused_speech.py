@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from labvoice.evaluation.scoring import rounded_percentile
+
 RATE = 16000
 # People pause where the sentence is not finished yet; "|" marks where (each mark is one pause
 # point: a question with two marks gives two paused items). Varied wording, lengths and points:
@@ -301,15 +303,6 @@ def human_speech(clips, word_end=None, pauses=PAUSES_S) -> list[PausedSpeech]:
     return items
 
 
-def _pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return round(ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo), 1)
-
-
 def _run(detector, items: list[PausedSpeech], transcribe) -> list[dict]:
     """Each item through the endpointer: cut off early or not; on the plain ones, end of speech ->
     turn decided and -> transcript ready (a turn without a speculative transcript transcribes after
@@ -344,10 +337,10 @@ def _summary(rows: list[dict]) -> dict:
     return {"premature_cutoff_share": round(sum(cut) / len(cut), 3) if cut else None,
             "premature_cutoffs": sum(cut), "paused_utterances": len(cut),
             "plain_cut": sum(r["cut"] for r in rows if not r["paused"]),
-            "end_of_turn_ms": {"p50": _pct(decided, 0.5), "p95": _pct(decided, 0.95)},
-            "end_of_turn_silence_ms": {"p50": _pct(heard, 0.5), "p95": _pct(heard, 0.95)},
+            "end_of_turn_ms": {"p50": rounded_percentile(decided, 0.5), "p95": rounded_percentile(decided, 0.95)},
+            "end_of_turn_silence_ms": {"p50": rounded_percentile(heard, 0.5), "p95": rounded_percentile(heard, 0.95)},
             "plain_ended_by": ended_by,
-            "transcript_ready_ms": {"p50": _pct(ready, 0.5), "p95": _pct(ready, 0.95)},
+            "transcript_ready_ms": {"p50": rounded_percentile(ready, 0.5), "p95": rounded_percentile(ready, 0.95)},
             "plain_utterances": len(decided)}
 
 

@@ -119,3 +119,9 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     low = int(rank)
     high = min(low + 1, len(data) - 1)
     return data[low] + (data[high] - data[low]) * (rank - low)
+
+
+def rounded_percentile(values: Sequence[float], fraction: float, digits: int = 1) -> float | None:
+    """`percentile` at a fraction (0.5 for the median) rounded for a report; None when there are no values."""
+    value = percentile(values, fraction * 100)
+    return None if value is None else round(value, digits)
