@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from labvoice.evaluation.query_truth import TruthRow, read_truth_rows
+from labvoice.evaluation.query_truth import TruthRow, group_values, read_truth_rows
 from labvoice.privacy import TELEMETRY_OFF
 
 PRODUCER_TIMEOUT_S = 600
@@ -129,13 +129,8 @@ def per_group(rows: Iterable[TruthRow], metric: str, conv: Convention,
 
 
 def means(rows: Iterable[TruthRow], metric: str, key: Callable[[TruthRow], Any]) -> dict[Any, float]:
-    groups: dict[Any, list[float]] = {}
-    for r in rows:
-        label = key(r)
-        if label is None or label == "" or metric not in r.metrics:
-            continue
-        groups.setdefault(label, []).append(r.metrics[metric])
-    return {k: sum(v) / len(v) for k, v in groups.items()}
+    """The mean of `metric` per `key` label (rows without either left out)."""
+    return group_values(list(rows), key, metric, "mean")
 
 
 def ids(rows: Iterable[TruthRow]) -> dict[str, Any]:
