@@ -79,7 +79,7 @@ class FactFinder:
 
     def parse(self, question: str, context: Context | None = None, classifier: ShapeClassifier | None = None,
               now: datetime | None = None) -> ParseOutcome:
-        composer = Composer(self.catalog, classifier or self.classifier, self.default_top_k)
+        composer = Composer(self.catalog, classifier or self.classifier, self.default_top_k, self.executor)
         return composer.parse(question, context, now)
 
     def find(self, parsed: Any, confidence: float = 1.0) -> QueryResult:

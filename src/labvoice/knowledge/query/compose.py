@@ -16,6 +16,7 @@ from labvoice.knowledge.lexicon import lexicon
 from labvoice.knowledge.query.badinput import UNSUPPORTED_CONCEPTS, missing_names
 from labvoice.knowledge.query.catalog import Catalog, lower_is_better
 from labvoice.knowledge.query.coverage import dropped, unbound
+from labvoice.knowledge.query.execute import Executor
 from labvoice.knowledge.query.extract import Slots, extract, plain_text
 from labvoice.knowledge.query.mentions import Mention
 from labvoice.knowledge.query.numbers import ORDINALS
@@ -92,9 +93,11 @@ class ParseOutcome:
 
 class Composer:
     def __init__(self, catalog: Catalog, classifier: ShapeClassifier | None = None,
-                 default_top_k: int = DEFAULT_TOP_K) -> None:
+                 default_top_k: int = DEFAULT_TOP_K, executor: Executor | None = None) -> None:
+        """`executor`: the one that answers over this catalog (its columns, built on first use, are
+        shared rather than built again for each question)."""
         self.catalog = catalog
-        self.filter_reader = FilterReader(catalog)
+        self.filter_reader = FilterReader(catalog, executor or Executor(catalog))
         self.classifier = classifier or ShapeClassifier(None)
         self.default_top_k = default_top_k
 
@@ -135,12 +138,14 @@ class Composer:
     def _accounted(self, slots: Slots, query: RunQuery, question: str) -> Any:
         """The query, or what stops it from being answered: two names that fit one word (ask back),
         or a constraint said but not in the query (say so). Never the query without the constraint."""
+        as_data = query_json(query)
+        used = json.dumps(as_data)
         for m in slots.datasets + slots.models + slots.params + slots.metrics:
-            if m.alternatives and m.name in json.dumps(query_json(query)) and \
+            if m.alternatives and m.name in used and \
                     not (m.kind in ("dataset", "model") and negated(slots.text, slots.tokens, m.start, m.end)):
                 said = " ".join(t.text for t in slots.tokens[m.start:m.end + 1])
                 return Clarify(question=question, said=said, options=(m.name,) + m.alternatives, kind=m.kind)
-        lost = dropped(slots, query_json(query), any(f.field.kind == "note" for f in query.filters), question)
+        lost = dropped(slots, as_data, any(f.field.kind == "note" for f in query.filters), question)
         if lost is not None:
             return Unsupported(reason=f"I don't know which runs you mean by '{lost.words}'." if lost.kind == "unbound"
                                else f"I couldn't use '{lost.words}' in that question.", about="unbound")

@@ -26,8 +26,9 @@ from labvoice.knowledge.vocab import Vocabulary
 class FilterReader:
     """Reads the filters of questions over one catalog."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, executor: Executor) -> None:
         self.catalog = catalog
+        self.executor = executor
 
     def filters(self, slots: Slots, now: datetime) -> tuple[list[Filter], set[tuple[int, int]]]:
         filters: list[Filter] = []
@@ -174,7 +175,7 @@ class FilterReader:
         scoped = tuple(f for f in filters if f.field.kind in ("dataset", "model", "param"))
         if not scoped or headline is None:
             return headline
-        mask = Executor(cat).mask(scoped)
+        mask = self.executor.mask(scoped)
         if not mask.any() or np.isfinite(cat.metric_columns[headline][mask]).any():
             return headline
         present = tuple(m for m in cat.metric_names if np.isfinite(cat.metric_columns[m][mask]).any())
