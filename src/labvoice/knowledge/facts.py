@@ -82,19 +82,17 @@ class FactFinder:
         composer = Composer(self.catalog, classifier or self.classifier, self.default_top_k, self.executor)
         return composer.parse(question, context, now)
 
-    def find(self, parsed: Any, confidence: float = 1.0) -> QueryResult:
-        """Execute an already parsed (or LLM-planned, validated) query."""
-        return self.executor.run(parsed, confidence)
+    def find(self, parsed: Any, confidence: float = 1.0, now: datetime | None = None) -> QueryResult:
+        """Execute an already parsed (or LLM-planned, validated) query; times are worded relative
+        to `now` (None: the clock)."""
+        return self.executor.run(parsed, confidence, now)
 
     def ask(self, question: str, context: Context | None = None, classifier: ShapeClassifier | None = None,
             now: datetime | None = None, timings: dict | None = None) -> QueryResult:
         t0 = time.perf_counter()
         outcome = self.parse(question, context, classifier, now)
         t1 = time.perf_counter()
-        from labvoice.knowledge.query import render
-
-        render.NOW[0] = now
-        result = self.find(outcome.parsed, outcome.confidence)
+        result = self.find(outcome.parsed, outcome.confidence, now)
         if timings is not None:
             timings["parse"] = (t1 - t0) * 1000
             timings["query"] = (time.perf_counter() - t1) * 1000

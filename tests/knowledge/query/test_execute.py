@@ -84,3 +84,23 @@ def test_zero_runs_say_so_and_invent_nothing(dbs):
         assert result.used_run_ids == () and result.rows == () and "no runs" in result.templated_answer.lower()
     count = ex.run(RunQuery(shape="count", filters=empty))
     assert count.rows[0].value("count") == 0 and "no runs" in count.templated_answer.lower()
+
+
+def test_times_are_worded_against_the_callers_now_even_with_two_threads(dbs):
+    """`now` is a value of the call (no module global set per call): two threads asking the same
+    question against moments a day apart each hear their own wording."""
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import timedelta
+
+    ex, rows = dbs["documented"]
+    best = T.ranked(rows, "val_acc")[0]
+    logged = best.time
+    q = RunQuery(shape="rank", order=Order(field=metric("val_acc")), limit=1)
+    moments = {"today": logged + timedelta(minutes=1), "yesterday": logged + timedelta(days=1)}
+
+    def said(word: str) -> str:
+        return ex.run(q, now=moments[word]).facts[0].spoken
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        heard = list(pool.map(said, ["today", "yesterday"] * 20))
+    assert all(f"from {word}" in text for word, text in zip(["today", "yesterday"] * 20, heard)), heard[:2]

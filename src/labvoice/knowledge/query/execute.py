@@ -154,11 +154,14 @@ class Executor:
         return out[:limit] if limit is not None else out
 
     # --- entry ------------------------------------------------------------------------------------
-    def run(self, parsed: Any, confidence: float = 1.0) -> QueryResult:
+    def run(self, parsed: Any, confidence: float = 1.0, now: datetime | None = None) -> QueryResult:
+        """Execute `parsed`; times are worded relative to `now` (None: the clock; tests and the
+        evaluation pass a fixed moment). The executor is shared between threads: `now` is this
+        call's, never stored."""
         if isinstance(parsed, RunQuery):
-            rows, facts, claims = getattr(self, f"_{parsed.shape}")(parsed)
+            rows, facts, claims = getattr(self, f"_{parsed.shape}")(parsed, now)
         elif isinstance(parsed, FlagRequest):
-            rows, facts, claims = self._flag(parsed)
+            rows, facts, claims = self._flag(parsed, now)
         elif isinstance(parsed, Unsupported):
             rows, facts, claims = [], [render.unsupported(parsed.reason, parsed.about)], []
         elif isinstance(parsed, Clarify):
@@ -200,11 +203,8 @@ class Executor:
                 out.append(Claim(row.run_id, field, value if isinstance(value, str) else float(value)))
         return out
 
-    def _scope(self, q: RunQuery) -> str:
-        return render.scope_words(q)
-
     # --- shapes -----------------------------------------------------------------------------------
-    def _rank(self, q: RunQuery):
+    def _rank(self, q: RunQuery, now: datetime | None):
         mask = self.mask(q.filters)
         o = q.order
         fields = [(o.field.kind, o.field.name)]
@@ -224,15 +224,15 @@ class Executor:
                     rows.append(Row(run_id=row.run_id, dataset=row.dataset, model_kind=row.model_kind,
                                     values=row.values, group=str(key), timestamp=row.timestamp))
             if not rows:
-                return [], [render.none_found(q, self.cat, int(mask.sum()))], []
-            return rows, [render.per_group_ranked(q, rows, self.cat)] + guessed, self.claims_for(rows)
+                return [], [render.none_found(q, self.cat, int(mask.sum()), now=now)], []
+            return rows, [render.per_group_ranked(q, rows, self.cat, now=now)] + guessed, self.claims_for(rows)
         idx = self.ranked(mask, o.field.kind, o.field.name, o.descending, (q.limit or 1) + q.offset)[q.offset:]
         rows = [self.row(int(i), fields) for i in idx]
         if not rows:
-            return [], [render.none_found(q, self.cat, int(mask.sum()))], []
-        return rows, [render.ranked(q, rows, self.cat, int(mask.sum()))] + guessed, self.claims_for(rows)
+            return [], [render.none_found(q, self.cat, int(mask.sum()), now=now)], []
+        return rows, [render.ranked(q, rows, self.cat, int(mask.sum()), now=now)] + guessed, self.claims_for(rows)
 
-    def _list(self, q: RunQuery):
+    def _list(self, q: RunQuery, now: datetime | None):
         mask = self.mask(q.filters)
         if q.order is not None and self.cat.column("metric", q.metric) is not None:
             idx = self.ranked(mask, "metric", q.metric, q.order.descending, None)
@@ -246,32 +246,32 @@ class Executor:
             fields.append(("metric", q.metric))
         rows = [self.row(int(i), fields) for i in idx[:MAX_ROWS]]
         if not rows:
-            return [], [render.none_found(q, self.cat, 0)], []
-        return rows, [render.listed(q, rows, int(idx.size), self.cat)], self.claims_for(rows[:render.MAX_LISTED])
+            return [], [render.none_found(q, self.cat, 0, now=now)], []
+        return rows, [render.listed(q, rows, int(idx.size), self.cat, now=now)], self.claims_for(rows[:render.MAX_LISTED])
 
-    def _count(self, q: RunQuery):
+    def _count(self, q: RunQuery, now: datetime | None):
         mask = self.mask(q.filters)
         n = int(mask.sum())
         idx = np.flatnonzero(mask)[:MAX_ROWS]
         ids = tuple(self.cat.runs[int(i)].run_id for i in idx)
         rows = [Row(group="all", values=(("count", float(n)),), run_ids=ids)]
-        return rows, [render.counted(q, n, ids)], []
+        return rows, [render.counted(q, n, ids, now=now)], []
 
-    def _flagged(self, q: RunQuery):
+    def _flagged(self, q: RunQuery, now: datetime | None):
         mask = self.mask(q.filters) & self.flags()
         idx = np.flatnonzero(mask)
         fields = [("metric", q.metric)] if q.metric else []
         rows = [self.row(int(i), fields) for i in idx[:MAX_ROWS]]
-        return rows, [render.flagged(q, rows, int(idx.size), self.cat)], self.claims_for(rows)
+        return rows, [render.flagged(q, rows, int(idx.size), self.cat, now=now)], self.claims_for(rows)
 
-    def _notes(self, q: RunQuery):
+    def _notes(self, q: RunQuery, now: datetime | None):
         mask = self.mask(q.filters)
         idx = np.flatnonzero(mask)
         rows = [self.row(int(i), []) for i in idx[:MAX_ROWS]]
         notes = {self.cat.runs[int(i)].run_id: self.cat.runs[int(i)].note for i in idx[:MAX_ROWS]}
-        return rows, [render.noted(q, rows, notes, int(idx.size), self.cat)], self.claims_for(rows)
+        return rows, [render.noted(q, rows, notes, int(idx.size), self.cat, now=now)], self.claims_for(rows)
 
-    def _details(self, q: RunQuery):
+    def _details(self, q: RunQuery, now: datetime | None):
         rows, facts = [], []
         for rid in q.run_ids:
             i = self.cat.by_id.get(rid)
@@ -287,10 +287,10 @@ class Executor:
                           and not isinstance(v, bool)] + [("time", None)]
             row = self.row(i, fields)
             rows.append(row)
-            facts.append(render.details(q, row, run, self.cat))
+            facts.append(render.details(q, row, run, self.cat, now=now))
         return rows, facts, self.claims_for(rows)
 
-    def _param_of_best(self, q: RunQuery):
+    def _param_of_best(self, q: RunQuery, now: datetime | None):
         mask = self.mask(q.filters)
         name = q.select.name or ""
         if name == ALL_PARAMS:
@@ -306,9 +306,9 @@ class Executor:
         desc = order.descending if order is not None else not lower_is_better(q.metric)
         idx = self.ranked(mask & has, "metric", q.metric, desc, 1 + q.offset)[q.offset:]
         if not idx.size and mask.any() and not (mask & has).any():
-            return [], [render.not_recorded(q, self.cat)], []      # "the ViT runs do not record momentum"
+            return [], [render.not_recorded(q, self.cat, now=now)], []      # "the ViT runs do not record momentum"
         if not idx.size:
-            return [], [render.none_found(q, self.cat, int(mask.sum()))], []
+            return [], [render.none_found(q, self.cat, int(mask.sum()), now=now)], []
         i = int(idx[0])
         if name == ALL_PARAMS:
             fields = [("metric", q.metric)] + [("param", p) for p, v in self.cat.runs[i].params.items()
@@ -316,7 +316,7 @@ class Executor:
         else:
             fields = [("metric", q.metric), (q.select.kind, name)]
         row = self.row(i, fields + [("time", None)])
-        return [row], [render.param_of_best(q, row, self.cat)], self.claims_for([row])
+        return [row], [render.param_of_best(q, row, self.cat, now=now)], self.claims_for([row])
 
     def _groups(self, mask: np.ndarray, q: RunQuery, field) -> list[tuple[Any, np.ndarray]]:
         if field is None:
@@ -357,7 +357,7 @@ class Executor:
               "std": lambda v: np.std(v, ddof=1) if v.size > 1 else 0.0}[how]
         return float(fn(values)), int(values.size)
 
-    def _group(self, q: RunQuery):
+    def _group(self, q: RunQuery, now: datetime | None):
         mask = self.mask(q.filters)
         rows = []
         for key, idx in self._groups(mask, q, q.group_by):
@@ -374,10 +374,10 @@ class Executor:
         if q.limit is not None:
             rows = rows[:q.limit] if q.order is not None else rows
         if not rows:
-            return [], [render.none_found(q, self.cat, int(mask.sum()))], []
-        return rows, [render_stats.grouped(q, rows, self.cat)], []
+            return [], [render.none_found(q, self.cat, int(mask.sum()), now=now)], []
+        return rows, [render_stats.grouped(q, rows, self.cat, now=now)], []
 
-    def _best_param_value(self, q: RunQuery):
+    def _best_param_value(self, q: RunQuery, now: datetime | None):
         mask = self.mask(q.filters)
         rows = []
         for key, idx in self._groups(mask, q, q.select):
@@ -387,12 +387,12 @@ class Executor:
                 rows.append(Row(group=label, values=(("mean", value), ("n", float(n))),
                                 run_ids=tuple(self.cat.runs[int(i)].run_id for i in idx[:MAX_ROWS])))
         if not rows:
-            return [], [render.none_found(q, self.cat, int(mask.sum()))], []
+            return [], [render.none_found(q, self.cat, int(mask.sum()), now=now)], []
         lower = lower_is_better(q.metric)
         rows.sort(key=lambda r: (r.value("mean") if lower else -r.value("mean"), r.group))
-        return rows, [render_stats.best_param_value(q, rows, self.cat)], []
+        return rows, [render_stats.best_param_value(q, rows, self.cat, now=now)], []
 
-    def _param_effect(self, q: RunQuery):
+    def _param_effect(self, q: RunQuery, now: datetime | None):
         mask = self.mask(q.filters)
         name = q.select.name or ""
         rows = []
@@ -410,23 +410,23 @@ class Executor:
             if both.sum() >= 3 and np.unique(param[both]).size >= 2 and np.unique(metric[both]).size >= 2:
                 rho = spearman(param[both], metric[both])
         if not rows:
-            return [], [render.none_found(q, self.cat, int(mask.sum()))], []
-        fact = render_stats.param_effect(q, rows, rho, self.cat)
+            return [], [render.none_found(q, self.cat, int(mask.sum()), now=now)], []
+        fact = render_stats.param_effect(q, rows, rho, self.cat, now=now)
         return rows + [Row(group="rank correlation", values=(("spearman", rho),))], [fact], []
 
-    def _distribution(self, q: RunQuery):
+    def _distribution(self, q: RunQuery, now: datetime | None):
         mask = self.mask(q.filters)
         col = self.cat.column("metric", q.metric)
         values = col[mask & np.isfinite(col)] if col is not None else np.zeros(0)
         if not values.size:
-            return [], [render.none_found(q, self.cat, int(mask.sum()))], []
+            return [], [render.none_found(q, self.cat, int(mask.sum()), now=now)], []
         qs = np.percentile(values, [0, 25, 50, 75, 100])
         stats = (("min", float(qs[0])), ("q1", float(qs[1])), ("median", float(qs[2])), ("q3", float(qs[3])),
                  ("max", float(qs[4])), ("mean", float(values.mean())), ("n", float(values.size)))
         row = Row(group="all", values=stats)
-        return [row], [render_stats.distribution(q, row, self.cat)], []
+        return [row], [render_stats.distribution(q, row, self.cat, now=now)], []
 
-    def _compare(self, q: RunQuery):
+    def _compare(self, q: RunQuery, now: datetime | None):
         sides = []   # (label, rows, kind)
         for side in q.compare:
             if side.shape == "details":
@@ -450,10 +450,10 @@ class Executor:
                               else "none"))
         rows = [r for _, rs, _ in sides for r in rs]
         if len(rows) < 2:
-            return rows, [render_stats.compare_short(q, sides, self.cat)], self.claims_for(rows)
-        return rows, [render_stats.compared(q, sides, self.cat)], self.claims_for(rows)
+            return rows, [render_stats.compare_short(q, sides, self.cat, now=now)], self.claims_for(rows)
+        return rows, [render_stats.compared(q, sides, self.cat, now=now)], self.claims_for(rows)
 
-    def _flag(self, q: FlagRequest):
+    def _flag(self, q: FlagRequest, now: datetime | None):
         """The runs a write request names (ids, the previous answer's, or those its description finds),
         each as a fact carrying the write for the answerer to perform (after reading it back when
         writes.needs_confirmation says so)."""
@@ -471,7 +471,7 @@ class Executor:
                 continue
             row = self.row(i, [("time", None)])
             rows.append(row)
-            facts.append(render.flag(q, row, self.cat))
+            facts.append(render.flag(q, row, self.cat, now=now))
         return rows, facts, []
 
 

@@ -29,11 +29,8 @@ def _moment(row: Row) -> datetime | None:
         return None
 
 
-NOW: list = [None]   # a fixed "now" for reproducible wording (tests, evaluation); None = the clock
-
-
-def _run_said(row: Row, definite: bool = True) -> str:
-    return run_words(row.model_kind, row.dataset, _moment(row), NOW[0], definite=definite)
+def _run_said(row: Row, definite: bool = True, *, now: datetime | None) -> str:
+    return run_words(row.model_kind, row.dataset, _moment(row), now, definite=definite)
 
 
 def _cap(text: str) -> str:
@@ -50,7 +47,7 @@ def _mv(metric: str, value, cat: Catalog) -> str:
     return spoken_metric_value(metric, value, metric in cat.percent_metrics)
 
 
-def _filter_words(f) -> tuple[str, str]:
+def _filter_words(f, now: datetime | None) -> tuple[str, str]:
     """(display, spoken) for one filter, for scope phrases."""
     kind, op, value = f.field.kind, f.op, f.value
     vals = value if isinstance(value, tuple) else (value,)
@@ -69,7 +66,7 @@ def _filter_words(f) -> tuple[str, str]:
         moment = datetime.fromisoformat(str(vals[0]))
         word = {">=": "since", ">": "after", "<": "before", "<=": "until"}.get(op, "on")
         return f"logged {word} {moment.isoformat(timespec='minutes')}", \
-            f"logged {word} {when_words(moment, NOW[0]).removeprefix('on ')}"
+            f"logged {word} {when_words(moment, now).removeprefix('on ')}"
     if kind == "note":
         terms = "problems" if len(vals) > 2 else join_words([str(v) for v in vals], "or")
         if op in ("!=", "not_in"):
@@ -104,10 +101,10 @@ def _counted(words: str) -> bool:
     return words.endswith("s") and not words.startswith("number of") and " " not in words.strip()[-3:]
 
 
-def scope(q: RunQuery, skip: tuple[str, ...] = ()) -> tuple[str, str]:
+def scope(q: RunQuery, skip: tuple[str, ...] = (), *, now: datetime | None) -> tuple[str, str]:
     """(display, spoken) phrase for a query's filters: "on wine, using MLP, with learning rate below 0.01"."""
     filters = [f for f in q.filters if f.field.kind not in skip]
-    parts = [(f.field.kind, *_filter_words(f)) for f in filters]
+    parts = [(f.field.kind, *_filter_words(f, now)) for f in filters]
     display = ", ".join(p[1] for p in parts)
     said: list[str] = [p[2] for p in parts if p[0] == "dataset"]
     kinds = [p[2] for p, f in zip(parts, filters) if p[0] == "model" and f.op not in ("!=", "not_in")]
@@ -122,14 +119,14 @@ def scope(q: RunQuery, skip: tuple[str, ...] = ()) -> tuple[str, str]:
         said.append("with " + join_words(conds))
     times = [f for f in filters if f.field.kind == "time"]
     if len(times) == 2 and {t.op for t in times} == {">=", "<"}:
-        said.append(_time_span(times))
+        said.append(_time_span(times, now))
     else:
         said += [p[2] for p in parts if p[0] == "time"]
     said += [p[2] for p in parts if p[0] == "note"]
     return display, " ".join(said)
 
 
-def _time_span(times) -> str:
+def _time_span(times, now: datetime | None) -> str:
     start = datetime.fromisoformat(str(next(t.value for t in times if t.op == ">=")))
     end = datetime.fromisoformat(str(next(t.value for t in times if t.op == "<")))
     if start.day == 1 and end.day == 1 and (end.month - start.month) % 12 == 1 and start.hour == 0:
@@ -137,12 +134,12 @@ def _time_span(times) -> str:
 
         return f"logged in {MONTHS[start.month - 1]}"
     if (end - start).days == 1:
-        return f"logged {when_words(start, NOW[0])}"
-    return f"logged between {when_words(start, NOW[0]).removeprefix('on ')} and {when_words(end, NOW[0]).removeprefix('on ')}"
+        return f"logged {when_words(start, now)}"
+    return f"logged between {when_words(start, now).removeprefix('on ')} and {when_words(end, now).removeprefix('on ')}"
 
 
-def scope_words(q: RunQuery) -> str:
-    return scope(q)[1]
+def scope_words(q: RunQuery, *, now: datetime | None) -> str:
+    return scope(q, now=now)[1]
 
 
 def _with(scope_text: str) -> str:
@@ -160,8 +157,8 @@ def unsupported(reason: str, about: str = "names") -> Fact:
     return fact("unsupported", reason, reason)
 
 
-def none_found(q: RunQuery, cat: Catalog, matching: int) -> Fact:
-    shown, said = scope(q)
+def none_found(q: RunQuery, cat: Catalog, matching: int, *, now: datetime | None) -> Fact:
+    shown, said = scope(q, now=now)
     what = f" with {q.metric}" if q.metric and matching else ""
     display = f"No runs{_with(shown)}{what}." if shown or what else "No runs match."
     spoken = f"There are no runs {said}{' with ' + metric_words(q.metric) if what else ''}." if said or what \
@@ -169,9 +166,9 @@ def none_found(q: RunQuery, cat: Catalog, matching: int) -> Fact:
     return fact("no_match", display, spoken)
 
 
-def ranked(q: RunQuery, rows: list[Row], cat: Catalog, matching: int) -> Fact:
+def ranked(q: RunQuery, rows: list[Row], cat: Catalog, matching: int, *, now: datetime | None) -> Fact:
     o = q.order
-    shown, said = scope(q)
+    shown, said = scope(q, now=now)
     name = o.field.name or "time"
     if o.field.kind == "time":
         adjective = "most recent" if o.descending else "earliest"
@@ -181,10 +178,10 @@ def ranked(q: RunQuery, rows: list[Row], cat: Catalog, matching: int) -> Fact:
             r = rows[0]
             extra = f", with {metric_words(q.metric)} {_mv(q.metric, r.value(q.metric), cat)}" \
                 if q.metric and r.value(q.metric) is not None else ""
-            spoken = f"The {adjective} run{' ' + said if said else ''} is {_run_said(r, False)}{extra}."
+            spoken = f"The {adjective} run{' ' + said if said else ''} is {_run_said(r, False, now=now)}{extra}."
         else:
             spoken = f"The {len(rows)} {adjective} runs{' ' + said if said else ''} are " + \
-                join_words([_run_said(r, False) for r in rows[:MAX_SPOKEN]]) + "."
+                join_words([_run_said(r, False, now=now) for r in rows[:MAX_SPOKEN]]) + "."
         return fact("rank", display, spoken, [r.run_id for r in rows])
     lower = lower_is_better(name) if o.field.kind == "metric" else False
     good = (o.descending != lower) if o.field.kind == "metric" else None
@@ -213,31 +210,31 @@ def ranked(q: RunQuery, rows: list[Row], cat: Catalog, matching: int) -> Fact:
     in_scope = f" {said}" if said else ""
     if len(rows) == 1:
         r = rows[0]
-        spoken = f"The run with the {adjective} {words}{in_scope} is {_run_said(r, False)}, " + \
+        spoken = f"The run with the {adjective} {words}{in_scope} is {_run_said(r, False, now=now)}, " + \
             (f"at {value_of(r)}." if o.field.kind == "metric" else f"with {words} {value_of(r)}.")
     else:
         spoken = f"The top {len(rows)} runs by {words}{in_scope} are " + \
-            join_words([f"{_run_said(r, False)} at {value_of(r)}" for r in rows[:MAX_SPOKEN]]) + \
+            join_words([f"{_run_said(r, False, now=now)} at {value_of(r)}" for r in rows[:MAX_SPOKEN]]) + \
             (f", and {len(rows) - MAX_SPOKEN} more" if len(rows) > MAX_SPOKEN else "") + "."
         if len(rows) < (q.limit or 1):
             spoken += f" Only {len(rows)} runs match."
     return fact("rank", display, spoken, [r.run_id for r in rows])
 
 
-def listed(q: RunQuery, rows: list[Row], total: int, cat: Catalog) -> Fact:
-    shown, said = scope(q)
+def listed(q: RunQuery, rows: list[Row], total: int, cat: Catalog, *, now: datetime | None) -> Fact:
+    shown, said = scope(q, now=now)
     display = f"{total} runs{_with(shown)}: " + "; ".join(_run_shown(r, q.metric) for r in rows[:MAX_LISTED]) + \
         (f"; and {total - MAX_LISTED} more" if total > MAX_LISTED else "")
     spoken = f"{plural(total, 'run')}{' ' + said if said else ''}. " + \
         ("They include " if total > MAX_SPOKEN else ("It is " if total == 1 else "They are ")) + \
-        join_words([_run_said(r, False) + (f" at {_mv(q.metric, r.value(q.metric), cat)}"
+        join_words([_run_said(r, False, now=now) + (f" at {_mv(q.metric, r.value(q.metric), cat)}"
                                             if q.metric and r.value(q.metric) is not None else "")
                     for r in rows[:MAX_SPOKEN]]) + "."
     return fact("list", display, spoken, [r.run_id for r in rows])
 
 
-def counted(q: RunQuery, n: int, run_ids) -> Fact:
-    shown, said = scope(q)
+def counted(q: RunQuery, n: int, run_ids, *, now: datetime | None) -> Fact:
+    shown, said = scope(q, now=now)
     display = f"{n} runs{_with(shown)}."
     spoken = f"{n} {'run' if n == 1 else 'runs'}{' ' + said if said else ''}." if said else \
         f"{n} {'run is' if n == 1 else 'runs are'} logged."
@@ -246,20 +243,20 @@ def counted(q: RunQuery, n: int, run_ids) -> Fact:
     return fact("count", display, spoken, run_ids)
 
 
-def flagged(q: RunQuery, rows: list[Row], total: int, cat: Catalog) -> Fact:
-    shown, said = scope(q)
+def flagged(q: RunQuery, rows: list[Row], total: int, cat: Catalog, *, now: datetime | None) -> Fact:
+    shown, said = scope(q, now=now)
     if not rows:
         text = f"No runs{' ' + said if said else ''} are flagged for publishing yet."
         return fact("flagged", text, text)
     display = f"{total} runs flagged for publishing{_with(shown)}: " + "; ".join(
         _run_shown(r, q.metric) for r in rows[:MAX_LISTED]) + (f"; and {total - MAX_LISTED} more" if total > MAX_LISTED else "")
     spoken = f"{plural(total, 'run')} {'is' if total == 1 else 'are'} flagged for publishing: " + \
-        join_words([_run_said(r, False) for r in rows[:MAX_SPOKEN]]) + \
+        join_words([_run_said(r, False, now=now) for r in rows[:MAX_SPOKEN]]) + \
         (f", and {total - MAX_SPOKEN} more" if total > MAX_SPOKEN else "") + "."
     return fact("flagged", display, spoken, [r.run_id for r in rows])
 
 
-def noted(q: RunQuery, rows: list[Row], notes: dict[str, str], total: int, cat: Catalog) -> Fact:
+def noted(q: RunQuery, rows: list[Row], notes: dict[str, str], total: int, cat: Catalog, *, now: datetime | None) -> Fact:
     terms = [f for f in q.filters if f.field.kind == "note"]
     about = (terms[0].value if isinstance(terms[0].value, str) else "problems") if terms else "that"
     if not rows:
@@ -269,12 +266,12 @@ def noted(q: RunQuery, rows: list[Row], notes: dict[str, str], total: int, cat: 
         f"{r.run_id} ({r.model_kind} on {r.dataset}, note: {notes.get(r.run_id, '')})" for r in rows[:MAX_LISTED])
     spoken = f"{plural(total, 'run')} {'has a note' if total == 1 else 'have notes'} about " + \
         ("problems" if about == "problems" else about) + ": " + \
-        join_words([_run_said(r, False) for r in rows[:MAX_SPOKEN]]) + \
+        join_words([_run_said(r, False, now=now) for r in rows[:MAX_SPOKEN]]) + \
         (f", and {total - MAX_SPOKEN} more" if total > MAX_SPOKEN else "") + "."
     return fact("notes", display, spoken, [r.run_id for r in rows])
 
 
-def details(q: RunQuery, row: Row, run, cat: Catalog) -> Fact:
+def details(q: RunQuery, row: Row, run, cat: Catalog, *, now: datetime | None) -> Fact:
     if q.select is not None:
         name = q.select.name or ""
         key = f"param:{name}" if q.select.kind == "param" else name
@@ -285,11 +282,11 @@ def details(q: RunQuery, row: Row, run, cat: Catalog) -> Fact:
         said_value = (_mv(name, value, cat) if q.select.kind == "metric" else spoken_number(value)) \
             if value is not None else "not recorded"
         if value is not None and q.select.kind == "param" and _counted(words) and not isinstance(value, str):
-            spoken = f"{_cap(_run_said(row))} used {spoken_number(value)} {words}."
+            spoken = f"{_cap(_run_said(row, now=now))} used {spoken_number(value)} {words}."
         elif value is not None:
-            spoken = f"{_cap(_run_said(row))} had {words} {said_value}."
+            spoken = f"{_cap(_run_said(row, now=now))} had {words} {said_value}."
         else:
-            spoken = f"{_cap(_run_said(row))} has no {words} recorded."
+            spoken = f"{_cap(_run_said(row, now=now))} has no {words} recorded."
         return fact("details", display, spoken, [row.run_id])
     metrics = [(k, v) for k, v in row.values if not k.startswith(("param:", "time"))]
     params = [(k[6:], v) for k, v in row.values if k.startswith("param:")]
@@ -298,20 +295,20 @@ def details(q: RunQuery, row: Row, run, cat: Catalog) -> Fact:
                + ", ".join(f"{k} {display_number(v)}" for k, v in metrics)
                + ("; params " + ", ".join(f"{k}={display_number(v)}" for k, v in params) if params else "") + note)
     head = [(k, v) for k, v in metrics][:3]
-    spoken = f"{_cap(_run_said(row))} reached " + \
+    spoken = f"{_cap(_run_said(row, now=now))} reached " + \
         join_words([f"{metric_words(k)} {_mv(k, v, cat)}" for k, v in head]) + "."
     if run.note:
         spoken += " Its note says: " + run.note.rstrip(".") + "."
     return fact("details", display, spoken, [row.run_id])
 
 
-def param_of_best(q: RunQuery, row: Row, cat: Catalog) -> Fact:
+def param_of_best(q: RunQuery, row: Row, cat: Catalog, *, now: datetime | None) -> Fact:
     name, metric = q.select.name or "", q.metric or ""
     if name == ALL_PARAMS:
-        return _settings_of_best(q, row, cat)
+        return _settings_of_best(q, row, cat, now=now)
     is_metric = q.select.kind == "metric"
     value = row.value(name if is_metric else f"param:{name}")
-    shown, said = scope(q)
+    shown, said = scope(q, now=now)
     best = "best" if q.order is None or q.order.descending != lower_is_better(metric) else "worst"
     if q.offset:    # "what lr did the runner-up use"
         best = f"{ORDINAL_WORDS[min(q.offset, len(ORDINAL_WORDS) - 1)]} {best}"
@@ -324,14 +321,14 @@ def param_of_best(q: RunQuery, row: Row, cat: Catalog) -> Fact:
         setting = f"it used {spoken_number(value)} {words}"
     else:
         setting = f"its {words} was {spoken_number(value)}"
-    spoken = (f"The {best} run{' ' + said if said else ''} by {metric_words(metric)} is {_run_said(row, False)}, "
+    spoken = (f"The {best} run{' ' + said if said else ''} by {metric_words(metric)} is {_run_said(row, False, now=now)}, "
               f"at {_mv(metric, row.value(metric), cat)}; {setting}.")
     return fact("param_of_best", display, spoken, [row.run_id])
 
 
-def _settings_of_best(q: RunQuery, row: Row, cat: Catalog) -> Fact:
+def _settings_of_best(q: RunQuery, row: Row, cat: Catalog, *, now: datetime | None) -> Fact:
     metric = q.metric or ""
-    shown, said = scope(q)
+    shown, said = scope(q, now=now)
     params = [(k[6:], v) for k, v in row.values if k.startswith("param:") and k[6:] not in MODEL_PARAM_KEYS
               and k[6:] not in ("dataset", "dataset_id")]
     best = "best" if q.order is None or q.order.descending != lower_is_better(metric) else "worst"
@@ -339,7 +336,7 @@ def _settings_of_best(q: RunQuery, row: Row, cat: Catalog) -> Fact:
                + ", ".join(f"{k}={display_number(v)}" for k, v in params))
     settings = join_words([f"{param_words(k)} {words_for_value(v) if isinstance(v, str) else spoken_number(v)}"
                            for k, v in params[:6]])
-    spoken = (f"The {best} run{' ' + said if said else ''} by {metric_words(metric)} is {_run_said(row, False)}, "
+    spoken = (f"The {best} run{' ' + said if said else ''} by {metric_words(metric)} is {_run_said(row, False, now=now)}, "
               f"at {_mv(metric, row.value(metric), cat)}. Its settings: {settings or 'none recorded'}.")
     return fact("param_of_best", display, spoken, [row.run_id])
 
@@ -350,12 +347,12 @@ def which_to_flag(q: FlagRequest) -> Fact:
     return fact("flag_request", text, text)
 
 
-def flag(q: FlagRequest, row: Row, cat: Catalog) -> Fact:
+def flag(q: FlagRequest, row: Row, cat: Catalog, *, now: datetime | None) -> Fact:
     """One run of a write request: `display` names it with its id, `spoken` the way a colleague would
     ("the MLP on digits from today"); the answerer words the read-back or the confirmation from these."""
     action = (UNFLAG_ACTION if q.unflag else FLAG_ACTION, row.run_id, PUBLISH)
     display = f"{row.run_id} ({row.model_kind or 'model'} on {row.dataset or '?'})"
-    return fact("flag_request", display, _run_said(row, False), [row.run_id], action)
+    return fact("flag_request", display, _run_said(row, False, now=now), [row.run_id], action)
 
 
 
@@ -371,18 +368,18 @@ def clarify(q: Clarify) -> Fact:
     return fact("clarify", display, spoken)
 
 
-def per_group_ranked(q: RunQuery, rows: list[Row], cat: Catalog) -> Fact:
+def per_group_ranked(q: RunQuery, rows: list[Row], cat: Catalog, *, now: datetime | None) -> Fact:
     """The best run of each group ("the best run on each dataset")."""
     metric = q.order.field.name or "" if q.order is not None else ""
     group = "dataset" if q.group_by is not None and q.group_by.kind == "dataset" else "model"
-    shown, said = scope(q)
+    shown, said = scope(q, now=now)
     best = "best" if q.order is None or q.order.descending != lower_is_better(metric) else "worst"
     display = f"{best.capitalize()} run per {group} by {metric}{_with(shown)}: " + "; ".join(
         f"{r.group}: {_run_shown(r, metric)}" for r in rows)
     label = dataset_words if group == "dataset" else kind_words
     spoken = f"The {best} run{' ' + said if said else ''} by {metric_words(metric)}, per {group}: " + join_words(
-        [f"on {label(r.group or '')}, {_run_said(r, False)} at {_mv(metric, r.value(metric), cat)}"
-         if group == "dataset" else f"for {label(r.group or '')}, {_run_said(r, False)} at "
+        [f"on {label(r.group or '')}, {_run_said(r, False, now=now)} at {_mv(metric, r.value(metric), cat)}"
+         if group == "dataset" else f"for {label(r.group or '')}, {_run_said(r, False, now=now)} at "
          f"{_mv(metric, r.value(metric), cat)}" for r in rows[:MAX_SPOKEN]]) + \
         (f", and {len(rows) - MAX_SPOKEN} more" if len(rows) > MAX_SPOKEN else "") + "."
     return fact("rank", display, spoken, [r.run_id for r in rows if r.run_id])
@@ -394,9 +391,9 @@ def direction_guess(metric: str) -> Fact:
     return fact("note", f"Taking higher {metric} as better (a guess).", text)
 
 
-def not_recorded(q: RunQuery, cat: Catalog) -> Fact:
+def not_recorded(q: RunQuery, cat: Catalog, *, now: datetime | None) -> Fact:
     """The runs a question keeps do not record what it asks for."""
-    shown, said = scope(q)
+    shown, said = scope(q, now=now)
     name = q.select.name if q.select is not None else ""
     words = metric_words(name) if q.select is not None and q.select.kind == "metric" else param_words(name)
     display = f"No runs{_with(shown)} record {name}."

@@ -3,6 +3,8 @@ comparisons: display text with exact values, spoken text for the ear (see render
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from labvoice.knowledge.query.catalog import Catalog, lower_is_better
 from labvoice.knowledge.query.model import Fact, Row, RunQuery
 from labvoice.knowledge.query.render import _cap, _mv, _run_said, _run_shown, _with, fact, scope
@@ -32,9 +34,9 @@ def _numeric(label: str) -> bool:
         return False
 
 
-def grouped(q: RunQuery, rows: list[Row], cat: Catalog) -> Fact:
+def grouped(q: RunQuery, rows: list[Row], cat: Catalog, *, now: datetime | None) -> Fact:
     agg = q.aggregate or "mean"
-    shown, said = scope(q)
+    shown, said = scope(q, now=now)
     metric = q.metric or ""
     by = q.group_by.label() if q.group_by else ""
     fmt_said = (lambda v: spoken_number(v)) if agg == "count" else \
@@ -72,9 +74,9 @@ def grouped(q: RunQuery, rows: list[Row], cat: Catalog) -> Fact:
 MIN_SUPPORT = 3    # runs behind a group's mean before it is more than thin evidence
 
 
-def best_param_value(q: RunQuery, rows: list[Row], cat: Catalog) -> Fact:
+def best_param_value(q: RunQuery, rows: list[Row], cat: Catalog, *, now: datetime | None) -> Fact:
     name, metric = q.select.name or "", q.metric or ""
-    shown, said = scope(q)
+    shown, said = scope(q, now=now)
     display = f"Mean {metric} by {name}{_with(shown)}, best first: " + "; ".join(
         f"{name}={r.group}: {display_number(r.value('mean'))} (n={int(r.value('n'))})" for r in rows)
     best = rows[0]
@@ -96,9 +98,9 @@ def best_param_value(q: RunQuery, rows: list[Row], cat: Catalog) -> Fact:
     return fact("best_param_value", display, spoken + ".", [rid for r in rows for rid in r.run_ids][:50])
 
 
-def param_effect(q: RunQuery, rows: list[Row], rho: float | None, cat: Catalog) -> Fact:
+def param_effect(q: RunQuery, rows: list[Row], rho: float | None, cat: Catalog, *, now: datetime | None) -> Fact:
     name, metric = q.select.name or "", q.metric or ""
-    shown, said = scope(q)
+    shown, said = scope(q, now=now)
     numeric = all(_numeric(r.group) for r in rows)
     ordered = sorted(rows, key=lambda r: float(r.group)) if numeric else rows
     display = f"Mean {metric} by {name}{_with(shown)}: " + "; ".join(
@@ -130,9 +132,9 @@ def param_effect(q: RunQuery, rows: list[Row], rho: float | None, cat: Catalog) 
     return fact("param_effect", display, spoken, [rid for r in rows for rid in r.run_ids][:50])
 
 
-def distribution(q: RunQuery, row: Row, cat: Catalog) -> Fact:
+def distribution(q: RunQuery, row: Row, cat: Catalog, *, now: datetime | None) -> Fact:
     metric = q.metric or ""
-    shown, said = scope(q)
+    shown, said = scope(q, now=now)
     v = dict(row.values)
     display = (f"Distribution of {metric}{_with(shown)} over {int(v['n'])} runs: min {display_number(v['min'])}, "
                f"q1 {display_number(v['q1'])}, median {display_number(v['median'])}, q3 {display_number(v['q3'])}, "
@@ -156,7 +158,7 @@ def _side_said(side_label_text: str) -> str:
     return " ".join(kind_words(p) if i == 0 else dataset_words(p) for i, p in enumerate(side_label_text.split(" on ")))
 
 
-def compared(q: RunQuery, sides, cat: Catalog) -> Fact:
+def compared(q: RunQuery, sides, cat: Catalog, *, now: datetime | None) -> Fact:
     metric = q.metric or ""
     lower = lower_is_better(metric)
     entries = []   # (display, spoken, value, run_id or None)
@@ -170,7 +172,7 @@ def compared(q: RunQuery, sides, cat: Catalog) -> Fact:
         else:
             for r in rows:
                 prefix = f"best {label}: " if kind == "best" and len(rows) == 1 else ""
-                entries.append((prefix + _run_shown(r, metric), f"{_run_said(r, False)} reached "
+                entries.append((prefix + _run_shown(r, metric), f"{_run_said(r, False, now=now)} reached "
                                 f"{_mv(metric, r.value(metric), cat)}", r.value(metric), r.run_id))
     scored = [e for e in entries if e[2] is not None]
     verdict_d, verdict_s = "", ""
@@ -187,12 +189,12 @@ def compared(q: RunQuery, sides, cat: Catalog) -> Fact:
     return fact("compare", display, spoken, [e[3] for e in entries if e[3]])
 
 
-def compare_short(q: RunQuery, sides, cat: Catalog) -> Fact:
+def compare_short(q: RunQuery, sides, cat: Catalog, *, now: datetime | None) -> Fact:
     found = [r for _, rows, _ in sides for r in rows]
     missing = [label for label, rows, kind in sides if kind == "none"]
     text = "There is only one run to compare" if found else "There are no runs to compare"
     if missing:
         text += f": no runs for {join_words(missing)}"
     display = text + (f" ({_run_shown(found[0], q.metric)})" if found else "") + "."
-    spoken = text.replace("_", " ") + (f": {_run_said(found[0], False)}" if found and not missing else "") + "."
+    spoken = text.replace("_", " ") + (f": {_run_said(found[0], False, now=now)}" if found and not missing else "") + "."
     return fact("compare", display, spoken, [r.run_id for r in found if r.run_id])
