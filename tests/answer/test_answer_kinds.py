@@ -6,12 +6,17 @@ The LLM is a scripted stand-in here (what a model says cannot be caused on cue w
 the real SmolLM2 answers through the same code in tests/pipeline and tests/answer/test_real_llm.py."""
 from __future__ import annotations
 
+import json
+import sqlite3
+
 import pytest
 
 from labvoice.answer.grounded import GroundedAnswerer
+from labvoice.answer.result import Conversation
 from labvoice.answer.smalltalk import CANT_WORK_OUT, JOKES, LOST_PUNCHLINE
 from labvoice.answer.spoken import spoken_problems
 from labvoice.cancel import CancelToken
+from labvoice.evaluation.suite_dbs import SCHEMA
 from labvoice.knowledge.retriever import Retriever
 from labvoice.style import Style
 from tests.pipeline.faults import ScriptedChat
@@ -109,15 +114,8 @@ def test_every_spoken_piece_is_fit_for_the_ear_and_the_display_keeps_the_ids(cpu
     assert best["run_id"] in result.display
 
 
-def test_a_question_back_is_said_alone_and_the_reply_completes_the_question(cpu_config, tmp_path):
-    """"cifar" fits two datasets: the answer asks which (no remark after it, no run named), and the
-    next utterance, "the 100 one", is answered as the first question about cifar100."""
-    import json
-    import sqlite3
-
-    from labvoice.answer.result import Conversation
-    from labvoice.evaluation.suite_dbs import SCHEMA
-
+def _cifar_answerer(cpu_config, tmp_path) -> GroundedAnswerer:
+    """Four runs, two on cifar10 and two on cifar100 (best 93 and 74 percent)."""
     db = tmp_path / "runs.db"
     conn = sqlite3.connect(db)
     conn.execute(SCHEMA)
@@ -128,8 +126,14 @@ def test_a_question_back_is_said_alone_and_the_reply_completes_the_question(cpu_
     conn.commit()
     conn.close()
     config = cpu_config.replace(**{"paths.db": db})
-    model = ScriptedChat.saying("That is a great question about your runs.")
-    grounded = GroundedAnswerer(Retriever.from_config(config, None), model, config.llm, config.pipeline)
+    return GroundedAnswerer(Retriever.from_config(config, None), ScriptedChat.saying("That is a great question about your runs."),
+                            config.llm, config.pipeline)
+
+
+def test_a_question_back_is_said_alone_and_the_reply_completes_the_question(cpu_config, tmp_path):
+    """"cifar" fits two datasets: the answer asks which (no remark after it, no run named), and the
+    next utterance, "the 100 one", is answered as the first question about cifar100."""
+    grounded = _cifar_answerer(cpu_config, tmp_path)
     conversation = Conversation()
     stream = grounded.answer("Which run has the best validation accuracy on cifar?", Style(), CancelToken(), conversation)
     pieces = list(stream)
@@ -138,3 +142,18 @@ def test_a_question_back_is_said_alone_and_the_reply_completes_the_question(cpu_
     stream = grounded.answer("the 100 one", Style(), CancelToken(), conversation)
     list(stream)
     assert stream.result.used_run_ids == ("ab3c3d3e",) and "74 percent" in stream.result.text
+
+
+def test_no_i_said_corrects_the_name_of_the_last_question(cpu_config, tmp_path):
+    """A misheard name is corrected by saying the right one: the last question is asked again with it."""
+    grounded = _cifar_answerer(cpu_config, tmp_path)
+    conversation = Conversation()
+    for said, run_id, value in [("Which run has the best validation accuracy on cifar 10?", "ab1c1d1e", "93 percent"),
+                                ("no, I said cifar 100", "ab3c3d3e", "74 percent"),
+                                ("No I meant cifar ten", "ab1c1d1e", "93 percent"),
+                                # a new question that starts like a correction is answered as itself
+                                ("I mean, what is the worst validation accuracy on cifar 100?", "ab2c2d2e", "71 percent")]:
+        stream = grounded.answer(said, Style(), CancelToken(), conversation)
+        pieces = list(stream)
+        assert stream.result.used_run_ids[:1] == (run_id,) and value in stream.result.text, (said, pieces)
+        conversation.remember(said, " ".join(pieces), stream.result.retrieval, False)

@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 from labvoice.answer.writes import PendingWrite
 from labvoice.knowledge.facts import Context, context_after
+from labvoice.knowledge.query.followup import complete, correction
 from labvoice.knowledge.query.model import Clarify
 from labvoice.knowledge.retriever import Retrieval
 
@@ -30,8 +31,13 @@ class Conversation:
             del self.history[:-20]
         if retrieval is None:
             return
+        if self.context.pending is not None:     # a reply to a question back: the question it completed
+            question = complete(self.context.pending, question) or question
+        elif self.context.question and correction(question) is not None:
+            question = self.context.question    # corrected again, the question keeps its own words
         if retrieval.used_run_ids or isinstance(retrieval.factset.query, Clarify):
-            self.context = context_after(retrieval.factset)     # a question back waits for its answer
+            # a question back waits for its answer; "no, I said ..." corrects the question answered
+            self.context = replace(context_after(retrieval.factset), question=question)
         elif self.context.pending is not None:
             self.context = replace(self.context, pending=None)   # answered by another question: dropped
 
@@ -55,6 +61,8 @@ class AnswerResult:
     stamps: dict[str, float] = field(default_factory=dict)   # monotonic seconds
     retrieval: Retrieval | None = None
     sources: tuple[dict, ...] = ()         # document answers: file, heading, sentences used (answer/documents.py)
+    remarks: list[str] = field(default_factory=list)          # the LLM's remarks after the facts that were spoken
+    remarks_refused: list[str] = field(default_factory=list)  # the remark pieces the checks stopped (answer/remarks.py)
 
     def latency_ms(self) -> dict[str, float]:
         """Milliseconds from the turn's start to each stamp."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from labvoice.knowledge.query.followup import chosen, complete
+from labvoice.knowledge.query.followup import chosen, complete, correction
 from labvoice.knowledge.query.model import Clarify
 
 CIFAR = Clarify(question="What's the best run on CIFAR?", said="cifar", options=("cifar10", "cifar100"))
@@ -31,3 +31,10 @@ def test_a_new_question_picks_nothing(reply):
 def test_the_question_is_completed_where_the_words_stood():
     assert complete(CIFAR, "the 100 one") == "What's the best run on cifar100?"
     assert complete(ROBERTA, "large") == "best roberta-large on imdb"
+
+
+@pytest.mark.parametrize("reply, said", [("no, I said cifar 100", "cifar 100"), ("Nope. I meant the large roberta", "the large roberta"),
+                                         ("I was asking about sst 2!", "sst 2"), ("which run is best", None),
+                                         ("what did I say about the learning rate", None)])
+def test_a_correction_says_what_was_meant(reply, said):
+    assert correction(reply) == said

@@ -21,7 +21,7 @@ from labvoice.knowledge.query.extract import Slots, extract, plain_text
 from labvoice.knowledge.query.mentions import Mention
 from labvoice.knowledge.query.numbers import ORDINALS
 from labvoice.knowledge.query.filters import FilterReader, dataset_filter
-from labvoice.knowledge.query.followup import complete
+from labvoice.knowledge.query.followup import complete, corrected, correction
 from labvoice.knowledge.query.model import (ALL_PARAMS, Clarify, DocumentQuestion, Field, Filter, FlagRequest, Order,
                                             RunQuery, SmallTalk, Unsupported, query_json)
 from labvoice.knowledge.query.operators import duration_after, negated, ordinal_offset, per_group
@@ -79,6 +79,7 @@ class Context:
     datasets: tuple[str, ...] = ()
     metric: str | None = None
     pending: Clarify | None = None     # the question asked back about, completed by the next utterance
+    question: str = ""                 # the last question answered, which "no, I said ..." corrects
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,11 @@ class Composer:
             completed = complete(context.pending, question)
             if completed is not None:
                 return self.parse(completed, replace(context, pending=None), now)
+        said = correction(question) if context.question else None
+        if said is not None:
+            fixed = corrected(extract(context.question, self.catalog, now), extract(said, self.catalog, now))
+            if fixed is not None:
+                return self.parse(fixed, replace(context, question=""), now)
         slots = extract(question, self.catalog, now)
         t_slots = time.perf_counter()
         text = slots.text

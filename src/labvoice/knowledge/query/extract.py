@@ -167,6 +167,8 @@ class Slots:
 
 def normalize(question: str) -> str:
     text = question.lower().replace("\u2019", "'")
+    # spoken openings that carry no constraint ("I mean, what is ...": not the aggregate "mean")
+    text = re.sub(r"^\W*(?:(?:um+|uh+|erm?|so|well|ok(?:ay)?|right|i mean|you know)\b[\s,.!]*)+", "", text)
     # "top-1 accuracy", "best top-5", "validation top 1": a metric, not "the top 1 runs"
     text = re.sub(r"\btop[\s-]?([15])(?=[\s-]*(?:acc\w*|err\w*|error\w*)\b)|\btop-([15])\b", lambda m: f"top{m.group(1) or m.group(2)}", text)
     text = re.sub(r"\b(best|highest|lowest|worst|validation|val|test|train|training|mean|average|my|by)\s+top\s([15])\b"
