@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from labvoice.errors import LabvoiceError
+
 if TYPE_CHECKING:
     from labvoice.config import Config
     from labvoice.llm.base import ChatModel
@@ -27,8 +29,11 @@ SYNTHESIZERS = {
 }
 
 
-class BackendUnavailable(RuntimeError):
+class BackendUnavailable(LabvoiceError, RuntimeError):
     """A backend's runtime is not installed; the message says what to install."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("backend_unavailable", message)
 
 
 def _load(spec: str, extra: str):

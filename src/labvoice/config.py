@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from labvoice.errors import LabvoiceError
 from labvoice.locations import CHECKOUT_ROOT, locations
 
 PROJECT_ROOT = CHECKOUT_ROOT        # a checkout's root; installed, nothing may need it (see locations.py)
@@ -20,10 +21,11 @@ DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "config.yaml"
 ENV_PREFIX = "LABVOICE_"
 
 
-class ConfigError(ValueError):
+class ConfigError(LabvoiceError, ValueError):
     """A configuration problem, phrased as one line a person can act on."""
 
-    code = "config"
+    def __init__(self, message: str) -> None:
+        super().__init__("config", message)
 
 
 class _Section(BaseModel):

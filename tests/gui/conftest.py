@@ -92,6 +92,8 @@ class Observed:
     """What the session fixtures saw while driving the window."""
 
     startup_banner: str = ""
+    startup_banner_code: str = ""
+    startup_button: str = ""
     rebuild_phases: list[str] = field(default_factory=list)
     rebuild_progress_modes: set[str] = field(default_factory=set)
     rebuild_summary: str = ""
@@ -115,18 +117,19 @@ def window(display, gui_config, observed):
     win.geometry(f"{SCREEN[0]}x{SCREEN[1]}+0+0")
     pump(win, 10.0, lambda: bool(win.banner.message))   # the start-up check reports the missing index
     observed.startup_banner = win.banner.message
+    observed.startup_banner_code = win.banner.code
+    observed.startup_button = win.banner.action_button.cget("text")
     yield win
     win.close()
 
 
 @pytest.fixture(scope="package")
 def indexed_window(window, gui_config, observed):
-    """The window after "Rebuild index" was clicked in Settings and finished."""
+    """The window after the start-up banner's button (the missing index's code: "Build the index")
+    was clicked and the rebuild it started in Settings finished."""
     settings = window.settings
-    window.show_tab("Settings")
-    pump(window, 0.3)
     started = time.monotonic()
-    click(window, settings.rebuild_button)
+    click(window, window.banner.action_button)
 
     def watch() -> bool:
         if settings.rebuild_status and (not observed.rebuild_phases or observed.rebuild_phases[-1]

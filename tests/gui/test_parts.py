@@ -6,11 +6,12 @@ from __future__ import annotations
 import queue
 
 import numpy as np
+import pytest
 
 from labvoice.events import AnswerDelta, MicLevel, StatusChanged, Status, Transcript
 from labvoice.gui.chart import CURVES, LEADERBOARD, chart_metric, load_runs, render
 from labvoice.gui.dispatch import EventReader, coalesce
-from labvoice.gui.errors import MAX_LINES, describe
+from labvoice.gui.errors import MAX_LINES, describe, fix_for, fix_for_event
 
 
 def test_coalesce_keeps_order_and_only_the_newest_level_and_delta_per_turn():
@@ -68,9 +69,44 @@ def test_error_texts_are_short_and_never_tracebacks(tmp_path):
     except StoreError as err:
         text = describe(err)
     assert "not found" in text and "Traceback" not in text
-    many = describe(StoreError("\n".join(f"line {i}" for i in range(20))))
+    many = describe(StoreError("db_unusable", "\n".join(f"line {i}" for i in range(20))))
     assert len(many.splitlines()) == MAX_LINES
     assert describe(ZeroDivisionError("x")).startswith("Unexpected ZeroDivisionError: x.")
+
+
+def test_the_banner_button_comes_from_the_error_code_never_from_its_text(tmp_path):
+    from labvoice.config import ConfigError
+    from labvoice.events import ErrorEvent
+    from labvoice.knowledge.index import FIX, IndexUnavailable, problems
+    from labvoice.knowledge.store import ManifestStore, StoreError
+    from labvoice.llm.base import LlmError
+    from labvoice.models import ModelMissing, resolve_model
+
+    with pytest.raises(StoreError) as missing_db:
+        ManifestStore(tmp_path / "none.db").check()
+    with pytest.raises(ModelMissing) as missing_model:
+        resolve_model("llm", "no-such-model", tmp_path)
+    no_index = problems(tmp_path / "none.db", None, tmp_path / "index", "minilm", chunking=None)
+    assert [p.code for p in no_index] == ["index_missing"]
+
+    def button(err):
+        fix = fix_for(err)
+        return (fix.label, fix.action, fix.command) if fix else None
+
+    assert button(no_index[0]) == ("Build the index", "rebuild_index", "")
+    assert button(IndexUnavailable("index_stale", "stale")) == ("Rebuild the index", "rebuild_index", "")
+    assert missing_db.value.code == "db_missing"
+    assert button(missing_db.value) == ("Choose a run DB", "choose_db", "")
+    assert button(missing_model.value) == ("Copy install command", "copy_install",
+                                           "python scripts/download_models.py --profile gpu")
+    assert button(ConfigError("bad")) == ("Open settings", "open_settings", "")
+    assert button(LlmError("the model stopped")) is None
+    # The text that once picked the button picks nothing now: only a code does.
+    assert button(RuntimeError(f"no knowledge index; build it with: {FIX}")) is None
+    audio_lost = ErrorEvent(1, "audio", "device vanished; press Start to reopen the device", code="audio_device")
+    assert fix_for_event(audio_lost).action == "reopen_audio"
+    assert fix_for_event(ErrorEvent(1, "llm", "index gone", code="index_missing")).action == "rebuild_index"
+    assert fix_for_event(ErrorEvent(1, "llm", "answering failed: build_index.py")) is None
 
 
 def test_the_picture_fits_the_answer_groups_effect_distribution_and_a_capped_ranking(demo_db):

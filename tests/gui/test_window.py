@@ -126,8 +126,9 @@ def spoken_turn(running_window, virtual_audio, spoken_questions, tmp_path_factor
                        lambda: beside(running_window, lambda: virtual_audio.play_into_mic(spoken_questions[0].path)))
 
 
-def test_startup_reports_the_missing_index_and_rebuild_builds_it(indexed_window, gui_config, observed):
+def test_startup_reports_the_missing_index_and_its_button_builds_it(indexed_window, gui_config, observed):
     assert "no knowledge index" in observed.startup_banner and "build_index.py" in observed.startup_banner
+    assert (observed.startup_banner_code, observed.startup_button) == ("index_missing", "Build the index")
     assert "indeterminate" in observed.rebuild_progress_modes
     assert any("embedding" in phase for phase in observed.rebuild_phases), observed.rebuild_phases
     assert observed.rebuild_summary.startswith("index ") and "summaries and" in observed.rebuild_summary
@@ -278,6 +279,7 @@ def test_a_bad_db_path_gives_a_readable_banner(running_window, tmp_path):
     wait_for(window, lambda: "missing.db" in window.banner.message, 30, "the error banner")
     assert "not found" in window.banner.message and "Traceback" not in window.banner.message
     assert window.banner.is_error and window.banner.winfo_ismapped()
+    assert window.banner.code == "db_missing" and window.banner.action_button.cget("text") == "Choose a run DB"
     settings.db_entry.delete(0, "end")
     settings.db_entry.insert(0, original)
     click(window, window.banner.dismiss_button)

@@ -13,6 +13,8 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
+from labvoice.errors import LabvoiceError
+
 log = logging.getLogger(__name__)
 
 Kind = Literal["input", "output"]
@@ -22,8 +24,11 @@ CLOSE_TIMEOUT_S = 2.0   # closing a healthy stream takes a few ms; longer means 
 PORTAUDIO_HINT = "install PortAudio: apt-get install libportaudio2 (then pip install sounddevice)"
 
 
-class AudioDeviceError(RuntimeError):
+class AudioDeviceError(LabvoiceError, RuntimeError):
     """No usable audio device; the message names the config key and lists what exists."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("audio_device", message)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import numpy as np
 import soundfile
 
 from labvoice.audio.resample import resample
+from labvoice.errors import LabvoiceError
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,11 @@ DEFAULT_SUBTYPE = "PCM_16"                           # what every player and pap
 FULL_SCALE = 1.0                                     # float audio is clipped to [-1, 1] on write
 
 
-class AudioFileError(ValueError):
+class AudioFileError(LabvoiceError, ValueError):
     """An audio file could not be used; the message is one line naming the file."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("audio_file", message)
 
 
 def read_wav(path: str | os.PathLike) -> tuple[np.ndarray, int]:

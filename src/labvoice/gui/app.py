@@ -21,16 +21,18 @@ import signal
 import sys
 import time
 import tkinter
+from typing import Callable
 
 import customtkinter as ctk
 
 from labvoice.config import Config, ConfigError
+from labvoice.errors import LabvoiceError, code_of
 from labvoice.events import (AnswerDelta, AnswerDone, ErrorEvent, Latency, MicLevel, Progress, Status,
                              StatusChanged, Transcript, TurnEnded)
 from labvoice.gui.appearance import Appearance
 from labvoice.gui.conversation import ConversationView
 from labvoice.gui.dispatch import EventReader
-from labvoice.gui.errors import describe
+from labvoice.gui.errors import Fix, describe, fix_for, fix_for_event
 from labvoice.gui.prefs import Prefs, PrefsFile, config_overrides, settings_path
 from labvoice.gui.changes_panel import ChangesPanel
 from labvoice.gui.runs_panel import RunsPanel
@@ -53,6 +55,7 @@ CONVERSATION_SHARE, PANELS_SHARE = 4, 6   # window width split: the runs table n
 CONVERSATION_FONT_SIZE = 14   # the text people read most: a size up from the widgets' default
 ENTRY_HEIGHT, ASK_WIDTH = 36, 80
 TAB_SETTLE_MS = 150           # past customtkinter's 100 ms delayed hiding of the other tabs
+INDEX_CODES = ("index_missing", "index_stale")   # a banner with one of these goes once the index is rebuilt
 RECENT_EVENTS = 2000          # kept for the tests and for a look in a debugger
 WELCOME = ("Press Start to load the models and listen, then ask about your runs out loud, "
            "or type a question below.\n")
@@ -286,21 +289,37 @@ class LabvoiceWindow(ctk.CTk):
         elif isinstance(event, TurnEnded):
             self.conversation.end_turn(self.events.key(event), event.reason)
         elif isinstance(event, ErrorEvent):
-            action = ("Reopen audio", self.session.restart_audio) if event.stage == "audio" else None
-            self.banner.show(f"{event.stage}: {event.message}", action=action)
+            self._show_fixable(f"{event.stage}: {event.message}", fix_for_event(event), event.code)
         elif isinstance(event, Progress) and event.total:
             self.loading.progress(f"{event.task}: {event.message} {event.done}/{event.total}", event.done / event.total)
 
     # -- errors ---------------------------------------------------------------------------------
     def show_error(self, err: BaseException) -> None:
-        """A readable banner, with a button for the usual fix; never a traceback."""
-        message = describe(err)
-        action = None
-        if "build_index.py" in message:
-            action = ("Rebuild index", self._rebuild_from_banner)
-        elif any(word in message for word in ("--db", "audio.input_device", "audio.output_device", "Settings")):
-            action = ("Open settings", lambda: self.show_tab("Settings"))
-        self.banner.show(message, action=action)
+        """A readable banner, with the button its code calls for (gui/errors.py FIXES); never a traceback."""
+        self._show_fixable(describe(err), fix_for(err), code_of(err))
+
+    def _show_fixable(self, message: str, fix: Fix | None, code: str) -> None:
+        self.banner.show(message, action=(fix.label, self._fix_command(fix)) if fix is not None else None, code=code)
+
+    def _fix_command(self, fix: Fix) -> Callable[[], None]:
+        if fix.action == "rebuild_index":
+            return self._rebuild_from_banner
+        if fix.action == "choose_db":
+            return self._choose_db
+        if fix.action == "copy_install":
+            return lambda: self._copy_command(fix.command)
+        if fix.action == "reopen_audio":
+            return self.session.restart_audio
+        return lambda: self.show_tab("Settings")
+
+    def _choose_db(self) -> None:
+        self.show_tab("Settings")
+        self.settings.browse_db()
+
+    def _copy_command(self, command: str) -> None:
+        self.clipboard_clear()
+        self.clipboard_append(command)
+        self.banner.show(f"Copied: {command} (run it in a terminal, then press Start)", info=True)
 
     def report_callback_exception(self, exc, value, tb) -> None:
         if isinstance(value, KeyboardInterrupt):     # Ctrl-C in the terminal: close cleanly
@@ -313,12 +332,12 @@ class LabvoiceWindow(ctk.CTk):
         self.show_tab("Settings")
         self.settings.rebuild_index()
 
-    def _startup_checked(self, problems: list[str]) -> None:
+    def _startup_checked(self, problems: list[LabvoiceError]) -> None:
         if problems:
-            self.banner.show(problems[0], action=("Rebuild index", self._rebuild_from_banner))
+            self.show_error(problems[0])
 
     def _index_rebuilt(self, summary: str) -> None:
-        if "build_index.py" in self.banner.message:
+        if self.banner.code in INDEX_CODES:
             self.banner.hide()
 
     # -- settings, appearance, prefs ----------------------------------------------------------------
@@ -326,7 +345,7 @@ class LabvoiceWindow(ctk.CTk):
         try:
             return self.base_config.replace(**config_overrides(prefs))
         except ConfigError as err:
-            self.after_idle(lambda: self.show_error(err))
+            self.after_idle(lambda err=err: self.show_error(err))
             return self.base_config
 
     def apply_settings(self, values: dict) -> None:

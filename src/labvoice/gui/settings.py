@@ -18,6 +18,7 @@ import customtkinter as ctk
 import numpy as np
 
 from labvoice.config import Config
+from labvoice.errors import LabvoiceError
 from labvoice.gui.tasks import Outcome, Worker, post
 from labvoice.gui.widgets import MUTED_TEXT, Tooltip
 
@@ -94,7 +95,7 @@ class SettingsPanel(ctk.CTkFrame):
         self.db_entry = ctk.CTkEntry(fields, width=ENTRY_WIDTH)
         self.db_entry.insert(0, str(config.paths.db))
         row = self._labelled(row, "Run DB", self.db_entry)
-        ctk.CTkButton(fields, text="Browse\u2026", width=SIDE_BUTTON_WIDTH, command=self._browse_db).grid(
+        ctk.CTkButton(fields, text="Browse\u2026", width=SIDE_BUTTON_WIDTH, command=self.browse_db).grid(
             row=row - 1, column=2, padx=6, pady=ROW_PAD)
         self.kb_entry = ctk.CTkEntry(fields, width=ENTRY_WIDTH)
         self.kb_entry.insert(0, str(config.paths.knowledge_base))
@@ -136,7 +137,7 @@ class SettingsPanel(ctk.CTkFrame):
         widget.grid(row=row, column=1, sticky="ew", padx=6, pady=ROW_PAD)
         return row + 1
 
-    def _browse_db(self) -> None:
+    def browse_db(self) -> None:
         path = ctk.filedialog.askopenfilename(title="Run manifests DB", filetypes=[("SQLite DB", "*.db"), ("All", "*")])
         if path:
             self.db_entry.delete(0, "end")
@@ -298,15 +299,16 @@ def _rebuild(config: Config, phase: Callable[[str], None]) -> str:
     return rebuild_index(config, on_phase=phase).summary()
 
 
-def startup_problems(config: Config) -> list[str]:
+def startup_problems(config: Config) -> list[LabvoiceError]:
     """The run DB and index checks the window makes at start-up (cheap: no model is loaded).
-    Raises StoreError for a missing or unusable DB; returns the index's problems, each naming its fix."""
+    Raises StoreError for a missing or unusable DB; returns the index's problems, each with its code
+    (index_missing, index_stale) and a message naming its fix."""
     from labvoice.knowledge.cards import Chunking
     from labvoice.knowledge.embedder import model_info_from_config
-    from labvoice.knowledge.index import check
+    from labvoice.knowledge.index import problems
     from labvoice.knowledge.store import ManifestStore
 
     store = ManifestStore(config.paths.db)
     store.check()
-    return check(store, config.paths.knowledge_base, config.paths.index, model_info_from_config(config),
-                 chunking=Chunking.from_config(config.knowledge))
+    return list(problems(store, config.paths.knowledge_base, config.paths.index, model_info_from_config(config),
+                         chunking=Chunking.from_config(config.knowledge)))

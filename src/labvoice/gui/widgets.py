@@ -204,12 +204,13 @@ class Banner(ctk.CTkFrame):
                                             border_width=1, text_color=BANNER_FG, command=self.hide)
         self.dismiss_button.grid(row=0, column=2, padx=(4, 10), pady=8)
         self.message = ""
+        self.code = ""             # the shown error's code (labvoice/errors.py); "" for a notice or none
         self.is_error = False
         self._on_hide: Callable[[], None] | None = None
 
     def show(self, message: str, action: tuple[str, Callable[[], None]] | None = None, info: bool = False,
-             on_hide: Callable[[], None] | None = None) -> None:
-        self.message, self.is_error, self._on_hide = message, not info, on_hide
+             on_hide: Callable[[], None] | None = None, code: str = "") -> None:
+        self.message, self.code, self.is_error, self._on_hide = message, code, not info, on_hide
         self.configure(fg_color=INFO_BG if info else BANNER_BG)
         prefix = "" if info else "\u26a0  "
         self.label.configure(text=prefix + message, text_color=INFO_FG if info else BANNER_FG)
@@ -223,7 +224,7 @@ class Banner(ctk.CTkFrame):
         self.grid()
 
     def hide(self) -> None:
-        self.message = ""
+        self.message = self.code = ""
         self.grid_remove()
         if self._on_hide is not None:
             callback, self._on_hide = self._on_hide, None

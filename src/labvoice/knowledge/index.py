@@ -26,12 +26,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import faiss
 import numpy as np
 from tqdm import tqdm
 
+from labvoice.errors import LabvoiceError
 from labvoice.knowledge.cards import (Card, Chunking, document_cards, document_fingerprints,
                                       run_cards)
 from labvoice.knowledge.embedder import Embedder, ModelInfo
@@ -50,8 +51,12 @@ FIX = "labvoice index (in a checkout also python scripts/build_index.py)"
 POINTER_READ_ATTEMPTS = 2   # a reader may race one swap; re-reading CURRENT once is enough
 
 
-class IndexUnavailable(RuntimeError):
-    """The index is missing, corrupt or built with another model; callers fall back to SQL facts."""
+class IndexUnavailable(LabvoiceError, RuntimeError):
+    """The index is missing (`code` index_missing) or corrupt, stale or built with another model
+    (index_stale); callers fall back to SQL facts."""
+
+    def __init__(self, code: Literal["index_missing", "index_stale"], message: str) -> None:
+        super().__init__(code, message)
 
 
 @dataclass(frozen=True)
@@ -97,14 +102,14 @@ class BuildReport:
 
 
 def _unavailable(index_dir: Path, what: str) -> IndexUnavailable:
-    return IndexUnavailable(f"knowledge index at {index_dir} {what}; rebuild it with: {FIX}")
+    return IndexUnavailable("index_stale", f"knowledge index at {index_dir} {what}; rebuild it with: {FIX}")
 
 
 def _live_version(index_dir: Path) -> Path:
     try:
         return current_version(index_dir)
     except NoVersion:
-        raise IndexUnavailable(f"no knowledge index at {index_dir}; build it with: {FIX}") from None
+        raise IndexUnavailable("index_missing", f"no knowledge index at {index_dir}; build it with: {FIX}") from None
     except BadPointer as err:
         raise _unavailable(index_dir, f"has a {err}") from None
 
@@ -363,29 +368,37 @@ def check(store: ManifestStore | str | os.PathLike, kb_dir: str | os.PathLike | 
           index_dir: str | os.PathLike, model: ModelInfo | Embedder | str, *,
           chunking: Chunking) -> list[str]:
     """Problems with the index, one readable line each naming the fix; [] when it is current."""
+    return [problem.message for problem in problems(store, kb_dir, index_dir, model, chunking=chunking)]
+
+
+def problems(store: ManifestStore | str | os.PathLike, kb_dir: str | os.PathLike | None,
+             index_dir: str | os.PathLike, model: ModelInfo | Embedder | str, *,
+             chunking: Chunking) -> list[IndexUnavailable | StoreError]:
+    """`check`'s problems as errors with a code (index_missing, index_stale, or the DB's), for the window."""
     index_dir = Path(index_dir)
     try:
         manifest = read_manifest(index_dir)
     except IndexUnavailable as err:
-        return [str(err)]
+        return [err]
     info = model.info if isinstance(model, Embedder) else model
-    problems = []
+    found: list[IndexUnavailable | StoreError] = []
     name = info if isinstance(info, str) else info.name
     built = manifest.get("embedding_model")
     if built != name or (isinstance(info, ModelInfo) and manifest.get("embedding_config_hash")
                          != info.config_hash):
-        problems.append(f"knowledge index at {index_dir} was built with embedding model {built}, "
-                        f"but the configured model is {name}; rebuild it with: {FIX}")
+        found.append(IndexUnavailable("index_stale", f"knowledge index at {index_dir} was built with embedding model "
+                                      f"{built}, but the configured model is {name}; rebuild it with: {FIX}"))
     if isinstance(info, ModelInfo) and manifest.get("dimension") != info.dimension:
-        problems.append(f"knowledge index at {index_dir} holds {manifest.get('dimension')}-d vectors, "
-                        f"but the configured model makes {info.dimension}-d ones; rebuild it with: {FIX}")
+        found.append(IndexUnavailable("index_stale", f"knowledge index at {index_dir} holds "
+                                      f"{manifest.get('dimension')}-d vectors, but the configured model makes "
+                                      f"{info.dimension}-d ones; rebuild it with: {FIX}"))
     sources = manifest.get("sources") or {}
     changes = []
     store = store if isinstance(store, ManifestStore) else ManifestStore(store)
     try:
         now = _run_sources(run_cards(_runs_of(store).runs))
     except StoreError as err:
-        problems.append(str(err))
+        found.append(err)
     else:
         for what in ("notes", "summaries"):
             added, changed, removed = _diff(sources.get(what) or {}, now[what])
@@ -396,6 +409,6 @@ def check(store: ManifestStore | str | os.PathLike, kb_dir: str | os.PathLike | 
         if added or changed or removed:
             changes.append(f"documents {added} new, {changed} changed, {removed} removed")
     if changes:
-        problems.append(f"knowledge index at {index_dir} is stale ({'; '.join(changes)} since "
-                        f"{manifest.get('built_at', 'its build')}); rebuild it with: {FIX}")
-    return problems
+        found.append(IndexUnavailable("index_stale", f"knowledge index at {index_dir} is stale ({'; '.join(changes)} "
+                                      f"since {manifest.get('built_at', 'its build')}); rebuild it with: {FIX}"))
+    return found

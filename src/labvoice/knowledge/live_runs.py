@@ -184,7 +184,7 @@ class LiveRuns:
                     else:
                         errors.append(entry)
         except sqlite3.DatabaseError as err:
-            raise StoreError(f"cannot read {self.store.path}: {err}") from None
+            raise StoreError("db_unusable", f"cannot read {self.store.path}: {err}") from None
         finally:
             conn.close()
         if errors and not runs:

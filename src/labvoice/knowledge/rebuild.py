@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Literal
 
+from labvoice.errors import LabvoiceError
+
 if TYPE_CHECKING:
     from labvoice.config import Config
     from labvoice.knowledge.index import BuildReport
@@ -18,12 +20,11 @@ if TYPE_CHECKING:
 Phase = Callable[[str], None]
 
 
-class IndexBuildError(ValueError):
+class IndexBuildError(LabvoiceError, ValueError):
     """A rebuild that cannot start; `code` says which input is wrong, the message how to fix it."""
 
     def __init__(self, code: Literal["knowledge_folder", "index_path"], message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(code, message)
 
 
 def _no_phase(_: str) -> None:

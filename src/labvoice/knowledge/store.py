@@ -119,13 +119,15 @@ class LoadReport:
 
 def _connect_ro(path: Path) -> sqlite3.Connection:
     if not path.exists():
-        raise StoreError(f"manifests DB {path} not found; create the demo with `make demo` or pass --db PATH")
+        raise StoreError("db_missing",
+                         f"manifests DB {path} not found; create the demo with `make demo` or pass --db PATH")
     if path.is_dir():
-        raise StoreError(f"manifests DB {path} is a folder, not a SQLite file; pass --db PATH to the .db file")
+        raise StoreError("db_unusable",
+                         f"manifests DB {path} is a folder, not a SQLite file; pass --db PATH to the .db file")
     with open(path, "rb") as fh:
         header = fh.read(16)
     if header and header != b"SQLite format 3\x00":
-        raise StoreError(f"{path} is not a SQLite database; pass --db PATH to a manifests .db file")
+        raise StoreError("db_unusable", f"{path} is not a SQLite database; pass --db PATH to a manifests .db file")
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
                            check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -142,7 +144,8 @@ def connect_rw(path: Path) -> sqlite3.Connection:
         conn.execute(SCHEMA)
     except sqlite3.DatabaseError as err:
         conn.close()
-        raise StoreError(f"{path} is not a usable SQLite database ({err}); pass --db PATH to a manifests .db") from None
+        raise StoreError("db_unusable",
+                         f"{path} is not a usable SQLite database ({err}); pass --db PATH to a manifests .db") from None
     return conn
 
 
@@ -188,7 +191,7 @@ def _all_unreadable(path: Path, errors: list[tuple[str, RowError]]) -> StoreErro
     """The error for a DB with rows but none readable: the most common cause, with an example."""
     (column, expected), _count = Counter((err.column, err.expected) for _, err in errors).most_common(1)[0]
     run_id, example = next((rid, err) for rid, err in errors if err.column == column)
-    return StoreError(f"{path}: none of its {len(errors)} runs can be read: column {column} should hold "
+    return StoreError("db_unusable", f"{path}: none of its {len(errors)} runs can be read: column {column} should hold "
                       f"{expected}, but run {run_id or '(no id)'} holds {example.got}; "
                       "see the manifests schema in DESIGN.md")
 
@@ -205,14 +208,15 @@ class ManifestStore:
         try:
             cols = [r[1] for r in conn.execute("PRAGMA table_info(manifests)")]
         except sqlite3.DatabaseError as err:
-            raise StoreError(f"{self.path} is not a SQLite database ({err}); pass --db PATH to a manifests .db") from None
+            raise StoreError("db_unusable", f"{self.path} is not a SQLite database ({err}); "
+                             "pass --db PATH to a manifests .db") from None
         finally:
             conn.close()
         if not cols:
-            raise StoreError(f"{self.path} has no `manifests` table; is this a labvoice run DB? "
+            raise StoreError("db_unusable", f"{self.path} has no `manifests` table; is this a labvoice run DB? "
                              "create one by logging runs with labvoice.knowledge.log_run")
         if "run_id" not in cols or not any(c in cols for c in ANSWER_COLUMNS):
-            raise StoreError(f"{self.path}: table `manifests` needs a run_id column and at least one of "
+            raise StoreError("db_unusable", f"{self.path}: table `manifests` needs a run_id column and at least one of "
                              f"{', '.join(ANSWER_COLUMNS)}; it has {', '.join(cols)}")
         return tuple(cols)
 
@@ -226,7 +230,7 @@ class ManifestStore:
         try:
             rows = conn.execute(f"SELECT {', '.join(columns)} FROM manifests LIMIT ?", (sample,)).fetchall()
         except sqlite3.DatabaseError as err:
-            raise StoreError(f"cannot read {self.path}: {err}") from None
+            raise StoreError("db_unusable", f"cannot read {self.path}: {err}") from None
         finally:
             conn.close()
         for values in rows:
@@ -245,7 +249,7 @@ class ManifestStore:
         try:
             rows = conn.execute(f"SELECT {', '.join(columns)} FROM manifests").fetchall()
         except sqlite3.DatabaseError as err:
-            raise StoreError(f"cannot read {self.path}: {err}") from None
+            raise StoreError("db_unusable", f"cannot read {self.path}: {err}") from None
         finally:
             conn.close()
         return columns, rows

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Generator, Protocol
 
 from labvoice.cancel import CancelToken
+from labvoice.errors import LabvoiceError
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,11 @@ class GenerationOptions:
     stop: tuple[str, ...] = field(default=())
 
 
-class LlmError(RuntimeError):
+class LlmError(LabvoiceError, RuntimeError):
     """The model or its server failed; the message is one readable line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("llm", message)
 
 
 class ChatModel(Protocol):

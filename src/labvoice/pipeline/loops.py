@@ -18,6 +18,7 @@ from typing import Callable
 
 from labvoice.answer.grounded import Conversation
 from labvoice.cancel import Cancelled
+from labvoice.errors import code_of
 from labvoice.events import ChunkPlayed, ErrorEvent, Event, MicLevel, SpeechStarted, UtteranceEnded
 from labvoice.pipeline.control import Turn, TurnController
 from labvoice.pipeline.hold import AnswerHold
@@ -134,7 +135,7 @@ class ThinkerLoop:
                 outcome = self.runner.run(job, self.new_sink(job.turn), self.style(), self.conversation)
             except Exception as err:  # a turn must never take the assistant down
                 log.exception("turn %d failed", job.turn_id)
-                self.publish(ErrorEvent(job.turn_id, "pipeline", f"this turn failed: {err}"))
+                self.publish(ErrorEvent(job.turn_id, "pipeline", f"this turn failed: {err}", code=code_of(err)))
                 self.controller.end(job.turn, "error")
                 continue
             if outcome.transcript:
@@ -193,7 +194,7 @@ class VoiceLoop:
             pass
         except Exception as err:  # the text still shows; the next sentence is spoken
             log.warning("TTS failed on piece %d of turn %d: %s", item.index, item.turn.id, err)
-            self.publish(ErrorEvent(item.turn.id, "tts", f"could not speak a sentence: {err}"))
+            self.publish(ErrorEvent(item.turn.id, "tts", f"could not speak a sentence: {err}", code=code_of(err)))
         return chunks
 
     def _synthesize(self, item: SpeechItem):

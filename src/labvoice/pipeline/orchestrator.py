@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from labvoice.config import Config
+from labvoice.errors import code_of
 from labvoice.events import ErrorEvent, Event, EventBus, Status
 from labvoice.pipeline.control import Snapshot, TurnController
 from labvoice.pipeline.logs import ConversationLog
@@ -301,7 +302,7 @@ class Orchestrator:
 
     def _on_device_error(self, err: Exception) -> None:
         self.publish(ErrorEvent(self.controller.current_id, "audio", f"{err}; press Start to reopen the device",
-                                recoverable=True))
+                                recoverable=True, code=code_of(err)))
         self.controller.set_device_error(str(err))
 
     def restart_audio(self) -> None:

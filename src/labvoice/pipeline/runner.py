@@ -22,6 +22,7 @@ import numpy as np
 
 from labvoice.answer.grounded import AnswerResult, Conversation
 from labvoice.cancel import Cancelled, CancelToken
+from labvoice.errors import code_of
 from labvoice.events import AnswerDelta, AnswerDone, ErrorEvent, Event, Latency, Transcript
 from labvoice.pipeline.control import Turn
 from labvoice.pipeline.turns import TurnJob, TurnRecord
@@ -172,7 +173,7 @@ class TurnRunner:
         except Cancelled:
             pass
         except Exception as err:  # the pieces so far still play; the turn ends normally
-            self.publish(ErrorEvent(turn, "llm", f"answering failed: {err}"))
+            self.publish(ErrorEvent(turn, "llm", f"answering failed: {err}", code=code_of(err)))
             errors.append(f"answer: {err}")
         playback = sink.finish()
         result = stream.result
@@ -204,7 +205,7 @@ class TurnRunner:
         except Cancelled:
             return ""
         except Exception as err:  # noqa: BLE001 - reported; the turn ends as an error, the next one works
-            self.publish(ErrorEvent(job.turn_id, "stt", f"speech recognition failed: {err}"))
+            self.publish(ErrorEvent(job.turn_id, "stt", f"speech recognition failed: {err}", code=code_of(err)))
             errors.append(f"stt: {err}")
             return ""
 

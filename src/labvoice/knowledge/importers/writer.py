@@ -139,7 +139,8 @@ class RunWriter:
         try:
             self.columns = tuple(r[1] for r in conn.execute("PRAGMA table_info(manifests)"))
             if "run_id" not in self.columns or "command" not in self.columns:
-                raise StoreError(f"{self.db}: table `manifests` lacks run_id or command; importing needs the "
+                raise StoreError("db_unusable",
+                                 f"{self.db}: table `manifests` lacks run_id or command; importing needs the "
                                  "documented schema")
             self._claimed = {}
             batch: list[ImportedRun] = []
@@ -191,7 +192,7 @@ class RunWriter:
                 self._claimed[rid] = run.source_key
                 break
             else:
-                raise StoreError(f"no free run id for {run.source_key} in {self.db}")
+                raise StoreError("db_unusable", f"no free run id for {run.source_key} in {self.db}")
         return assigned
 
     def _row(self, run: ImportedRun, rid: str) -> dict[str, Any]:
