@@ -75,7 +75,7 @@ def make_mlflow(folder: Path, runs: int) -> str:
 
 
 def make_tensorboard(folder: Path, runs: int) -> Path:
-    from torch.utils.tensorboard import SummaryWriter
+    from tensorboardX import SummaryWriter   # torch-free; the writer Lightning falls back to
 
     root = folder / "tb"
     for i in range(runs):

@@ -30,6 +30,7 @@ def test_this_machine_has_no_gpu_and_runs_the_cpu_profile():
     code, report = _doctor(load_config(environ={}))
     assert report["gpu"]["available"] is False and report["gpu"]["detail"] == "no CUDA GPU"
     assert report["profile"] == {"configured": "auto", "resolved": "cpu"}
+    assert report["cpu"]["usable"] >= 1 and report["cpu"]["threads"] >= 1
     assert report["models"]["cpu"]["missing"] == []       # the bundled models are installed
     assert report["models"]["gpu"]["missing"]             # nothing was downloaded into models/
     assert not any(p.startswith("models:") for p in report["problems"])  # ... and that is not a problem

@@ -25,7 +25,7 @@ import sqlite3
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from labvoice.hardware import resolved_profile
+from labvoice.hardware import nvidia_driver_loaded, resolved_profile, usable_cpus
 from labvoice.models import missing_models
 
 if TYPE_CHECKING:
@@ -48,7 +48,11 @@ CUDA_CONTEXT_GB = 0.5  # the app's own CUDA context (torch + CTranslate2); vLLM'
 
 
 def _gpu() -> dict[str, Any]:
-    """Name and free/total memory of GPU 0 via torch, else nvidia-ml-py; else no GPU."""
+    """Name and free/total memory of GPU 0 via torch, else nvidia-ml-py; else no GPU. Without an NVIDIA
+    driver there is no GPU to ask about, and torch (absent from the CPU profile) is not imported."""
+    if not nvidia_driver_loaded():
+        return {"available": False, "name": None, "free_gb": None, "total_gb": None, "source": None,
+                "detail": "no CUDA GPU"}
     try:
         import torch
 
@@ -220,6 +224,15 @@ def _files(config: "Config") -> dict[str, Any]:
             "data_dir": str(where.data_dir), "log_file": str(where.log_file)}
 
 
+def _cpu(config: "Config") -> dict[str, Any]:
+    """CPUs this process may use, the configured thread budget, and whether torch is installed (looked
+    up, not imported: the CPU profile runs without it)."""
+    import importlib.util
+
+    return {"usable": usable_cpus(), "threads": config.threads,
+            "torch_installed": importlib.util.find_spec("torch") is not None}
+
+
 def collect(config: "Config") -> dict[str, Any]:
     """Everything the doctor reports, as one JSON-ready dict."""
     gpu = _gpu()
@@ -237,7 +250,7 @@ def collect(config: "Config") -> dict[str, Any]:
     database, db_problems = _database(config)
     index, index_problems = _index(config, database["ok"])
     problems += audio_problems + db_problems + index_problems
-    return {"gpu": gpu, "profile": {"configured": config.profile, "resolved": profile},
+    return {"gpu": gpu, "cpu": _cpu(config), "profile": {"configured": config.profile, "resolved": profile},
             "vram_budget": budget, "models": {name: {"missing": lines} for name, lines in missing.items()},
             "audio": audio, "database": database, "index": index, "files": _files(config), "problems": problems,
             "ok": not problems}
@@ -249,6 +262,9 @@ def _print_text(report: dict[str, Any], out: TextIO) -> None:
                 if gpu["available"] else gpu["detail"])
     print("labvoice doctor", file=out)
     print(f"  GPU:       {gpu_line}", file=out)
+    cpu = report["cpu"]
+    print(f"  CPU:       {cpu['usable']} usable, {cpu['threads']} thread(s) budgeted; torch "
+          f"{'installed' if cpu['torch_installed'] else 'not installed (not needed on the cpu profile)'}", file=out)
     print(f"  profile:   {report['profile']['resolved']} (configured: {report['profile']['configured']})", file=out)
     for name, entry in report["models"].items():
         state = "all present" if not entry["missing"] else f"{len(entry['missing'])} missing"

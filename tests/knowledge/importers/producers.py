@@ -74,7 +74,7 @@ def wandb_runs(folder: str, n: int) -> list[dict]:
 
 
 def tensorboard_runs(folder: str, n: int) -> list[dict]:
-    from torch.utils.tensorboard import SummaryWriter
+    from tensorboardX import SummaryWriter   # torch-free; the writer Lightning falls back to
 
     made = []
     for spec in sweep(n):
