@@ -4,6 +4,10 @@ sequential baseline, stage breakdown, and interrupt -> silence. Not a test: it r
     python scripts/bench.py [--json] [--questions N] [--config FILE] [--files]
     python scripts/bench.py --pauses [--json]     # end of turn on questions with mid-sentence pauses
     python scripts/bench.py --peer-questions --json   # the peer harness's five questions, twice
+    python scripts/bench.py --remarks --questions 40 --json   # also: the remarks after the facts, counted
+
+The run questions and the document questions (answered from knowledge_base/,
+labvoice/benchmarks/documents.py) alternate, and both first-audio p50s come from the same run.
 
 Questions are Piper-synthesized and played into a virtual microphone (a private PulseAudio with
 null sinks, as in the tests); answers are recorded from the virtual speaker's monitor. With
@@ -11,7 +15,11 @@ null sinks, as in the tests); answers are recorded from the virtual speaker's mo
 The sequential baseline answers the same utterances in the same run: whole answer, then whole
 TTS, then play, through the same speaker. Every latency counts from the true end of speech of the
 WAV (its last audible sample; the VAD's end comes ~30-60 ms later and is reported), and each answer
-is checked against the runs the same question typed gets (`answered_right`).
+is checked against the runs the same question typed gets (`answered_right`); a document answer must
+name its source and show the question's key fact. --remarks sends the same WAVs through the STT path
+once more (files, shipped style and verbosity 1.0) and counts the remarks spoken after the facts and
+those that said nothing new (labvoice/benchmarks/remark_check.py, independent of the check that
+decides).
 """
 from __future__ import annotations
 
@@ -160,6 +168,7 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path, quick: bo
     asked = []   # the wav index of each first_audio entry (a turn that got no audio leaves a gap)
     each = []    # each answered turn's stage durations
     used = {}    # wav index -> the run ids its answer used
+    shown = {}   # wav index -> (the answer shown, its document sources)
     try:
         time.sleep(1.0)
         for i, wav in enumerate(wavs):
@@ -176,7 +185,8 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path, quick: bo
             if turn is None:
                 continue
             transcripts.append(transcript)
-            used[i] = wait_event(events, AnswerDone, turn).used_run_ids   # published before its Latency
+            done = wait_event(events, AnswerDone, turn)   # published before its Latency
+            used[i], shown[i] = done.used_run_ids, (done.display, done.sources)
             latency = wait_event(events, Latency, turn)
             wait_event(events, TurnEnded, turn)
             if "first_audio" in latency.stages_ms:
@@ -215,18 +225,20 @@ def run_live(config, stages, wavs: list[Path], virtual, workdir: Path, quick: bo
     finally:
         speaker.stop()
     return {"first_audio": first_audio, "llm_first": llm_path, "stages": stages_ms, "sequential": sequential,
-            "interrupt": interrupts, "asked": asked, "stages_each": each, "used": used,
+            "interrupt": interrupts, "asked": asked, "stages_each": each, "used": used, "shown": shown,
             "transcripts": transcripts, "mode": "virtual audio devices (PulseAudio null sinks)"}
 
 
 def run_files(config, stages, wavs: list[Path]) -> dict:
     from labvoice.pipeline.offline import answer_file
 
-    first_audio, stages_ms, transcripts, llm_path, asked, used = [], {s: [] for s in STAGES}, [], [], [], {}
+    first_audio, stages_ms, transcripts, llm_path, asked, used, shown = [], {s: [] for s in STAGES}, [], [], [], {}, {}
     for i, wav in enumerate(wavs):
         outcome = answer_file(stages, wav, None).outcome
         transcripts.append(outcome.transcript)
         used[i] = outcome.used_run_ids
+        result = outcome.result
+        shown[i] = (result.display, result.sources) if result is not None else (outcome.answer, ())
         if "first_audio" in outcome.latency_ms:
             first_audio.append(outcome.latency_ms["first_audio"])
             asked.append(i)
@@ -235,8 +247,32 @@ def run_files(config, stages, wavs: list[Path]) -> dict:
                 stages_ms[name].append(value)
     sequential = [sequential_first_audio(stages, wav, None, 0) for wav in wavs]
     return {"first_audio": first_audio, "llm_first": llm_path, "stages": stages_ms, "sequential": sequential,
-            "interrupt": [], "asked": asked, "used": used,
+            "interrupt": [], "asked": asked, "used": used, "shown": shown,
             "transcripts": transcripts, "mode": "files (no audio devices)"}
+
+
+def count_remarks(stages, wavs: list[Path], verbosities: tuple[float, ...]) -> dict:
+    """--remarks: each WAV through the STT path (files) at each verbosity; the remarks spoken after the
+    facts, and how many of them said nothing new (benchmarks/remark_check.py)."""
+    from labvoice.benchmarks.remark_check import RemarkTally
+    from labvoice.pipeline.offline import answer_file
+    from labvoice.style import Style
+
+    report = {}
+    for verbosity in verbosities:
+        style = replace(Style.from_config(stages.config.style), verbosity=verbosity)
+        tally, with_facts = RemarkTally(), 0
+        for wav in wavs:
+            result = answer_file(stages, wav, None, style).outcome.result
+            if result is None or not result.facts or result.sources:
+                continue     # remarks follow run facts only (documents, small talk: none)
+            with_facts += 1
+            spoken_remarks = " ".join(result.remarks)
+            facts_said = result.text[:len(result.text) - len(spoken_remarks)] if spoken_remarks else result.text
+            rows = [r.as_dict() for r in result.retrieval.factset.rows] if result.retrieval is not None else []
+            tally.add(result.remarks, facts_said, result.facts, rows, refused=len(result.remarks_refused))
+        report[f"verbosity_{verbosity:g}"] = tally.as_dict()
+    return report
 
 
 def bench_pauses(args) -> int:
@@ -258,7 +294,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--questions", type=int, default=len(QUESTIONS))
+    parser.add_argument("--questions", type=int, help="how many to ask (the list repeats; default: each once)")
+    parser.add_argument("--no-documents", action="store_true", help="run questions only, as before documents")
+    parser.add_argument("--remarks", action="store_true",
+                        help="also count the remarks after the facts on the same WAVs (STT path, verbosity as "
+                             "shipped and 1.0): spoken, and those that said nothing new")
     parser.add_argument("--files", action="store_true", help="feed files instead of the virtual devices")
     parser.add_argument("--peer-questions", action="store_true",
                         help="the peer harness's five questions, twice (side-by-side runs with ../shared/peers)")
@@ -278,6 +318,7 @@ def main(argv=None) -> int:
         from labvoice.benchmarks.pulse import start_virtual_audio
 
         virtual = start_virtual_audio(workdir / "pulse")   # before sounddevice is imported
+    from labvoice.benchmarks.documents import DOC_QUESTIONS, doc_answered_right, interleave
     from labvoice.benchmarks.truth import answered_right, expected_run_ids
     from labvoice.config import load_config
     from labvoice.hardware import device_summary
@@ -291,13 +332,18 @@ def main(argv=None) -> int:
     if args.inline_speculation:
         stages.new_endpointer = functools.partial(stages.new_endpointer, background=False)
     try:
-        questions = PEER_QUESTIONS if args.peer_questions else QUESTIONS
-        count = 2 * len(PEER_QUESTIONS) if args.peer_questions else args.questions
+        if args.peer_questions:
+            questions = PEER_QUESTIONS
+        else:
+            questions = QUESTIONS if args.no_documents else interleave(QUESTIONS, [q.text for q in DOC_QUESTIONS])
+        count = 2 * len(PEER_QUESTIONS) if args.peer_questions else (args.questions or len(questions))
         wavs = synthesize_questions(stages, workdir, count, questions)
         asked_texts = (questions * 3)[:count]
         expected = expected_run_ids(stages.brain.retriever.retrieve, asked_texts)   # as typed
         lags = [vad_lag_ms(stages, wav) for wav in wavs]
         raw = run_live(config, stages, wavs, virtual, workdir, args.quick) if virtual else run_files(config, stages, wavs)
+        if args.remarks:
+            raw["remarks"] = count_remarks(stages, wavs, (config.style.verbosity, 1.0))
     finally:
         stages.close()
         if virtual is not None:
@@ -306,10 +352,22 @@ def main(argv=None) -> int:
     # from the VAD's end of speech, which comes `lags[i]` later, so that lag is added back.
     raw["first_audio"] = [v + lags[i] for v, i in zip(raw["first_audio"], raw["asked"])]
     raw["sequential"] = [v + lag for v, lag in zip(raw["sequential"], lags)]
-    right = [answered_right(expected[asked_texts[i]], tuple(ids)) for i, ids in sorted(raw["used"].items())]
+    documents = {q.text: q for q in DOC_QUESTIONS}
+
+    def right_for(i: int) -> bool:
+        if asked_texts[i] in documents:   # a document answer: its source named, the key fact shown
+            display, sources = raw["shown"][i]
+            return doc_answered_right(documents[asked_texts[i]], display, sources)
+        return answered_right(expected[asked_texts[i]], tuple(raw["used"][i]))
+
+    right = [right_for(i) for i in sorted(raw["used"])]
+    doc_right = [right_for(i) for i in sorted(raw["used"]) if asked_texts[i] in documents]
     p50 = pct(raw["first_audio"], 0.5)
-    llm_ms = [v for v, on_path in zip(raw["first_audio"], raw["llm_first"]) if on_path]
-    facts_ms = [v for v, on_path in zip(raw["first_audio"], raw["llm_first"]) if not on_path]
+    kinds = ["documents" if asked_texts[i] in documents else "llm" if on_path else "facts"
+             for i, on_path in zip(raw["asked"], raw["llm_first"])]
+    llm_ms = [v for v, kind in zip(raw["first_audio"], kinds) if kind == "llm"]
+    facts_ms = [v for v, kind in zip(raw["first_audio"], kinds) if kind == "facts"]
+    doc_ms = [v for v, kind in zip(raw["first_audio"], kinds) if kind == "documents"]
     seq50 = pct(raw["sequential"], 0.5)
     report = {
         "machine": device_summary(),
@@ -322,7 +380,12 @@ def main(argv=None) -> int:
         "vad_end_after_true_end_ms": {"p50": pct(lags, 0.5), "each": lags},
         "first_audio_ms": {"p50": p50, "p95": pct(raw["first_audio"], 0.95)},
         "llm_first_audio_ms": {"p50": pct(llm_ms, 0.5), "count": len(llm_ms)},
-        "facts_first_audio_ms": {"p50": pct(facts_ms, 0.5), "count": len(facts_ms)},
+        "facts_first_audio_ms": {"p50": pct(facts_ms, 0.5), "count": len(facts_ms)},   # run questions, facts first
+        "documents_first_audio_ms": {"p50": pct(doc_ms, 0.5), "p95": pct(doc_ms, 0.95), "count": len(doc_ms)},
+        # the done-when of the documents: within 150 ms of the facts' p50, in the same run
+        "documents_minus_facts_p50_ms": round(pct(doc_ms, 0.5) - pct(facts_ms, 0.5), 1) if doc_ms and facts_ms else None,
+        "documents_answered_right": {"right": sum(doc_right), "of": len(doc_right)},
+        "first_audio_kind_each": kinds,
         "first_audio_each_ms": [round(v, 1) for v in raw["first_audio"]],
         "first_audio_questions": [(questions * 3)[i] for i in raw["asked"]],   # the question of each entry above
         "llm_first_each": raw["llm_first"],
@@ -333,6 +396,8 @@ def main(argv=None) -> int:
         "stages_each_ms": raw.get("stages_each", []),
         "transcripts": raw["transcripts"],
     }
+    if "remarks" in raw:
+        report["remarks"] = raw["remarks"]
     shutil.rmtree(workdir, ignore_errors=True)
     if args.json:
         print(json.dumps(report))
@@ -341,10 +406,16 @@ def main(argv=None) -> int:
               f"{report['answered_right']} right (the runs the typed question gets)")
         print(f"clock from the true end of speech (the VAD ends it {report['vad_end_after_true_end_ms']['p50']} ms later)")
         print(f"end of speech -> first audio: p50 {p50} ms, p95 {report['first_audio_ms']['p95']} ms")
+        print(f"  run facts p50 {report['facts_first_audio_ms']['p50']} ms ({len(facts_ms)}), documents p50 "
+              f"{report['documents_first_audio_ms']['p50']} ms ({len(doc_ms)}; {sum(doc_right)}/{len(doc_right)} "
+              f"right), difference {report['documents_minus_facts_p50_ms']} ms")
         print(f"sequential baseline:          p50 {seq50} ms, p95 {report['sequential_first_audio_ms']['p95']} ms")
         print(f"ratio streaming/sequential:   {report['ratio']}")
         print(f"interrupt -> silence:         p50 {report['interrupt_ms']['p50']} ms, max {report['interrupt_ms']['max']} ms")
         print("stage p50 (ms): " + ", ".join(f"{k} {v}" for k, v in report["stages_ms"].items()))
+        for name, tally in report.get("remarks", {}).items():
+            print(f"remarks ({name}, {tally['turns']} turns with facts): {tally['remarks_spoken']} spoken, "
+                  f"{tally['said_nothing_new']} said nothing new, {tally['refused_by_checks']} refused by the checks")
     return 0
 
 

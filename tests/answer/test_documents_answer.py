@@ -95,3 +95,53 @@ def test_a_phrasing_with_a_number_not_in_the_sentences_is_not_spoken(config, dem
     result = grounded.answer(QUESTION, Style(verbosity=0.4), CancelToken()).finish()
     assert "30 percent" not in result.text and result.text.startswith("The evaluation protocol says:")
     assert any("phrasing was not spoken" in d for d in result.dropped)
+
+
+def test_the_source_is_said_first_as_its_own_short_piece(answerer):
+    """The first audio waits for the first piece whole: where the answer comes from is that piece,
+    synthesized while the sentence itself is the next one."""
+    grounded, _ = answerer
+    stream = grounded.answer("Where does a run's artifacts folder get archived?", Style(verbosity=0.4), CancelToken())
+    pieces = list(stream)
+    assert pieces[0] == "The publishing checklist says:" and len(pieces) >= 2
+    assert "next to the paper" in " ".join(pieces[1:]) and stream.result.text == " ".join(pieces)
+
+
+class _CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.texts = inner, []
+
+    def embed(self, texts):
+        self.texts.extend(texts)
+        return self.inner.embed(texts)
+
+    def embed_query(self, text):
+        return self.embed([text])[0]
+
+
+def test_warmed_sentences_are_not_embedded_again_at_the_question(demo_index, embedder):
+    from labvoice.answer.documents import answer_from_documents, warm_sentences
+    from labvoice.knowledge.doc_search import search_for
+    from labvoice.knowledge.passages import LiveIndex
+
+    search = search_for(LiveIndex(demo_index, embedder).current())
+    counting = _CountingEmbedder(embedder)
+    warmed = warm_sentences(search.passages, counting)
+    assert warmed == len(counting.texts) and warmed >= 20
+    counting.texts.clear()
+    question = "When is a run called diverged?"
+    hits = search.search(question, embedder.embed_query(question), 3)
+    reply = answer_from_documents(question, [h.passage for h in hits], counting)
+    assert reply.found and "three times" in reply.display
+    assert counting.texts == [question]     # the question only: every sentence was warmed
+
+
+def test_one_question_is_embedded_once_for_routing_search_and_sentences(embedder):
+    from labvoice.knowledge.doc_search import query_vector
+
+    counting = _CountingEmbedder(embedder)
+    first = query_vector(counting, "What does the glossary say about alpha?")
+    again = query_vector(counting, "What does the glossary say about alpha?")
+    assert counting.texts == ["What does the glossary say about alpha?"] and first is again

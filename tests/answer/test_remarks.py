@@ -75,3 +75,27 @@ def test_remarks_spoken_by_the_real_llm_all_add_something(config, demo_db):
         chat.close()
     print(f"remarks: {asked} fact answers, {spoken} remarks spoken, {empty} said nothing")
     assert asked >= 8 and empty == 0
+
+
+def _scripted_answerer(config, demo_db, reply: str) -> GroundedAnswerer:
+    from tests.pipeline.faults import ScriptedChat
+
+    cpu = config.replace(**{"paths.db": demo_db, "profile": "cpu"})
+    return GroundedAnswerer(Retriever.from_config(cpu, None), ScriptedChat.saying(reply), cpu.llm, cpu.pipeline)
+
+
+def test_the_result_keeps_the_remarks_spoken_and_those_refused(config, demo_db):
+    """What the benchmark counts (scripts/bench.py --remarks): the remark pieces apart from the facts."""
+    question = "How many runs are there on iris?"
+    refused = _scripted_answerer(config, demo_db, "Try a few more seeds to be sure.").answer(
+        question, Style(verbosity=1.0), CancelToken()).finish()
+    assert refused.facts and refused.remarks == [] and refused.remarks_refused == ["Try a few more seeds to be sure."]
+    assert "seeds" not in refused.text
+    best = _scripted_answerer(config, demo_db, "").answer(
+        "Which run has the best validation accuracy on iris?", Style(verbosity=1.0), CancelToken()).finish()
+    compared = re.search(r"(\d+) match", best.facts[0]["text"]).group(1)   # the facts hold it, the answer does not say it
+    assert compared not in best.text
+    kept = _scripted_answerer(config, demo_db, f"Only {compared} runs on iris were compared.").answer(
+        "Which run has the best validation accuracy on iris?", Style(verbosity=1.0), CancelToken()).finish()
+    assert kept.remarks == [f"Only {compared} runs on iris were compared."] and kept.remarks_refused == [], (best.text, kept.dropped)
+    assert kept.text == f"{best.text} {kept.remarks[0]}"

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from labvoice.knowledge.doc_search import words
+from labvoice.knowledge.doc_search import query_vector, words
 from labvoice.knowledge.retriever import Retrieval
 from labvoice.knowledge.route import DOCUMENT_NAMES
 
@@ -68,6 +68,7 @@ class DocumentAnswer:
     display: str
     spoken: str
     sources: tuple[SourceUsed, ...]
+    lead: str = ""     # where it comes from ("The evaluation protocol says:"), the start of `spoken`
 
 
 def passage_body(text: str) -> str:
@@ -148,6 +149,26 @@ def _sentence_vectors(embedder: Any, sentences: Sequence[str]) -> np.ndarray:
         return np.stack([_VECTORS[(key, s)] for s in sentences])
 
 
+def _under_heading(passage: Any, sentence: str) -> str:
+    """A sentence as it is embedded: under its heading ("Donor: Nick Street" means little without its dataset)."""
+    return f"{passage.heading}: {sentence}" if passage.heading else sentence
+
+
+WARM_SENTENCES = CACHED_SENTENCES // 2
+WARM_BATCH = 64
+
+
+def warm_sentences(passages: Sequence[Any], embedder: Any, limit: int = WARM_SENTENCES) -> int:
+    """Embed the sentences of `passages` (the documents' passages) before the first question, so a
+    document answer does not wait for them (10-30 sentences of three passages, ~50-200 ms on two
+    busy cores, the first time each is read). The first `limit` sentences; returns how many."""
+    texts = list(dict.fromkeys(_under_heading(p, s) for p in passages
+                               for s in split_sentences(passage_body(p.text))))[:limit]
+    for start in range(0, len(texts), WARM_BATCH):
+        _sentence_vectors(embedder, texts[start:start + WARM_BATCH])
+    return len(texts)
+
+
 STEM_CHARS = 5              # words are matched on their first letters ("donated"/"donor" no, "rounded"/"round" yes)
 
 
@@ -170,10 +191,8 @@ def choose_sentences(question: str, passages: Sequence[Any], embedder: Any,
     flat = [(i, j, s) for i, group in enumerate(sentences) for j, s in enumerate(group)]
     if not flat or embedder is None:
         return [], sentences
-    question_vector = embedder.embed_query(question)
-    # each sentence is embedded under its heading: "Donor: Nick Street" means little without its dataset
-    cosines = _sentence_vectors(embedder, [f"{passages[i].heading}: {s}" if passages[i].heading else s
-                                           for i, _, s in flat]) @ question_vector
+    question_vector = query_vector(embedder, question)   # the one routing and the search used
+    cosines = _sentence_vectors(embedder, [_under_heading(passages[i], s) for i, _, s in flat]) @ question_vector
     scored = []
     for (i, j, sentence), cosine in zip(flat, cosines):
         said = _stems(f"{passages[i].path.rsplit('.', 1)[0]} {passages[i].heading} {sentence}")
@@ -206,8 +225,9 @@ def answer_from_documents(question: str, passages: Sequence[Any], embedder: Any,
     used = tuple(group[k] for k in sorted(chosen))
     passage = docs[i]
     source = SourceUsed(passage.path, passage.heading, used, passage_body(passage.text), best)
-    spoken = f"{source_name(passage.path).capitalize()} says: " + " ".join(for_the_ear(s) for s in used)
-    return DocumentAnswer(True, " ".join(used), spoken, (source,))
+    lead = f"{source_name(passage.path).capitalize()} says:"
+    spoken = f"{lead} " + " ".join(for_the_ear(s) for s in used)
+    return DocumentAnswer(True, " ".join(used), spoken, (source,), lead)
 
 
 def reply_from_documents(retrieval: Retrieval, embedder: Any) -> DocumentAnswer:

@@ -25,7 +25,7 @@ from typing import Callable, Iterator
 
 from labvoice.answer.chunker import SentenceChunker, split_first_piece
 from labvoice.answer.claims import ClaimChecker
-from labvoice.answer.documents import phrase_grounding, phrase_messages, reply_from_documents
+from labvoice.answer.documents import phrase_grounding, phrase_messages, reply_from_documents, warm_sentences
 from labvoice.answer.guard import HallucinationGuard, Verdict
 from labvoice.answer.planner import QueryPlanner, planner_names
 from labvoice.answer.prompt import SYSTEM_PROMPT, build_messages, instructions
@@ -129,6 +129,11 @@ class GroundedAnswerer:
         question parser's embeddings."""
         self.chat_model.warm_up(joke_messages(SYSTEM_PROMPT))
         self.retriever.retrieve("Which run has the best validation accuracy?", Conversation().context)
+        passages = self.retriever.passages
+        if passages is not None and passages.embedder is not None:   # the documents' sentences, embedded once
+            from labvoice.knowledge.doc_search import search_for
+
+            warm_sentences(search_for(passages.current()).passages, passages.embedder)
 
     # --- retrieval and the planner ------------------------------------------------------------
     def _retrieve(self, question: str, conversation: Conversation, cancel: CancelToken,
@@ -221,7 +226,13 @@ class GroundedAnswerer:
                 if phrased or cancel.cancelled:
                     return
                 result.dropped.append(f"the LLM's phrasing was not spoken: {rejected or 'empty'}")
-            yield from self._emit_template(reply.spoken, result, cancel, reason="", display=reply.display)
+            said: list[str] = []
+            rest = reply.spoken
+            if reply.lead and rest.startswith(reply.lead) and not cancel.cancelled:
+                # where it comes from is said while the sentence is synthesized: a short first piece
+                yield from self._emit(reply.lead, said, result)
+                rest = rest[len(reply.lead):].strip()
+            yield from self._emit_template(rest, result, cancel, reason="", display=reply.display, spoken=said)
             return
         if kind == "clarify":     # a question back: said as it is, nothing added after it
             yield from self._emit_template(template, result, cancel, reason="", display=display)
@@ -286,9 +297,16 @@ class GroundedAnswerer:
         # reads "Runs by val_accuracy (descending) ..." back otherwise).
         already = f"{template} {display}"
         tokens, grounding = FactTokens.from_vocab(self.retriever.finder().vocab), fact_lines(retrieval.factset.facts)
+        def check(piece: str) -> Verdict:
+            verdict = check_adds_fact(guard.check_remark(piece, already), piece, template, grounding, tokens)
+            if not verdict.ok:
+                result.remarks_refused.append(piece)
+            return verdict
+
+        facts_said = len(spoken)
         rejected = yield from self._stream_guarded(   # spoken only when it adds a grounded fact (remarks.py)
-            messages, lambda piece: check_adds_fact(guard.check_remark(piece, already), piece, template, grounding,
-                                                    tokens), style, cancel, spoken, [], result)
+            messages, check, style, cancel, spoken, [], result)
+        result.remarks.extend(spoken[facts_said:])
         if rejected:
             log.info("remark not spoken: %s", rejected)
             result.dropped.append(rejected)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,6 +121,25 @@ class DocumentSearch:
 
 _CACHE: dict[str, DocumentSearch] = {}
 _CACHE_LOCK = threading.Lock()
+_QUERIES: "OrderedDict[tuple[int, str], np.ndarray]" = OrderedDict()
+CACHED_QUERIES = 16
+
+
+def query_vector(embedder, text: str) -> np.ndarray:
+    """`embedder.embed_query(text)`, kept for the last few texts: routing, the passage search and
+    the sentence choice of one document question all need the same vector (one embedding, not two)."""
+    key = (id(embedder), text)
+    with _CACHE_LOCK:
+        found = _QUERIES.get(key)
+        if found is not None:
+            _QUERIES.move_to_end(key)
+            return found
+    vector = embedder.embed_query(text)
+    with _CACHE_LOCK:
+        _QUERIES[key] = vector
+        while len(_QUERIES) > CACHED_QUERIES:
+            _QUERIES.popitem(last=False)
+    return vector
 
 
 def search_for(index: KnowledgeIndex) -> DocumentSearch:

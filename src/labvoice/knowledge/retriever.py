@@ -172,7 +172,7 @@ class Retriever:
 
     def _route(self, question: str, factset: QueryResult, warnings: list[str]) -> tuple[RouteDecision, tuple]:
         """Where the question goes (route.py) and, for documents, the hybrid search's passages."""
-        from labvoice.knowledge.doc_search import search_for
+        from labvoice.knowledge.doc_search import query_vector, search_for
 
         embedder = self._embedder()
         search = None
@@ -187,7 +187,7 @@ class Retriever:
 
         def embedded():
             if not vector and embedder is not None:
-                vector.append(embedder.embed_query(question))
+                vector.append(query_vector(embedder, question))
             return vector[0] if vector else None
 
         decision = decide(question, factset.query, bool(factset.facts),
@@ -203,7 +203,7 @@ class Retriever:
             db_words = self._db_words()
             rule = " ".join(w for w in question.split() if not set(words(w)) & db_words) or question
             decision = dataclasses.replace(decision, document_question=rule)
-            hits = search.search(rule, embedder.embed_query(rule), self.top_k_passages)
+            hits = search.search(rule, query_vector(embedder, rule), self.top_k_passages)
         else:
             hits = search.search(question, embedded(), self.top_k_passages)
         return decision, tuple(Passage(h.passage.text, "doc", (), h.score, h.passage.path, h.passage.heading)
