@@ -167,7 +167,7 @@ def lightning_tensorboard(folder: str) -> list[dict]:
             writer.add_scalar("val/nll", round(1.1 * (1 - acc) + 0.003 * ((i * 5 + epoch) % 7), 4), step)
         writer.add_scalar("test/acc", round(acc - rng.uniform(0.002, 0.015), 4), step)
         writer.add_hparams({"model_name": model, "dataset": dataset, "lr": lr, "batch_size": batch, "max_epochs": 5,
-                            "weight_decay": 0.01 if i % 2 else 0.0}, {"hp_metric": acc}, name=".")
+                            "weight_decay": 0.01 if i % 2 else 0.0}, {"hp_metric": acc}, name="hparams")
         writer.close()
         made.append({"source_id": f"lightning_logs/{name}", "dataset": dataset, "model": model, "val_acc": acc})
     return made
