@@ -4,6 +4,11 @@ rate, the name error rate, wrong links and spoken-vs-typed answers, before and a
 work (see src/labvoice/evaluation/hearing.py and docs/hearing.md).
 
     python scripts/bench_hearing.py [--json] [--voices N] [--questions N] [--keep DIR] [--details]
+                                    [--heldout] [--conditions after,...] [--stt NAME=MODEL ...]
+
+--heldout hears the held-out check instead (evaluation/hearing_heldout.py: voices and questions never tuned
+on), in the `after` condition unless --conditions says otherwise. --stt compares recognizers on the same
+utterances (e.g. --stt tiny.en=bundled --stt base=/path/to/faster-whisper-base), alternating their order.
 """
 from __future__ import annotations
 
@@ -15,31 +20,54 @@ from pathlib import Path
 
 
 def _table(summary: dict) -> str:
-    lines = [f"{'voice':<20} {'condition':<11} {'WER':>6} {'names':>6} {'wrong':>6} {'same':>6} (typed answered)"]
+    lines = [f"{'voice':<24} {'condition':<16} {'WER':>6} {'names':>6} {'wrong':>6} {'same':>6} {'right':>6} "
+             f"(typed answered) {'vs typed':>8} {'stt s':>6}"]
     for voice, rows in list(summary["per_voice"].items()) + [("ALL", summary["overall"])]:
         for condition, fig in rows.items():
-            lines.append(f"{voice:<20} {condition:<11} {fig['wer']:>6.3f} {fig['name_error_rate']:>6.3f} "
-                         f"{fig['wrong_links']:>6} {fig['spoken_same']:>6.3f} ({fig['typed_answered']:.3f})")
+            ratio = "-" if fig["spoken_vs_typed"] is None else f"{fig['spoken_vs_typed']:.3f}"
+            lines.append(f"{voice:<24} {condition:<16} {fig['wer']:>6.3f} {fig['name_error_rate']:>6.3f} "
+                         f"{fig['wrong_links']:>6} {fig['spoken_same']:>6.3f} {fig['spoken_right']:>6.3f} "
+                         f"({fig['typed_answered']:.3f})          {ratio:>8} {fig['stt_s_p50']:>6.3f}")
     lines.append(f"seconds: {summary['seconds']}")
     return "\n".join(lines)
+
+
+def _spread(questions: tuple, n: int) -> tuple:
+    """N questions taken evenly across the list (so a subset still covers every DB)."""
+    if n >= len(questions):
+        return questions
+    return tuple(questions[round(i * len(questions) / n)] for i in range(n))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--voices", type=int, help="only the first N voices")
-    parser.add_argument("--questions", type=int, help="only the first N questions")
+    parser.add_argument("--questions", type=int, help="N questions spread evenly over the list (every DB)")
     parser.add_argument("--keep", type=Path, help="build the DBs in DIR and keep them")
     parser.add_argument("--details", action="store_true", help="with --json: every transcript and its judgement")
+    parser.add_argument("--heldout", action="store_true", help="the held-out voices and questions")
+    parser.add_argument("--conditions", help="comma-separated: before, link_only, hints_only, after")
+    parser.add_argument("--stt", action="append", default=[], metavar="NAME=MODEL",
+                        help="a recognizer to compare ('bundled' or a CTranslate2 Whisper folder); repeatable")
     args = parser.parse_args(argv)
 
-    from labvoice.evaluation.hearing import QUESTIONS, run_rig
+    from labvoice.evaluation.hearing import CONDITIONS, QUESTIONS, run_rig
+    from labvoice.evaluation.hearing_heldout import HELDOUT_QUESTIONS, HELDOUT_VOICES
     from labvoice.evaluation.hearing_voices import VOICES
 
-    voices = VOICES[:args.voices] if args.voices else VOICES
-    questions = QUESTIONS[:args.questions] if args.questions else QUESTIONS
+    all_voices, all_questions = (HELDOUT_VOICES, HELDOUT_QUESTIONS) if args.heldout else (VOICES, QUESTIONS)
+    voices = all_voices[:args.voices] if args.voices else all_voices
+    questions = _spread(all_questions, args.questions) if args.questions else all_questions
+    conditions = (tuple(args.conditions.split(",")) if args.conditions
+                  else ("after",) if args.heldout else CONDITIONS)
+    unknown = set(conditions) - set(CONDITIONS)
+    if unknown:
+        parser.error(f"unknown conditions {sorted(unknown)}; choose from {', '.join(CONDITIONS)}")
+    stt_models = dict(item.split("=", 1) for item in args.stt) or None
     with tempfile.TemporaryDirectory(prefix="labvoice-hearing-") as scratch:
-        summary = run_rig(args.keep or Path(scratch), voices, questions)
+        summary = run_rig(args.keep or Path(scratch), voices, questions, stt_models=stt_models,
+                          conditions=conditions)
     if not args.details:
         summary.pop("hearings")
     print(json.dumps(summary, indent=2) if args.json else _table(summary))

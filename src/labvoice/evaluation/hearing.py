@@ -86,6 +86,9 @@ class Hearing:
     typed_answered: bool
     same_as_typed: bool
     rewrites: tuple[str, ...] = ()   # the linker's rewrites: "heard -> said (similarity, margin)"
+    facts_same: bool = False         # the typed question was answered with facts, and the spoken one's equal them
+    stt: str = "stt"                 # which speech recognizer heard it (the rig may compare several)
+    stt_s: float = 0.0               # seconds that recognizer took for this transcript
 
 
 def _words(text: str) -> list[str]:
@@ -140,7 +143,7 @@ class Judge:
         return self._typed[text]
 
     def judge(self, voice: str, condition: str, question: HearingQuestion, transcript: str,
-              linked=None) -> Hearing:
+              linked=None, stt: str = "stt", stt_s: float = 0.0) -> Hearing:
         typed_names, typed_answer, answered = self.typed(question.text)
         names, answer, _ = self.parse(transcript)
         rewrites = linked.rewrites if linked is not None else ()
@@ -149,65 +152,120 @@ class Judge:
                        round(word_error_rate(question.text, transcript), 3), tuple(sorted(typed_names)),
                        tuple(sorted(typed_names - names)), tuple(sorted(names - typed_names)),
                        tuple(sorted(set(linked_to) - typed_names)), answered, answer == typed_answer,
-                       tuple(f"{r.heard} -> {r.said} ({r.similarity}, {r.margin})" for r in rewrites))
+                       tuple(f"{r.heard} -> {r.said} ({r.similarity}, {r.margin})" for r in rewrites),
+                       answered and answer[1] == typed_answer[1], stt, round(stt_s, 3))
+
+
+Transcribe = Callable[[Any, tuple[str, ...]], str]
 
 
 def hear(voices: Iterable[Voice], questions: Iterable[HearingQuestion], dbs: dict[str, Path],
-         transcribe: Callable[[Any, tuple[str, ...]], str]) -> list[Hearing]:
-    """Every question said by every voice, transcribed twice (old and new Whisper prompt) and judged in
-    the four CONDITIONS. `transcribe(audio, hints)` is the app's STT."""
+         transcribe: Transcribe | dict[str, Transcribe], conditions: tuple[str, ...] = CONDITIONS) -> list[Hearing]:
+    """Every question said by every voice, transcribed with the old and/or the new Whisper prompt (only what
+    `conditions` need) and judged in those CONDITIONS. `transcribe(audio, hints)` is the app's STT; a dict
+    of them names several recognizers, which hear each utterance in turn (the order alternates, so
+    their times are measured under the same load)."""
     from labvoice.knowledge.query.heard import hint_names, link
 
+    transcribers = transcribe if isinstance(transcribe, dict) else {"stt": transcribe}
     judges = {db: Judge(path) for db, path in dbs.items()}
     questions = list(questions)
     out: list[Hearing] = []
+    turn = 0
     for voice in voices:
         for question in questions:
             judge = judges[question.db]
             catalog = judge.finder.catalog
             audio = speak(question.text, voice)
-            old = transcribe(audio, judge.finder.vocab.spoken_names())
-            new = transcribe(audio, hint_names(catalog))
-            linked_old, linked_new = link(old, catalog), link(new, catalog)
-            for condition, text, linked in (("before", old, None), ("link_only", linked_old.text, linked_old),
-                                            ("hints_only", new, None), ("after", linked_new.text, linked_new)):
-                out.append(judge.judge(voice.name, condition, question, text, linked))
+            order = list(transcribers.items())
+            if turn % 2:
+                order.reverse()
+            turn += 1
+            for stt, fn in order:
+                old = new = ""
+                seconds = 0.0
+                if {"before", "link_only"} & set(conditions):
+                    old = fn(audio, judge.finder.vocab.spoken_names())
+                if {"hints_only", "after"} & set(conditions):
+                    t0 = time.perf_counter()
+                    new = fn(audio, hint_names(catalog))
+                    seconds = time.perf_counter() - t0
+                linked_old, linked_new = link(old, catalog), link(new, catalog)
+                for condition, text, linked in (("before", old, None), ("link_only", linked_old.text, linked_old),
+                                                ("hints_only", new, None), ("after", linked_new.text, linked_new)):
+                    if condition in conditions:
+                        out.append(judge.judge(voice.name, condition, question, text, linked, stt, seconds))
     return out
 
 
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def summarize(hearings: list[Hearing]) -> dict[str, Any]:
-    """Figures per voice and condition, and over all voices."""
+    """Figures per voice and condition, and over all voices. With several recognizers a condition's key
+    is `<stt>:<condition>`."""
     def figures(rows: list[Hearing]) -> dict[str, Any]:
         expected = sum(len(h.expected) for h in rows)
+        n = max(1, len(rows))
+        typed, right = sum(h.typed_answered for h in rows) / n, sum(h.facts_same for h in rows) / n
         return {"questions": len(rows),
-                "wer": round(sum(h.wer for h in rows) / max(1, len(rows)), 3),
+                "wer": round(sum(h.wer for h in rows) / n, 3),
                 "name_error_rate": round(sum(len(h.missed) for h in rows) / max(1, expected), 3),
                 "wrong_links": sum(len(h.wrong_links) for h in rows),
                 "wrong_names": sum(len(h.wrong_names) for h in rows),
-                "typed_answered": round(sum(h.typed_answered for h in rows) / max(1, len(rows)), 3),
-                "spoken_same": round(sum(h.same_as_typed for h in rows) / max(1, len(rows)), 3)}
+                "typed_answered": round(typed, 3),
+                "spoken_same": round(sum(h.same_as_typed for h in rows) / n, 3),
+                "spoken_right": round(right, 3),
+                "spoken_vs_typed": round(right / typed, 3) if typed else None,
+                "stt_s_p50": round(_median([h.stt_s for h in rows if h.stt_s]), 3)}
 
     voices = list(dict.fromkeys(h.voice for h in hearings))
-    return {"per_voice": {v: {c: figures([h for h in hearings if h.voice == v and h.condition == c])
-                              for c in CONDITIONS} for v in voices},
-            "overall": {c: figures([h for h in hearings if h.condition == c]) for c in CONDITIONS}}
+    stts = list(dict.fromkeys(h.stt for h in hearings))
+    keys = [(stt, c) for stt in stts for c in CONDITIONS if any(h.stt == stt and h.condition == c for h in hearings)]
+
+    def key(stt: str, condition: str) -> str:
+        return condition if len(stts) == 1 else f"{stt}:{condition}"
+
+    def pick(rows: list[Hearing], stt: str, condition: str) -> list[Hearing]:
+        return [h for h in rows if h.stt == stt and h.condition == condition]
+
+    return {"per_voice": {v: {key(s, c): figures(pick([h for h in hearings if h.voice == v], s, c))
+                              for s, c in keys} for v in voices},
+            "overall": {key(s, c): figures(pick(hearings, s, c)) for s, c in keys}}
 
 
 def run_rig(folder: Path, voices: tuple[Voice, ...] = VOICES, questions: tuple[HearingQuestion, ...] = QUESTIONS,
-            config=None) -> dict[str, Any]:
-    """Build the DBs the questions need in `folder`, load the CPU profile's STT, hear every question."""
+            config=None, stt_models: dict[str, str] | None = None,
+            conditions: tuple[str, ...] = CONDITIONS) -> dict[str, Any]:
+    """Build the DBs the questions need in `folder`, load the CPU profile's STT (or each of `stt_models`:
+    name -> a model as `stt.cpu.model` takes it, "bundled" or a folder), hear every question."""
     from labvoice.config import load_config
     from labvoice.evaluation.lab_dbs import build_lab_dbs
+    from labvoice.models import resolve_model
     from labvoice.stt.faster_whisper import FasterWhisperTranscriber
 
     t0 = time.perf_counter()
     config = config or load_config(environ={}).replace(profile="cpu")
     built = build_lab_dbs(Path(folder), sorted({q.db for q in questions}))
     t_dbs = time.perf_counter()
-    stt = FasterWhisperTranscriber.from_config(config, "cpu")
-    stt.warmup()
+    if stt_models:
+        cpu = config.stt.cpu
+        stts = {name: FasterWhisperTranscriber(
+            str(resolve_model("stt", model, config.paths.models, subdir="faster-whisper-")), device=cpu.device,
+            compute_type=cpu.compute_type, threads=config.threads, language=config.stt.language,
+            beam_size=config.stt.beam_size) for name, model in stt_models.items()}
+    else:
+        stts = {"stt": FasterWhisperTranscriber.from_config(config, "cpu")}
+    for stt in stts.values():
+        stt.warmup()
     hearings = hear(voices, questions, {name: db.path for name, db in built.items()},
-                    lambda audio, hints: stt.transcribe_text(audio, hints=hints))
+                    {name: (lambda audio, hints, stt=stt: stt.transcribe_text(audio, hints=hints))
+                     for name, stt in stts.items()}, conditions)
     summary = summarize(hearings)
     summary["voices"] = {v.name: {"espeak": v.espeak, "speed": v.speed, "pitch": v.pitch, "snr_db": v.snr_db,
                                   "reverb_s": v.reverb_s} for v in voices}
