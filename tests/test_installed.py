@@ -58,8 +58,13 @@ def test_the_wheel_carries_the_default_config_and_the_command(installed):
     with zipfile.ZipFile(wheel) as archive:
         packaged = archive.read("labvoice/default_config.yaml").decode()
         entry_points = next(archive.read(n).decode() for n in archive.namelist() if n.endswith("entry_points.txt"))
+        names = set(archive.namelist())
     assert packaged == (ROOT / "config" / "config.yaml").read_text()
     assert "labvoice = labvoice.cli:main" in entry_points
+    # Every data file of the package travels with it (the lexicon was once left behind).
+    data_files = [p.relative_to(ROOT / "src").as_posix() for p in (ROOT / "src" / "labvoice").rglob("*")
+                  if p.is_file() and p.suffix in (".yaml", ".json", ".txt", ".typed")]
+    assert data_files and [name for name in data_files if name not in names] == []
 
 
 def test_installed_command_uses_the_user_folders_and_their_overrides(installed, tmp_path):
