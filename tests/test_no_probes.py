@@ -40,7 +40,6 @@ ALLOWED = {
         "a user's training function may return numpy or torch scalars",
     ("knowledge/log_run.py", 'getattr(fn, "__qualname__", repr(fn))'): "the user's decorated callable, of any kind",
     ("knowledge/query/execute.py", 'getattr(self, f"_{parsed.shape}")(parsed, now)'): "one method per query shape, by name",
-    ("llm/llama_cpp.py", 'getattr(value, "scores", None)'): "llama-cpp-python's saved state, by version",
     ("llm/llama_cpp.py", 'getattr(chunks, "close", None)'): "llama-cpp-python's stream: a generator or a list",
     ("llm/llama_cpp.py", 'getattr(llm, "close", None)'): "llama-cpp-python's Llama: close() only in newer versions",
     ("llm/openai_compat.py", 'getattr(err, "message", "")'): "the openai client's errors: only API errors carry one",

@@ -52,3 +52,28 @@ def test_soak_script_refuses_too_few_turns():
                                   "latency_drift_p50": 0.3}) == [
         "threads grew 9 -> 10", "RSS grows 60.0 MB per 100 turns", "1 stale audio after interrupts",
         "p50 latency drifted +30%"]
+
+
+def test_the_rss_slope_is_fitted_over_the_last_200_turns_or_two_thirds_of_a_shorter_run():
+    from labvoice.evaluation.soak import slope_window, tail_slope
+
+    assert (slope_window(60), slope_window(300), slope_window(500)) == (40, 200, 200)
+    turns = list(range(1, 301))
+    step_then_flat = [900.0 + (150.0 if t >= 50 else 3.0 * t) for t in turns]   # first-use growth, then flat
+    assert abs(tail_slope(turns, step_then_flat)) < 1e-9
+    growing = [900.0 + 0.5 * t for t in turns]                                    # 50 MB per 100 turns
+    assert round(tail_slope(turns, growing), 6) == 50.0
+
+
+def test_the_memory_trace_names_the_site_that_grew():
+    from labvoice.evaluation.memory import MemoryTrace
+
+    trace = MemoryTrace().start()
+    kept = []
+    try:
+        trace.mark()
+        kept.extend(bytearray(64 * 1024) for _ in range(40))    # 2.5 MiB that stays
+        sites = trace.top_growing(3)
+    finally:
+        trace.stop()
+    assert sites and sites[0].grew_kib >= 2500 and "tests/evaluation/test_soak.py" in sites[0].where

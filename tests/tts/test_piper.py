@@ -11,6 +11,7 @@ from labvoice.cancel import CancelToken
 from labvoice.style import Style
 from labvoice.tts.piper import PIECE_MS, PiperSynthesizer
 
+LONG_SENTENCE_KEPT_MB = 120   # the arena kept ~350 MB before it shrank after each run
 SENTENCE = "The best run reached a validation accuracy of ninety eight percent on the test set."
 
 
@@ -87,3 +88,20 @@ def test_from_config_and_missing_voice(piper_synthesizer, cpu_config, tmp_path):
     config = cpu_config.replace(**{"tts.piper.voice": str(tmp_path / "nope.onnx")})
     with pytest.raises(ModelMissing):
         PiperSynthesizer.from_config(config)
+
+
+def test_a_long_sentence_does_not_keep_its_memory(piper_synthesizer):
+    """onnxruntime's arena would keep a long sentence's tensors (~350 MB for 40 words) for good;
+    the session gives them back after each run, so a short sentence after a long one leaves RSS
+    near where it was before (the soak's RSS steps; see tts/piper.py)."""
+    import psutil
+
+    words = "the best run on digits reached ninety seven percent validation accuracy at a rate of".split()
+    long_sentence = " ".join(words[i % len(words)] for i in range(40)) + "."
+    rss = lambda: psutil.Process().memory_info().rss / 2**20  # noqa: E731
+    piper_synthesizer.synthesize_all("Hello there.")
+    before = rss()
+    for _ in range(2):
+        piper_synthesizer.synthesize_all(long_sentence)
+        piper_synthesizer.synthesize_all("Hello there.")
+    assert rss() - before < LONG_SENTENCE_KEPT_MB, f"{rss() - before:.0f} MB kept after a 40-word sentence"

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 import psutil
 
+from labvoice.evaluation.memory import GrowingSite, MemoryTrace
 from labvoice.evaluation.scoring import percentile
 from labvoice.evaluation.turnlog import TurnTracker
 
@@ -43,7 +44,10 @@ SILENCE_LEVEL = 0.003              # peak level of a silent virtual speaker
 MIN_CHECKED_S = 0.2                # a recording covering less of the window than this is not counted
 RSS_TRACE_POINTS = 10
 WARMUP_TURNS = 3
-RSS_SKIP_FRACTION = 0.1            # the first turns (allocator warm-up) are left out of the slope
+RSS_SLOPE_TURNS = 200              # the slope is fitted over the last 200 turns ...
+RSS_SLOPE_FRACTION = 2 / 3         # ... or the last two thirds of a shorter run (first-use allocations left out)
+TRACE_BASELINE_TURN = 20           # tracemalloc's baseline snapshot (a third of the run if shorter)
+GROWING_SITES = 10
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,9 @@ class SoakResult:
     recordings_checked: int = 0
     barge_ins_missed: int = 0
     seconds: float = 0.0
+    trace_baseline_turn: int | None = None
+    tracemalloc_overhead_mb: float = 0.0
+    growing_sites: list[GrowingSite] = field(default_factory=list)
 
 
 def rss_mb() -> float:
@@ -90,9 +97,24 @@ def slope_per_100(turns: list[int], values: list[float]) -> float | None:
     return float(np.polyfit(np.asarray(turns, dtype=float), np.asarray(values, dtype=float), 1)[0] * 100)
 
 
+def slope_window(total_turns: int) -> int:
+    """How many of the last turns the RSS slope is fitted over: 200, or two thirds of a shorter run."""
+    return min(RSS_SLOPE_TURNS, max(2, round(total_turns * RSS_SLOPE_FRACTION)))
+
+
+def tail_slope(turns: list[int], values: list[float]) -> float | None:
+    """The slope per 100 turns over the last `slope_window` turns of the run."""
+    if not turns:
+        return None
+    first = turns[-1] - slope_window(turns[-1])
+    picked = [(t, v) for t, v in zip(turns, values) if t >= first]
+    return slope_per_100([t for t, _ in picked], [v for _, v in picked])
+
+
 class Soak:
     def __init__(self, orch, questions: list[str], spoken: list[SpokenQuestion], mic=None,
-                 seed: int = 0, workdir: Path | None = None, block: tuple[tuple[str, int], ...] = BLOCK) -> None:
+                 seed: int = 0, workdir: Path | None = None, block: tuple[tuple[str, int], ...] = BLOCK,
+                 trace_memory: bool = True) -> None:
         self.orch = orch
         self.block = block
         self.questions = questions
@@ -103,6 +125,7 @@ class Soak:
         self.result = SoakResult()
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="labvoice-soak-"))
         self._recordings = 0
+        self.memory = MemoryTrace() if trace_memory else None
 
     # --- helpers ------------------------------------------------------------------------------
     def _question(self) -> str:
@@ -232,6 +255,9 @@ class Soak:
             self.text()
         base = self.tracker.ended_count()
         res.threads_start, res.os_threads_start = threading.active_count(), psutil.Process().num_threads()
+        baseline_turn = min(TRACE_BASELINE_TURN, max(1, turns // 3))
+        if self.memory is not None:
+            self.memory.start()
         started = time.monotonic()
         plan = self._plan()
         while self.tracker.ended_count() - base < turns:
@@ -248,13 +274,21 @@ class Soak:
                 res.error_samples.append(f"{action}: {err}")
             res.action_seconds[action] = round(res.action_seconds.get(action, 0.0) + time.monotonic() - t_action, 1)
             res.turns = self.tracker.ended_count() - base
-            res.rss_mb.append(round(rss_mb(), 1))
+            overhead = self.memory.overhead_mb() if self.memory is not None else 0.0
+            res.rss_mb.append(round(rss_mb() - overhead, 1))   # tracemalloc's own tables are not the app's
             res.rss_turns.append(res.turns)
+            if self.memory is not None and not self.memory.marked and res.turns >= baseline_turn:
+                self.memory.mark()
+                res.trace_baseline_turn = res.turns
             if progress is not None:
                 progress(res)
         time.sleep(0.5)   # let the last events arrive
         res.threads_end, res.os_threads_end = threading.active_count(), psutil.Process().num_threads()
         res.seconds = round(time.monotonic() - started, 1)
+        if self.memory is not None:
+            res.tracemalloc_overhead_mb = round(self.memory.overhead_mb(), 1)
+            res.growing_sites = self.memory.top_growing(GROWING_SITES)
+            self.memory.stop()
         self._collect(base)
         self.tracker.stop()
         return res
@@ -279,8 +313,9 @@ def summary(res: SoakResult, mix: str) -> dict:
     """The issue's fields (and a few more) as one JSON-able object."""
     quarter = max(1, len(res.latencies) // 4)
     first, last = res.latencies[:quarter], res.latencies[-quarter:]
-    skip, half = int(len(res.rss_mb) * RSS_SKIP_FRACTION), len(res.rss_mb) // 2
-    slope_all = slope_per_100(res.rss_turns[skip:], res.rss_mb[skip:])
+    half = len(res.rss_mb) // 2
+    slope_tail = tail_slope(res.rss_turns, res.rss_mb)
+    slope_all = slope_per_100(res.rss_turns, res.rss_mb)
     slope_half = slope_per_100(res.rss_turns[half:], res.rss_mb[half:])
 
     def pct(values, q):
@@ -292,8 +327,13 @@ def summary(res: SoakResult, mix: str) -> dict:
         "threads_start": res.threads_start, "threads_end": res.threads_end,
         "os_threads_start": res.os_threads_start, "os_threads_end": res.os_threads_end,
         "rss_mb_start": res.rss_mb[0] if res.rss_mb else None, "rss_mb_end": res.rss_mb[-1] if res.rss_mb else None,
-        "rss_slope_mb_per_100_turns": round(slope_all, 2) if slope_all is not None else None,
+        "rss_slope_mb_per_100_turns": round(slope_tail, 2) if slope_tail is not None else None,
+        "rss_slope_turns": slope_window(res.turns),
+        "rss_slope_mb_per_100_turns_all": round(slope_all, 2) if slope_all is not None else None,
         "rss_slope_mb_per_100_turns_second_half": round(slope_half, 2) if slope_half is not None else None,
+        "tracemalloc_overhead_mb": res.tracemalloc_overhead_mb,
+        "top_growing_sites_since_turn": res.trace_baseline_turn,
+        "top_growing_sites": [site.as_dict() for site in res.growing_sites],
         "rss_mb_trace": res.rss_mb[::max(1, len(res.rss_mb) // RSS_TRACE_POINTS)],
         "stale_audio_after_interrupt": res.stale_events + res.stale_recorded,
         "stale_audio_events": res.stale_events, "stale_audio_recorded": res.stale_recorded,

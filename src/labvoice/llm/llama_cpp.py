@@ -24,19 +24,30 @@ log = logging.getLogger(__name__)
 STATE_CACHE_BYTES = 64 << 20   # recent prompts' llama.cpp states, least recently used dropped first
 
 
+def state_footprint(state) -> int:
+    """What one saved state holds in RAM: the KV bytes, its logits rows and its token ids."""
+    return int(state.llama_state_size) + int(state.scores.nbytes) + int(state.input_ids.nbytes)
+
+
 def _compact_state_cache(capacity_bytes: int):
-    """llama-cpp-python's RAM state cache, keeping only the last row of each state's logits.
+    """llama-cpp-python's RAM state cache, keeping only the last row of each state's logits and
+    holding at most `capacity_bytes` of states in all.
 
     A saved state carries a copy of the logits of every prompt token (49,152 floats each for
-    SmolLM2: ~200 KB per token, ~100 MB for a facts prompt), and the cache's capacity counts only the
-    KV part (~2.7 MB): the 60-turn soak grew 605 MB per 100 turns. With `logits_all` off only the
+    SmolLM2: ~200 KB per token, ~100 MB for a facts prompt), and the library's capacity counts only
+    the KV part (~2.7 MB): the 60-turn soak grew 605 MB per 100 turns. With `logits_all` off only the
     last row is read (sampling; a restored prompt re-evaluates its last token anyway), and
-    `load_state` assigns the rows by broadcasting, so one row restores the same."""
+    `load_state` assigns the rows by broadcasting, so one row restores the same. The capacity
+    counts each state's whole footprint (`state_footprint`), so the bound is what RAM holds."""
     from llama_cpp import LlamaRAMCache
 
     class CompactStateCache(LlamaRAMCache):
+        @property
+        def cache_size(self) -> int:
+            return sum(state_footprint(state) for state in self.cache_state.values())
+
         def __setitem__(self, key, value) -> None:
-            if getattr(value, "scores", None) is not None and value.scores.shape[0] > 1:
+            if value.scores is not None and value.scores.shape[0] > 1:
                 value.scores = value.scores[-1:].copy()
             super().__setitem__(key, value)
 
