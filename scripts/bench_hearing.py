@@ -4,9 +4,10 @@ rate, the name error rate, wrong links and spoken-vs-typed answers, before and a
 work (see src/labvoice/evaluation/hearing.py and docs/hearing.md).
 
     python scripts/bench_hearing.py [--json] [--voices N] [--questions N] [--keep DIR] [--details]
-                                    [--heldout] [--conditions after,...] [--stt NAME=MODEL ...]
+                                    [--heldout] [--references] [--conditions after,...] [--stt NAME=MODEL ...]
 
---heldout hears the held-out check instead (evaluation/hearing_heldout.py: voices and questions never tuned
+--references adds the reference voices (the app's own Piper voice; an espeak-ng talker with a LibriVox reader
+talking in the room). --heldout hears the held-out check instead (evaluation/hearing_heldout.py: voices and questions never tuned
 on), in the `after` condition unless --conditions says otherwise. --stt compares recognizers on the same
 utterances (e.g. --stt tiny.en=bundled --stt base=/path/to/faster-whisper-base), alternating their order.
 """
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="build the DBs in DIR and keep them")
     parser.add_argument("--details", action="store_true", help="with --json: every transcript and its judgement")
     parser.add_argument("--heldout", action="store_true", help="the held-out voices and questions")
+    parser.add_argument("--references", action="store_true",
+                        help="also the reference voices: Piper joe, and a LibriVox reader in the background")
     parser.add_argument("--conditions", help="comma-separated: before, link_only, hints_only, after")
     parser.add_argument("--stt", action="append", default=[], metavar="NAME=MODEL",
                         help="a recognizer to compare ('bundled' or a CTranslate2 Whisper folder); repeatable")
@@ -54,10 +57,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from labvoice.evaluation.hearing import CONDITIONS, QUESTIONS, run_rig
     from labvoice.evaluation.hearing_heldout import HELDOUT_QUESTIONS, HELDOUT_VOICES
-    from labvoice.evaluation.hearing_voices import VOICES
+    from labvoice.evaluation.hearing_voices import REFERENCE_VOICES, VOICES
 
     all_voices, all_questions = (HELDOUT_VOICES, HELDOUT_QUESTIONS) if args.heldout else (VOICES, QUESTIONS)
     voices = all_voices[:args.voices] if args.voices else all_voices
+    if args.references:
+        voices = tuple(voices) + REFERENCE_VOICES
     questions = _spread(all_questions, args.questions) if args.questions else all_questions
     conditions = (tuple(args.conditions.split(",")) if args.conditions
                   else ("after",) if args.heldout else CONDITIONS)

@@ -267,8 +267,9 @@ def run_rig(folder: Path, voices: tuple[Voice, ...] = VOICES, questions: tuple[H
                     {name: (lambda audio, hints, stt=stt: stt.transcribe_text(audio, hints=hints))
                      for name, stt in stts.items()}, conditions)
     summary = summarize(hearings)
-    summary["voices"] = {v.name: {"espeak": v.espeak, "speed": v.speed, "pitch": v.pitch, "snr_db": v.snr_db,
-                                  "reverb_s": v.reverb_s} for v in voices}
+    summary["voices"] = {v.name: {"engine": v.engine, "espeak": v.espeak, "speed": v.speed, "pitch": v.pitch,
+                                  "snr_db": v.snr_db, "reverb_s": v.reverb_s, "babble_snr_db": v.babble_snr_db}
+                         for v in voices}
     summary["seconds"] = {"dbs": round(t_dbs - t0, 1), "total": round(time.perf_counter() - t0, 1)}
     summary["hearings"] = [h.__dict__ for h in hearings]
     return summary

@@ -1,6 +1,9 @@
 """Voices other than the app's own for the hearing rig (issue 19): espeak-ng voices and variants at several
 speeds and pitches, some with light room reverb or noise, resampled to 16 kHz mono float32 as the
-listener hands utterances to speech recognition. Deterministic: noise and reverb come from a seeded RNG.
+listener hands utterances to speech recognition; as references, the app's own Piper voice (what every spoken
+test used before) and an espeak-ng talker over a real person reading aloud in the room (LibriVox,
+benchmarks/human_speech.py: a person's voice cannot say our questions, but can talk over them).
+Deterministic: noise, babble and reverb come from a seeded RNG; Piper speaks without its sampling noise.
 """
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import subprocess
 import tempfile
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +28,9 @@ DIRECT_TO_REVERB_DB = 6.0
 class Voice:
     """One speaker of the rig. `espeak` is an espeak-ng voice name (with a `+variant`), `speed` in words
     per minute, `pitch` 0-99; `snr_db` adds white noise at that signal-to-noise ratio; `reverb_s` a
-    room tail with that RT60."""
+    room tail with that RT60; `babble_snr_db` a LibriVox reader talking in the background that far below
+    the speech. `engine` "piper" is the app's own voice (`espeak` and `pitch` unused; `speed` 160 is
+    Piper's own rate)."""
 
     name: str
     espeak: str
@@ -32,7 +38,11 @@ class Voice:
     pitch: int = 50
     snr_db: float | None = None
     reverb_s: float = 0.0
+    engine: str = "espeak"
+    babble_snr_db: float | None = None
 
+
+PIPER_WPM = 160
 
 VOICES: tuple[Voice, ...] = (
     Voice("us-m3", "en-us+m3", 150, 45),
@@ -42,9 +52,31 @@ VOICES: tuple[Voice, ...] = (
     Voice("scottish", "en-gb-scotland", 155, 45),
 )
 
+# References, not tuned on: the voice every spoken test used before issue 19 (it should hear about as well
+# as typed), and a person reading aloud in the room behind an espeak-ng talker.
+REFERENCE_VOICES: tuple[Voice, ...] = (
+    Voice("piper-joe", "", engine="piper"),
+    Voice("us-m3-babble", "en-us+m3", 150, 45, babble_snr_db=12.0),
+)
+
 
 def speak(text: str, voice: Voice) -> np.ndarray:
     """`text` said by `voice`: 16 kHz mono float32 with PAD_S of silence either side."""
+    audio = _piper(text, voice.speed) if voice.engine == "piper" else _espeak(text, voice)
+    rng = np.random.default_rng(zlib.crc32(f"{voice.name}|{text}".encode()))
+    if voice.reverb_s > 0:
+        audio = reverberate(audio, voice.reverb_s, rng)
+    pad = np.zeros(int(PAD_S * SAMPLE_RATE), np.float32)
+    audio = np.concatenate([pad, audio, pad])
+    if voice.babble_snr_db is not None:
+        audio = with_babble(audio, voice.babble_snr_db, rng)
+    if voice.snr_db is not None:
+        audio = with_noise(audio, voice.snr_db, rng)
+    peak = float(np.max(np.abs(audio))) or 1.0
+    return (audio * min(1.0, 0.9 / peak)).astype(np.float32)
+
+
+def _espeak(text: str, voice: Voice) -> np.ndarray:
     with tempfile.TemporaryDirectory(prefix="labvoice-voice-") as folder:
         wav = Path(folder) / "said.wav"
         subprocess.run(["espeak-ng", "-v", voice.espeak, "-s", str(voice.speed), "-p", str(voice.pitch),
@@ -53,15 +85,43 @@ def speak(text: str, voice: Voice) -> np.ndarray:
     audio = audio.mean(axis=1)
     if rate != SAMPLE_RATE:
         audio = soxr.resample(audio, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
-    rng = np.random.default_rng(zlib.crc32(f"{voice.name}|{text}".encode()))
-    if voice.reverb_s > 0:
-        audio = reverberate(audio, voice.reverb_s, rng)
-    pad = np.zeros(int(PAD_S * SAMPLE_RATE), np.float32)
-    audio = np.concatenate([pad, audio, pad])
-    if voice.snr_db is not None:
-        audio = with_noise(audio, voice.snr_db, rng)
-    peak = float(np.max(np.abs(audio))) or 1.0
-    return (audio * min(1.0, 0.9 / peak)).astype(np.float32)
+    return audio
+
+
+@lru_cache(maxsize=1)
+def _piper_voice():
+    from piper import PiperVoice
+
+    from labvoice.models import bundled_path
+
+    return PiperVoice.load(str(bundled_path("tts")))
+
+
+def _piper(text: str, speed: int) -> np.ndarray:
+    """The app's own voice (the bundled Piper joe), without sampling noise, trimmed to its speech."""
+    from piper import SynthesisConfig
+
+    config = SynthesisConfig(length_scale=PIPER_WPM / speed, noise_scale=0.0, noise_w_scale=0.0)
+    chunks = list(_piper_voice().synthesize(text, config))
+    audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
+    if chunks[0].sample_rate != SAMPLE_RATE:
+        audio = soxr.resample(audio, chunks[0].sample_rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
+    loud = np.nonzero(np.abs(audio) > 0.01)[0]
+    return audio[loud[0]:loud[-1] + 1] if loud.size else audio
+
+
+def with_babble(audio: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """A real person reading aloud (the LibriVox clips, from a seeded offset, looped) `snr_db` below the
+    speech's power, over the whole utterance: someone talking in the room."""
+    from labvoice.benchmarks.human_speech import librivox_clips
+
+    reading = np.concatenate([c.audio for c in librivox_clips()]).astype(np.float32)
+    start = int(rng.integers(0, reading.size))
+    babble = np.resize(np.roll(reading, -start), audio.size)
+    voiced = audio[np.abs(audio) > 1e-4]
+    power = float(np.mean(voiced ** 2)) if voiced.size else 1e-6
+    talker = float(np.mean(babble[np.abs(babble) > 1e-4] ** 2)) or 1e-6
+    return (audio + babble * np.sqrt(power / talker / (10 ** (snr_db / 10)))).astype(np.float32)
 
 
 def reverberate(audio: np.ndarray, rt60_s: float, rng: np.random.Generator) -> np.ndarray:
