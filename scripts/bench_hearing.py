@@ -5,8 +5,10 @@ work (see src/labvoice/evaluation/hearing.py and docs/hearing.md).
 
     python scripts/bench_hearing.py [--json] [--voices N] [--questions N] [--keep DIR] [--details]
                                     [--heldout] [--references] [--conditions after,...] [--stt NAME=MODEL ...]
+                                    [--turns]
 
---references adds the reference voices (the app's own Piper voice; an espeak-ng talker with a LibriVox reader
+--turns measures the end of turn per voice instead (evaluation/hearing_turns.py): each question whole and
+with a pause, through the app's endpointer. --references adds the reference voices (the app's own Piper voice; an espeak-ng talker with a LibriVox reader
 talking in the room). --heldout hears the held-out check instead (evaluation/hearing_heldout.py: voices and questions never tuned
 on), in the `after` condition unless --conditions says otherwise. --stt compares recognizers on the same
 utterances (e.g. --stt tiny.en=bundled --stt base=/path/to/faster-whisper-base), alternating their order.
@@ -33,6 +35,18 @@ def _table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _turn_table(summary: dict) -> str:
+    lines = [f"{'voice':<24} {'judge':<16} {'silence p50':>11} {'p95':>6} {'eot p50':>8} {'unclear':>7} "
+             f"{'cut':>9}"]
+    for voice, rows in list(summary["per_voice"].items()) + [("ALL", summary["overall"])]:
+        for judge, fig in rows.items():
+            lines.append(f"{voice:<24} {judge:<16} {fig['end_of_turn_silence_ms']['p50']:>11} "
+                         f"{fig['end_of_turn_silence_ms']['p95']:>6} {fig['end_of_turn_ms']['p50']:>8} "
+                         f"{fig['unclear_waits']:>3}/{fig['whole']:<3} {fig['premature_cutoffs']:>4}/{fig['paused']:<4}")
+    lines.append(f"unclear_wait_ms: {summary['unclear_wait_ms']}; seconds: {summary['seconds']}")
+    return "\n".join(lines)
+
+
 def _spread(questions: tuple, n: int) -> tuple:
     """N questions taken evenly across the list (so a subset still covers every DB)."""
     if n >= len(questions):
@@ -50,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heldout", action="store_true", help="the held-out voices and questions")
     parser.add_argument("--references", action="store_true",
                         help="also the reference voices: Piper joe, and a LibriVox reader in the background")
+    parser.add_argument("--turns", action="store_true", help="end-of-turn delay and cut-offs per voice")
     parser.add_argument("--conditions", help="comma-separated: before, link_only, hints_only, after")
     parser.add_argument("--stt", action="append", default=[], metavar="NAME=MODEL",
                         help="a recognizer to compare ('bundled' or a CTranslate2 Whisper folder); repeatable")
@@ -70,6 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown conditions {sorted(unknown)}; choose from {', '.join(CONDITIONS)}")
     stt_models = dict(item.split("=", 1) for item in args.stt) or None
+    if args.turns:
+        from labvoice.evaluation.hearing_turns import run_turns
+
+        with tempfile.TemporaryDirectory(prefix="labvoice-turns-") as scratch:
+            summary = run_turns(args.keep or Path(scratch), voices, questions)
+        if not args.details:
+            summary.pop("rows")
+        print(json.dumps(summary, indent=2) if args.json else _turn_table(summary))
+        return 0
     with tempfile.TemporaryDirectory(prefix="labvoice-hearing-") as scratch:
         summary = run_rig(args.keep or Path(scratch), voices, questions, stt_models=stt_models,
                           conditions=conditions)

@@ -33,3 +33,17 @@ def test_babble_is_a_person_talking_under_the_question_at_its_level():
     snr = 10 * np.log10(np.mean(clean[np.abs(clean) > 1e-4] ** 2) / np.mean(talker ** 2))
     assert babbled.babble_snr_db - 3 < snr < babbled.babble_snr_db + 6, snr
     assert babbled.espeak in {v.espeak for v in VOICES}     # the same talker as a rig voice, with a room
+
+
+def test_a_pause_inside_one_spoken_question_is_where_and_as_long_as_asked():
+    from labvoice.evaluation.hearing_voices import speak_paused
+
+    text = "which resnet 50 run had the best top 5 accuracy"
+    whole = speak_paused(text, VOICES[0], None, 0.0, 2.0)
+    paused = speak_paused(text, VOICES[0], 4, 0.7, 2.0)
+    assert whole.pause is None and paused.pause is not None
+    start, end = paused.pause
+    assert 0.6 <= end - start <= 0.8, paused.pause                   # espeak's break, found in the audio
+    assert 0.3 + 0.5 < start and end < paused.speech_end_s - 0.5     # after "which resnet 50 run", words after it
+    assert abs((paused.speech_end_s - whole.speech_end_s) - 0.7) < 0.3
+    assert paused.audio.size / 16000 >= paused.speech_end_s + 2.0 - 0.01   # the tail the fallback needs

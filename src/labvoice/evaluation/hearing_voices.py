@@ -60,14 +60,60 @@ REFERENCE_VOICES: tuple[Voice, ...] = (
 )
 
 
-def speak(text: str, voice: Voice) -> np.ndarray:
-    """`text` said by `voice`: 16 kHz mono float32 with PAD_S of silence either side."""
+def speak(text: str, voice: Voice, tail_s: float = PAD_S) -> np.ndarray:
+    """`text` said by `voice`: 16 kHz mono float32 with PAD_S of silence before and `tail_s` after (the
+    room's noise or talker goes on through both)."""
     audio = _piper(text, voice.speed) if voice.engine == "piper" else _espeak(text, voice)
-    rng = np.random.default_rng(zlib.crc32(f"{voice.name}|{text}".encode()))
+    return _in_the_room(audio, voice, f"{voice.name}|{text}", tail_s)
+
+
+@dataclass(frozen=True)
+class PausedSaying:
+    """A question said with a pause inside it: `pause` (start, end) and `speech_end_s` in seconds."""
+
+    audio: np.ndarray
+    speech_end_s: float
+    pause: tuple[float, float] | None
+
+
+def speak_paused(text: str, voice: Voice, after: int | None, pause_s: float, tail_s: float) -> PausedSaying:
+    """`text` said by an espeak-ng `voice` in one breath, with `pause_s` of silence after its first `after`
+    words (an SSML break: the sentence goes on after it, it is not said as two sentences), or whole
+    (`after` None). The pause is found as the longest quiet stretch of the dry speech."""
+    if voice.engine != "espeak":
+        raise ValueError(f"{voice.name}: only espeak-ng voices say a question with a pause in it")
+    words = text.split()
+    said = text if after is None else (f'<speak>{" ".join(words[:after])} <break time="{round(pause_s * 1000)}ms"/> '
+                                       f'{" ".join(words[after:])}</speak>')
+    dry = _espeak(said, voice, ssml=after is not None)
+    loud = np.nonzero(np.abs(dry) > 0.01)[0]
+    dry = dry[loud[0]:loud[-1] + 1]
+    pause = None
+    if after is not None:
+        start, length = _longest_quiet(dry)
+        pause = (PAD_S + start / SAMPLE_RATE, PAD_S + (start + length) / SAMPLE_RATE)
+    audio = _in_the_room(dry, voice, f"{voice.name}|{said}", tail_s)
+    return PausedSaying(audio, PAD_S + dry.size / SAMPLE_RATE, pause)
+
+
+def _longest_quiet(audio: np.ndarray, hop: int = 160, level: float = 0.005) -> tuple[int, int]:
+    """(first sample, length) of the longest run of 10 ms hops whose peak is below `level`."""
+    quiet = [float(np.max(np.abs(audio[i:i + hop]))) < level for i in range(0, audio.size - hop + 1, hop)]
+    best, run_start, best_start = 0, 0, 0
+    for i, q in enumerate(quiet + [False]):
+        if not q:
+            if i - run_start > best:
+                best, best_start = i - run_start, run_start
+            run_start = i + 1
+    return best_start * hop, best * hop
+
+
+def _in_the_room(audio: np.ndarray, voice: Voice, key: str, tail_s: float) -> np.ndarray:
+    rng = np.random.default_rng(zlib.crc32(key.encode()))
     if voice.reverb_s > 0:
         audio = reverberate(audio, voice.reverb_s, rng)
-    pad = np.zeros(int(PAD_S * SAMPLE_RATE), np.float32)
-    audio = np.concatenate([pad, audio, pad])
+    audio = np.concatenate([np.zeros(int(PAD_S * SAMPLE_RATE), np.float32), audio,
+                            np.zeros(int(tail_s * SAMPLE_RATE), np.float32)])
     if voice.babble_snr_db is not None:
         audio = with_babble(audio, voice.babble_snr_db, rng)
     if voice.snr_db is not None:
@@ -76,11 +122,12 @@ def speak(text: str, voice: Voice) -> np.ndarray:
     return (audio * min(1.0, 0.9 / peak)).astype(np.float32)
 
 
-def _espeak(text: str, voice: Voice) -> np.ndarray:
+def _espeak(text: str, voice: Voice, ssml: bool = False) -> np.ndarray:
     with tempfile.TemporaryDirectory(prefix="labvoice-voice-") as folder:
         wav = Path(folder) / "said.wav"
-        subprocess.run(["espeak-ng", "-v", voice.espeak, "-s", str(voice.speed), "-p", str(voice.pitch),
-                        "-w", str(wav), text], check=True, capture_output=True, timeout=ESPEAK_TIMEOUT_S)
+        subprocess.run(["espeak-ng", "-v", voice.espeak, "-s", str(voice.speed), "-p", str(voice.pitch)]
+                       + (["-m"] if ssml else []) + ["-w", str(wav), text],
+                       check=True, capture_output=True, timeout=ESPEAK_TIMEOUT_S)
         audio, rate = sf.read(str(wav), dtype="float32", always_2d=True)
     audio = audio.mean(axis=1)
     if rate != SAMPLE_RATE:
