@@ -27,7 +27,7 @@ def scores(config, demo_db, embedder, tmp_path_factory):
 
 def test_the_suite_is_big_enough():
     assert sum(len(cases) for cases in SETS.values()) >= 60 and len(SETS) >= 3
-    assert len(NO_DOCUMENT) >= 10 and len(MIXED) >= 3
+    assert len(NO_DOCUMENT) >= 10 and len(MIXED) >= 6
 
 
 @pytest.mark.parametrize("name", sorted(SETS))
@@ -44,7 +44,8 @@ def test_no_document_question_gets_a_claimed_answer(scores):
 
 
 def test_run_and_document_questions_say_both(scores):
-    assert scores["mixed_runs_and_documents"].correct >= 2
+    score = scores["mixed_runs_and_documents"]
+    assert score.rate >= 0.9, [f"{c.question}: {c.problem} -> {c.answer[:120]}" for c in score.cases if not c.ok]
 
 
 def test_the_check_is_not_fooled():

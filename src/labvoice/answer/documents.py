@@ -32,6 +32,7 @@ MIN_BOTH_SCORE = 0.3        # a run question measured against a document: its ru
 MIN_COSINE_ALONE = 0.62     # a sentence this close in meaning needs no shared word
 MEANING_WEIGHT = 0.7        # sentence score = MEANING_WEIGHT * cosine + rest * share of the question's words
 UNKNOWN_WORD_PENALTY = 0.06  # per word of the question that the passages read do not have
+NAMED_FILE_BONUS = 0.08    # a sentence of the document the question names ("the checklist") scores this much more
 SECOND_WITHIN = 0.06        # a second sentence is said when it scores this close to the first
 SHORT_SENTENCE_WORDS = 7    # ... or when the first is this short (a heading-like lead-in)
 MAX_SENTENCE_CHARS = 400
@@ -182,6 +183,13 @@ def _topic_words(question: str) -> set[str]:
         "mean", "meaning", "defined", "define", "explain", "lab"}}
 
 
+def _named_file_bonus(question: str, passage: Any) -> float:
+    """NAMED_FILE_BONUS when the question names the passage's document ("the checklist":
+    publishing_checklist.md). It ranks; it never lifts an answer over the relevance threshold."""
+    named = {w for w in words(question) if w in DOCUMENT_NAMES}
+    return NAMED_FILE_BONUS if named & set(words(passage.path.rsplit("/", 1)[-1].rsplit(".", 1)[0])) else 0.0
+
+
 def choose_sentences(question: str, passages: Sequence[Any], embedder: Any,
                      unknown: int = 0) -> tuple[list[tuple[float, int, int]], list[list[str]]]:
     """Score every sentence of the top passages: (score, passage number, sentence number), best first.
@@ -201,7 +209,8 @@ def choose_sentences(question: str, passages: Sequence[Any], embedder: Any,
                 and cosine < MIN_COSINE_ALONE:
             continue     # shares no word of the question with it and is not close in meaning
         penalty = UNKNOWN_WORD_PENALTY * unknown if cosine < MIN_COSINE_ALONE else 0.0
-        scored.append((MEANING_WEIGHT * float(cosine) + (1 - MEANING_WEIGHT) * share - penalty, i, j))
+        bonus = _named_file_bonus(question, passages[i])
+        scored.append((MEANING_WEIGHT * float(cosine) + (1 - MEANING_WEIGHT) * share - penalty + bonus, i, j))
     scored.sort(key=lambda item: -item[0])
     return scored, sentences
 
@@ -212,7 +221,10 @@ def answer_from_documents(question: str, passages: Sequence[Any], embedder: Any,
     or NOT_FOUND when none scores `min_score`."""
     docs = [p for p in passages if p.source == "doc"][:PASSAGES_READ]
     scored, sentences = choose_sentences(question, docs, embedder, unknown)
-    if not scored or scored[0][0] < min_score:
+    candidates = {(i, j) for _, i, j in scored}
+    # a lead-in ("Before a result goes into a paper ...:") says nothing alone: only with what it introduces
+    scored = [(score, i, j) for score, i, j in scored if not sentences[i][j].endswith(":") or (i, j + 1) in candidates]
+    if not scored or scored[0][0] - _named_file_bonus(question, docs[scored[0][1]]) < min_score:
         return DocumentAnswer(False, f"{NOT_FOUND} {NOT_FOUND_HELP}", f"{NOT_FOUND} {NOT_FOUND_HELP}", ())
     best, i, j = scored[0]
     chosen = [j]

@@ -144,6 +144,16 @@ MIXED = (
                                                                     ("wine",)), "mixed"),
     DocCase("Would the best iris run pass our checklist?", (("best run on its dataset", "two seeds"), ("iris",)),
             "mixed"),
+    DocCase("Can the best breast cancer run be published according to the checklist?",
+            (("best run on its dataset",), ("breast_cancer", "breast cancer")), "mixed"),
+    DocCase("How should I quote the accuracy of our best digits run according to the checklist?",
+            (("exactly as recorded",), ("digits",)), "mixed"),
+    DocCase("Is the best MLP on digits ready for a paper by our publishing checklist?",
+            (("best run on its dataset",), ("digits",)), "mixed"),
+    DocCase("Does our best perceptron on iris satisfy the checklist?", (("best run on its dataset",), ("iris",)),
+            "mixed"),
+    DocCase("Is the top random forest on wine fit to publish by the checklist?",
+            (("best run on its dataset",), ("wine",)), "mixed"),
 )
 
 SETS: dict[str, tuple[DocCase, ...]] = {"knowledge_base": KNOWLEDGE_BASE, "sklearn_descr": SKLEARN,

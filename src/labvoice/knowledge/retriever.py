@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Protocol
 from labvoice.knowledge.facts import Context, FactFinder, QueryResult, classifier_for
 from labvoice.knowledge.query.model import DocumentQuestion, FlagRequest, RunQuery, SmallTalk, Unsupported
 from labvoice.knowledge.live_runs import RunSnapshot, shared_runs
-from labvoice.knowledge.route import RouteDecision, decide, meaning_margin, unknown_words, warm
+from labvoice.knowledge.route import (RouteDecision, decide, document_part, meaning_margin, run_part, unknown_words,
+                                      warm)
 from labvoice.knowledge.store import ManifestStore
 
 if TYPE_CHECKING:   # faiss and the embedder load only where an index is used
@@ -138,7 +139,14 @@ class Retriever:
         with self._parse_lock:
             factset = finder.ask(question, context, classifier_for(self._embedder()),
                                  timings=timings)
-        return self._with_passages(question, factset, t0, timings)
+        retrieval = self._with_passages(question, factset, t0, timings)
+        if retrieval.route is not None and retrieval.route.route == "both":
+            # the run is the one the question picks without its document part ("publish" is no flag query)
+            with self._parse_lock:
+                picked = finder.ask(run_part(question), context, classifier_for(self._embedder()))
+            if picked.facts and isinstance(picked.query, RunQuery):
+                retrieval = dataclasses.replace(retrieval, factset=picked)
+        return retrieval
 
     def execute(self, question: str, parsed, context: Context | None = None) -> Retrieval:
         """Run an already validated query (e.g. one an LLM planner wrote) for `question`."""
@@ -198,10 +206,7 @@ class Retriever:
             return decision, ()
         decision = dataclasses.replace(decision, unknown=unknown_words(question, self._db_words(), search.words))
         if decision.route == "both":   # the document's rule, not the run's names ("wine" is in the dataset notes)
-            from labvoice.knowledge.doc_search import words
-
-            db_words = self._db_words()
-            rule = " ".join(w for w in question.split() if not set(words(w)) & db_words) or question
+            rule = document_part(question, self._db_words())
             decision = dataclasses.replace(decision, document_question=rule)
             hits = search.search(rule, query_vector(embedder, rule), self.top_k_passages)
         else:

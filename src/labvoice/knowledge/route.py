@@ -55,6 +55,16 @@ _ASKS_DOCUMENT = re.compile(
 # Words of headings that say nothing about a topic by themselves.
 GENERIC_WORDS = frozenset(words("run runs every must log compare metric metrics model models dataset datasets data "
                                 "set note notes value values result results training validation test score"))
+# A run picked by rank ("the best MLP on digits", "our top wine run"), when the parser found it.
+_PICKED = re.compile(r"\b(?:best|worst|top|latest|newest|highest|lowest)\b", re.I)
+# A run measured against a document's rule: whether it is good enough, meets, passes, may be published.
+_JUDGES = re.compile(r"\b(?:good enough|meets?|pass(?:es)?|satisf\w*|ready|allowed|allow|fit|qualif\w*|"
+                     r"complies|comply|publish\w*|quote[ds]?)\b", re.I)
+# The document part of a "both" question, left out when the run part is parsed again.
+_DOCUMENT_CLAUSE = re.compile(
+    r"\b(?:(?:by|according to|under|per|in|against|following|with) )?(?:the |our |my )?(?:publishing |evaluation )?"
+    r"(?:checklist|protocol|handbook|guide|guidelines?|policy|rules?)\b|\b(?:good enough |ready )?(?:(?:to )?be |to )?"
+    r"(?:publish\w*|quoted?)\b|\bfor (?:a|the) paper\b", re.I)
 _RUN_SELECTION = re.compile(r"\b(best|worst|top|latest|last|newest|our|my|this|that|which) (?:\w+ ){0,3}runs?\b",
                             re.I)
 
@@ -170,6 +180,27 @@ def unknown_words(question: str, db_words: frozenset[str], doc_words: frozenset[
                                and w not in ("mean", "meaning", "define", "explain")))
 
 
+_SAME_AS_BEST = re.compile(r"\b(?:top|highest[- ]scoring|leading|strongest)\b", re.I)
+# The verdict asked for, which names no rule: the rule that applies is found by what the run is.
+_VERDICT = re.compile(r"\b(?:good enough|meets?|pass(?:es)?|satisf\w*|ready|allowed|allow|fit|qualif\w*|complies|"
+                      r"comply|(?:to )?(?:be )?publish\w*|for (?:a|the) paper)\b", re.I)
+
+
+def document_part(question: str, db_words: frozenset[str]) -> str:
+    """What the documents are asked for a "both" question: without the run's names ("wine" is in the
+    dataset notes) or the verdict asked for ("good enough to publish"), and a run picked as "top"
+    called "best", as rules say it ("It is the best run on its dataset")."""
+    rule = " ".join(w for w in question.split() if not set(words(w)) & db_words) or question
+    return " ".join(_VERDICT.sub(" ", _SAME_AS_BEST.sub("best", rule)).split()) or question
+
+
+def run_part(question: str) -> str:
+    """A "both" question without its document part ("Is our best digits run good enough to publish by
+    the checklist?" -> "Is our best digits run"): what the run parser is asked, so that "publish"
+    does not make it a question about the flagged runs."""
+    return " ".join(_DOCUMENT_CLAUSE.sub(" ", question).split()).strip(" ,?") + "?"
+
+
 def decide(question: str, parsed: Any, has_facts: bool, *, vocabulary: DocumentVocabulary | None,
            db_words: frozenset[str], meaning: Callable[[], float],
            doc_words: frozenset[str] = frozenset()) -> RouteDecision:
@@ -195,7 +226,8 @@ def decide(question: str, parsed: Any, has_facts: bool, *, vocabulary: DocumentV
             or (terms and not picks_runs and not _RUN_SELECTION.search(question))
         if not about_docs:
             return RouteDecision("runs", "a run query with facts", terms, margin, left)
-        if _RUN_SELECTION.search(question) and not asks and named:
+        picked = _RUN_SELECTION.search(question) or _PICKED.search(question)
+        if picked and named and (not asks or _JUDGES.search(question)):
             return RouteDecision("both", "a run measured against a document", terms, margin, left)
         return RouteDecision("documents", "names a document term", terms, margin, left)
     if isinstance(parsed, DocumentQuestion) or terms or asks or left or margin > MEANING_ALONE:
