@@ -77,3 +77,14 @@ def test_the_memory_trace_names_the_site_that_grew():
     finally:
         trace.stop()
     assert sites and sites[0].grew_kib >= 2500 and "tests/evaluation/test_soak.py" in sites[0].where
+
+
+def test_the_memory_split_says_which_action_grows_rss_in_the_slope_window():
+    from labvoice.evaluation.soak import SoakResult, memory_split
+
+    res = SoakResult(rss_turns=list(range(1, 61)), rss_actions=["text", "spoken"] * 30,
+                     rss_mb=[900.0 + (i + 1) // 2 for i in range(60)],          # +1 MB after each spoken action
+                     malloc_in_use_mb=[500.0 + 0.5 * i for i in range(60)], malloc_free_held_mb=[20.0] * 60)
+    out = memory_split(res)
+    assert out["rss_mb_per_action_in_slope_window"] == {"spoken": 1.0, "text": 0.0}
+    assert out["malloc_in_use_slope_mb_per_100_turns"] == 50.0 and out["malloc_free_held_slope_mb_per_100_turns"] == 0.0

@@ -1,6 +1,10 @@
 """Where a long run's memory grows: tracemalloc snapshots at a baseline turn and at the end, and
 the allocation sites that grew most between them (the soak's `top_growing_sites`).
 
+`malloc_mb()` splits the rest with glibc's own counts (mallinfo2): memory malloc has handed out
+and not had back (any library's: llama.cpp, onnxruntime, CTranslate2, Python) against free memory
+malloc still holds (fragmentation that `malloc_trim` could give back).
+
 tracemalloc sees what Python's allocators hand out (objects, numpy arrays, ctypes buffers such as
 llama.cpp's saved states); memory that C libraries take with their own malloc (llama.cpp's KV
 cache, onnxruntime's arenas, glibc's free lists) shows in RSS only. Its own bookkeeping grows
@@ -8,6 +12,8 @@ with the number of live allocations, so `overhead_mb()` is reported for subtract
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import tracemalloc
 from dataclasses import dataclass
 
@@ -88,3 +94,29 @@ class MemoryTrace:
         return tracemalloc.take_snapshot().filter_traces((
             tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
             tracemalloc.Filter(False, "<unknown>")))
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                     "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def _mallinfo2():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        function = libc.mallinfo2
+    except (OSError, AttributeError):      # not glibc, or glibc older than 2.33
+        return None
+    function.restype = _MallInfo2
+    return function
+
+
+_MALLINFO2 = _mallinfo2()
+
+
+def malloc_mb() -> tuple[float, float] | None:
+    """(in use, free but held) MB by glibc's malloc, all arenas and mmapped blocks; None without glibc."""
+    if _MALLINFO2 is None:
+        return None
+    info = _MALLINFO2()
+    return (info.uordblks + info.hblkhd) / 2**20, info.fordblks / 2**20

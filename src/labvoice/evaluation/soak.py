@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import psutil
 
-from labvoice.evaluation.memory import GrowingSite, MemoryTrace
+from labvoice.evaluation.memory import GrowingSite, MemoryTrace, malloc_mb
 from labvoice.evaluation.scoring import percentile
 from labvoice.evaluation.turnlog import TurnTracker
 
@@ -69,6 +69,9 @@ class SoakResult:
     os_threads_end: int = 0
     rss_mb: list[float] = field(default_factory=list)      # after each action ...
     rss_turns: list[int] = field(default_factory=list)     # ... and how many turns had ended by then
+    rss_actions: list[str] = field(default_factory=list)   # ... and the action just run
+    malloc_in_use_mb: list[float] = field(default_factory=list)   # glibc: handed out, not returned
+    malloc_free_held_mb: list[float] = field(default_factory=list)  # glibc: free, still held
     latencies: list[float] = field(default_factory=list)   # first audio ms, in turn order (None: no audio)
     latency_sources: list[str] = field(default_factory=list)  # text | voice, for each latency
     ended: dict[str, int] = field(default_factory=dict)
@@ -277,6 +280,10 @@ class Soak:
             overhead = self.memory.overhead_mb() if self.memory is not None else 0.0
             res.rss_mb.append(round(rss_mb() - overhead, 1))   # tracemalloc's own tables are not the app's
             res.rss_turns.append(res.turns)
+            res.rss_actions.append(action)
+            if (malloc := malloc_mb()) is not None:
+                res.malloc_in_use_mb.append(round(malloc[0], 1))
+                res.malloc_free_held_mb.append(round(malloc[1], 1))
             if self.memory is not None and not self.memory.marked and res.turns >= baseline_turn:
                 self.memory.mark()
                 res.trace_baseline_turn = res.turns
@@ -354,6 +361,24 @@ def summary(res: SoakResult, mix: str) -> dict:
         by_source[source] = {"first_quarter": pct([v for i, v in picked if i < quarter], 50),
                              "last_quarter": pct([v for i, v in picked if i >= len(res.latencies) - quarter], 50)}
     out["latency_p50_ms_by_source"] = by_source
+    out.update(memory_split(res))
     p50_first, p50_last = out["latency_p50_ms_first_quarter"], out["latency_p50_ms_last_quarter"]
     out["latency_drift_p50"] = round(p50_last / p50_first - 1, 3) if p50_first and p50_last else None
+    return out
+
+
+def memory_split(res: SoakResult) -> dict:
+    """Where the tail's RSS growth sits: glibc's in-use and free-but-held slopes over the same
+    window, and the mean RSS change after each kind of action there (which action grows it)."""
+    out: dict = {}
+    if res.malloc_in_use_mb:
+        for key, values in (("malloc_in_use", res.malloc_in_use_mb), ("malloc_free_held", res.malloc_free_held_mb)):
+            slope = tail_slope(res.rss_turns, values)
+            out[f"{key}_slope_mb_per_100_turns"] = round(slope, 2) if slope is not None else None
+    first = (res.rss_turns[-1] - slope_window(res.rss_turns[-1])) if res.rss_turns else 0
+    deltas: dict[str, list[float]] = {}
+    for i in range(1, len(res.rss_mb)):
+        if res.rss_turns[i - 1] >= first:
+            deltas.setdefault(res.rss_actions[i], []).append(res.rss_mb[i] - res.rss_mb[i - 1])
+    out["rss_mb_per_action_in_slope_window"] = {a: round(float(np.mean(d)), 2) for a, d in sorted(deltas.items())}
     return out
