@@ -64,13 +64,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heldout", action="store_true", help="the held-out voices and questions")
     parser.add_argument("--references", action="store_true",
                         help="also the reference voices: Piper joe, and a LibriVox reader in the background")
+    parser.add_argument("--progress", type=Path, help="append each hearing to FILE as a JSON line as it is made")
+    parser.add_argument("--summarize", type=Path, help="only summarize the hearings a --progress FILE holds")
     parser.add_argument("--turns", action="store_true", help="end-of-turn delay and cut-offs per voice")
     parser.add_argument("--conditions", help="comma-separated: before, link_only, hints_only, after")
     parser.add_argument("--stt", action="append", default=[], metavar="NAME=MODEL",
                         help="a recognizer to compare ('bundled' or a CTranslate2 Whisper folder); repeatable")
     args = parser.parse_args(argv)
 
-    from labvoice.evaluation.hearing import CONDITIONS, QUESTIONS, run_rig
+    from labvoice.evaluation.hearing import CONDITIONS, QUESTIONS, Hearing, run_rig, summarize
+
+    if args.summarize:
+        hearings = [Hearing(**{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(line).items()})
+                    for line in args.summarize.read_text(encoding="utf-8").splitlines() if line.strip()]
+        summary = {**summarize(hearings), "seconds": {}}
+        print(json.dumps(summary, indent=2) if args.json else _table(summary))
+        return 0
     from labvoice.evaluation.hearing_heldout import HELDOUT_QUESTIONS, HELDOUT_VOICES
     from labvoice.evaluation.hearing_voices import REFERENCE_VOICES, VOICES
 
@@ -95,8 +104,18 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(summary, indent=2) if args.json else _turn_table(summary))
         return 0
     with tempfile.TemporaryDirectory(prefix="labvoice-hearing-") as scratch:
-        summary = run_rig(args.keep or Path(scratch), voices, questions, stt_models=stt_models,
-                          conditions=conditions)
+        progress = open(args.progress, "a", encoding="utf-8") if args.progress else None
+
+        def on_hearing(hearing) -> None:
+            if progress is not None:
+                progress.write(json.dumps(hearing.__dict__) + "\n")
+                progress.flush()
+        try:
+            summary = run_rig(args.keep or Path(scratch), voices, questions, stt_models=stt_models,
+                              conditions=conditions, on_hearing=on_hearing)
+        finally:
+            if progress is not None:
+                progress.close()
     if not args.details:
         summary.pop("hearings")
     print(json.dumps(summary, indent=2) if args.json else _table(summary))

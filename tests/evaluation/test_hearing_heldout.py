@@ -38,3 +38,20 @@ def test_summary_keys_each_recognizer_and_reports_spoken_right_against_typed():
     assert overall["base:after"]["name_error_rate"] == 0 and overall["base:after"]["spoken_vs_typed"] == 1.0
     assert overall["tiny:after"]["stt_s_p50"] == 0.6 and overall["base:after"]["stt_s_p50"] == 1.1
     assert set(summarize(rows[:1])["overall"]) == {"after"}    # one recognizer: plain condition keys
+
+
+def test_hearings_written_as_they_are_made_summarize_as_the_run_would(tmp_path, capsys):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("bench_hearing", Path(__file__).parents[2] / "scripts" / "bench_hearing.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows = [_hearing("tiny", "a", True, 0.5), _hearing("tiny", "b", False, 0.7)]
+    progress = tmp_path / "hearings.jsonl"
+    progress.write_text("".join(json.dumps(h.__dict__) + "\n" for h in rows))
+    assert bench.main(["--summarize", str(progress), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["overall"] == summarize(rows)["overall"]
+    assert set(printed["per_voice"]) == {"a", "b"}

@@ -160,11 +160,12 @@ Transcribe = Callable[[Any, tuple[str, ...]], str]
 
 
 def hear(voices: Iterable[Voice], questions: Iterable[HearingQuestion], dbs: dict[str, Path],
-         transcribe: Transcribe | dict[str, Transcribe], conditions: tuple[str, ...] = CONDITIONS) -> list[Hearing]:
+         transcribe: Transcribe | dict[str, Transcribe], conditions: tuple[str, ...] = CONDITIONS,
+         on_hearing: Callable[[Hearing], None] | None = None) -> list[Hearing]:
     """Every question said by every voice, transcribed with the old and/or the new Whisper prompt (only what
     `conditions` need) and judged in those CONDITIONS. `transcribe(audio, hints)` is the app's STT; a dict
     of them names several recognizers, which hear each utterance in turn (the order alternates, so
-    their times are measured under the same load)."""
+    their times are measured under the same load). `on_hearing` gets each judged hearing as it is made."""
     from labvoice.knowledge.query.heard import hint_names, link
 
     transcribers = transcribe if isinstance(transcribe, dict) else {"stt": transcribe}
@@ -195,6 +196,8 @@ def hear(voices: Iterable[Voice], questions: Iterable[HearingQuestion], dbs: dic
                                                 ("hints_only", new, None), ("after", linked_new.text, linked_new)):
                     if condition in conditions:
                         out.append(judge.judge(voice.name, condition, question, text, linked, stt, seconds))
+                        if on_hearing is not None:
+                            on_hearing(out[-1])
     return out
 
 
@@ -241,7 +244,8 @@ def summarize(hearings: list[Hearing]) -> dict[str, Any]:
 
 def run_rig(folder: Path, voices: tuple[Voice, ...] = VOICES, questions: tuple[HearingQuestion, ...] = QUESTIONS,
             config=None, stt_models: dict[str, str] | None = None,
-            conditions: tuple[str, ...] = CONDITIONS) -> dict[str, Any]:
+            conditions: tuple[str, ...] = CONDITIONS,
+            on_hearing: Callable[[Hearing], None] | None = None) -> dict[str, Any]:
     """Build the DBs the questions need in `folder`, load the CPU profile's STT (or each of `stt_models`:
     name -> a model as `stt.cpu.model` takes it, "bundled" or a folder), hear every question."""
     from labvoice.config import load_config
@@ -265,7 +269,7 @@ def run_rig(folder: Path, voices: tuple[Voice, ...] = VOICES, questions: tuple[H
         stt.warmup()
     hearings = hear(voices, questions, {name: db.path for name, db in built.items()},
                     {name: (lambda audio, hints, stt=stt: stt.transcribe_text(audio, hints=hints))
-                     for name, stt in stts.items()}, conditions)
+                     for name, stt in stts.items()}, conditions, on_hearing)
     summary = summarize(hearings)
     summary["voices"] = {v.name: {"engine": v.engine, "espeak": v.espeak, "speed": v.speed, "pitch": v.pitch,
                                   "snr_db": v.snr_db, "reverb_s": v.reverb_s, "babble_snr_db": v.babble_snr_db}
