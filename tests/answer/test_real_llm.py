@@ -137,3 +137,12 @@ def test_llama_cpp_reuses_the_stable_prefix_after_warm_up(grounded, smollm2, cpu
     states = list(smollm2._llm.cache.cache_state.values())
     assert states and all(state.scores.shape[0] <= 1 for state in states)
     assert sum(state.llama_state_size + state.scores.nbytes for state in states) < 80 << 20
+    # However many other prompts come, the warmed joke request stays (pinned) and only the last
+    # few others are kept beside it (llm/llama_cpp.py STATE_CACHE_RECENT).
+    from labvoice.llm.llama_cpp import STATE_CACHE_BYTES, STATE_CACHE_RECENT, state_footprint
+
+    for n in range(STATE_CACHE_RECENT + 3):
+        evaluated([ChatMessage("system", SYSTEM_PROMPT), ChatMessage("user", f"Question number {n}, please.")])
+    states = list(smollm2._llm.cache.cache_state.values())
+    assert len(states) <= 1 + STATE_CACHE_RECENT and sum(map(state_footprint, states)) <= STATE_CACHE_BYTES
+    assert evaluated(joke_messages(SYSTEM_PROMPT)) <= 2
