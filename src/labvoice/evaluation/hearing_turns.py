@@ -7,8 +7,10 @@ was decided: the same on any machine), `end_of_turn_ms` (the same with this mach
 `unclear_waits` (whole questions whose words could not be acted on, so the turn waited `vad.unclear_wait_ms`),
 `turn_probability_p50` (Smart Turn's probability at the last check of a whole question; "finished" needs
 `vad.turn_complete_at`), and `premature_cutoffs` over the paused ones (the turn ended in the pause). The
-judge is the app's (`app`); with `compare_unclear_wait` a second one (`no_unclear_wait`: words that cannot be
-acted on wait no longer than the rest) hears the same audio, so the cost and gain of that wait show side by side.
+judge is the app's (`app`); other judges hear the same audio, so cost and gain show side by side:
+`sure_turn_model` (words Whisper was unsure of may end the turn when Smart Turn is sure, >= SURE_TURN, and the
+words read as finished: the app lets unsure words never end a turn, listening/words.py) and, with
+`compare_unclear_wait`, `no_unclear_wait` (words that cannot be acted on wait no longer than the rest).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from labvoice.evaluation.hearing_voices import Voice, speak_paused
 from labvoice.evaluation.scoring import rounded_percentile
 
 TURN_PAUSES_S = (0.55, 0.9)
+SURE_TURN = 0.95             # sure_turn_model: Smart Turn's probability that overrides Whisper being unsure
 TAIL_S = 2.0                 # silence after the question: the longest wait (turn_fallback_ms) must fit
 
 
@@ -36,6 +39,23 @@ def acts_on_rules(finder):
         return not (isinstance(parsed, Unsupported) and parsed.about == "shape")
 
     return acts_on
+
+
+def sure_turn_judge(base):
+    """A TurnJudge like `base`'s class whose unsure words end the turn when Smart Turn says >= SURE_TURN."""
+    from labvoice.listening.words import ends_unfinished, unsure_words
+
+    class SureTurnJudge(base):
+        def is_complete(self, audio, transcript) -> bool:
+            if not unsure_words(transcript) or self.model is None:
+                return super().is_complete(audio, transcript)
+            if ends_unfinished(transcript.text):
+                self.last_probability = None
+                return False
+            self.last_probability = self.model.probability(audio)
+            return self.last_probability >= SURE_TURN
+
+    return SureTurnJudge
 
 
 def turn_items(voice: Voice, questions: Iterable[HearingQuestion]) -> list[tuple[HearingQuestion, PausedSpeech]]:
@@ -96,10 +116,12 @@ def measure_turns(voices: Iterable[Voice], questions: Iterable[HearingQuestion],
             return Heard(link(" ".join(s.text.strip() for s in segments).strip(), finder.catalog).text, certainty)
         return words
 
-    waits = {"app": config.vad.unclear_wait_ms, **({"no_unclear_wait": 0} if compare_unclear_wait else {})}
-    detectors = {db: {name: EndOfSpeechDetector(vad, options, TurnJudge(
-                          model, hear(f), acts_on=acts_on_rules(f), unclear_wait_ms=wait))
-                      for name, wait in waits.items()}
+    wait = config.vad.unclear_wait_ms
+    judges = {"app": (TurnJudge, wait), "sure_turn_model": (sure_turn_judge(TurnJudge), wait),
+              **({"no_unclear_wait": (TurnJudge, 0)} if compare_unclear_wait else {})}
+    detectors = {db: {name: EndOfSpeechDetector(vad, options, kind(
+                          model, hear(f), acts_on=acts_on_rules(f), unclear_wait_ms=ms))
+                      for name, (kind, ms) in judges.items()}
                  for db, f in finders.items()}
     rows: dict[str, dict[str, list[dict]]] = {}
     for voice in voices:
@@ -116,7 +138,7 @@ def measure_turns(voices: Iterable[Voice], questions: Iterable[HearingQuestion],
                                words=None if last.transcript is None else last.transcript.text)
                 rows.setdefault(voice.name, {}).setdefault(name, []).append(row)
     return {"per_voice": {v: {judge: _figures(r) for judge, r in by.items()} for v, by in rows.items()},
-            "overall": {judge: _figures([r for by in rows.values() for r in by[judge]]) for judge in waits},
+            "overall": {judge: _figures([r for by in rows.values() for r in by[judge]]) for judge in judges},
             "rows": rows}
 
 
