@@ -23,6 +23,7 @@ from labvoice.events import ChunkPlayed, ErrorEvent, Event, MicLevel, SpeechStar
 from labvoice.pipeline.control import Turn, TurnController
 from labvoice.pipeline.hold import AnswerHold
 from labvoice.pipeline.logs import ConversationLog
+from labvoice.pipeline.memory import release_free_memory
 from labvoice.pipeline.runner import Playback, PieceSink, TurnRunner
 from labvoice.pipeline.turns import PlaybackNote, SpeechItem, TurnJob
 from labvoice.style import Style
@@ -141,6 +142,7 @@ class ThinkerLoop:
             if outcome.transcript:
                 self.log.write_turn(outcome.record())
             self.controller.end(job.turn, outcome.reason)
+            release_free_memory()   # between turns: the turn's freed buffers go back (pipeline/memory.py)
 
 
 class VoiceLoop:
