@@ -1,10 +1,14 @@
 # labvoice: `make run` starts the app, `make test` runs the whole suite. Both set everything up
 # on a fresh Debian/Ubuntu machine with Python 3.11, 3.12 or 3.13 (system packages need root: apt-get).
 #
-# PYTHON: the newest of 3.13, 3.12, 3.11 that runs here; `make test PYTHON=python3.12` picks one.
+# PYTHON: the first of 3.12, 3.13, 3.11 that runs here; `make test PYTHON=python3.13` picks another.
+# 3.12 comes before the newer 3.13: the one full-suite run on this image's 3.13 (3.13.0, pyenv) died of
+# a bus error (SIGBUS) in the pytest process after the window tests, under a load average of ~19, and
+# did not recur in isolation; 3.12 is the issue's Done-when. 3.13 and 3.11 are still installed and run
+# by tests/test_fresh_venv.py on every `make test`.
 # Each candidate is run, not just found: a pyenv shim for a version pyenv is not switched to exists
 # but fails, so pyenv's own versions/<v>*/bin/python<v> are tried too. A change of Python rebuilds .venv.
-PYTHON_VERSIONS := 3.13 3.12 3.11
+PYTHON_VERSIONS := 3.12 3.13 3.11
 PYENV_VERSIONS := $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions
 ifeq ($(origin PYTHON),undefined)
 PYTHON := $(shell for v in $(PYTHON_VERSIONS); do \
