@@ -4,13 +4,14 @@ rate, the name error rate, wrong links and spoken-vs-typed answers, before and a
 work (see src/labvoice/evaluation/hearing.py and docs/hearing.md).
 
     python scripts/bench_hearing.py [--json] [--voices N] [--questions N] [--keep DIR] [--details]
-                                    [--heldout] [--references] [--conditions after,...] [--stt NAME=MODEL ...]
-                                    [--turns]
+                                    [--heldout | --heldout2] [--references] [--conditions after,...]
+                                    [--stt NAME=MODEL ...] [--turns]
 
 --turns measures the end of turn per voice instead (evaluation/hearing_turns.py): each question whole and
 with a pause, through the app's endpointer. --references adds the reference voices (the app's own Piper voice; an espeak-ng talker with a LibriVox reader
 talking in the room). --heldout hears the held-out check instead (evaluation/hearing_heldout.py: voices and questions never tuned
-on), in the `after` condition unless --conditions says otherwise. --stt compares recognizers on the same
+on), in the `after` condition unless --conditions says otherwise; --heldout2 the second held-out check the same way
+(evaluation/hearing_heldout2.py). --stt compares recognizers on the same
 utterances (e.g. --stt tiny.en=bundled --stt base=/path/to/faster-whisper-base), alternating their order.
 """
 from __future__ import annotations
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="build the DBs in DIR and keep them")
     parser.add_argument("--details", action="store_true", help="with --json: every transcript and its judgement")
     parser.add_argument("--heldout", action="store_true", help="the held-out voices and questions")
+    parser.add_argument("--heldout2", action="store_true", help="the second held-out voices and questions")
     parser.add_argument("--references", action="store_true",
                         help="also the reference voices: Piper joe, and a LibriVox reader in the background")
     parser.add_argument("--progress", type=Path, help="append each hearing to FILE as a JSON line as it is made")
@@ -81,15 +83,19 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(summary, indent=2) if args.json else _table(summary))
         return 0
     from labvoice.evaluation.hearing_heldout import HELDOUT_QUESTIONS, HELDOUT_VOICES
+    from labvoice.evaluation.hearing_heldout2 import HELDOUT2_QUESTIONS, HELDOUT2_VOICES
     from labvoice.evaluation.hearing_voices import REFERENCE_VOICES, VOICES
 
-    all_voices, all_questions = (HELDOUT_VOICES, HELDOUT_QUESTIONS) if args.heldout else (VOICES, QUESTIONS)
+    if args.heldout and args.heldout2:
+        parser.error("--heldout and --heldout2 are two checks: name one")
+    all_voices, all_questions = ((HELDOUT_VOICES, HELDOUT_QUESTIONS) if args.heldout
+                                 else (HELDOUT2_VOICES, HELDOUT2_QUESTIONS) if args.heldout2 else (VOICES, QUESTIONS))
     voices = all_voices[:args.voices] if args.voices else all_voices
     if args.references:
         voices = tuple(voices) + REFERENCE_VOICES
     questions = _spread(all_questions, args.questions) if args.questions else all_questions
     conditions = (tuple(args.conditions.split(",")) if args.conditions
-                  else ("after",) if args.heldout else CONDITIONS)
+                  else ("after",) if args.heldout or args.heldout2 else CONDITIONS)
     unknown = set(conditions) - set(CONDITIONS)
     if unknown:
         parser.error(f"unknown conditions {sorted(unknown)}; choose from {', '.join(CONDITIONS)}")
