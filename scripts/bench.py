@@ -276,10 +276,10 @@ def count_remarks(stages, wavs: list[Path], verbosities: tuple[float, ...]) -> d
 
 
 def bench_pauses(args) -> int:
-    """--pauses: the endpointer alone, frame by frame as the listener runs it (labvoice/benchmarks/paused_speech.py)."""
+    """--pauses: the endpointer alone, frame by frame as the listener runs it (labvoice/benchmarks/pauses_bench.py)."""
     from labvoice.config import load_config
     from labvoice.hardware import device_summary
-    from labvoice.benchmarks.paused_speech import measure
+    from labvoice.benchmarks.pauses_bench import measure
 
     report = {"machine": device_summary(), **measure(load_config(args.config).replace(profile="cpu"))}
     if args.json:

@@ -1,11 +1,14 @@
 """Barge-in benchmark through a real echo path: talk over the assistant on open (virtual) speakers.
 
     python scripts/bench_barge_in.py [--json] [--answers 40] [--latency-ms 60] [--attenuation-db 6]
+                                     [--talker librivox|espeak]
 
 A private PulseAudio routes what the app plays back into its microphone (module-loopback,
 delayed and attenuated, labvoice/benchmarks/pulse.py), and a real person's voice (LibriVox clips from
 Debian's pocketsphinx-testdata, with sox room reverb) is played into the same microphone part-way
-through each answer. The app runs with its shipped settings (`pipeline.barge_in: auto`); the same
+through each answer (`--talker espeak`: short interruptions said by espeak-ng voices the hearing rig
+never used, labvoice/benchmarks/espeak_talkers.py, at the same loudness and with the same reverb). The
+app runs with its shipped settings (`pipeline.barge_in: auto`); the same
 trials then run with the canceller off (`audio.echo_canceller: none`, so auto falls back to speaker
 mode) for contrast, under `without_aec`. Last line with --json: one JSON object.
 
@@ -42,6 +45,8 @@ QUESTIONS = [                  # long answers: the person talks over them 1-3 s 
 ]
 TALK_AFTER_S = (1.0, 3.0)     # the person starts this long after the answer's audio starts
 SEED = 12
+TALKERS = {"librivox": "LibriVox (pocketsphinx-testdata) + sox reverb",
+           "espeak": "espeak-ng interruptions (benchmarks/espeak_talkers.py) + sox reverb"}
 
 
 def run_arm(config, stages, virtual, people, answers: int, workdir: Path, progress) -> dict:
@@ -93,6 +98,8 @@ def main(argv=None) -> int:
     parser.add_argument("--attenuation-db", type=float, default=6.0, help="echo level below the played level")
     parser.add_argument("--without-aec-only", action="store_true", help="skip the run with the canceller")
     parser.add_argument("--aec-only", action="store_true", help="skip the contrast run without the canceller")
+    parser.add_argument("--talker", choices=sorted(TALKERS), default="librivox",
+                        help="who talks over the answers: LibriVox readers (default) or espeak-ng voices")
     args = parser.parse_args(argv)
     log = (lambda msg: print(msg, file=sys.stderr, flush=True))
 
@@ -109,12 +116,14 @@ def main(argv=None) -> int:
         from labvoice.hardware import device_summary
         from labvoice.pipeline.stages import Stages
         from labvoice.benchmarks.barge_in import prepare_people
+        from labvoice.benchmarks.espeak_talkers import espeak_clips
         from labvoice.benchmarks.human_speech import librivox_clips
 
         config = load_config(args.config).replace(profile="cpu", **{
             "paths.logs": workdir / "logs", "audio.input_device": virtual.input_device,
             "audio.output_device": virtual.output_device})
-        people = prepare_people(librivox_clips(), workdir / "people")
+        clips = librivox_clips() if args.talker == "librivox" else espeak_clips(workdir / "espeak")
+        people = prepare_people(clips, workdir / "people")
         log("loading models")
         stages = Stages.load(config)
         arms = []
@@ -136,7 +145,7 @@ def main(argv=None) -> int:
               "barge_in_min_speech_ms": config.pipeline.barge_in_min_speech_ms,
               "barge_in_hold_ms": config.pipeline.barge_in_hold_ms,
               "echo_path": {"latency_ms": args.latency_ms, "attenuation_db": args.attenuation_db,
-                            "person": "LibriVox (pocketsphinx-testdata) + sox reverb"}}
+                            "person": TALKERS[args.talker]}, "talker": args.talker}
     report.update(results.get("with_aec", {}))
     if "without_aec" in results:
         report["without_aec"] = results["without_aec"]

@@ -6,16 +6,14 @@ half would end on a falling, finished-sounding tone), at the word gap after a pa
 finished sentence ("which run had the best"). Voices: Piper (the app's own voice; the gap is
 exact, from Piper's phoneme alignments), at three speaking rates, and real human speech (LibriVox
 clips; the quietest 30 ms near where Whisper's word times put the gap). The endpointer then runs frame by frame over the audio, exactly as the listener
-runs it, and a turn that ends before the pause is over is a premature cut-off.
+runs it, and a turn that ends before the pause is over is a premature cut-off (the benchmark itself:
+benchmarks/pauses_bench.py; espeak-ng voices: benchmarks/espeak_paused.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-
-from labvoice.evaluation.scoring import rounded_percentile
 
 RATE = 16000
 # People pause where the sentence is not finished yet; "|" marks where (each mark is one pause
@@ -301,115 +299,3 @@ def human_speech(clips, word_end=None, pauses=PAUSES_S) -> list[PausedSpeech]:
             boundary = word_end(whole, after)
             items.extend(with_pause(label, whole, p, boundary) for p in pauses)
     return items
-
-
-def _run(detector, items: list[PausedSpeech], transcribe) -> list[dict]:
-    """Each item through the endpointer: cut off early or not; on the plain ones, end of speech ->
-    turn decided and -> transcript ready (a turn without a speculative transcript transcribes after
-    the end)."""
-    import time
-
-    rows = []
-    for item in items:
-        heard: list[float] = []
-        utterances, delay = endpoint(detector, item, heard)
-        row = {"label": item.label, "paused": item.pause is not None, "cut": cut_early(utterances, item)}
-        if item.pause is None and not row["cut"] and delay is not None and utterances:
-            row["decided_ms"] = row["ready_ms"] = delay
-            row["heard_ms"], row["ended_by"] = heard[-1], utterances[-1].ended_by
-            if utterances[-1].transcript is None:
-                started = time.perf_counter()
-                transcribe(utterances[-1].audio)
-                row["ready_ms"] = round(delay + (time.perf_counter() - started) * 1000, 1)
-        rows.append(row)
-    return rows
-
-
-def _summary(rows: list[dict]) -> dict:
-    cut = [r["cut"] for r in rows if r["paused"]]
-    decided = [r["decided_ms"] for r in rows if "decided_ms" in r]
-    ready = [r["ready_ms"] for r in rows if "ready_ms" in r]
-    heard = [r["heard_ms"] for r in rows if "heard_ms" in r]
-    ended_by: dict[str, int] = {}
-    for r in rows:
-        if "ended_by" in r:
-            ended_by[r["ended_by"]] = ended_by.get(r["ended_by"], 0) + 1
-    return {"premature_cutoff_share": round(sum(cut) / len(cut), 3) if cut else None,
-            "premature_cutoffs": sum(cut), "paused_utterances": len(cut),
-            "plain_cut": sum(r["cut"] for r in rows if not r["paused"]),
-            "end_of_turn_ms": {"p50": rounded_percentile(decided, 0.5), "p95": rounded_percentile(decided, 0.95)},
-            "end_of_turn_silence_ms": {"p50": rounded_percentile(heard, 0.5), "p95": rounded_percentile(heard, 0.95)},
-            "plain_ended_by": ended_by,
-            "transcript_ready_ms": {"p50": rounded_percentile(ready, 0.5), "p95": rounded_percentile(ready, 0.95)},
-            "plain_utterances": len(decided)}
-
-
-def measure(config) -> dict:
-    """`scripts/bench.py --pauses`: the endpointer as configured (turn model + speculative words)
-    against today's fixed silence (`vad.end_silence_ms`, no turn model) and the turn model alone,
-    on five sets, each whole and with pauses: QUESTIONS (Piper, the rules were tuned on them),
-    HELD_OUT_QUESTIONS, FRESH_QUESTIONS and UNSEEN_QUESTIONS (Piper, written in turn, each before
-    the rules were changed after the one before) and the LibriVox people. The headline figures
-    are over all five; `by_set` splits them. `end_of_turn_ms` is end of speech ->
-    turn decided with this machine's compute in it (Whisper and the turn model hold the listener
-    here); `end_of_turn_silence_ms` is the silence heard before deciding. Loads only the VAD, Whisper, Piper and the turn model."""
-    from labvoice.backends import make_transcriber
-    from labvoice.models import resolve_model
-    from labvoice.listening.judge import TurnJudge
-    from labvoice.listening.smart_turn import SmartTurn
-    from labvoice.listening.endpointer import EndOfSpeechDetector, VadOptions
-    from labvoice.listening.vad import SileroVad
-    from labvoice.benchmarks.human_speech import librivox_clips
-
-    vad = SileroVad.from_config(config)
-    transcriber = make_transcriber(config, "cpu")
-    transcriber.warmup()
-    voice = AlignedVoice(resolve_model("tts", config.tts.piper.voice, config.paths.models))
-    model = SmartTurn.from_config(config)
-    word_end = whisper_word_end(resolve_model("stt", config.stt.cpu.model, config.paths.models))
-    sets = {"questions": spoken_questions(voice, QUESTIONS, per_point=2),
-            "held_out": spoken_questions(voice, HELD_OUT_QUESTIONS, per_point=2),
-            "fresh": spoken_questions(voice, FRESH_QUESTIONS, per_point=2),
-            "unseen": spoken_questions(voice, UNSEEN_QUESTIONS, per_point=2),
-            "people": human_speech(librivox_clips(), word_end)}
-    options = VadOptions.from_config(config.vad)
-    hints: tuple[str, ...] = ()
-    if config.stt.hint_db_names and Path(config.paths.db).is_file():   # as the app transcribes (stages.py)
-        from labvoice.knowledge.live_runs import LiveRuns
-
-        hints = LiveRuns(config.paths.db).snapshot().vocab.spoken_names()
-
-    def words(audio: np.ndarray) -> str:
-        return transcriber.transcribe_text(audio, hints=hints)
-
-    # Words that make no question it can act on wait longer, read by the app's own parser (app.py).
-    from labvoice.app import load_passage_source
-    from labvoice.knowledge.retriever import Retriever
-
-    retriever = Retriever.from_config(config, load_passage_source(config, []))
-    app_judge = TurnJudge(model, words, acts_on=retriever.acts_on, unclear_wait_ms=config.vad.unclear_wait_ms)
-    detectors = {"semantic": EndOfSpeechDetector(vad, options, app_judge),
-                 "turn_model_only": EndOfSpeechDetector(vad, options, TurnJudge(model, None)),
-                 "today": EndOfSpeechDetector(vad, options)}
-    rows = {name: {set_name: _run(detector, items, words) for set_name, items in sets.items()}
-            for name, detector in detectors.items()}
-    every = {name: [r for set_rows in by_set.values() for r in set_rows] for name, by_set in rows.items()}
-    semantic, today = _summary(every["semantic"]), _summary(every["today"])
-    return {**semantic,
-            "premature_cutoff_share_today": today["premature_cutoff_share"],
-            "end_of_turn_ms_today": today["end_of_turn_ms"],
-            "cut_off": [r["label"] for r in every["semantic"] if r["cut"]],
-            "by_set": {set_name: {name: {k: v for k, v in _summary(rows[name][set_name]).items()
-                                         if k in ("premature_cutoff_share", "premature_cutoffs", "paused_utterances",
-                                                  "plain_cut", "end_of_turn_ms", "end_of_turn_silence_ms",
-                                                  "plain_ended_by")}
-                                  for name in detectors}
-                       for set_name in sets},
-            "today": today, "turn_model_only": _summary(every["turn_model_only"]),
-            "settings": {"stt_hints": list(hints), "turn_check_ms": options.turn_check_ms,
-                         "turn_fallback_ms": options.turn_fallback_ms, "turn_complete_at": model.complete_at,
-                         "unclear_wait_ms": app_judge.unclear_wait_ms,
-                         "today_end_silence_ms": options.end_silence_ms, "pauses_s": list(PAUSES_S),
-                         "voices": f"Piper questions ({len(QUESTIONS)} tuned on, "
-                                   f"{len(HELD_OUT_QUESTIONS) + len(FRESH_QUESTIONS) + len(UNSEEN_QUESTIONS)} held out) "
-                                   f"at length scales {list(SPEAKING_RATES)} + LibriVox clips (5)"}}
