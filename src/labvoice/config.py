@@ -63,6 +63,7 @@ class VadConfig(_Section):
     turn_fallback_ms: int = Field(default=1200, ge=64, le=10000)
     turn_complete_at: float = Field(default=0.85, gt=0, lt=1)
     unclear_wait_ms: int = Field(default=1000, ge=0, le=10000)
+    unsure_complete_at: float = Field(default=1.0, gt=0, le=1)
 
 
 class WhisperModelConfig(_Section):

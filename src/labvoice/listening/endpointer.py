@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from labvoice.listening.vad import FRAME_SAMPLES, SAMPLE_RATE, SileroVad
-from labvoice.listening.words import words_unfinished
 from labvoice.stt.base import Heard
 
 log = logging.getLogger(__name__)
@@ -216,7 +215,7 @@ class EndOfSpeechDetector:
                     return self._turn_over(judge)
             elif self._heard_complete and not self._spec_pending:
                 self._heard_complete = False
-                if not words_unfinished(self._speculative):
+                if judge.words_end_turn(self._speculative):
                     return self._turn_over(judge)
         if self._confirmed and t_end - self._t_start >= self.options.max_utterance_s:
             return self._close(cut_at_max=True)

@@ -7,7 +7,10 @@ ends the turn at once, "incomplete" waits for the fallback silence (`turn_fallba
 means both: Smart Turn's probability is above `vad.turn_complete_at` (0.85, not the model's own 0.5,
 which ended "which run had | ..." on the app's Piper voice), and the words so far do not stop
 mid-phrase (listening/words.py). Measured with `scripts/bench.py --pauses` (README): Smart Turn
-alone calls many such fragments finished; the words catch most of them.
+alone calls many such fragments finished; the words catch most of them. Words Whisper was unsure of
+(listening/words.py's UNSURE_LOGPROB) do not end a turn, unless Smart Turn's probability is above
+`vad.unsure_complete_at` and they read as finished (an unfamiliar voice makes tiny.en unsure of whole
+questions; 1.0 = never, docs/listening_voices.md).
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from labvoice.listening.smart_turn import SmartTurn
-from labvoice.listening.words import words_unfinished
+from labvoice.listening.words import ends_unfinished, unsure_words
 from labvoice.stt.base import Heard
 
 log = logging.getLogger(__name__)
@@ -31,8 +34,11 @@ class TurnJudge:
 
     def __init__(self, model: SmartTurn | None, transcribe: Callable[[np.ndarray], Heard | str] | None = None,
                  speculate_ms: int = 64,
-                 background: bool = False, acts_on=None, unclear_wait_ms: int = 0) -> None:
+                 background: bool = False, acts_on=None, unclear_wait_ms: int = 0,
+                 unsure_complete_at: float = 1.0) -> None:
         self.model = model
+        # Smart Turn's probability above which words Whisper was unsure of may end the turn (1.0: never).
+        self.unsure_complete_at = unsure_complete_at
         self._transcribe = transcribe          # audio -> Heard (or plain text), or None (no speculative transcription)
         # words -> can the assistant act on them (a question it can answer)? Words it cannot act on
         # end the turn only after `unclear_wait_ms` of silence: they are what a question broken off
@@ -85,11 +91,22 @@ class TurnJudge:
             self.background.close()
 
     def is_complete(self, audio: np.ndarray, transcript: Heard | None) -> bool:
-        if words_unfinished(transcript):
-            self.last_probability = None
+        self.last_probability = None
+        if ends_unfinished(transcript.text if transcript is not None else None):
             return False
         if self.model is None:
-            self.last_probability = None
-            return transcript is not None and bool(transcript.text.strip())
+            return transcript is not None and bool(transcript.text.strip()) and not unsure_words(transcript)
+        if unsure_words(transcript) and self.unsure_complete_at >= 1.0:
+            return False                       # never enough: the model need not run
         self.last_probability = self.model.probability(audio)
-        return self.last_probability > self.model.complete_at
+        return self.last_probability > self.model.complete_at and self.words_end_turn(transcript)
+
+    def words_end_turn(self, transcript: Heard | None) -> bool:
+        """The words may end a turn the model heard as finished (`last_probability`): they read as
+        finished, and Whisper was sure of them or the model is surer than `unsure_complete_at`. The
+        endpointer asks this when the words come back after the model judged the pause."""
+        if ends_unfinished(transcript.text if transcript is not None else None):
+            return False
+        if not unsure_words(transcript):
+            return True
+        return self.last_probability is not None and self.last_probability > self.unsure_complete_at

@@ -83,7 +83,8 @@ class Stages:
         judge = None
         if self.turn_model is not None:
             judge = TurnJudge(self.turn_model, lambda audio: self.hear(audio, NEVER), background=background,
-                              acts_on=self.brain.retriever.acts_on, unclear_wait_ms=self.config.vad.unclear_wait_ms)
+                              acts_on=self.brain.retriever.acts_on, unclear_wait_ms=self.config.vad.unclear_wait_ms,
+                              unsure_complete_at=self.config.vad.unsure_complete_at)
         return EndOfSpeechDetector.from_config(self.config, vad=self.vad, judge=judge)
 
     def transcribe(self, audio, cancel) -> str:
