@@ -11,9 +11,11 @@ CPU profile). Per voice and per condition it reports
 - `typed_answered` / `spoken_same`: the share of typed questions answered with facts, and the share of
   spoken ones whose parse and facts equal the typed question's.
 
-Conditions: `before` (Whisper prompt from `Vocabulary.spoken_names()`, no linking: the app before issue 19),
-`link_only` (that transcript, linked), `hints_only` (the spoken-form prompt of `heard.hint_names`, not
-linked) and `after` (spoken-form prompt, linked: the app now).
+Conditions: `before` (greedy, Whisper prompt from `Vocabulary.spoken_names()`, no linking: the app before
+issue 19), `link_only` (that transcript, linked), `hints_only` (greedy, the spoken-form prompt of
+`heard.hint_names`, not linked), `names_linked` (that transcript, linked: the app of the first stop on issue
+19) and `after` (the app now, `pipeline.hearing.hear_utterance`: dataset, model, metric and parameter names
+as the prompt, the configured beam's readings, the one naming most of the DB's names, linked).
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from typing import Any, Callable, Iterable
 
 from labvoice.evaluation.hearing_voices import VOICES, Voice, speak
 
-CONDITIONS = ("before", "link_only", "hints_only", "after")
+CONDITIONS = ("before", "link_only", "hints_only", "names_linked", "after")
+GREEDY = ("before", "link_only", "hints_only", "names_linked")
 
 
 @dataclass(frozen=True)
@@ -159,16 +162,24 @@ class Judge:
 Transcribe = Callable[[Any, tuple[str, ...]], str]
 
 
+@dataclass(frozen=True)
+class Recognizer:
+    """One speech recognizer of the rig: `greedy(audio, hints)` is its greedy transcript (the old
+    conditions), `app(audio, catalog)` the words the app acts on (`pipeline.hearing.hear_utterance`)."""
+
+    greedy: Transcribe
+    app: Callable[[Any, Any], str]
+
+
 def hear(voices: Iterable[Voice], questions: Iterable[HearingQuestion], dbs: dict[str, Path],
-         transcribe: Transcribe | dict[str, Transcribe], conditions: tuple[str, ...] = CONDITIONS,
+         recognizers: dict[str, Recognizer], conditions: tuple[str, ...] = CONDITIONS,
          on_hearing: Callable[[Hearing], None] | None = None) -> list[Hearing]:
-    """Every question said by every voice, transcribed with the old and/or the new Whisper prompt (only what
-    `conditions` need) and judged in those CONDITIONS. `transcribe(audio, hints)` is the app's STT; a dict
-    of them names several recognizers, which hear each utterance in turn (the order alternates, so
-    their times are measured under the same load). `on_hearing` gets each judged hearing as it is made."""
+    """Every question said by every voice, heard in each of `conditions` and judged. Several recognizers
+    hear each utterance in turn (the order alternates, so their times are measured under the same load).
+    `on_hearing` gets each judged hearing as it is made. `stt_s` is the time of the `after` hearing (or,
+    without it, of the greedy one with the new prompt)."""
     from labvoice.knowledge.query.heard import hint_names, link
 
-    transcribers = transcribe if isinstance(transcribe, dict) else {"stt": transcribe}
     judges = {db: Judge(path) for db, path in dbs.items()}
     questions = list(questions)
     out: list[Hearing] = []
@@ -178,26 +189,33 @@ def hear(voices: Iterable[Voice], questions: Iterable[HearingQuestion], dbs: dic
             judge = judges[question.db]
             catalog = judge.finder.catalog
             audio = speak(question.text, voice)
-            order = list(transcribers.items())
+            order = list(recognizers.items())
             if turn % 2:
                 order.reverse()
             turn += 1
-            for stt, fn in order:
-                old = new = ""
+            for stt, recognizer in order:
+                heard: dict[str, tuple[str, Any]] = {}
                 seconds = 0.0
                 if {"before", "link_only"} & set(conditions):
-                    old = fn(audio, judge.finder.vocab.spoken_names())
-                if {"hints_only", "after"} & set(conditions):
+                    old = recognizer.greedy(audio, judge.finder.vocab.spoken_names())
+                    linked_old = link(old, catalog)
+                    heard.update(before=(old, None), link_only=(linked_old.text, linked_old))
+                if {"hints_only", "names_linked"} & set(conditions):
                     t0 = time.perf_counter()
-                    new = fn(audio, hint_names(catalog))
+                    new = recognizer.greedy(audio, hint_names(catalog))
                     seconds = time.perf_counter() - t0
-                linked_old, linked_new = link(old, catalog), link(new, catalog)
-                for condition, text, linked in (("before", old, None), ("link_only", linked_old.text, linked_old),
-                                                ("hints_only", new, None), ("after", linked_new.text, linked_new)):
-                    if condition in conditions:
-                        out.append(judge.judge(voice.name, condition, question, text, linked, stt, seconds))
-                        if on_hearing is not None:
-                            on_hearing(out[-1])
+                    linked_new = link(new, catalog)
+                    heard.update(hints_only=(new, None), names_linked=(linked_new.text, linked_new))
+                if "after" in conditions:
+                    t0 = time.perf_counter()
+                    words = recognizer.app(audio, catalog)
+                    seconds = time.perf_counter() - t0
+                    heard["after"] = (words, None)
+                for condition in conditions:
+                    text, linked = heard[condition]
+                    out.append(judge.judge(voice.name, condition, question, text, linked, stt, seconds))
+                    if on_hearing is not None:
+                        on_hearing(out[-1])
     return out
 
 
@@ -251,25 +269,26 @@ def run_rig(folder: Path, voices: tuple[Voice, ...] = VOICES, questions: tuple[H
     from labvoice.config import load_config
     from labvoice.evaluation.lab_dbs import build_lab_dbs
     from labvoice.models import resolve_model
+    from labvoice.pipeline.hearing import hear_utterance
     from labvoice.stt.faster_whisper import FasterWhisperTranscriber
 
     t0 = time.perf_counter()
     config = config or load_config(environ={}).replace(profile="cpu")
     built = build_lab_dbs(Path(folder), sorted({q.db for q in questions}))
     t_dbs = time.perf_counter()
-    if stt_models:
-        cpu = config.stt.cpu
-        stts = {name: FasterWhisperTranscriber(
-            str(resolve_model("stt", model, config.paths.models, subdir="faster-whisper-")), device=cpu.device,
-            compute_type=cpu.compute_type, threads=config.threads, language=config.stt.language,
-            beam_size=config.stt.beam_size) for name, model in stt_models.items()}
-    else:
-        stts = {"stt": FasterWhisperTranscriber.from_config(config, "cpu")}
-    for stt in stts.values():
-        stt.warmup()
-    hearings = hear(voices, questions, {name: db.path for name, db in built.items()},
-                    {name: (lambda audio, hints, stt=stt: stt.transcribe_text(audio, hints=hints))
-                     for name, stt in stts.items()}, conditions, on_hearing)
+    cpu = config.stt.cpu
+    recognizers = {}
+    for name, model in (stt_models or {"stt": cpu.model}).items():
+        path = str(resolve_model("stt", model, config.paths.models, subdir="faster-whisper-"))
+        greedy, app = (FasterWhisperTranscriber(path, device=cpu.device, compute_type=cpu.compute_type,
+                                                threads=config.threads, language=config.stt.language, beam_size=beam)
+                       for beam in (1, config.stt.beam_size))
+        greedy.warmup()
+        app.warmup()
+        recognizers[name] = Recognizer(lambda audio, hints, stt=greedy: stt.transcribe_text(audio, hints=hints),
+                                       lambda audio, catalog, stt=app: hear_utterance(stt, audio, catalog).text)
+    hearings = hear(voices, questions, {name: db.path for name, db in built.items()}, recognizers,
+                    conditions, on_hearing)
     summary = summarize(hearings)
     summary["voices"] = {v.name: {"engine": v.engine, "espeak": v.espeak, "speed": v.speed, "pitch": v.pitch,
                                   "snr_db": v.snr_db, "reverb_s": v.reverb_s, "babble_snr_db": v.babble_snr_db}

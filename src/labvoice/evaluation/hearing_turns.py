@@ -93,7 +93,7 @@ def measure_turns(voices: Iterable[Voice], questions: Iterable[HearingQuestion],
                   config, compare_unclear_wait: bool = False) -> dict[str, Any]:
     """Every voice's questions through the endpointer with each judge; figures per voice and judge."""
     from labvoice.evaluation.hearing import Judge
-    from labvoice.knowledge.query.heard import hint_names, link
+    from labvoice.pipeline.hearing import hear_utterance
     from labvoice.listening.endpointer import EndOfSpeechDetector, VadOptions
     from labvoice.listening.judge import TurnJudge
     from labvoice.listening.smart_turn import SmartTurn
@@ -108,12 +108,8 @@ def measure_turns(voices: Iterable[Voice], questions: Iterable[HearingQuestion],
     finders = {db: Judge(path).finder for db, path in dbs.items()}
 
     def hear(finder):
-        hints = hint_names(finder.catalog)
-
-        def words(audio) -> Heard:               # as Stages.hear: prompt of names, certainty, linked
-            segments = list(stt.transcribe(audio, hints=hints))
-            certainty = min((s.avg_logprob for s in segments), default=None)
-            return Heard(link(" ".join(s.text.strip() for s in segments).strip(), finder.catalog).text, certainty)
+        def words(audio) -> Heard:               # as Stages.hear
+            return hear_utterance(stt, audio, finder.catalog)
         return words
 
     wait = config.vad.unclear_wait_ms

@@ -11,6 +11,7 @@ from labvoice.backends import make_synthesizer, make_transcriber
 from labvoice.config import Config
 from labvoice.events import Event
 from labvoice.pipeline.runner import TurnRunner
+from labvoice.pipeline.hearing import hear_utterance
 from labvoice.stt.base import Heard, Transcriber
 from labvoice.tts.base import Synthesizer
 
@@ -92,38 +93,18 @@ class Stages:
         return self.hear(audio, cancel).text
 
     def hear(self, audio, cancel) -> Heard:
-        """The words with Whisper's certainty (for the end-of-turn judge)."""
-        segments = list(self.transcriber.transcribe(audio, cancel, self._stt_hints()))
-        certainty = min((seg.avg_logprob for seg in segments), default=None)
-        return Heard(self._linked(" ".join(seg.text.strip() for seg in segments).strip()), certainty)
+        """The words with Whisper's certainty (for the end-of-turn judge); pipeline/hearing.py."""
+        return hear_utterance(self.transcriber, audio, self._catalog(), cancel)
 
-    def _stt_hints(self) -> tuple[str, ...]:
-        """The DB's dataset and model names as they are said ("sst 2", "roberta large"), for Whisper's prompt."""
+    def _catalog(self):
+        """The DB's names for hearing, or None (hints turned off, or no DB: reported by the answer, not here)."""
         if not self.config.stt.hint_db_names:
-            return ()
+            return None
         try:
-            from labvoice.knowledge.query.heard import hint_names
-
-            return hint_names(self.brain.retriever.finder().catalog)
+            return self.brain.retriever.finder().catalog
         except Exception as exc:  # noqa: BLE001 - a DB problem is reported by the answer, not here
-            log.debug("no STT hints: %s", exc)
-            return ()
-
-    def _linked(self, heard: str) -> str:
-        """Spoken words only: sound-alikes of the DB's names written as the name ("robber to large" ->
-        "roberta large", knowledge/query/heard.py); typed questions never come here."""
-        if not heard or not self.config.stt.hint_db_names:
-            return heard
-        try:
-            from labvoice.knowledge.query.heard import link
-
-            linked = link(heard, self.brain.retriever.finder().catalog)
-        except Exception as exc:  # noqa: BLE001 - linking is a help; the words as heard still work
-            log.debug("names not linked: %s", exc)
-            return heard
-        if linked.rewrites:
-            log.info("heard %r as %r", heard, linked.text)
-        return linked.text
+            log.debug("no DB names to hear by: %s", exc)
+            return None
 
     def close(self) -> None:
         self.brain.close()

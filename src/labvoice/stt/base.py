@@ -11,9 +11,23 @@ from labvoice.cancel import CancelToken
 
 @dataclass(frozen=True)
 class TranscriptSegment:
+    """One stretch of speech as text. `alternatives` are other readings of the same audio that the
+    decoder's beam kept, best first (empty from a greedy or single-reading backend)."""
+
     text: str
     no_speech_prob: float = 0.0
     avg_logprob: float = 0.0
+    alternatives: tuple[str, ...] = ()
+
+
+def readings(segments: Sequence[TranscriptSegment]) -> tuple[str, ...]:
+    """Whole-utterance readings, the decoder's best first: the segments joined, then, when the utterance
+    was one segment, its alternatives."""
+    joined = " ".join(s.text.strip() for s in segments).strip()
+    if len(segments) != 1:
+        return (joined,) if joined else ()
+    others = tuple(a.strip() for a in segments[0].alternatives if a.strip() and a.strip() != joined)
+    return ((joined,) if joined else ()) + others
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """faster-whisper speech-to-text: tiny.en int8 on CPU (bundled), large-v3(-turbo) on GPU.
 
 The audio arrives already endpointed by our VAD, so faster-whisper's own VAD filter is off, and
-decoding is tuned for latency: greedy (beam from config, 1 by default), no timestamps, no
-conditioning on previous text, one temperature (no fallback re-decodes). faster-whisper returns a
+decoding is tuned for latency: no timestamps, no conditioning on previous text, one temperature (no
+fallback re-decodes). With `stt.beam_size` above 1 an utterance within Whisper's window is decoded by
+`whisper_beam` and its segment carries the beam's other readings (`alternatives`) for the voice path
+to choose among; beam 1 is greedy through faster-whisper, with no alternatives. faster-whisper returns a
 lazy generator; `transcribe` consumes it in the calling thread and checks the cancel token between
 segments. Output that is probably not speech is dropped (see `is_noise`).
 """
@@ -17,6 +19,7 @@ import numpy as np
 from labvoice.cancel import NEVER, CancelToken
 from labvoice.models import resolve_model
 from labvoice.stt.base import TranscriptSegment
+from labvoice.stt.whisper_beam import WINDOW_SAMPLES, BeamReadings, decode_readings, fitted_prompt
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,10 @@ class FasterWhisperTranscriber:
             from labvoice.stt.whisper_window import ShortWindowWhisper as WhisperModel
         self._model = WhisperModel(self.model_path, device=device, compute_type=compute_type,
                                    cpu_threads=threads, num_workers=1, local_files_only=True)
+        from faster_whisper.tokenizer import Tokenizer
+
+        self._tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual,
+                                    task="transcribe", language=language)
         log.info("faster-whisper %s loaded (%s, %s, %d threads)", model_path, device, compute_type, threads)
 
     @classmethod
@@ -100,12 +107,15 @@ class FasterWhisperTranscriber:
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         if cancel.cancelled or audio.size == 0 or float(np.sqrt(np.mean(audio * audio))) < SILENCE_RMS:
             return
-        segments, _info = self._model.transcribe(
-            audio, language=self.language, beam_size=self.beam_size, temperature=list(TEMPERATURES),
-            without_timestamps=True, condition_on_previous_text=False, vad_filter=False,
-            no_speech_threshold=NO_SPEECH_THRESHOLD, log_prob_threshold=LOG_PROB_THRESHOLD,
-            compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
-            initial_prompt=hint_prompt(hints))
+        prompt = fitted_prompt(self._tokenizer, tuple(hints), hint_prompt)
+        if self.beam_size > 1 and audio.size <= WINDOW_SAMPLES:
+            segments = iter((decode_readings(self._model, self._tokenizer, audio, prompt, self.beam_size),))
+        else:
+            segments, _info = self._model.transcribe(
+                audio, language=self.language, beam_size=self.beam_size, temperature=list(TEMPERATURES),
+                without_timestamps=True, condition_on_previous_text=False, vad_filter=False,
+                no_speech_threshold=NO_SPEECH_THRESHOLD, log_prob_threshold=LOG_PROB_THRESHOLD,
+                compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD, initial_prompt=prompt or None)
         looped = heard = False
         for segment in segments:  # decoding happens in this loop, on this thread
             if cancel.cancelled:
@@ -116,7 +126,8 @@ class FasterWhisperTranscriber:
                 looped = looped or segment.compression_ratio > COMPRESSION_RATIO_THRESHOLD
                 continue
             heard = True
-            yield TranscriptSegment(segment.text.strip(), segment.no_speech_prob, segment.avg_logprob)
+            alternatives = segment.readings[1:] if isinstance(segment, BeamReadings) else ()
+            yield TranscriptSegment(segment.text.strip(), segment.no_speech_prob, segment.avg_logprob, alternatives)
         if looped and not heard and hints and not cancel.cancelled:
             # tiny.en sometimes goes on with the prompt's list of names instead ("mr. sst, stsb, db, db, db...",
             # measured on espeak-ng voices, docs/hearing.md): hear it once more without the prompt

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from labvoice.knowledge.facts import FactFinder
-from labvoice.knowledge.query.heard import hint_names, link, sayables
+from labvoice.knowledge.query.heard import choose, hint_names, hint_words, link, sayables
 from labvoice.knowledge.store import ManifestStore
 
 SCHEMA = """CREATE TABLE manifests (run_id TEXT PRIMARY KEY, timestamp TEXT, git_hash TEXT, git_diff TEXT,
@@ -95,3 +95,28 @@ def test_hints_are_the_names_as_said_and_every_sayable_binds_its_own_name(finder
     for form in forms:
         if form.kind in ("dataset", "model"):
             assert names_in(finder, f"best run on {form.said}") >= {form.name}, form
+
+
+def test_prompt_words_add_metrics_and_parameters_after_the_names(finder):
+    catalog = finder.catalog
+    words = hint_words(catalog)
+    names = hint_names(catalog)
+    assert words[:len(names)] == names                  # datasets and models first: they are kept when cut
+    said = words[len(names):]
+    assert "eval accuracy" in said or "evaluation accuracy" in said, said
+    assert any("learning rate" in w for w in said) and any("weight decay" in w for w in said), said
+
+
+def test_the_reading_naming_the_dbs_names_is_chosen_over_the_decoders_first(finder):
+    catalog = finder.catalog
+    readings = ("which run did best on the west", "which run did best on sst 2",
+                "which roberta large run did best on sst 2")
+    assert choose(readings[:2], catalog).text == readings[1]
+    assert choose(readings, catalog).text == readings[2]
+    # what the linker mends counts as named: "yelpolarity" is yelp polarity, so the first reading is kept
+    mended = choose(("best eval loss on yelpolarity", "best eval loss on help polarity"), catalog)
+    assert mended.text == "best eval loss on yelp polarity" and mended.rewrites
+    # a tie goes to the decoder's order
+    tie = ("how many runs on cifar 10", "how many runs on cifar 100")
+    assert choose(tie, catalog).text == tie[0]
+    assert choose((), catalog).text == ""

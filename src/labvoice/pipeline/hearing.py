@@ -1,0 +1,33 @@
+"""One utterance to the words the assistant acts on, the same for the live app, the end-of-turn judge and
+the hearing rig (evaluation/hearing.py): the DB's names as Whisper's prompt, the decoder's readings, and
+of those the one naming most of the DB's names, its sound-alikes written as the name
+(knowledge/query/heard.py). Typed questions never come here."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from labvoice.cancel import NEVER, CancelToken
+from labvoice.knowledge.query.catalog import Catalog
+from labvoice.knowledge.query.heard import choose, hint_words
+from labvoice.stt.base import Heard, Transcriber, readings
+
+log = logging.getLogger(__name__)
+
+
+def hear_utterance(transcriber: Transcriber, audio: np.ndarray, catalog: Catalog | None,
+                   cancel: CancelToken = NEVER) -> Heard:
+    """The words said with Whisper's certainty (the lowest segment's). Without a `catalog` (no DB, or
+    names as hints turned off) the decoder's best reading is taken as it is."""
+    segments = list(transcriber.transcribe(audio, cancel, hint_words(catalog) if catalog is not None else ()))
+    certainty = min((seg.avg_logprob for seg in segments), default=None)
+    heard = readings(segments)
+    if not heard:
+        return Heard("", certainty)
+    if catalog is None:
+        return Heard(heard[0], certainty)
+    text = choose(heard, catalog).text
+    if text != heard[0]:
+        log.info("heard %r as %r", heard[0], text)
+    return Heard(text, certainty)

@@ -1,0 +1,69 @@
+"""Whisper's beam readings (stt/whisper_beam.py) through the CPU profile's tiny.en: a question said by an
+espeak-ng voice comes back as several distinct whole readings, the best one first and the same as the
+transcriber's text; the name prompt is cut from its end to fit Whisper's limit; readings() joins segments."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labvoice.evaluation.hearing_voices import VOICES, speak
+from labvoice.stt.base import TranscriptSegment, readings
+from labvoice.stt.faster_whisper import hint_prompt
+from labvoice.stt.whisper_beam import MAX_PROMPT_TOKENS, decode_readings, fitted_prompt
+
+QUESTION = "what learning rate did the best electra run use on yelp polarity"
+
+
+@pytest.fixture(scope="module")
+def tiny(whisper_transcriber):
+    """The bundled tiny.en and its faster-whisper tokenizer, loaded as the transcriber loads them."""
+    from faster_whisper.tokenizer import Tokenizer
+
+    from labvoice.stt.whisper_window import ShortWindowWhisper
+
+    model = ShortWindowWhisper(whisper_transcriber.model_path, device="cpu", compute_type="int8", cpu_threads=2,
+                               local_files_only=True)
+    return model, Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
+
+
+def test_a_question_comes_back_as_several_readings_best_first(whisper_transcriber):
+    audio = speak(QUESTION, VOICES[1])
+    segments = list(whisper_transcriber.transcribe(audio, hints=("yelp polarity", "electra")))
+    assert len(segments) == 1
+    segment = segments[0]
+    assert segment.alternatives, segment                 # the beam kept other readings
+    assert segment.text not in segment.alternatives
+    assert len(set(segment.alternatives)) == len(segment.alternatives)
+    assert "polarity" in segment.text.lower(), segment.text
+    assert -2.0 < segment.avg_logprob < 0.0
+
+
+def test_decode_readings_reports_what_the_noise_rules_need(tiny):
+    model, tokenizer = tiny
+    audio = speak(QUESTION, VOICES[0])
+    result = decode_readings(model, tokenizer, audio, [], beam_size=4)
+    assert 1 < len(result.readings) <= 4 and result.text == result.readings[0]
+    assert 0.0 <= result.no_speech_prob < 0.5 and 0.5 < result.compression_ratio < 2.4
+    silence = decode_readings(model, tokenizer, np.zeros(16000, np.float32), [], beam_size=4)
+    assert silence.no_speech_prob > result.no_speech_prob
+
+
+def test_the_prompt_is_cut_from_its_end_to_fit(tiny):
+    _model, tokenizer = tiny
+    names = ("cifar 10", "imagenet 1k")
+    many = names + tuple(f"parameter number {i} of the trainer" for i in range(200))
+    tokens = fitted_prompt(tokenizer, many, hint_prompt)
+    assert 0 < len(tokens) <= MAX_PROMPT_TOKENS
+    text = tokenizer.decode(tokens)
+    assert text.strip().startswith("Questions about runs on cifar 10, imagenet 1k,"), text
+    assert text.rstrip().endswith(".") and "parameter number 199" not in text
+    assert fitted_prompt(tokenizer, names, hint_prompt) == tokenizer.encode(" " + hint_prompt(names))
+    assert fitted_prompt(tokenizer, (), hint_prompt) == []
+
+
+def test_readings_join_segments_and_add_a_single_segments_alternatives():
+    one = TranscriptSegment("best run on sst 2", alternatives=("best run on sst 2", "best run on st 2", " "))
+    assert readings([one]) == ("best run on sst 2", "best run on st 2")
+    two = [TranscriptSegment("best run", alternatives=("bets run",)), TranscriptSegment("on sst 2")]
+    assert readings(two) == ("best run on sst 2",)
+    assert readings([]) == ()
