@@ -16,11 +16,12 @@ from labvoice.listening.judge import TurnJudge
 from labvoice.listening.smart_turn import SmartTurn
 from labvoice.listening.vad import FRAME_SAMPLES, SAMPLE_RATE
 from labvoice.listening.words import UNSURE_LOGPROB
+from labvoice.pipeline.hearing import hear_utterance
 from labvoice.stt.base import Heard
 
 # As the hearing rig's voices of these names (the name seeds the room's reverb).
 ROOM = Voice("gb-rp-room", "en-gb-x-rp", 150, 50, reverb_s=0.3)
-LANCASTER = Voice("heldout-lancaster-room", "en-gb-x-gbclan", 145, 50, reverb_s=0.4)
+US_M3 = Voice("us-m3", "en-us+m3", 150, 45)
 SURE = 0.95
 TAIL_S = 2.0
 
@@ -37,10 +38,8 @@ def smart_turn(cpu_config):
 
 @pytest.fixture(scope="module")
 def hear(whisper_transcriber):
-    def words(audio: np.ndarray) -> Heard:        # as Stages.hear: the words with Whisper's certainty
-        segments = list(whisper_transcriber.transcribe(audio))
-        return Heard(" ".join(s.text.strip() for s in segments).strip(),
-                     min((s.avg_logprob for s in segments), default=None))
+    def words(audio: np.ndarray) -> Heard:        # as Stages.hear with no DB: the words with Whisper's certainty
+        return hear_utterance(whisper_transcriber, audio, None)
     return words
 
 
@@ -95,10 +94,11 @@ def test_unsure_words_that_read_unfinished_keep_the_turn_open_however_sure_the_m
 
 
 def test_the_rule_can_end_a_question_in_its_pause(silero_vad, smart_turn, hear, cpu_config):
-    """The cost (why `vad.unsure_complete_at` ships at 1.0): "What learning rate did | the best random
-    forest use on wine?" in a Lancashire voice; tiny.en hears the first half as a finished question it is
-    unsure of, Smart Turn is sure, and the rule ends the turn in the pause. With 1.0 it is one turn."""
-    paused = _said("What learning rate did the best random forest use on wine?", LANCASTER, 4, 0.7)
+    """The cost (why `vad.unsure_complete_at` ships at 1.0): "Could you | list every perceptron run from
+    yesterday?" with a 0.4 s pause, in an espeak-ng US voice; tiny.en hears the first half as a finished
+    question it is very unsure of ("Don't you?"), Smart Turn is sure, and the rule ends the turn in the
+    pause. With 1.0 it is one turn."""
+    paused = _said("Could you list every perceptron run from yesterday?", US_M3, 2, 0.4)
     never = _detector(silero_vad, smart_turn, hear, cpu_config, 1.0)
     utterances, _ = endpoint(never, paused)
     assert len(utterances) == 1 and not cut_early(utterances, paused)

@@ -102,25 +102,22 @@ def measure(config) -> dict:
             "people": human_speech(librivox_clips(), word_end),
             "espeak": espeak_questions(espeak_voices())}
     options = VadOptions.from_config(config.vad)
-    hints: tuple[str, ...] = ()
-    if config.stt.hint_db_names and Path(config.paths.db).is_file():   # as the app transcribes (stages.py)
-        from labvoice.knowledge.live_runs import LiveRuns
-
-        hints = LiveRuns(config.paths.db).snapshot().vocab.spoken_names()
-
-    def words(audio: np.ndarray):
-        """As the app hears (Stages.hear): the words with Whisper's certainty, which the judge reads."""
-        from labvoice.stt.base import Heard
-
-        segments = list(transcriber.transcribe(audio, hints=hints))
-        certainty = min((s.avg_logprob for s in segments), default=None)
-        return Heard(" ".join(s.text.strip() for s in segments).strip(), certainty)
-
-    # Words that make no question it can act on wait longer, read by the app's own parser (app.py).
+    # Words that make no question it can act on wait longer, read by the app's own parser (app.py), and
+    # the words are heard as the app hears them (Stages.hear): the DB's names as the prompt, Whisper's
+    # certainty, the reading naming most of the DB's names.
     from labvoice.app import load_passage_source
+    from labvoice.knowledge.query.heard import hint_words
     from labvoice.knowledge.retriever import Retriever
+    from labvoice.pipeline.hearing import hear_utterance
 
     retriever = Retriever.from_config(config, load_passage_source(config, []))
+    catalog = None
+    if config.stt.hint_db_names and Path(config.paths.db).is_file():
+        catalog = retriever.finder().catalog
+
+    def words(audio: np.ndarray):
+        return hear_utterance(transcriber, audio, catalog)
+
     configured, other = config.vad.unsure_complete_at, other_unsure_setting(config.vad.unsure_complete_at)
 
     def app_judge(unsure_complete_at: float) -> TurnJudge:
@@ -151,7 +148,8 @@ def measure(config) -> dict:
                        for set_name in sets},
             "today": today, "turn_model_only": _summary(every["turn_model_only"]),
             "other_unsure_rule": _summary(every["other_unsure_rule"]),
-            "settings": {"stt_hints": list(hints), "turn_check_ms": options.turn_check_ms,
+            "settings": {"stt_hints": list(hint_words(catalog)) if catalog is not None else [],
+                         "stt_beam_size": config.stt.beam_size, "turn_check_ms": options.turn_check_ms,
                          "turn_fallback_ms": options.turn_fallback_ms, "turn_complete_at": model.complete_at,
                          "unclear_wait_ms": config.vad.unclear_wait_ms,
                          "unsure_complete_at": configured, "other_unsure_complete_at": other,
