@@ -176,8 +176,8 @@ def hear(voices: Iterable[Voice], questions: Iterable[HearingQuestion], dbs: dic
          on_hearing: Callable[[Hearing], None] | None = None) -> list[Hearing]:
     """Every question said by every voice, heard in each of `conditions` and judged. Several recognizers
     hear each utterance in turn (the order alternates, so their times are measured under the same load).
-    `on_hearing` gets each judged hearing as it is made. `stt_s` is the time of the `after` hearing (or,
-    without it, of the greedy one with the new prompt)."""
+    `on_hearing` gets each judged hearing as it is made. `stt_s` is the time of the hearing with the names
+    prompt (greedy for `hints_only` and `names_linked`, the app's for `after`; 0 for the old prompt)."""
     from labvoice.knowledge.query.heard import hint_names, link
 
     judges = {db: Judge(path) for db, path in dbs.items()}
@@ -194,25 +194,24 @@ def hear(voices: Iterable[Voice], questions: Iterable[HearingQuestion], dbs: dic
                 order.reverse()
             turn += 1
             for stt, recognizer in order:
-                heard: dict[str, tuple[str, Any]] = {}
-                seconds = 0.0
+                heard: dict[str, tuple[str, Any, float]] = {}
                 if {"before", "link_only"} & set(conditions):
                     old = recognizer.greedy(audio, judge.finder.vocab.spoken_names())
                     linked_old = link(old, catalog)
-                    heard.update(before=(old, None), link_only=(linked_old.text, linked_old))
+                    heard.update(before=(old, None, 0.0), link_only=(linked_old.text, linked_old, 0.0))
                 if {"hints_only", "names_linked"} & set(conditions):
                     t0 = time.perf_counter()
                     new = recognizer.greedy(audio, hint_names(catalog))
                     seconds = time.perf_counter() - t0
                     linked_new = link(new, catalog)
-                    heard.update(hints_only=(new, None), names_linked=(linked_new.text, linked_new))
+                    heard.update(hints_only=(new, None, seconds), names_linked=(linked_new.text, linked_new, seconds))
                 if "after" in conditions:
                     t0 = time.perf_counter()
                     words = recognizer.app(audio, catalog)
                     seconds = time.perf_counter() - t0
-                    heard["after"] = (words, None)
+                    heard["after"] = (words, None, seconds)
                 for condition in conditions:
-                    text, linked = heard[condition]
+                    text, linked, seconds = heard[condition]
                     out.append(judge.judge(voice.name, condition, question, text, linked, stt, seconds))
                     if on_hearing is not None:
                         on_hearing(out[-1])
