@@ -1,14 +1,14 @@
 """Whisper's beam readings (stt/whisper_beam.py) through the CPU profile's tiny.en: a question said by an
-espeak-ng voice comes back as several distinct whole readings, the best one first and the same as the
-transcriber's text; the name prompt is cut from its end to fit Whisper's limit; readings() joins segments."""
+espeak-ng voice comes back as the greedy first guess (what the end-of-turn judge reads) and several distinct
+whole beam readings; the name prompt is cut from its end to fit Whisper's limit; readings() joins segments."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from labvoice.evaluation.hearing_voices import VOICES, speak
-from labvoice.stt.base import TranscriptSegment, readings
-from labvoice.stt.faster_whisper import hint_prompt
+from labvoice.stt.base import Heard, TranscriptSegment, readings
+from labvoice.stt.faster_whisper import FasterWhisperTranscriber, hint_prompt
 from labvoice.stt.whisper_beam import MAX_PROMPT_TOKENS, decode_readings, fitted_prompt
 
 QUESTION = "what learning rate did the best electra run use on yelp polarity"
@@ -26,23 +26,27 @@ def tiny(whisper_transcriber):
     return model, Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
 
 
-def test_a_question_comes_back_as_several_readings_best_first(whisper_transcriber):
+def test_a_question_comes_back_as_a_first_guess_and_several_beam_readings(whisper_transcriber):
     audio = speak(QUESTION, VOICES[1])
     segments = list(whisper_transcriber.transcribe(audio, hints=("yelp polarity", "electra")))
     assert len(segments) == 1
     segment = segments[0]
-    assert segment.alternatives, segment                 # the beam kept other readings
-    assert segment.text not in segment.alternatives
-    assert len(set(segment.alternatives)) == len(segment.alternatives)
-    assert "polarity" in segment.text.lower(), segment.text
+    assert len(segment.beam) > 1, segment                 # the beam kept other readings
+    assert len(set(segment.beam)) == len(segment.beam)
+    assert "polarity" in segment.text.lower() and "polarity" in segment.beam[0].lower(), segment
     assert -2.0 < segment.avg_logprob < 0.0
+    greedy = FasterWhisperTranscriber(whisper_transcriber.model_path, threads=2, beam_size=1)
+    alone = list(greedy.transcribe(audio, hints=("yelp polarity", "electra")))
+    # the first guess is greedy decoding's, certainty and all (the end-of-turn judge was tuned on it)
+    assert [s.text for s in alone] == [segment.text] and not alone[0].beam
+    assert alone[0].avg_logprob == pytest.approx(segment.avg_logprob, abs=0.02)
 
 
 def test_decode_readings_reports_what_the_noise_rules_need(tiny):
     model, tokenizer = tiny
     audio = speak(QUESTION, VOICES[0])
     result = decode_readings(model, tokenizer, audio, [], beam_size=4)
-    assert 1 < len(result.readings) <= 4 and result.text == result.readings[0]
+    assert 1 < len(result.readings) <= 4 and result.text
     assert 0.0 <= result.no_speech_prob < 0.5 and 0.5 < result.compression_ratio < 2.4
     silence = decode_readings(model, tokenizer, np.zeros(16000, np.float32), [], beam_size=4)
     assert silence.no_speech_prob > result.no_speech_prob
@@ -61,9 +65,20 @@ def test_the_prompt_is_cut_from_its_end_to_fit(tiny):
     assert fitted_prompt(tokenizer, (), hint_prompt) == []
 
 
-def test_readings_join_segments_and_add_a_single_segments_alternatives():
-    one = TranscriptSegment("best run on sst 2", alternatives=("best run on sst 2", "best run on st 2", " "))
+def test_readings_put_a_single_segments_beam_first_then_its_first_guess():
+    one = TranscriptSegment("best run on st 2", beam=("best run on sst 2", "best run on st 2", " "))
     assert readings([one]) == ("best run on sst 2", "best run on st 2")
-    two = [TranscriptSegment("best run", alternatives=("bets run",)), TranscriptSegment("on sst 2")]
+    alone = TranscriptSegment("best run on st 2.", beam=("best run on sst 2.",))
+    assert readings([alone]) == ("best run on sst 2.", "best run on st 2.")
+    two = [TranscriptSegment("best run", beam=("bets run",)), TranscriptSegment("on sst 2")]
     assert readings(two) == ("best run on sst 2",)
     assert readings([]) == ()
+
+
+def test_the_judge_reads_the_first_guess_for_whether_the_words_end():
+    from labvoice.listening.words import words_unfinished
+
+    cut = Heard("Which run had a higher F1.", -0.2, first_guess="Which run had a higher")
+    assert cut.ending == "Which run had a higher" and words_unfinished(cut)
+    whole = Heard("Which run had the best accuracy?", -0.2)
+    assert whole.ending == whole.text and not words_unfinished(whole)

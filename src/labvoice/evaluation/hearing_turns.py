@@ -49,7 +49,7 @@ def sure_turn_judge(base):
         def is_complete(self, audio, transcript) -> bool:
             if not unsure_words(transcript) or self.model is None:
                 return super().is_complete(audio, transcript)
-            if ends_unfinished(transcript.text):
+            if ends_unfinished(transcript.ending):
                 self.last_probability = None
                 return False
             self.last_probability = self.model.probability(audio)

@@ -92,7 +92,7 @@ class TurnJudge:
 
     def is_complete(self, audio: np.ndarray, transcript: Heard | None) -> bool:
         self.last_probability = None
-        if ends_unfinished(transcript.text if transcript is not None else None):
+        if ends_unfinished(transcript.ending if transcript is not None else None):
             return False
         if self.model is None:
             return transcript is not None and bool(transcript.text.strip()) and not unsure_words(transcript)
@@ -105,7 +105,7 @@ class TurnJudge:
         """The words may end a turn the model heard as finished (`last_probability`): they read as
         finished, and Whisper was sure of them or the model is surer than `unsure_complete_at`. The
         endpointer asks this when the words come back after the model judged the pause."""
-        if ends_unfinished(transcript.text if transcript is not None else None):
+        if ends_unfinished(transcript.ending if transcript is not None else None):
             return False
         if not unsure_words(transcript):
             return True

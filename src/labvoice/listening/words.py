@@ -120,4 +120,4 @@ def unsure_words(transcript: Heard | None) -> bool:
 
 def words_unfinished(transcript: Heard | None) -> bool:
     """The words so far do not end the turn: they read as unfinished, or Whisper was unsure of them."""
-    return ends_unfinished(transcript.text if transcript is not None else None) or unsure_words(transcript)
+    return ends_unfinished(transcript.ending if transcript is not None else None) or unsure_words(transcript)

@@ -18,16 +18,16 @@ log = logging.getLogger(__name__)
 
 def hear_utterance(transcriber: Transcriber, audio: np.ndarray, catalog: Catalog | None,
                    cancel: CancelToken = NEVER) -> Heard:
-    """The words said with Whisper's certainty (the lowest segment's). Without a `catalog` (no DB, or
-    names as hints turned off) the decoder's best reading is taken as it is."""
+    """The words said, with Whisper's certainty (the lowest segment's) and its first guess, which the
+    end-of-turn judge reads. Without a `catalog` (no DB, or names as hints turned off) the likeliest
+    reading is taken as it is."""
     segments = list(transcriber.transcribe(audio, cancel, hint_words(catalog) if catalog is not None else ()))
     certainty = min((seg.avg_logprob for seg in segments), default=None)
     heard = readings(segments)
+    first_guess = " ".join(seg.text.strip() for seg in segments).strip()
     if not heard:
         return Heard("", certainty)
-    if catalog is None:
-        return Heard(heard[0], certainty)
-    text = choose(heard, catalog).text
-    if text != heard[0]:
-        log.info("heard %r as %r", heard[0], text)
-    return Heard(text, certainty)
+    text = heard[0] if catalog is None else choose(heard, catalog).text
+    if text != first_guess:
+        log.info("heard %r as %r", first_guess, text)
+    return Heard(text, certainty, first_guess=first_guess if text != first_guess else None)

@@ -11,23 +11,22 @@ from labvoice.cancel import CancelToken
 
 @dataclass(frozen=True)
 class TranscriptSegment:
-    """One stretch of speech as text. `alternatives` are other readings of the same audio that the
-    decoder's beam kept, best first (empty from a greedy or single-reading backend)."""
+    """One stretch of speech as text: `text` is the decoder's first guess (greedy) and `avg_logprob` its
+    certainty; `beam` the readings of the same audio that a beam search kept, best first (empty from a
+    greedy or single-reading backend)."""
 
     text: str
     no_speech_prob: float = 0.0
     avg_logprob: float = 0.0
-    alternatives: tuple[str, ...] = ()
+    beam: tuple[str, ...] = ()
 
 
 def readings(segments: Sequence[TranscriptSegment]) -> tuple[str, ...]:
-    """Whole-utterance readings, the decoder's best first: the segments joined, then, when the utterance
-    was one segment, its alternatives."""
+    """Whole-utterance readings, the likeliest first: for a one-segment utterance its beam, then its first
+    guess if the beam lacks it; otherwise the segments' first guesses joined."""
     joined = " ".join(s.text.strip() for s in segments).strip()
-    if len(segments) != 1:
-        return (joined,) if joined else ()
-    others = tuple(a.strip() for a in segments[0].alternatives if a.strip() and a.strip() != joined)
-    return ((joined,) if joined else ()) + others
+    beam = tuple(r.strip() for r in segments[0].beam if r.strip()) if len(segments) == 1 else ()
+    return tuple(dict.fromkeys(beam + ((joined,) if joined else ())))
 
 
 @dataclass(frozen=True)
@@ -35,11 +34,19 @@ class Heard:
     """Words heard, for the end-of-turn judge: `certainty` is how sure Whisper was of them, the lowest
     segment's average log-probability (None when unknown; tiny.en is unsure of words cut off
     mid-question: -0.4 to -0.6, whole questions -0.03 to -0.33), and `actionable` whether they make
-    a question the assistant can act on (True until the judge has read them)."""
+    a question the assistant can act on (True until the judge has read them). `first_guess` is the
+    decoder's greedy reading where `text` was chosen from a beam: the judge reads it for whether the
+    words sound finished, and `certainty` is its (stt/whisper_beam.py says why)."""
 
     text: str
     certainty: float | None = None
     actionable: bool = True
+    first_guess: str | None = None
+
+    @property
+    def ending(self) -> str:
+        """The words read for whether they end a sentence."""
+        return self.text if self.first_guess is None else self.first_guess
 
 
 class Transcriber(Protocol):

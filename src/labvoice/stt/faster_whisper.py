@@ -3,8 +3,8 @@
 The audio arrives already endpointed by our VAD, so faster-whisper's own VAD filter is off, and
 decoding is tuned for latency: no timestamps, no conditioning on previous text, one temperature (no
 fallback re-decodes). With `stt.beam_size` above 1 an utterance within Whisper's window is decoded by
-`whisper_beam` and its segment carries the beam's other readings (`alternatives`) for the voice path
-to choose among; beam 1 is greedy through faster-whisper, with no alternatives. faster-whisper returns a
+`whisper_beam`: its segment is the greedy first guess and carries the beam's readings (`beam`) for the
+voice path to choose among; beam 1 is greedy through faster-whisper alone. faster-whisper returns a
 lazy generator; `transcribe` consumes it in the calling thread and checks the cancel token between
 segments. Output that is probably not speech is dropped (see `is_noise`).
 """
@@ -126,8 +126,8 @@ class FasterWhisperTranscriber:
                 looped = looped or segment.compression_ratio > COMPRESSION_RATIO_THRESHOLD
                 continue
             heard = True
-            alternatives = segment.readings[1:] if isinstance(segment, BeamReadings) else ()
-            yield TranscriptSegment(segment.text.strip(), segment.no_speech_prob, segment.avg_logprob, alternatives)
+            beam = segment.readings if isinstance(segment, BeamReadings) else ()
+            yield TranscriptSegment(segment.text.strip(), segment.no_speech_prob, segment.avg_logprob, beam)
         if looped and not heard and hints and not cancel.cancelled:
             # tiny.en sometimes goes on with the prompt's list of names instead ("mr. sst, stsb, db, db, db...",
             # measured on espeak-ng voices, docs/hearing.md): hear it once more without the prompt

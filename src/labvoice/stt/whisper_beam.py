@@ -8,8 +8,9 @@ docs/hearing.md) a beam of 5 alone raised the spoken answers equal to typed from
 by names to 0.53, for ~1.2x the transcription time of greedy.
 
 The utterance is decoded in one window (a question is well under Whisper's 30 s), without timestamps,
-with faster-whisper's own feature extractor, encoder and prompt layout; the noise rules of
-`faster_whisper.is_noise` judge the best reading.
+with faster-whisper's own feature extractor, encoder and prompt layout, once greedy (the first guess, which
+the noise rules of `faster_whisper.is_noise` and the end-of-turn judge read, as before the beam) and once
+with the beam.
 """
 from __future__ import annotations
 
@@ -24,16 +25,18 @@ MAX_NEW_TOKENS = 200               # a spoken question is far shorter; a loop st
 
 @dataclass(frozen=True)
 class BeamReadings:
-    """The beam's readings, best first (`text` is the first), with what the noise rules need of the best."""
+    """One utterance decoded twice over one encoding: `text` is the decoder's first guess (greedy), with
+    what the noise rules need of it; `readings` are the beam's, best first. The first guess is what the
+    end-of-turn judge reads: the beam's best reading of a question cut in its pause ends on a full stop
+    more often and more surely ("Which run had a higher." where greedy wrote "Which run had a higher"),
+    and at beam 5 Piper questions were cut in their pauses 10 times in 132 against 2 (bench.py --pauses,
+    docs/listening_voices.md)."""
 
-    readings: tuple[str, ...]
+    text: str
     no_speech_prob: float
     avg_logprob: float
     compression_ratio: float
-
-    @property
-    def text(self) -> str:
-        return self.readings[0] if self.readings else ""
+    readings: tuple[str, ...]
 
 
 def fitted_prompt(tokenizer, words: tuple[str, ...], prompt_for) -> list[int]:
@@ -52,26 +55,31 @@ def fitted_prompt(tokenizer, words: tuple[str, ...], prompt_for) -> list[int]:
 
 def decode_readings(model, tokenizer, audio: np.ndarray, prompt_tokens: list[int],
                     beam_size: int) -> BeamReadings:
-    """Up to `beam_size` readings of `audio` (16 kHz mono float32, at most WINDOW_SAMPLES) by faster-whisper
-    `model` (a WhisperModel; `tokenizer` its faster-whisper Tokenizer), each a whole transcript."""
+    """The first guess and up to `beam_size` beam readings of `audio` (16 kHz mono float32, at most
+    WINDOW_SAMPLES) by faster-whisper `model` (a WhisperModel; `tokenizer` its faster-whisper Tokenizer),
+    each a whole transcript; the audio is encoded once for both."""
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
     features = pad_or_trim(model.feature_extractor(audio))
     encoded = model.encode(features)
     prompt = model.get_prompt(tokenizer, list(prompt_tokens), without_timestamps=True)
-    result = model.model.generate(
-        encoded, [prompt], beam_size=beam_size, num_hypotheses=beam_size, length_penalty=1.0,
-        max_length=min(model.max_length, len(prompt) + MAX_NEW_TOKENS), return_scores=True,
-        return_no_speech_prob=True, suppress_blank=True,
-        suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])))[0]
+    options = dict(length_penalty=1.0, max_length=min(model.max_length, len(prompt) + MAX_NEW_TOKENS),
+                   return_scores=True, suppress_blank=True, suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])))
+    first = model.model.generate(encoded, [prompt], beam_size=1, return_no_speech_prob=True, **options)[0]
+    beam = model.model.generate(encoded, [prompt], beam_size=beam_size, num_hypotheses=beam_size, **options)[0]
     readings: list[str] = []
-    for ids in result.sequences_ids:
-        text = tokenizer.decode([t for t in ids if t < tokenizer.eot]).strip()
+    for ids in beam.sequences_ids:
+        text = _text(tokenizer, ids)
         if text and text not in readings:
             readings.append(text)
-    best = result.sequences_ids[0] if result.sequences_ids else []
-    # faster-whisper's recovery of the average log-probability from a length-normalised beam score
-    avg_logprob = result.scores[0] * len(best) / (len(best) + 1) if result.scores else -10.0
-    return BeamReadings(tuple(readings), float(result.no_speech_prob), float(avg_logprob),
-                        get_compression_ratio(readings[0]) if readings else 0.0)
+    tokens = first.sequences_ids[0] if first.sequences_ids else []
+    text = _text(tokenizer, tokens)
+    # faster-whisper's recovery of the average log-probability from a length-normalised score
+    avg_logprob = first.scores[0] * len(tokens) / (len(tokens) + 1) if first.scores else -10.0
+    return BeamReadings(text, float(first.no_speech_prob), float(avg_logprob), get_compression_ratio(text) if text else 0.0,
+                        tuple(readings))
+
+
+def _text(tokenizer, ids: list[int]) -> str:
+    return tokenizer.decode([t for t in ids if t < tokenizer.eot]).strip()
