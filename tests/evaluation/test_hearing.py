@@ -1,7 +1,8 @@
 """A slice of the hearing rig (evaluation/hearing.py): two espeak-ng voices say four questions about two
 producer-made lab DBs, the CPU profile's tiny.en hears them; linking what it heard to the DB's names must
 lose no name it had before, and must never link a misheard name to a name the typed question lacks; the app's
-hearing (beam readings, the one naming most names) must lose fewer names than the greedy app before it."""
+hearing (beam readings where unsure, the one naming most names) must lose no more names than the greedy app
+before it, and name nothing the typed question lacks."""
 from __future__ import annotations
 
 import pytest
@@ -62,7 +63,8 @@ def test_linking_loses_no_name_and_links_none_wrongly(hearings):
     # espeak-ng voices lose names (issue 19: that is why they are here), and linking wins some back
     assert overall["before"]["name_error_rate"] > 0
     assert overall["names_linked"]["name_error_rate"] < overall["before"]["name_error_rate"], overall
-    assert overall["after"]["name_error_rate"] < overall["names_linked"]["name_error_rate"], overall
+    assert overall["after"]["name_error_rate"] <= overall["names_linked"]["name_error_rate"], overall
+    assert overall["after"]["name_error_rate"] < overall["before"]["name_error_rate"], overall
     assert overall["after"]["wrong_names"] == 0, overall
 
 

@@ -1,15 +1,15 @@
 """Whisper's beam readings (stt/whisper_beam.py) through the CPU profile's tiny.en: a question said by an
-espeak-ng voice comes back as the greedy first guess (what the end-of-turn judge reads) and several distinct
-whole beam readings; the name prompt is cut from its end to fit Whisper's limit; readings() joins segments."""
+espeak-ng voice that tiny.en is unsure of comes back as the greedy first guess (what the end-of-turn judge
+reads) and several distinct whole beam readings, while a sure one is not decoded again; the name prompt is cut from its end to fit Whisper's limit; readings() joins segments."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from labvoice.evaluation.hearing_voices import VOICES, speak
+from labvoice.evaluation.hearing_voices import REFERENCE_VOICES, VOICES, speak
 from labvoice.stt.base import Heard, TranscriptSegment, readings
 from labvoice.stt.faster_whisper import FasterWhisperTranscriber, hint_prompt
-from labvoice.stt.whisper_beam import MAX_PROMPT_TOKENS, decode_readings, fitted_prompt
+from labvoice.stt.whisper_beam import MAX_PROMPT_TOKENS, SURE_FIRST_GUESS, decode_readings, fitted_prompt
 
 QUESTION = "what learning rate did the best electra run use on yelp polarity"
 
@@ -26,29 +26,37 @@ def tiny(whisper_transcriber):
     return model, Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
 
 
-def test_a_question_comes_back_as_a_first_guess_and_several_beam_readings(whisper_transcriber):
-    audio = speak(QUESTION, VOICES[1])
-    segments = list(whisper_transcriber.transcribe(audio, hints=("yelp polarity", "electra")))
+def test_an_unsure_first_guess_comes_back_with_several_beam_readings(whisper_transcriber):
+    hints = ("deberta v3 base", "brier score")
+    audio = speak("average brier score of deberta v3 base runs", VOICES[0])
+    segments = list(whisper_transcriber.transcribe(audio, hints=hints))
     assert len(segments) == 1
     segment = segments[0]
-    assert len(segment.beam) > 1, segment                 # the beam kept other readings
-    assert len(set(segment.beam)) == len(segment.beam)
-    assert "polarity" in segment.text.lower() and "polarity" in segment.beam[0].lower(), segment
-    assert -2.0 < segment.avg_logprob < 0.0
+    assert segment.avg_logprob < SURE_FIRST_GUESS - 0.2, segment     # tiny.en is unsure of this voice here
+    assert len(segment.beam) > 1 and len(set(segment.beam)) == len(segment.beam), segment
     greedy = FasterWhisperTranscriber(whisper_transcriber.model_path, threads=2, beam_size=1)
-    alone = list(greedy.transcribe(audio, hints=("yelp polarity", "electra")))
-    # the first guess is greedy decoding's, certainty and all (the end-of-turn judge was tuned on it)
-    assert [s.text for s in alone] == [segment.text] and not alone[0].beam
-    assert alone[0].avg_logprob == pytest.approx(segment.avg_logprob, abs=0.02)
+    alone = list(greedy.transcribe(audio, hints=hints))
+    # the first guess is a greedy decoding (the end-of-turn judge was tuned on one); faster-whisper's own
+    # segment loop may pick another word where two are near-equal, so the words are compared at the end
+    assert len(alone) == 1 and not alone[0].beam
+    assert alone[0].text.split()[-4:] == segment.text.split()[-4:], (alone[0].text, segment.text)
+    assert alone[0].avg_logprob == pytest.approx(segment.avg_logprob, abs=0.15)
+
+
+def test_a_sure_first_guess_is_not_decoded_again(whisper_transcriber):
+    audio = speak(QUESTION, REFERENCE_VOICES[0])                     # the app's own Piper voice
+    segment = list(whisper_transcriber.transcribe(audio, hints=("yelp polarity", "electra")))[0]
+    assert segment.avg_logprob > SURE_FIRST_GUESS and segment.beam == (), segment
+    assert "yelp polarity" in segment.text.lower()
 
 
 def test_decode_readings_reports_what_the_noise_rules_need(tiny):
     model, tokenizer = tiny
     audio = speak(QUESTION, VOICES[0])
-    result = decode_readings(model, tokenizer, audio, [], beam_size=4)
+    result = decode_readings(model, tokenizer, audio, [], beam_size=4, sure_above=0.0)   # always the beam
     assert 1 < len(result.readings) <= 4 and result.text
     assert 0.0 <= result.no_speech_prob < 0.5 and 0.5 < result.compression_ratio < 2.4
-    silence = decode_readings(model, tokenizer, np.zeros(16000, np.float32), [], beam_size=4)
+    silence = decode_readings(model, tokenizer, np.zeros(16000, np.float32), [], beam_size=4, sure_above=0.0)
     assert silence.no_speech_prob > result.no_speech_prob
 
 

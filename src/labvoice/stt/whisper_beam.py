@@ -5,12 +5,12 @@ often a common word where a name of the DB was said ("main" for mean, "mitigatio
 beam keeps the other guesses, and the reading that binds most of the DB's names is usually the one that
 was said (knowledge/query/heard.py: `choose`). On the hearing rig (5 espeak-ng voices x 30 questions,
 docs/hearing.md) a beam of 5 alone raised the spoken answers equal to typed from 0.39 to 0.49, choosing
-by names to 0.53, for ~1.2x the transcription time of greedy.
+by names to 0.53.
 
 The utterance is decoded in one window (a question is well under Whisper's 30 s), without timestamps,
-with faster-whisper's own feature extractor, encoder and prompt layout, once greedy (the first guess, which
-the noise rules of `faster_whisper.is_noise` and the end-of-turn judge read, as before the beam) and once
-with the beam.
+with faster-whisper's own feature extractor, encoder and prompt layout: first greedy (the first guess,
+which the noise rules of `faster_whisper.is_noise` and the end-of-turn judge read, as before the beam), then,
+only when that guess is unsure, with the beam over the same encoding.
 """
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ import numpy as np
 WINDOW_SAMPLES = 30 * 16000        # Whisper's window: longer audio goes through faster-whisper's segments
 MAX_PROMPT_TOKENS = 223            # Whisper's limit (n_text_ctx // 2 - 1); faster-whisper cuts the same way
 MAX_NEW_TOKENS = 200               # a spoken question is far shorter; a loop stops here
+# A first guess at least this sure is not decoded again with a beam. The app's own voice is heard at -0.03 to
+# -0.33 (whole questions), espeak-ng voices at -0.55 to -0.85 (docs/hearing.md): the beam is paid for where
+# words were misheard. Always decoding both made first audio ~40 % later on Piper questions (bench.py).
+SURE_FIRST_GUESS = -0.35
 
 
 @dataclass(frozen=True)
@@ -54,10 +58,10 @@ def fitted_prompt(tokenizer, words: tuple[str, ...], prompt_for) -> list[int]:
 
 
 def decode_readings(model, tokenizer, audio: np.ndarray, prompt_tokens: list[int],
-                    beam_size: int) -> BeamReadings:
-    """The first guess and up to `beam_size` beam readings of `audio` (16 kHz mono float32, at most
-    WINDOW_SAMPLES) by faster-whisper `model` (a WhisperModel; `tokenizer` its faster-whisper Tokenizer),
-    each a whole transcript; the audio is encoded once for both."""
+                    beam_size: int, sure_above: float = SURE_FIRST_GUESS) -> BeamReadings:
+    """The first guess of `audio` (16 kHz mono float32, at most WINDOW_SAMPLES) by faster-whisper `model` (a
+    WhisperModel; `tokenizer` its faster-whisper Tokenizer) and, when its average log-probability is below
+    `sure_above`, up to `beam_size` beam readings, each a whole transcript; the audio is encoded once."""
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
@@ -67,16 +71,17 @@ def decode_readings(model, tokenizer, audio: np.ndarray, prompt_tokens: list[int
     options = dict(length_penalty=1.0, max_length=min(model.max_length, len(prompt) + MAX_NEW_TOKENS),
                    return_scores=True, suppress_blank=True, suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])))
     first = model.model.generate(encoded, [prompt], beam_size=1, return_no_speech_prob=True, **options)[0]
-    beam = model.model.generate(encoded, [prompt], beam_size=beam_size, num_hypotheses=beam_size, **options)[0]
-    readings: list[str] = []
-    for ids in beam.sequences_ids:
-        text = _text(tokenizer, ids)
-        if text and text not in readings:
-            readings.append(text)
     tokens = first.sequences_ids[0] if first.sequences_ids else []
     text = _text(tokenizer, tokens)
     # faster-whisper's recovery of the average log-probability from a length-normalised score
     avg_logprob = first.scores[0] * len(tokens) / (len(tokens) + 1) if first.scores else -10.0
+    readings: list[str] = []
+    if avg_logprob < sure_above:        # a sure first guess is kept: the beam would cost time for nothing
+        beam = model.model.generate(encoded, [prompt], beam_size=beam_size, num_hypotheses=beam_size, **options)[0]
+        for ids in beam.sequences_ids:
+            reading = _text(tokenizer, ids)
+            if reading and reading not in readings:
+                readings.append(reading)
     return BeamReadings(text, float(first.no_speech_prob), float(avg_logprob), get_compression_ratio(text) if text else 0.0,
                         tuple(readings))
 
