@@ -46,15 +46,24 @@ class BeamReadings:
 def fitted_prompt(tokenizer, words: tuple[str, ...], prompt_for) -> list[int]:
     """Tokens of `prompt_for(words[:k])` for the largest k that fits Whisper's prompt: `words` come most
     important first (the DB's datasets and models before its metrics and parameters), so a large DB
-    loses its parameter names from the prompt, never its dataset names."""
-    for k in range(len(words), -1, -1):
+    loses its parameter names from the prompt, never its dataset names. Runs on every utterance, so k is
+    found by halving (a longer prefix never has fewer tokens): trying k one by one took ~0.85 s on a DB
+    with 300 parameter names."""
+    def tokens(k: int) -> list[int]:
         text = prompt_for(words[:k])
-        if text is None:
-            return []
-        tokens = tokenizer.encode(" " + text.strip())
-        if len(tokens) <= MAX_PROMPT_TOKENS:
-            return tokens
-    return []
+        return [] if text is None else tokenizer.encode(" " + text.strip())
+
+    whole = tokens(len(words))
+    if len(whole) <= MAX_PROMPT_TOKENS:
+        return whole
+    fits, too_long = 0, len(words)          # tokens(fits) fits (an empty prompt always does), tokens(too_long) not
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if len(tokens(middle)) <= MAX_PROMPT_TOKENS:
+            fits = middle
+        else:
+            too_long = middle
+    return tokens(fits)
 
 
 def decode_readings(model, tokenizer, audio: np.ndarray, prompt_tokens: list[int],
