@@ -29,12 +29,11 @@ SURE_FIRST_GUESS = -0.35
 
 @dataclass(frozen=True)
 class BeamReadings:
-    """One utterance decoded twice over one encoding: `text` is the decoder's first guess (greedy), with
-    what the noise rules need of it; `readings` are the beam's, best first. The first guess is what the
-    end-of-turn judge reads: the beam's best reading of a question cut in its pause ends on a full stop
-    more often and more surely ("Which run had a higher." where greedy wrote "Which run had a higher"),
-    and at beam 5 Piper questions were cut in their pauses 10 times in 132 against 2 (bench.py --pauses,
-    docs/listening_voices.md)."""
+    """One utterance decoded over one encoding: `text` is the decoder's first guess (greedy), with what the
+    noise rules need of it; `readings` are the beam's, best first (empty when the first guess was sure).
+    The first guess is what the end-of-turn judge reads, as it was tuned on: the beam's best reading of a
+    question cut in its pause ends on a full stop more often ("Which run had a higher." where greedy wrote
+    "Which run had a higher"; docs/listening_voices.md)."""
 
     text: str
     no_speech_prob: float

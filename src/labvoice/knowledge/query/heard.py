@@ -101,7 +101,7 @@ def _mentioned(text: str, catalog: Catalog) -> dict[str, list]:
 
 
 def _forms(kind: str, name: str) -> set[str]:
-    tail = re.split(r"[/:]", name)[-1] or name
+    tail = _tail(name)
     if kind == "dataset":
         found = {dataset_words(name), dataset_words(tail)}
     elif kind == "model":
@@ -169,12 +169,12 @@ def choose(readings: Sequence[str], catalog: Catalog) -> Linked:
 
 
 def _tail(name: str) -> str:
+    """A name without its namespace ("microsoft/deberta-v3-large" -> "deberta-v3-large")."""
     return re.split(r"[/:]", name)[-1] or name
 
 
 def _hint(name: str) -> str:
-    tail = re.split(r"[/:]", name)[-1] or name
-    text = re.sub(r"[_\-.\s]+", " ", tail).strip()
+    text = re.sub(r"[_\-.\s]+", " ", _tail(name)).strip()
     return re.sub(r"(?<=[a-z]{3})(?<!v)(?=v?[0-9])", " ", text)
 
 
