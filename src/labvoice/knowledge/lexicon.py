@@ -49,7 +49,6 @@ class Lexicon:
     filler: frozenset[str]
     spoken_words: dict[str, str]
     acronyms: frozenset[str]
-    prompt_words: tuple[str, ...]          # query words Whisper is told to expect, before the DB's names
 
     def canon(self, word: str) -> str:
         """One word's canonical token: lower case, plural dropped, abbreviation expanded."""
@@ -188,5 +187,4 @@ def load_lexicon(path: Path) -> Lexicon:
         filler=frozenset(str(w).lower() for w in data["filler"]),
         spoken_words={str(k): str(v) for k, v in data["spoken_words"].items()},
         acronyms=frozenset(map(str, data["acronyms"])),
-        prompt_words=tuple(map(str, data["prompt_words"])),
     )

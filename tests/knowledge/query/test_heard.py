@@ -9,7 +9,6 @@ import sqlite3
 import pytest
 
 from labvoice.knowledge.facts import FactFinder
-from labvoice.knowledge.lexicon import lexicon
 from labvoice.knowledge.query.heard import choose, hint_names, hint_words, link, sayables
 from labvoice.knowledge.store import ManifestStore
 
@@ -98,14 +97,12 @@ def test_hints_are_the_names_as_said_and_every_sayable_binds_its_own_name(finder
             assert names_in(finder, f"best run on {form.said}") >= {form.name}, form
 
 
-def test_prompt_words_are_the_query_words_then_the_names_then_metrics_and_parameters(finder):
+def test_prompt_words_add_metrics_and_parameters_after_the_names(finder):
     catalog = finder.catalog
     words = hint_words(catalog)
     names = hint_names(catalog)
-    query = lexicon().prompt_words
-    assert query and words[:len(query)] == query        # the lexicon's query words lead: a few, always kept
-    assert words[len(query):len(query) + len(names)] == names   # then datasets and models: kept when cut
-    said = words[len(query) + len(names):]
+    assert words[:len(names)] == names                  # datasets and models first: they are kept when cut
+    said = words[len(names):]
     assert "eval accuracy" in said or "evaluation accuracy" in said, said
     assert any("learning rate" in w for w in said) and any("weight decay" in w for w in said), said
 

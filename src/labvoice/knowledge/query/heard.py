@@ -25,7 +25,6 @@ from typing import Mapping, Sequence
 
 import jellyfish
 
-from labvoice.knowledge.lexicon import lexicon
 from labvoice.knowledge.query.catalog import Catalog
 from labvoice.knowledge.query.extract import extract
 from labvoice.knowledge.query.names import PART as PART_LEVEL
@@ -38,7 +37,6 @@ MIN_MARGIN = 0.15            # over the best form of any other name; at 0.1 a pr
 MIN_SOUND_CODE = 4           # a shorter Metaphone code (FLS: "values", "flows", val loss) says too little alone
 MIN_FORM_CHARS = 4           # shorter forms ("c", "lr") have too many sound-alikes
 MAX_SURE = 0.9               # a word Whisper gave this probability or more is not rewritten
-PROMPT_WORDS = lexicon().prompt_words   # query words Whisper is told to expect, before the DB's names
 # Words that never start or end a rewritten span on their own: the question's own glue.
 GLUE = frozenset("""a an and are at by did do does for from gave give had has have how in is it many my of on
 or per run runs the there to use used was were what which with""".split())
@@ -147,15 +145,13 @@ def hint_names(catalog: Catalog) -> tuple[str, ...]:
 
 
 def hint_words(catalog: Catalog) -> tuple[str, ...]:
-    """Whisper's prompt words, most important first: the query words of the lexicon's `prompt_words`
-    ("best", "above or below"), `hint_names`, then the metric and parameter names as they are said
-    ("validation top 1 accuracy", "optimizer learning rate"). Plain words of a question are misheard as
-    often as names on unfamiliar voices ("main" for mean, "mitigation" for validation, "mass" for best);
-    with the metric words in the prompt the rig's spoken answers equal to typed went from 0.31 to 0.39,
-    with the query words as well from 0.51 to 0.55 (docs/hearing.md). The transcriber drops words from the
-    end when the prompt is too long."""
+    """Whisper's prompt words, most important first: `hint_names`, then the metric and parameter names as
+    they are said ("validation top 1 accuracy", "optimizer learning rate"). Plain words of a question are
+    misheard as often as names on unfamiliar voices ("main" for mean, "mitigation" for validation); with
+    the metric words in the prompt the rig's spoken answers equal to typed went from 0.31 to 0.39
+    (docs/hearing.md). The transcriber drops words from the end when the prompt is too long."""
     said = [metric_words(_tail(n)) for n in catalog.metric_names] + [param_words(_tail(n)) for n in catalog.param_names]
-    return tuple(dict.fromkeys(list(PROMPT_WORDS) + list(hint_names(catalog)) + [w.lower() for w in said if w]))
+    return tuple(dict.fromkeys(list(hint_names(catalog)) + [w.lower() for w in said if w]))
 
 
 def choose(readings: Sequence[str], catalog: Catalog) -> Linked:
