@@ -114,8 +114,8 @@ class FailingTranscriber:
     def arm(self) -> None:
         self._armed = True
 
-    def transcribe(self, audio, cancel, hints=()):
+    def transcribe(self, audio, cancel, hints=(), respell_to=()):
         if self._armed:
             self._armed = False
             raise RuntimeError(f"{INJECTED}: speech recognition crashed")
-        yield from self.inner.transcribe(audio, cancel, hints)
+        yield from self.inner.transcribe(audio, cancel, hints, respell_to)

@@ -1,6 +1,7 @@
 """Whisper's beam readings (stt/whisper_beam.py) through the CPU profile's tiny.en: a question said by an
 espeak-ng voice that tiny.en is unsure of comes back as the greedy first guess (what the end-of-turn judge
-reads) and several distinct whole beam readings, while a sure one is not decoded again; the name prompt is cut from its end to fit Whisper's limit; readings() joins segments."""
+reads) and several distinct whole beam readings, while a sure one is not decoded again; the name prompt is cut from its end to fit Whisper's limit; readings() joins segments; an unsure first guess
+is respelled toward the lexicon's query words the decoder found nearly as likely."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,9 +10,12 @@ import pytest
 from labvoice.evaluation.hearing_voices import REFERENCE_VOICES, VOICES, speak
 from labvoice.stt.base import Heard, TranscriptSegment, readings
 from labvoice.stt.faster_whisper import FasterWhisperTranscriber, hint_prompt
-from labvoice.stt.whisper_beam import MAX_PROMPT_TOKENS, SURE_FIRST_GUESS, decode_readings, fitted_prompt
+from labvoice.knowledge.lexicon import lexicon
+from labvoice.stt.whisper_beam import (MAX_PROMPT_TOKENS, RESPELL_NATS, SURE_FIRST_GUESS, decode_readings,
+                                      fitted_prompt, respelled)
 
 QUESTION = "what learning rate did the best electra run use on yelp polarity"
+RESPELL = lexicon().respell_words
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +94,59 @@ def test_the_judge_reads_the_first_guess_for_whether_the_words_end():
     assert cut.ending == "Which run had a higher" and words_unfinished(cut)
     whole = Heard("Which run had the best accuracy?", -0.2)
     assert whole.ending == whole.text and not words_unfinished(whole)
+
+
+def _logits_choosing(tokenizer, ids: list[int], near: dict[int, tuple[int, float]]) -> list[np.ndarray]:
+    """Decoder scores over the vocabulary that choose `ids` step by step (0 against -20 for every other
+    token); `near` sets, at a step, one other token's score (a word the decoder found nearly as likely)."""
+    steps = []
+    for step, token in enumerate(ids):
+        scores = np.full(tokenizer.eot + 1, -20.0, dtype=np.float32)
+        scores[token] = 0.0
+        if step in near:
+            other, score = near[step]
+            scores[other] = score
+        steps.append(scores)
+    return steps
+
+
+def test_a_word_the_decoder_found_nearly_as_likely_is_offered_in_its_place(tiny):
+    _model, tokenizer = tiny
+    ids = tokenizer.encode(" Which weight decay gave the mass accuracy for roberta base?")
+    words = [tokenizer.decode([t]) for t in ids]
+    mass, best = words.index(" mass"), tokenizer.encode(" best")[0]
+    assert respelled(tokenizer, ids, _logits_choosing(tokenizer, ids, {}), RESPELL) == \
+        "Which weight decay gave the mass accuracy for roberta base?"
+    close = _logits_choosing(tokenizer, ids, {mass: (best, -RESPELL_NATS + 0.5)})
+    assert respelled(tokenizer, ids, close, RESPELL) == "Which weight decay gave the best accuracy for roberta base?"
+    far = _logits_choosing(tokenizer, ids, {mass: (best, -RESPELL_NATS - 0.5)})
+    assert "mass accuracy" in respelled(tokenizer, ids, far, RESPELL)
+    assert "mass accuracy" in respelled(tokenizer, ids, close, ("lowest",))      # only the words offered
+
+
+def test_a_number_or_a_version_is_never_respelled(tiny):
+    _model, tokenizer = tiny
+    ids = tokenizer.encode(" How many runs used a batch size of 32 on the best v3 model?")
+    words = [tokenizer.decode([t]) for t in ids]
+    above, per = tokenizer.encode(" above")[0], tokenizer.encode(" per")[0]
+    near = {words.index(" 32"): (above, 0.0), words.index(" v"): (above, 0.0)}
+    text = respelled(tokenizer, ids, _logits_choosing(tokenizer, ids, near), RESPELL)
+    assert text == "How many runs used a batch size of 32 on the best v3 model?", text
+    of = _logits_choosing(tokenizer, ids, {words.index(" of"): (above, -1.0), words.index(" the"): (per, -9.0)})
+    assert respelled(tokenizer, ids, of, RESPELL) == "How many runs used a batch size above 32 on the best v3 model?"
+
+
+def test_an_unsure_first_guess_is_respelled_from_the_decoders_own_scores(tiny):
+    """Through the real decoder: the scores line up with the tokens, so only offered words change, one for
+    one. (tiny.en writes "for model" for "per model" said by this noisy espeak-ng voice.)"""
+    model, tokenizer = tiny
+    audio = speak("average validation loss per model on tf flowers", VOICES[2])
+    prompt = tokenizer.encode(" " + hint_prompt(("tf flowers", "validation loss")))
+    plain = decode_readings(model, tokenizer, audio, prompt, beam_size=5)
+    result = decode_readings(model, tokenizer, audio, prompt, beam_size=5, respell_to=RESPELL)
+    assert result.avg_logprob < SURE_FIRST_GUESS and result.text == plain.text
+    first, other = result.text.split(), result.readings[0].split()
+    assert other not in [r.split() for r in plain.readings] and len(other) == len(first), (result, plain)
+    changed = [(a, b) for a, b in zip(first, other) if a != b]
+    assert changed and all(b.strip(".,?!") in RESPELL for _a, b in changed), changed
+    assert result.readings[1:] == tuple(r for r in plain.readings if r != result.readings[0])

@@ -49,6 +49,7 @@ class Lexicon:
     filler: frozenset[str]
     spoken_words: dict[str, str]
     acronyms: frozenset[str]
+    respell_words: tuple[str, ...]         # query words an unsure transcript may be read as (stt/whisper_beam.py)
 
     def canon(self, word: str) -> str:
         """One word's canonical token: lower case, plural dropped, abbreviation expanded."""
@@ -187,4 +188,5 @@ def load_lexicon(path: Path) -> Lexicon:
         filler=frozenset(str(w).lower() for w in data["filler"]),
         spoken_words={str(k): str(v) for k, v in data["spoken_words"].items()},
         acronyms=frozenset(map(str, data["acronyms"])),
+        respell_words=tuple(map(str, data["respell_words"])),
     )

@@ -51,8 +51,9 @@ class Heard:
 
 class Transcriber(Protocol):
     """Turns one utterance (16 kHz mono float32) into text segments, lazily. `hints` are names
-    the speaker is likely to say (dataset and model names from the DB); a backend that cannot use
-    them ignores them."""
+    the speaker is likely to say (dataset and model names from the DB); `respell_to` are words an
+    unsure guess may be read as where the decoder found them nearly as likely (a segment's `beam`
+    readings); a backend that cannot use them ignores them."""
 
     def transcribe(self, audio: np.ndarray, cancel: CancelToken,
-                   hints: Sequence[str] = ()) -> Iterator[TranscriptSegment]: ...
+                   hints: Sequence[str] = (), respell_to: Sequence[str] = ()) -> Iterator[TranscriptSegment]: ...

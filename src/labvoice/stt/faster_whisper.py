@@ -99,7 +99,7 @@ class FasterWhisperTranscriber:
                    language=config.stt.language, beam_size=config.stt.beam_size)
 
     def transcribe(self, audio: np.ndarray, cancel: CancelToken = NEVER,
-                   hints: Sequence[str] = ()) -> Iterator[TranscriptSegment]:
+                   hints: Sequence[str] = (), respell_to: Sequence[str] = ()) -> Iterator[TranscriptSegment]:
         """Segments of 16 kHz mono float32 speech, noise removed; stops quietly when cancelled.
         `hints` go to Whisper in its prompt (`hint_prompt`): tiny.en then writes "mnist" where it heard
         "M-MIST" (measured on 24 noisy Piper questions naming 4 datasets: spelled right in 18 instead of
@@ -109,7 +109,8 @@ class FasterWhisperTranscriber:
             return
         prompt = fitted_prompt(self._tokenizer, tuple(hints), hint_prompt)
         if self.beam_size > 1 and audio.size <= WINDOW_SAMPLES:
-            segments = iter((decode_readings(self._model, self._tokenizer, audio, prompt, self.beam_size),))
+            segments = iter((decode_readings(self._model, self._tokenizer, audio, prompt, self.beam_size,
+                                             respell_to=tuple(respell_to)),))
         else:
             segments, _info = self._model.transcribe(
                 audio, language=self.language, beam_size=self.beam_size, temperature=list(TEMPERATURES),
@@ -132,7 +133,7 @@ class FasterWhisperTranscriber:
             # tiny.en sometimes goes on with the prompt's list of names instead ("mr. sst, stsb, db, db, db...",
             # measured on espeak-ng voices, docs/hearing.md): hear it once more without the prompt
             log.debug("the decoder looped on the name prompt; transcribing again without it")
-            yield from self.transcribe(audio, cancel, ())
+            yield from self.transcribe(audio, cancel, (), respell_to)
 
     def transcribe_text(self, audio: np.ndarray, cancel: CancelToken = NEVER, hints: Sequence[str] = ()) -> str:
         """All segments joined (empty when nothing was said)."""
