@@ -8,23 +8,24 @@ was decided: the same on any machine), `end_of_turn_ms` (the same with this mach
 `turn_probability_p50` (Smart Turn's probability at the last check of a whole question; "finished" needs
 `vad.turn_complete_at`), and `premature_cutoffs` over the paused ones (the turn ended in the pause). The
 judge is the app's (`app`); other judges hear the same audio, so cost and gain show side by side:
-`sure_turn_model` (words Whisper was unsure of may end the turn when Smart Turn is sure, >= SURE_TURN, and the
+`sure_turn_model` (words Whisper was unsure of may end the turn when Smart Turn is sure, > SURE_TURN, and the
 words read as finished: the app lets unsure words never end a turn, listening/words.py) and, with
 `compare_unclear_wait`, `no_unclear_wait` (words that cannot be acted on wait no longer than the rest).
 """
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Any, Iterable
 
 from labvoice.benchmarks.paused_speech import PausedSpeech, cut_early, endpoint
+from labvoice.benchmarks.pauses_bench import SURE_TURN
 from labvoice.evaluation.hearing import HearingQuestion
 from labvoice.evaluation.hearing_voices import Voice, speak_paused
 from labvoice.evaluation.scoring import rounded_percentile
 
 TURN_PAUSES_S = (0.55, 0.9)
-SURE_TURN = 0.95             # sure_turn_model: Smart Turn's probability that overrides Whisper being unsure
 TAIL_S = 2.0                 # silence after the question: the longest wait (turn_fallback_ms) must fit
 
 
@@ -42,20 +43,9 @@ def acts_on_rules(finder):
 
 
 def sure_turn_judge(base):
-    """A TurnJudge like `base`'s class whose unsure words end the turn when Smart Turn says >= SURE_TURN."""
-    from labvoice.listening.words import ends_unfinished, unsure_words
-
-    class SureTurnJudge(base):
-        def is_complete(self, audio, transcript) -> bool:
-            if not unsure_words(transcript) or self.model is None:
-                return super().is_complete(audio, transcript)
-            if ends_unfinished(transcript.ending):
-                self.last_probability = None
-                return False
-            self.last_probability = self.model.probability(audio)
-            return self.last_probability >= SURE_TURN
-
-    return SureTurnJudge
+    """`base` (a TurnJudge class) built with `unsure_complete_at=SURE_TURN`: the app's own judge with the
+    setting `bench.py --pauses` measures beside the configured one, so both benchmarks judge alike."""
+    return functools.partial(base, unsure_complete_at=SURE_TURN)
 
 
 def turn_items(voice: Voice, questions: Iterable[HearingQuestion]) -> list[tuple[HearingQuestion, PausedSpeech]]:
