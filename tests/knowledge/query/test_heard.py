@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from labvoice.knowledge.facts import FactFinder
-from labvoice.knowledge.query.heard import choose, hint_names, hint_words, link, sayables
+from labvoice.knowledge.query.heard import GLUE, choose, hint_names, hint_words, link, sayables
 from labvoice.knowledge.store import ManifestStore
 
 SCHEMA = """CREATE TABLE manifests (run_id TEXT PRIMARY KEY, timestamp TEXT, git_hash TEXT, git_diff TEXT,
@@ -120,3 +120,15 @@ def test_the_reading_naming_the_dbs_names_is_chosen_over_the_decoders_first(find
     tie = ("how many runs on cifar 10", "how many runs on cifar 100")
     assert choose(tie, catalog).text == tie[0]
     assert choose((), catalog).text == ""
+
+
+def test_a_part_of_a_long_name_is_a_spoken_form_only_where_it_names_that_name_alone(finder):
+    said = {form.said: form.name for form in sayables(finder.catalog)}
+    assert said["deberta"] == "microsoft/deberta-v3-large"      # one checkpoint is a deberta
+    assert "roberta" not in said                                 # two are robertas: the part names neither
+    assert not any(form.split()[0] in GLUE or form.split()[-1] in GLUE for form in said)
+    heard = "which deberda run had the best eval loss"
+    assert "microsoft/deberta-v3-large" not in names_in(finder, heard)
+    linked = link(heard, finder.catalog)
+    assert [r.name for r in linked.rewrites] == ["microsoft/deberta-v3-large"]
+    assert "microsoft/deberta-v3-large" in names_in(finder, linked.text)

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from labvoice.knowledge.query.wording import (article, dataset_words, for_ear, kind_words, metric_words,
-                                              param_words, run_words, spoken_metric_value, spoken_number)
+                                              param_words, run_words, spoken_metric_value, spoken_number,
+                                              word_variants)
 
 
 @pytest.mark.parametrize("name,words", [("val_accuracy", "validation accuracy"), ("val_loss", "validation loss"),
@@ -22,6 +23,13 @@ def test_parameter_and_dataset_names():
     assert dataset_words("naval_propulsion") == "naval propulsion"
     assert dataset_words("fashion_mnist") == "fashion MNIST"
 
+
+
+def test_a_name_said_word_by_word_may_expand_some_parts_and_spell_others():
+    said = word_variants("val_nll")
+    assert {"val nll", "validation nll", "validation negative log likelihood"} <= said
+    assert word_variants("seed") == {"seed"}
+    assert len(word_variants("val_acc_top_lr_wd_nll", limit=5)) == 5
 
 @pytest.mark.parametrize("kind,said", [("mlp", "an MLP"), ("svm", "an SVM"), ("cnn", "a CNN"),
                                        ("random_forest", "a random forest"), ("linear_svm", "a linear SVM"),

@@ -4,7 +4,9 @@ before the question is parsed (issue 19). Whisper tiny.en writes "robber to larg
 spelling, then finds another name or none.
 
 Each name of the DB (datasets, model kinds, metrics, parameters) gets its spoken forms ("roberta large",
-"sst 2", "validation accuracy"), kept only where the parser binds that form to exactly that name. A span
+"sst 2", "validation accuracy"; a metric's parts each said as written or in words, "validation nll"; the
+leading or trailing words of a long name, "electra", "batch size" of data.batch_size), kept only where the
+parser binds that form to exactly that name ("roberta" is kept only where one checkpoint is a roberta). A span
 of up to MAX_SPAN_WORDS words of the transcript is compared with each form by spelling (edit distance of
 the compacted letters and digits) and by sound (edit distance of Metaphone codes, `jellyfish`): the better
 of the two, or their mean where a code is short (sound alone calls "values" a val loss); the span is
@@ -29,7 +31,7 @@ from labvoice.knowledge.query.catalog import Catalog
 from labvoice.knowledge.query.extract import extract
 from labvoice.knowledge.query.names import PART as PART_LEVEL
 from labvoice.knowledge.query.numbers import words_to_numbers
-from labvoice.knowledge.query.wording import dataset_words, kind_words, metric_words, param_words
+from labvoice.knowledge.query.wording import dataset_words, kind_words, metric_words, param_words, word_variants
 
 MAX_SPAN_WORDS = 4
 MIN_SIMILARITY = 0.8         # on the hearing rig, 0.78 and below linked "values" to val loss (docs/hearing.md)
@@ -110,9 +112,19 @@ def _forms(kind: str, name: str) -> set[str]:
         found = {metric_words(name), metric_words(tail)}
     else:
         found = {param_words(name), param_words(tail)}
+    if kind in ("metric", "param"):
+        found |= word_variants(tail)
     found = {_spaced(f) for f in found | {tail, _hint(name)} if f}
     # a checkpoint's last number after a size word often goes unsaid: "mobilenet v3 large" (100)
-    return found | {f.rsplit(" ", 1)[0] for f in found if len(f.split()) >= 3 and f.split()[-1].isdigit()}
+    found |= {f.rsplit(" ", 1)[0] for f in found if len(f.split()) >= 3 and f.split()[-1].isdigit()}
+    # people say a part of a long name ("the best electra run", "batch size" for data.batch_size): its
+    # leading and trailing words; `sayables` keeps a part only where the parser binds it to this name alone
+    parts = set()
+    for form in found:
+        words = form.split()
+        parts.update(" ".join(words[:k]) for k in range(1, len(words)))
+        parts.update(" ".join(words[k:]) for k in range(1, len(words)))
+    return found | {part for part in parts if part.split()[0] not in GLUE and part.split()[-1] not in GLUE}
 
 
 def sayables(catalog: Catalog) -> tuple[Sayable, ...]:

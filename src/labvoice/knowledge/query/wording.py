@@ -54,6 +54,18 @@ def words_for_name(name: str) -> str:
     return re.sub(r"\blearning rate rate\b", "learning rate", text) or name
 
 
+def word_variants(name: str, limit: int = 16) -> set[str]:
+    """The ways a name can be said word by word, each part either as written or in its words:
+    `val_nll` -> "val nll", "validation nll", "val negative log likelihood", "validation negative log
+    likelihood" (people expand some parts and spell others). At most `limit` variants."""
+    variants = [""]
+    for tok in _split_name(name):
+        low = tok.lower()
+        said = {low, NAME_WORDS.get(low, low)}
+        variants = [f"{v} {s}".strip() for v in variants for s in sorted(said)][:limit]
+    return set(variants)
+
+
 def metric_words(name: str) -> str:
     return words_for_name(name)
 
