@@ -70,6 +70,7 @@ class WhisperModelConfig(_Section):
     model: str
     device: Literal["cpu", "cuda", "auto"]
     compute_type: Literal["int8", "int8_float16", "int8_float32", "float16", "float32", "bfloat16", "default"]
+    second_ear: str = "none"
 
 
 class SttConfig(_Section):

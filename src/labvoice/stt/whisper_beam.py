@@ -78,7 +78,7 @@ def decode_readings(model, tokenizer, audio: np.ndarray, prompt_tokens: list[int
     """The first guess of `audio` (16 kHz mono float32, at most WINDOW_SAMPLES) by faster-whisper `model` (a
     WhisperModel; `tokenizer` its faster-whisper Tokenizer) and, when its average log-probability is below
     `sure_above`, that guess respelled toward `respell_to` (`respelled`) and up to `beam_size` beam
-    readings, each a whole transcript; the audio is encoded once."""
+    readings (none with `beam_size` 0), each a whole transcript; the audio is encoded once."""
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
@@ -99,7 +99,7 @@ def decode_readings(model, tokenizer, audio: np.ndarray, prompt_tokens: list[int
                           respell_to)
         if other != text:
             readings.append(other)
-    if avg_logprob < sure_above:        # a sure first guess is kept: the beam would cost time for nothing
+    if avg_logprob < sure_above and beam_size > 0:   # a sure first guess is kept: the beam would cost time for nothing
         beam = model.model.generate(encoded, [prompt], beam_size=beam_size, num_hypotheses=beam_size, **options)[0]
         for ids in beam.sequences_ids:
             reading = _text(tokenizer, ids)
