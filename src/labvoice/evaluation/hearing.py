@@ -263,13 +263,13 @@ def run_rig(folder: Path, voices: tuple[Voice, ...] = VOICES, questions: tuple[H
             config=None, stt_models: dict[str, str] | None = None,
             conditions: tuple[str, ...] = CONDITIONS,
             on_hearing: Callable[[Hearing], None] | None = None) -> dict[str, Any]:
-    """Build the DBs the questions need in `folder`, load the CPU profile's STT (or each of `stt_models`:
+    """Build the DBs the questions need in `folder`, load the CPU profile's STT with its second ear (or each of `stt_models`,
     name -> a model as `stt.cpu.model` takes it, "bundled" or a folder), hear every question."""
     from labvoice.config import load_config
     from labvoice.evaluation.lab_dbs import build_lab_dbs
     from labvoice.models import resolve_model
     from labvoice.pipeline.hearing import hear_utterance
-    from labvoice.stt.faster_whisper import FasterWhisperTranscriber
+    from labvoice.stt.faster_whisper import NO_SECOND_EAR, FasterWhisperTranscriber
 
     t0 = time.perf_counter()
     config = config or load_config(environ={}).replace(profile="cpu")
@@ -277,11 +277,15 @@ def run_rig(folder: Path, voices: tuple[Voice, ...] = VOICES, questions: tuple[H
     t_dbs = time.perf_counter()
     cpu = config.stt.cpu
     recognizers = {}
+    # the app's second ear hears with the configured model; recognizers compared by name hear alone
+    second = None if stt_models or cpu.second_ear == NO_SECOND_EAR else \
+        str(resolve_model("stt", cpu.second_ear, config.paths.models, subdir="faster-whisper-"))
     for name, model in (stt_models or {"stt": cpu.model}).items():
         path = str(resolve_model("stt", model, config.paths.models, subdir="faster-whisper-"))
         greedy, app = (FasterWhisperTranscriber(path, device=cpu.device, compute_type=cpu.compute_type,
-                                                threads=config.threads, language=config.stt.language, beam_size=beam)
-                       for beam in (1, config.stt.beam_size))
+                                                threads=config.threads, language=config.stt.language, beam_size=beam,
+                                                second_ear=ear)
+                       for beam, ear in ((1, None), (config.stt.beam_size, second)))
         greedy.warmup()
         app.warmup()
         recognizers[name] = Recognizer(lambda audio, hints, stt=greedy: stt.transcribe_text(audio, hints=hints),
