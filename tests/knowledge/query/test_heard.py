@@ -132,3 +132,15 @@ def test_a_part_of_a_long_name_is_a_spoken_form_only_where_it_names_that_name_al
     linked = link(heard, finder.catalog)
     assert [r.name for r in linked.rewrites] == ["microsoft/deberta-v3-large"]
     assert "microsoft/deberta-v3-large" in names_in(finder, linked.text)
+
+
+def test_of_readings_naming_as_many_the_one_the_parser_can_use_is_chosen(finder):
+    catalog = finder.catalog
+    clean = "which run had the lowest eval loss on sst 2"
+    noisy = clean + " the blue kettle"
+    assert finder.parse(noisy).unbound and not finder.parse(clean).unbound
+    assert choose((noisy, clean), catalog).text == clean            # the decoder's first reading loses
+    assert choose((clean, noisy), catalog).text == clean
+    # naming more still comes first: a reading with the model beats a cleaner one without it
+    named = "which roberta large run had the lowest eval loss on sst 2 the blue kettle"
+    assert choose((clean, named), catalog).text == named
