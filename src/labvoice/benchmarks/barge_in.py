@@ -95,7 +95,7 @@ class Trial:
     erle_db: float | None               # the canceller's ERLE over the answer's echo-only part
     echo_holds: int = 0                 # pauses of the answer before the person spoke (its own echo)
     echo_paused_ms: tuple[float, ...] = ()   # how long each of those lasted
-    to_hold_ms: float | None = None     # person's first word at the mic -> the listener paused the answer
+    to_hold_ms: float | None = None     # person's first word at the mic -> the listener paused the answer (0: already paused)
 
 
 def _silent_from(rec, t_cut: float, t_acted: float | None = None) -> float:
@@ -173,7 +173,10 @@ def run_trial(orch, events: "queue.Queue", virtual: VirtualAudio, question: str,
     self_cut = cut is not None and cut.reason == "barge-in" and cut.t < t_voice
     to_silence = to_hold = None
     held = [t for t in holds if t >= t_voice]
-    if held:
+    before = [e for e in pauses if e.t < t_voice]
+    if before and before[-1].held:
+        to_hold = 0.0       # an echo pause was still holding the answer when the person's voice arrived
+    elif held:
         to_hold = round((held[0] - t_voice) * 1000, 1)
     if cut is not None and cut.reason == "barge-in" and not self_cut:
         held = [t for t in held if t <= cut.t]
