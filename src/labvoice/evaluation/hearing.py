@@ -269,7 +269,7 @@ def run_rig(folder: Path, voices: tuple[Voice, ...] = VOICES, questions: tuple[H
     from labvoice.evaluation.lab_dbs import build_lab_dbs
     from labvoice.models import resolve_model
     from labvoice.pipeline.hearing import hear_utterance
-    from labvoice.stt.faster_whisper import NO_SECOND_EAR, FasterWhisperTranscriber
+    from labvoice.stt.faster_whisper import FasterWhisperTranscriber, second_ear_path
 
     t0 = time.perf_counter()
     config = config or load_config(environ={}).replace(profile="cpu")
@@ -278,8 +278,7 @@ def run_rig(folder: Path, voices: tuple[Voice, ...] = VOICES, questions: tuple[H
     cpu = config.stt.cpu
     recognizers = {}
     # the app's second ear hears with the configured model; recognizers compared by name hear alone
-    second = None if stt_models or cpu.second_ear == NO_SECOND_EAR else \
-        str(resolve_model("stt", cpu.second_ear, config.paths.models, subdir="faster-whisper-"))
+    second = None if stt_models else second_ear_path(cpu.second_ear, config.paths.models)
     for name, model in (stt_models or {"stt": cpu.model}).items():
         path = str(resolve_model("stt", model, config.paths.models, subdir="faster-whisper-"))
         greedy, app = (FasterWhisperTranscriber(path, device=cpu.device, compute_type=cpu.compute_type,

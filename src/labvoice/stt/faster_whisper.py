@@ -65,6 +65,14 @@ def hint_prompt(hints: Sequence[str]) -> str | None:
     return f"Questions about runs on {', '.join(hints)}."
 
 
+def second_ear_path(second_ear: str, models_dir) -> str | None:
+    """The folder of the model a `second_ear` setting names (as `stt.<profile>.model` names one), None for
+    NO_SECOND_EAR."""
+    if second_ear == NO_SECOND_EAR:
+        return None
+    return str(resolve_model("stt", second_ear, models_dir, subdir="faster-whisper-"))
+
+
 class FasterWhisperTranscriber:
     """Implements `Transcriber`. Load once; `transcribe` is safe to call from one thread at a time."""
 
@@ -105,10 +113,9 @@ class FasterWhisperTranscriber:
         device = model.device
         if device == "auto":
             device = "cuda" if profile == "gpu" else "cpu"
-        second = None if model.second_ear == NO_SECOND_EAR else \
-            str(resolve_model("stt", model.second_ear, config.paths.models, subdir="faster-whisper-"))
         return cls(str(path), device=device, compute_type=model.compute_type, threads=config.threads,
-                   language=config.stt.language, beam_size=config.stt.beam_size, second_ear=second)
+                   language=config.stt.language, beam_size=config.stt.beam_size,
+                   second_ear=second_ear_path(model.second_ear, config.paths.models))
 
     def transcribe(self, audio: np.ndarray, cancel: CancelToken = NEVER,
                    hints: Sequence[str] = (), respell_to: Sequence[str] = ()) -> Iterator[TranscriptSegment]:

@@ -130,9 +130,21 @@ def _forms(kind: str, name: str) -> set[str]:
 
 def sayables(catalog: Catalog) -> tuple[Sayable, ...]:
     """Every spoken form of the DB's names that the parser binds to exactly that name (cached per catalog)."""
-    cached = _CACHE.get(id(catalog))
-    if cached is not None and cached[0] is catalog:
-        return cached[1]
+    return _per_catalog(_CACHE, catalog, _sayables)
+
+
+def _per_catalog(cache: dict, catalog: Catalog, build):
+    """`build(catalog)`, kept in `cache` for the last _CACHE_SIZE catalogs (a catalog is rebuilt when its DB
+    changes, so the object itself is the key's check)."""
+    cached = cache.get(id(catalog))
+    if cached is None or cached[0] is not catalog:
+        if len(cache) >= _CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cached = cache[id(catalog)] = (catalog, build(catalog))
+    return cached[1]
+
+
+def _sayables(catalog: Catalog) -> tuple[Sayable, ...]:
     out: list[Sayable] = []
     names = [("dataset", n) for n in catalog.dataset_names] + [("model", n) for n in catalog.kind_names] + \
         [("metric", n) for n in catalog.metric_names] + [("param", n) for n in catalog.param_names]
@@ -144,9 +156,6 @@ def sayables(catalog: Catalog) -> tuple[Sayable, ...]:
             found = _mentioned(said, catalog)[kind]
             if len(found) == 1 and found[0].name == name and not found[0].alternatives:
                 out.append(Sayable(kind, name, said, compact, _sound(compact)))
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[id(catalog)] = (catalog, tuple(out))
     return tuple(out)
 
 
@@ -192,12 +201,7 @@ def _parser_fit(text: str, catalog: Catalog) -> tuple[bool, int]:
     from labvoice.knowledge.query.compose import Composer
     from labvoice.knowledge.query.model import SmallTalk, Unsupported
 
-    cached = _COMPOSERS.get(id(catalog))
-    if cached is None or cached[0] is not catalog:
-        if len(_COMPOSERS) >= _CACHE_SIZE:
-            _COMPOSERS.pop(next(iter(_COMPOSERS)))
-        cached = _COMPOSERS[id(catalog)] = (catalog, Composer(catalog))
-    outcome = cached[1].parse(text)
+    outcome = _per_catalog(_COMPOSERS, catalog, Composer).parse(text)
     return not isinstance(outcome.parsed, (Unsupported, SmallTalk)), -len(outcome.unbound)
 
 
