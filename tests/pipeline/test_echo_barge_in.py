@@ -12,10 +12,6 @@ from labvoice.benchmarks.human_speech import librivox_clips
 
 LONG_ANSWER = "What are the top five runs by test accuracy?"
 TALK_AFTER_S = (1.2, 2.0, 1.5)   # each answer plays this long over the echo path before the person talks
-# The hold is stamped by its event (monotonic clock) and the silence found in the speaker's recording:
-# two timelines that agree to a few playback blocks (256 frames, 5.3 ms each at 48 kHz). A clean clone
-# saw the silence 5.2 ms before the hold's stamp once; an order within this slack is the same moment.
-TIMELINE_SLACK_MS = 4 * 256 / 48
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +40,9 @@ def test_answer_over_the_echo_path_is_not_self_interrupted_and_a_voice_over_it_i
         assert trial.talked_over, f"the answer ended before the person spoke: {trials}"
         assert trial.detected, f"the person's voice over the answer did not stop it: {trials}"
         assert trial.to_silence_ms is not None and trial.to_silence_ms > 0
-        # The answer paused on the person's first words, before the barge-in was confirmed.
-        assert trial.to_hold_ms is not None and trial.to_hold_ms <= trial.to_silence_ms + TIMELINE_SLACK_MS, trials
+        # The answer paused on the person's first words, before the barge-in was confirmed. Both are event
+        # stamps on one clock; the speaker's silence is not compared with them, as it can come first on its
+        # own: the person may speak between two sentences (a clean clone failed 1 run in 7 on that order).
+        assert trial.to_hold_ms is not None and trial.to_cut_ms is not None, trials
+        assert trial.to_hold_ms <= trial.to_cut_ms, trials
     assert max(t.erle_db or 0.0 for t in trials) > 10, f"the canceller removed too little echo: {trials}"

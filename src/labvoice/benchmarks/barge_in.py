@@ -96,6 +96,7 @@ class Trial:
     echo_holds: int = 0                 # pauses of the answer before the person spoke (its own echo)
     echo_paused_ms: tuple[float, ...] = ()   # how long each of those lasted
     to_hold_ms: float | None = None     # person's first word at the mic -> the listener paused the answer (0: already paused)
+    to_cut_ms: float | None = None      # person's first word at the mic -> the barge-in was confirmed (Interrupted)
 
 
 def _silent_from(rec, t_cut: float, t_acted: float | None = None) -> float:
@@ -171,7 +172,7 @@ def run_trial(orch, events: "queue.Queue", virtual: VirtualAudio, question: str,
     t_voice = heard_at(mic, person, playback.t_started) + person.onset_s
     # Cut before the person's voice reached the mic: its own echo did it (events carry their time).
     self_cut = cut is not None and cut.reason == "barge-in" and cut.t < t_voice
-    to_silence = to_hold = None
+    to_silence = to_hold = to_cut = None
     held = [t for t in holds if t >= t_voice]
     before = [e for e in pauses if e.t < t_voice]
     if before and before[-1].held:
@@ -181,11 +182,12 @@ def run_trial(orch, events: "queue.Queue", virtual: VirtualAudio, question: str,
     if cut is not None and cut.reason == "barge-in" and not self_cut:
         held = [t for t in held if t <= cut.t]
         to_silence = round((_silent_from(speaker, cut.t, held[0] if held else None) - t_voice) * 1000, 1)
+        to_cut = round((cut.t - t_voice) * 1000, 1)
     _settle(orch, events)   # the person spoke: their utterance becomes a turn of its own
     detected = cut is not None and cut.reason == "barge-in" and not self_cut
     talked_over = not ended_first or detected
     echo_holds, echo_paused_ms = _echo_pauses(pauses, t_voice)
-    return Trial(turn, talked_over, self_cut, detected, to_silence, erle, echo_holds, echo_paused_ms, to_hold)
+    return Trial(turn, talked_over, self_cut, detected, to_silence, erle, echo_holds, echo_paused_ms, to_hold, to_cut)
 
 
 def _echo_pauses(pauses: list, t_voice: float) -> tuple[int, tuple[float, ...]]:
