@@ -91,6 +91,23 @@ UNSEEN_QUESTIONS = (
     "Tell me the | accuracy of run eight on iris.",
     "Which of the | random forest runs used the most trees?",
 )
+# A fourth set, written 2026-12-07 after UNSEEN_QUESTIONS had been measured and its cut-offs looked at,
+# and committed before the rules were changed for them; never tuned on. Said by Piper ("later") and by
+# the espeak-ng voices ("espeak_later", benchmarks/espeak_paused.py).
+LATER_QUESTIONS = (
+    "Which of last night's runs | ran out of memory?",
+    "What was the | peak learning rate in the warmup schedule?",
+    "Can you find the run with | the fewest parameters?",
+    "Tell me whether | the gradient norm exploded in run four.",
+    "How much did the | validation accuracy improve after | we added dropout?",
+    "Which checkpoint of | the transformer had the lowest perplexity?",
+    "Do we have any runs on | the housing data with weight decay?",
+    "Summarise the | results of the ablation on | label smoothing.",
+    "What's the seed of | the run that scored highest on wine?",
+    "Are any of the | gradient boosting runs still | running?",
+    "Explain why the | loss curve flattened around epoch twenty.",
+    "Find me the | cheapest run that | still beat ninety percent.",
+)
 PAUSES_S = (0.4, 0.55, 0.7, 0.9)
 SPEAKING_RATES = (0.9, 1.0, 1.15)   # Piper length scales, one per question in turn
 GAP_WINDOW_S = 0.03

@@ -1,6 +1,6 @@
 """`scripts/bench.py --pauses`: the endpointer alone over questions with mid-sentence pauses
 (benchmarks/paused_speech.py), frame by frame as the listener runs it, on three kinds of voice: Piper
-(the app's own; four question sets), LibriVox people, and espeak-ng voices (benchmarks/espeak_paused.py).
+(the app's own; five question sets), LibriVox people, and espeak-ng voices (benchmarks/espeak_paused.py).
 """
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-from labvoice.benchmarks.paused_speech import (FRESH_QUESTIONS, HELD_OUT_QUESTIONS, PAUSES_S, QUESTIONS,
+from labvoice.benchmarks.paused_speech import (FRESH_QUESTIONS, HELD_OUT_QUESTIONS, LATER_QUESTIONS, PAUSES_S, QUESTIONS,
                                                SPEAKING_RATES, UNSEEN_QUESTIONS, AlignedVoice, PausedSpeech,
                                                cut_early, endpoint, human_speech, spoken_questions,
                                                whisper_word_end)
 from labvoice.evaluation.scoring import rounded_percentile
 
 # Which sets each kind of voice speaks (`by_voice`).
-VOICE_OF_SET = {"questions": "piper", "held_out": "piper", "fresh": "piper", "unseen": "piper",
-                "people": "librivox", "espeak": "espeak"}
+VOICE_OF_SET = {"questions": "piper", "held_out": "piper", "fresh": "piper", "unseen": "piper", "later": "piper",
+                "people": "librivox", "espeak": "espeak", "espeak_later": "espeak"}
 # The other setting of `vad.unsure_complete_at` measured beside the configured one on the same audio:
 # 1.0 (unsure words never end a turn) against Smart Turn being this sure.
 SURE_TURN = 0.95
@@ -74,9 +74,9 @@ def measure(config) -> dict:
     (`vad.end_silence_ms`, no turn model), the turn model alone, and the configured judge with the other
     setting of `vad.unsure_complete_at` (`other_unsure_rule`), on six sets, each whole and with pauses:
     QUESTIONS (Piper, the rules were tuned on them), HELD_OUT_QUESTIONS, FRESH_QUESTIONS and
-    UNSEEN_QUESTIONS (Piper, written in turn, each before the rules were changed after the one before),
-    the LibriVox people and espeak-ng voices (FRESH and UNSEEN said by the hearing rig's voices). The
-    headline figures are over all six; `by_set` and `by_voice` split them. `end_of_turn_ms` is end of
+    UNSEEN_QUESTIONS and LATER_QUESTIONS (Piper, written in turn, each before the rules were changed after
+    the one before), the LibriVox people and espeak-ng voices (FRESH and UNSEEN said by the hearing rig's
+    voices; LATER apart, as `espeak_later`). The headline figures are over all eight sets; `by_set` and `by_voice` split them. `end_of_turn_ms` is end of
     speech -> turn decided with this machine's compute in it (Whisper and the turn model hold the
     listener here); `end_of_turn_silence_ms` is the silence heard before deciding. Loads only the VAD,
     Whisper, Piper and the turn model."""
@@ -99,8 +99,10 @@ def measure(config) -> dict:
             "held_out": spoken_questions(voice, HELD_OUT_QUESTIONS, per_point=2),
             "fresh": spoken_questions(voice, FRESH_QUESTIONS, per_point=2),
             "unseen": spoken_questions(voice, UNSEEN_QUESTIONS, per_point=2),
+            "later": spoken_questions(voice, LATER_QUESTIONS, per_point=2),
             "people": human_speech(librivox_clips(), word_end),
-            "espeak": espeak_questions(espeak_voices())}
+            "espeak": espeak_questions(espeak_voices()),
+            "espeak_later": espeak_questions(espeak_voices(), LATER_QUESTIONS)}
     options = VadOptions.from_config(config.vad)
     # Words that make no question it can act on wait longer, read by the app's own parser (app.py), and
     # the words are heard as the app hears them (Stages.hear): the DB's names as the prompt, Whisper's
@@ -155,6 +157,6 @@ def measure(config) -> dict:
                          "unsure_complete_at": configured, "other_unsure_complete_at": other,
                          "today_end_silence_ms": options.end_silence_ms, "pauses_s": list(PAUSES_S),
                          "voices": f"Piper questions ({len(QUESTIONS)} tuned on, "
-                                   f"{len(HELD_OUT_QUESTIONS) + len(FRESH_QUESTIONS) + len(UNSEEN_QUESTIONS)} held out) "
-                                   f"at length scales {list(SPEAKING_RATES)} + LibriVox clips (5) + the fresh and "
-                                   f"unseen questions said by {len(espeak_voices())} espeak-ng voices"}}
+                                   f"{len(HELD_OUT_QUESTIONS) + len(FRESH_QUESTIONS) + len(UNSEEN_QUESTIONS) + len(LATER_QUESTIONS)} held out) "
+                                   f"at length scales {list(SPEAKING_RATES)} + LibriVox clips (5) + the fresh, "
+                                   f"unseen and later questions said by {len(espeak_voices())} espeak-ng voices"}}
