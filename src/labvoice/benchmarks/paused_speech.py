@@ -93,17 +93,18 @@ UNSEEN_QUESTIONS = (
 )
 # A fourth set, written 2026-12-07 after UNSEEN_QUESTIONS had been measured and its cut-offs looked at,
 # and committed before the rules were changed for them; never tuned on. Said by Piper ("later") and by
-# the espeak-ng voices ("espeak_later", benchmarks/espeak_paused.py).
+# the espeak-ng voices ("espeak_later", benchmarks/espeak_paused.py). Four pauses were moved one word on
+# (after "the", not before it) because Piper runs a preposition into "the" with no gap to pause in.
 LATER_QUESTIONS = (
     "Which of last night's runs | ran out of memory?",
     "What was the | peak learning rate in the warmup schedule?",
-    "Can you find the run with | the fewest parameters?",
+    "Can you find the run with the | fewest parameters?",
     "Tell me whether | the gradient norm exploded in run four.",
     "How much did the | validation accuracy improve after | we added dropout?",
-    "Which checkpoint of | the transformer had the lowest perplexity?",
-    "Do we have any runs on | the housing data with weight decay?",
+    "Which checkpoint of the | transformer had the lowest perplexity?",
+    "Do we have any runs on the | housing data with weight decay?",
     "Summarise the | results of the ablation on | label smoothing.",
-    "What's the seed of | the run that scored highest on wine?",
+    "What's the seed of the | run that scored highest on wine?",
     "Are any of the | gradient boosting runs still | running?",
     "Explain why the | loss curve flattened around epoch twenty.",
     "Find me the | cheapest run that | still beat ninety percent.",
