@@ -96,6 +96,8 @@ def test_smart_turn_hears_finished_and_unfinished_human_speech(smart_turn, stem,
     ("What is the average?", True),
     ("Which experiments on iris reached?", True), ("Which runs used?", True), ("Which learning rate was used?", False),
     ("What did the best run use?", False), ("Which runs crashed?", False),
+    ("Can you show us which?", True), ("Let me know whether.", True), ("Tell her what?", True),
+    ("Guess what?", False), ("So what?", False), ("Tell me why.", False), ("Show me which runs crashed.", False),
     ("", True), ("...", True),                   # speech heard as no words: not known to be finished
     (None, False),                               # no transcript made: the turn model decides alone
 ])

@@ -14,7 +14,7 @@ a an the my your our their its every
 and or but nor than
 of to in on at for with by from into onto about between among
 above below under across through against within without towards toward per via
-very
+very whether
 """.split())
 # A determiner and a modifier with no noun yet ("which run had the best | validation accuracy",
 # "compare the two best | svm runs"): the noun phrase is still open. ("Which run was the best?" is
@@ -46,6 +46,11 @@ reached beat took used gave got had achieved scored needed made exceeded outperf
 contained required yielded performed showed included compared trained
 """.split())
 PASSIVE_MARKERS = frozenset("is are was were be been being get gets got".split())
+# An embedded question just opened after who it is for: "tell us what | the top score was", "show me
+# which | of them crashed". A lone "what?" or "guess what?" is finished, and "tell me why" or "show me how" may
+# be, so only these two words after an object pronoun are judged by it.
+EMBEDDED_OPENERS = frozenset("what which".split())
+OBJECT_PRONOUNS = frozenset("me us him her them".split())
 TAKES_AN_OBJECT = AUXILIARIES | frozenset("about like than know think mean say said see tell".split())
 
 
@@ -71,6 +76,7 @@ def ends_unfinished(transcript: str | None) -> bool:
     - a wh-question ends on an auxiliary ("what learning rate did?");
     - a relative clause has just opened ("any runs that?");
     - an active verb still wants its object ("which experiments reached?", not "which rate was used?");
+    - an embedded question has just opened after an object pronoun ("tell us what?");
     - nothing was heard as words at all (""): the speech so far is not known to be a sentence.
     None (no transcript made) is not unfinished: the turn model decides alone."""
     if transcript is None:
@@ -88,6 +94,8 @@ def ends_unfinished(transcript: str | None) -> bool:
     if len(words) > 2 and words[-1] in RELATIVE_WORDS and words[-2] not in TAKES_AN_OBJECT | UNFINISHED_WORDS:
         return True
     if len(words) > 2 and words[-1] in NEEDS_MORE and words[-2] not in PASSIVE_MARKERS:
+        return True
+    if len(words) > 2 and words[-1] in EMBEDDED_OPENERS and words[-2] in OBJECT_PRONOUNS:
         return True
     return words[0] in WH_WORDS and words[-1] in AUXILIARIES and len(words) > 2
 

@@ -39,9 +39,11 @@ MIN_MARGIN = 0.15            # over the best form of any other name; at 0.1 a pr
 MIN_SOUND_CODE = 4           # a shorter Metaphone code (FLS: "values", "flows", val loss) says too little alone
 MIN_FORM_CHARS = 4           # shorter forms ("c", "lr") have too many sound-alikes
 MAX_SURE = 0.9               # a word Whisper gave this probability or more is not rewritten
-# Words that never start or end a rewritten span on their own: the question's own glue.
+# Words that never start or end a rewritten span on their own: the question's own glue, and the pronouns
+# (a name is never one, and a span ending on one sounds like a name too often: "tell me" ~ a dataset "tellme").
 GLUE = frozenset("""a an and are at by did do does for from gave give had has have how in is it many my of on
-or per run runs the there to use used was were what which with""".split())
+or per run runs the there to use used was were what which with
+i me we us you he him she her they them its our your their this that these those""".split())
 _SPLIT_VERSION = re.compile(r"\b([vV]) ([0-9]+)\b")
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _CACHE: dict[int, tuple[Catalog, tuple["Sayable", ...]]] = {}
