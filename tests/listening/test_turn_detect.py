@@ -98,6 +98,9 @@ def test_smart_turn_hears_finished_and_unfinished_human_speech(smart_turn, stem,
     ("What did the best run use?", False), ("Which runs crashed?", False),
     ("Can you show us which?", True), ("Let me know whether.", True), ("Tell her what?", True),
     ("Guess what?", False), ("So what?", False), ("Tell me why.", False), ("Show me which runs crashed.", False),
+    ("Which model got a lower?", True), ("Compare the better.", True), ("Which run was better?", False),
+    ("Why does it?", True), ("When did they?", True), ("Who did that?", False), ("Which run did it?", False),
+    ("Why did it crash?", False),
     ("", True), ("...", True),                   # speech heard as no words: not known to be finished
     (None, False),                               # no transcript made: the turn model decides alone
 ])

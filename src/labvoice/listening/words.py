@@ -23,6 +23,7 @@ DETERMINERS = frozenset("the a an my your our their its this that these those".s
 NOUN_MODIFIERS = frozenset("""
 best worst most least last first latest earliest newest oldest next previous same other top bottom
 highest lowest largest smallest biggest longest shortest fastest slowest greatest second third
+higher lower larger smaller bigger longer shorter faster slower greater better worse fewer
 average mean median total overall final maximum minimum
 """.split())
 NUMBER_WORDS = frozenset("two three four five six seven eight nine ten".split())
@@ -50,6 +51,12 @@ PASSIVE_MARKERS = frozenset("is are was were be been being get gets got".split()
 # which | of them crashed". A lone "what?" or "guess what?" is finished, and "tell me why" or "show me how" may
 # be, so only these two words after an object pronoun are judged by it.
 EMBEDDED_OPENERS = frozenset("what which".split())
+# "how long did it | take": after how, why, when or where, "did" can only be the auxiliary, so a question
+# that ends on its subject pronoun is still waiting for its verb. ("Who did it?" is finished: who is the
+# subject and "did" the verb; "which run did that?" too.)
+NOT_SUBJECT_WH = frozenset("how why when where".split())
+DO_FORMS = frozenset("do does did".split())
+SUBJECT_PRONOUNS = frozenset("i you we they he she it this that these those".split())
 OBJECT_PRONOUNS = frozenset("me us him her them".split())
 TAKES_AN_OBJECT = AUXILIARIES | frozenset("about like than know think mean say said see tell".split())
 
@@ -77,6 +84,7 @@ def ends_unfinished(transcript: str | None) -> bool:
     - a relative clause has just opened ("any runs that?");
     - an active verb still wants its object ("which experiments reached?", not "which rate was used?");
     - an embedded question has just opened after an object pronoun ("tell us what?");
+    - a how/why/when/where question ends on "did" and its subject, before the verb ("why did it?");
     - nothing was heard as words at all (""): the speech so far is not known to be a sentence.
     None (no transcript made) is not unfinished: the turn model decides alone."""
     if transcript is None:
@@ -96,6 +104,8 @@ def ends_unfinished(transcript: str | None) -> bool:
     if len(words) > 2 and words[-1] in NEEDS_MORE and words[-2] not in PASSIVE_MARKERS:
         return True
     if len(words) > 2 and words[-1] in EMBEDDED_OPENERS and words[-2] in OBJECT_PRONOUNS:
+        return True
+    if words[0] in NOT_SUBJECT_WH and len(words) > 2 and words[-2] in DO_FORMS and words[-1] in SUBJECT_PRONOUNS:
         return True
     return words[0] in WH_WORDS and words[-1] in AUXILIARIES and len(words) > 2
 
