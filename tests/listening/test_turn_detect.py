@@ -250,3 +250,37 @@ def test_a_question_it_can_act_on_still_ends_at_the_turn_check(live_stages, best
     utterances, _ = endpoint(detector, best_question[None])
     assert len(utterances) == 1 and utterances[0].ended_by == "turn_model"
     assert detector.turn_checks == 1 and utterances[0].transcript.actionable is True
+
+
+def test_an_unsure_ending_does_not_end_the_turn():
+    from labvoice.stt.base import Heard
+    from labvoice.listening.words import UNSURE_ENDING_LOGPROB, UNSURE_LOGPROB, unsure_words
+
+    guess = "Is there a run with that?"                      # reads finished
+    assert not ends_unfinished(guess)
+    sure = Heard(guess, UNSURE_LOGPROB + 0.3, ending_certainty=UNSURE_ENDING_LOGPROB + 0.2)
+    unsure_end = Heard(guess, UNSURE_LOGPROB + 0.3, ending_certainty=UNSURE_ENDING_LOGPROB - 0.2)
+    assert not unsure_words(sure) and unsure_words(unsure_end)
+    judge = TurnJudge(None)
+    silence = np.zeros(16000, dtype=np.float32)
+    assert judge.is_complete(silence, sure) and not judge.is_complete(silence, unsure_end)
+
+
+def test_half_a_question_written_as_a_finished_one_is_held_by_its_unsure_ending(whisper_transcriber, cpu_config):
+    """Through tiny.en: Piper stops after "Show me the" for 0.7 s; the words so far come back as a finished
+    sentence ("... right.", read as finished) of whose ending the decoder was unsure, while the whole
+    question's ending is sure."""
+    from labvoice.models import resolve_model
+    from labvoice.pipeline.hearing import hear_utterance
+    from labvoice.listening.words import UNSURE_ENDING_LOGPROB, unsure_words
+
+    voice = AlignedVoice(resolve_model("tts", cpu_config.tts.piper.voice, cpu_config.paths.models))
+    items = spoken_questions(voice, ["Show me the | runs that were stopped early."], pauses=(0.7,), natural=False)
+    whole = next(i for i in items if i.pause is None)
+    half = next(i for i in items if i.pause is not None)
+    said = hear_utterance(whisper_transcriber, half.audio[:int((half.pause[0] + 0.2) * RATE)], None)
+    assert not ends_unfinished(said.ending), said
+    assert said.ending_certainty is not None and said.ending_certainty < UNSURE_ENDING_LOGPROB and unsure_words(said)
+    heard = hear_utterance(whisper_transcriber, whole.audio, None)
+    assert heard.ending_certainty is not None and heard.ending_certainty > UNSURE_ENDING_LOGPROB, heard
+    assert not unsure_words(heard)

@@ -13,7 +13,7 @@ from labvoice.stt.base import Heard, TranscriptSegment, readings
 from labvoice.stt.faster_whisper import FasterWhisperTranscriber, hint_prompt
 from labvoice.knowledge.lexicon import lexicon
 from labvoice.stt.whisper_beam import (MAX_PROMPT_TOKENS, RESPELL_NATS, SURE_FIRST_GUESS, decode_readings,
-                                      fitted_prompt, respelled)
+                                      ending_logprob, fitted_prompt, respelled)
 
 QUESTION = "what learning rate did the best electra run use on yelp polarity"
 RESPELL = lexicon().respell_words
@@ -139,6 +139,24 @@ def test_a_number_or_a_version_is_never_respelled(tiny):
     assert text == "How many runs used a batch size of 32 on the best v3 model?", text
     of = _logits_choosing(tokenizer, ids, {words.index(" of"): (above, -1.0), words.index(" the"): (per, -9.0)})
     assert respelled(tokenizer, ids, of, RESPELL) == "How many runs used a batch size above 32 on the best v3 model?"
+
+
+def test_the_ending_is_as_sure_as_the_last_word_and_the_final_mark(tiny):
+    _model, tokenizer = tiny
+    ids = tokenizer.encode(" Is there a run on iris with that?")
+    words = [tokenizer.decode([t]) for t in ids]
+    other = tokenizer.encode(" the")[0]
+    assert ending_logprob(tokenizer, ids, _logits_choosing(tokenizer, ids, {})) > -1e-3      # sure of every step (50k others at -20)
+    unsure_word = _logits_choosing(tokenizer, ids, {words.index(" that"): (other, 0.0)})   # "that" about even
+    assert ending_logprob(tokenizer, ids, unsure_word) == pytest.approx(np.log(0.5), abs=2e-3)
+    unsure_mark = _logits_choosing(tokenizer, ids, {len(ids) - 1: (other, 1.0)})          # "?" behind another
+    assert ending_logprob(tokenizer, ids, unsure_mark) == pytest.approx(-np.log(1 + np.e), abs=2e-3)
+    earlier = _logits_choosing(tokenizer, ids, {words.index(" run"): (other, 0.0)})      # not the ending
+    assert ending_logprob(tokenizer, ids, earlier) > -1e-3
+    number = tokenizer.encode(" Which run stopped after epoch 5?")
+    spelled = _logits_choosing(tokenizer, number, {len(number) - 2: (other, 0.0)})      # "5" or "five": not weighed
+    assert ending_logprob(tokenizer, number, spelled) > -1e-3
+    assert ending_logprob(tokenizer, [], []) is None
 
 
 def test_an_unsure_first_guess_is_respelled_from_the_decoders_own_scores(tiny):

@@ -3,6 +3,8 @@
 (`unsure_words`) do not end a turn, whatever the turn model heard."""
 from __future__ import annotations
 
+import math
+
 from labvoice.stt.base import Heard
 
 # Words a finished sentence does not end on: articles, possessives, conjunctions, prepositions
@@ -130,10 +132,20 @@ def _open_noun_phrase(words: list[str]) -> bool:
 # less sure (-0.4 to -0.6 measured) than of a whole question (-0.03 to -0.33). Such a turn waits for
 # the fallback silence: slower, never cut.
 UNSURE_LOGPROB = -0.4
+# How sure the decoder was of the words' last word and final mark (`Heard.ending_certainty`), below which they
+# do not end a turn either: half a question stopped in a pause is often written as a finished one ("Is there
+# a run with that?"), with an unsure last word or mark. Below 0.45 in 20 of 36 such halves that read as
+# finished, and in 1 of 63 whole questions (Piper; 0.5 would take 24 and 2: stt/whisper_beam.py's
+# `ending_logprob`, docs/listening_voices.md). A whole question it holds waits for the fallback silence.
+UNSURE_ENDING_LOGPROB = math.log(0.45)
 
 
 def unsure_words(transcript: Heard | None) -> bool:
-    return transcript is not None and transcript.certainty is not None and transcript.certainty < UNSURE_LOGPROB
+    if transcript is None:
+        return False
+    if transcript.ending_certainty is not None and transcript.ending_certainty < UNSURE_ENDING_LOGPROB:
+        return True
+    return transcript.certainty is not None and transcript.certainty < UNSURE_LOGPROB
 
 
 def words_unfinished(transcript: Heard | None) -> bool:

@@ -28,11 +28,12 @@ def hear_utterance(transcriber: Transcriber, audio: np.ndarray, catalog: Catalog
     segments = list(transcriber.transcribe(audio, cancel, hint_words(catalog) if catalog is not None else (),
                                            RESPELL_WORDS if catalog is not None else ()))
     certainty = min((seg.avg_logprob for seg in segments), default=None)
+    ending = segments[-1].ending_logprob if segments else None
     heard = readings(segments)
     first_guess = " ".join(seg.text.strip() for seg in segments).strip()
     if not heard:
-        return Heard("", certainty)
+        return Heard("", certainty, ending_certainty=ending)
     text = heard[0] if catalog is None else choose(heard, catalog).text
     if text != first_guess:
         log.info("heard %r as %r", first_guess, text)
-    return Heard(text, certainty, first_guess=first_guess if text != first_guess else None)
+    return Heard(text, certainty, first_guess=first_guess if text != first_guess else None, ending_certainty=ending)

@@ -13,12 +13,14 @@ from labvoice.cancel import CancelToken
 class TranscriptSegment:
     """One stretch of speech as text: `text` is the decoder's first guess (greedy) and `avg_logprob` its
     certainty; `beam` the readings of the same audio that a beam search kept, best first (empty from a
-    greedy or single-reading backend)."""
+    greedy or single-reading backend); `ending_logprob` how sure the decoder was of how the first guess
+    ends (`whisper_beam.ending_logprob`; None when the backend does not say)."""
 
     text: str
     no_speech_prob: float = 0.0
     avg_logprob: float = 0.0
     beam: tuple[str, ...] = ()
+    ending_logprob: float | None = None
 
 
 def readings(segments: Sequence[TranscriptSegment]) -> tuple[str, ...]:
@@ -36,12 +38,14 @@ class Heard:
     mid-question: -0.4 to -0.6, whole questions -0.03 to -0.33), and `actionable` whether they make
     a question the assistant can act on (True until the judge has read them). `first_guess` is the
     decoder's greedy reading where `text` was chosen from a beam: the judge reads it for whether the
-    words sound finished, and `certainty` is its (stt/whisper_beam.py says why)."""
+    words sound finished, and `certainty` is its (stt/whisper_beam.py says why). `ending_certainty` is how
+    sure the decoder was of the first guess's last word and final mark (None when unknown)."""
 
     text: str
     certainty: float | None = None
     actionable: bool = True
     first_guess: str | None = None
+    ending_certainty: float | None = None
 
     @property
     def ending(self) -> str:

@@ -47,6 +47,7 @@ class BeamReadings:
     avg_logprob: float
     compression_ratio: float
     readings: tuple[str, ...]          # the respelled first guess (when it differs), then the beam's
+    ending_logprob: float | None = None   # `ending_logprob` of the first guess
 
 
 def fitted_prompt(tokenizer, words: tuple[str, ...], prompt_for) -> list[int]:
@@ -87,15 +88,18 @@ def decode_readings(model, tokenizer, audio: np.ndarray, prompt_tokens: list[int
     prompt = model.get_prompt(tokenizer, list(prompt_tokens), without_timestamps=True)
     options = dict(length_penalty=1.0, max_length=min(model.max_length, len(prompt) + MAX_NEW_TOKENS),
                    return_scores=True, suppress_blank=True, suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])))
+    # the scores over the vocabulary at each step cost no measurable time (docs/hearing.md); they give how
+    # sure the guess's ending is, and where it is unsure, the respelled reading
     first = model.model.generate(encoded, [prompt], beam_size=1, return_no_speech_prob=True,
-                                 return_logits_vocab=bool(respell_to), **options)[0]
+                                 return_logits_vocab=True, **options)[0]
     tokens = first.sequences_ids[0] if first.sequences_ids else []
     text = _text(tokenizer, tokens)
     # faster-whisper's recovery of the average log-probability from a length-normalised score
     avg_logprob = first.scores[0] * len(tokens) / (len(tokens) + 1) if first.scores else -10.0
+    logits = first.logits[0] if first.logits else []
     readings: list[str] = []
     if avg_logprob < sure_above and respell_to:
-        other = respelled(tokenizer, tokens, [np.asarray(step, dtype=np.float32).reshape(-1) for step in first.logits[0]],
+        other = respelled(tokenizer, tokens, [np.asarray(step, dtype=np.float32).reshape(-1) for step in logits],
                           respell_to)
         if other != text:
             readings.append(other)
@@ -106,7 +110,36 @@ def decode_readings(model, tokenizer, audio: np.ndarray, prompt_tokens: list[int
             if reading and reading not in readings:
                 readings.append(reading)
     return BeamReadings(text, float(first.no_speech_prob), float(avg_logprob), get_compression_ratio(text) if text else 0.0,
-                        tuple(readings))
+                        tuple(readings), ending_logprob(tokenizer, tokens, logits))
+
+
+def ending_logprob(tokenizer, tokens: list[int], logits) -> float | None:
+    """The lower of the decoder's log-probabilities of the guess's last word (its first token) and of its final
+    mark (".", "?" or "!", when it ends on one; only the mark where the last word has a digit, a number whose
+    spelling the decoder weighs, "5" or "five"); None for a guess with no words. Speech stopped in a pause
+    mid-question is often written as a finished sentence, but the decoder is unsure of how it ends: on the
+    paused questions of `bench.py --pauses` (Piper, 2026-12-07), of the first halves whose first guess read as
+    finished, 20 of 36 had one of the two below 0.45, against 1 of 63 whole questions (docs/listening_voices.md).
+    `logits`: the scores over the vocabulary at each step."""
+    ids = [t for t in tokens if t < tokenizer.eot]
+    pieces = [tokenizer.decode([t]) for t in ids]
+    starts = [i for i, piece in enumerate(pieces) if piece.startswith(" ") and piece.strip(".,?!;: ")]
+    if not starts and pieces and pieces[0].strip(".,?!;: "):
+        starts = [0]
+    if not starts:
+        return None
+    last_word = "".join(pieces[starts[-1]:])
+    steps = [] if any(ch.isdigit() for ch in last_word) else [starts[-1]]
+    if pieces[-1].strip() in (".", "?", "!"):
+        steps.append(len(ids) - 1)
+    found = []
+    for step in steps:
+        if step >= len(logits):
+            continue
+        scores = np.asarray(logits[step], dtype=np.float64).reshape(-1)
+        top = scores.max()
+        found.append(float(scores[ids[step]] - top - np.log(np.exp(scores - top).sum())))
+    return min(found) if found else None
 
 
 def respelled(tokenizer, tokens: list[int], logits: list[np.ndarray], words: tuple[str, ...],
