@@ -151,6 +151,8 @@ def test_the_ending_is_as_sure_as_the_last_word_and_the_final_mark(tiny):
     assert ending_logprob(tokenizer, ids, unsure_word) == pytest.approx(np.log(0.5), abs=2e-3)
     unsure_mark = _logits_choosing(tokenizer, ids, {len(ids) - 1: (other, 1.0)})          # "?" behind another
     assert ending_logprob(tokenizer, ids, unsure_mark) == pytest.approx(-np.log(1 + np.e), abs=2e-3)
+    either_mark = _logits_choosing(tokenizer, ids, {len(ids) - 1: (tokenizer.encode(".")[0], 1.0)})
+    assert ending_logprob(tokenizer, ids, either_mark) > -1e-3                    # "." or "?": it ends here
     earlier = _logits_choosing(tokenizer, ids, {words.index(" run"): (other, 0.0)})      # not the ending
     assert ending_logprob(tokenizer, ids, earlier) > -1e-3
     number = tokenizer.encode(" Which run stopped after epoch 5?")

@@ -134,8 +134,8 @@ def _open_noun_phrase(words: list[str]) -> bool:
 UNSURE_LOGPROB = -0.4
 # How sure the decoder was of the words' last word and final mark (`Heard.ending_certainty`), below which they
 # do not end a turn either: half a question stopped in a pause is often written as a finished one ("Is there
-# a run with that?"), with an unsure last word or mark. Below 0.45 in 20 of 36 such halves that read as
-# finished, and in 1 of 63 whole questions (Piper; 0.5 would take 24 and 2: stt/whisper_beam.py's
+# a run with that?"), with an unsure last word or end. Below 0.45 in 24 of 46 such halves that read as
+# finished, and in 1 of 63 whole questions (Piper; 0.5 would take 34 and 2: stt/whisper_beam.py's
 # `ending_logprob`, docs/listening_voices.md). A whole question it holds waits for the fallback silence.
 UNSURE_ENDING_LOGPROB = math.log(0.45)
 

@@ -31,6 +31,7 @@ SURE_FIRST_GUESS = -0.35
 # held-out check 1 (366 hearings, docs/hearing.md) 2 nats gained 12 answers and lost 5, 3 gained 14 and
 # lost 2, 4 gained as many and lost more.
 RESPELL_NATS = 3.0
+SENTENCE_MARKS = (".", "?", "!")
 
 
 @dataclass(frozen=True)
@@ -114,13 +115,13 @@ def decode_readings(model, tokenizer, audio: np.ndarray, prompt_tokens: list[int
 
 
 def ending_logprob(tokenizer, tokens: list[int], logits) -> float | None:
-    """The lower of the decoder's log-probabilities of the guess's last word (its first token) and of its final
-    mark (".", "?" or "!", when it ends on one; only the mark where the last word has a digit, a number whose
-    spelling the decoder weighs, "5" or "five"); None for a guess with no words. Speech stopped in a pause
-    mid-question is often written as a finished sentence, but the decoder is unsure of how it ends: on the
-    paused questions of `bench.py --pauses` (Piper, 2026-12-07), of the first halves whose first guess read as
-    finished, 20 of 36 had one of the two below 0.45, against 1 of 63 whole questions (docs/listening_voices.md).
-    `logits`: the scores over the vocabulary at each step."""
+    """The lower of the decoder's log-probabilities of the guess's last word (its first token) and of its
+    sentence ending there (any of ".", "?" and "!" at the step of its final mark, when it ends on one; only that
+    where the last word has a digit, a number whose spelling the decoder weighs, "5" or "five"); None for a
+    guess with no words. Speech stopped in a pause mid-question is often written as a finished sentence, but
+    the decoder is unsure of how it ends: on the paused questions of `bench.py --pauses` (Piper, 2026-12-07),
+    of the first halves whose first guess read as finished, 24 of 46 had one of the two below 0.45, against 1
+    of 63 whole questions (docs/listening_voices.md). `logits`: the scores over the vocabulary at each step."""
     ids = [t for t in tokens if t < tokenizer.eot]
     pieces = [tokenizer.decode([t]) for t in ids]
     starts = [i for i, piece in enumerate(pieces) if piece.startswith(" ") and piece.strip(".,?!;: ")]
@@ -130,15 +131,21 @@ def ending_logprob(tokenizer, tokens: list[int], logits) -> float | None:
         return None
     last_word = "".join(pieces[starts[-1]:])
     steps = [] if any(ch.isdigit() for ch in last_word) else [starts[-1]]
-    if pieces[-1].strip() in (".", "?", "!"):
+    if pieces[-1].strip() in SENTENCE_MARKS:
         steps.append(len(ids) - 1)
+    marks = [ids[0] for ids in (tokenizer.encode(mark) for mark in SENTENCE_MARKS) if len(ids) == 1]
     found = []
     for step in steps:
         if step >= len(logits):
             continue
         scores = np.asarray(logits[step], dtype=np.float64).reshape(-1)
         top = scores.max()
-        found.append(float(scores[ids[step]] - top - np.log(np.exp(scores - top).sum())))
+        logprobs = scores - top - np.log(np.exp(scores - top).sum())
+        if step == len(ids) - 1 and step != starts[-1]:
+            # the sentence ends here whichever mark it gets: "?" and "." often share the probability
+            found.append(float(np.log(np.exp(logprobs[marks]).sum())))
+        else:
+            found.append(float(logprobs[ids[step]]))
     return min(found) if found else None
 
 
