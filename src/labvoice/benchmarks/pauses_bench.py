@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from labvoice.benchmarks.paused_speech import (FRESH_QUESTIONS, HELD_OUT_QUESTIONS, LATER_QUESTIONS, PAUSES_S, QUESTIONS,
-                                               SPEAKING_RATES, UNSEEN_QUESTIONS, AlignedVoice, PausedSpeech,
+from labvoice.benchmarks.paused_speech import (FRESH_QUESTIONS, HELD_OUT_QUESTIONS, LATER_QUESTIONS, PAUSES_S,
+                                               QUESTIONS, SPEAKING_RATES, UNSEEN_QUESTIONS, AlignedVoice, PausedSpeech,
                                                cut_early, endpoint, human_speech, spoken_questions,
                                                whisper_word_end)
 from labvoice.evaluation.scoring import rounded_percentile
@@ -72,14 +72,14 @@ def other_unsure_setting(configured: float) -> float:
 def measure(config) -> dict:
     """The endpointer as configured (turn model + speculative words) against today's fixed silence
     (`vad.end_silence_ms`, no turn model), the turn model alone, and the configured judge with the other
-    setting of `vad.unsure_complete_at` (`other_unsure_rule`), on six sets, each whole and with pauses:
-    QUESTIONS (Piper, the rules were tuned on them), HELD_OUT_QUESTIONS, FRESH_QUESTIONS and
-    UNSEEN_QUESTIONS and LATER_QUESTIONS (Piper, written in turn, each before the rules were changed after
-    the one before), the LibriVox people and espeak-ng voices (FRESH and UNSEEN said by the hearing rig's
-    voices; LATER apart, as `espeak_later`). The headline figures are over all eight sets; `by_set` and `by_voice` split them. `end_of_turn_ms` is end of
-    speech -> turn decided with this machine's compute in it (Whisper and the turn model hold the
-    listener here); `end_of_turn_silence_ms` is the silence heard before deciding. Loads only the VAD,
-    Whisper, Piper and the turn model."""
+    setting of `vad.unsure_complete_at` (`other_unsure_rule`), on eight sets, each whole and with pauses:
+    QUESTIONS (Piper, the rules were tuned on them), HELD_OUT_QUESTIONS, FRESH_QUESTIONS, UNSEEN_QUESTIONS
+    and LATER_QUESTIONS (Piper, written in turn, each before the rules were changed after the one before),
+    the LibriVox people and espeak-ng voices (FRESH and UNSEEN said by the hearing rig's voices; LATER apart,
+    as `espeak_later`). The headline figures are over all eight sets; `by_set` and `by_voice` split them.
+    `end_of_turn_ms` is end of speech -> turn decided with this machine's compute in it (Whisper and the
+    turn model hold the listener here); `end_of_turn_silence_ms` is the silence heard before deciding. Loads
+    only the VAD, Whisper, Piper and the turn model."""
     from labvoice.backends import make_transcriber
     from labvoice.benchmarks.espeak_paused import espeak_questions, espeak_voices
     from labvoice.benchmarks.human_speech import librivox_clips
@@ -157,6 +157,7 @@ def measure(config) -> dict:
                          "unsure_complete_at": configured, "other_unsure_complete_at": other,
                          "today_end_silence_ms": options.end_silence_ms, "pauses_s": list(PAUSES_S),
                          "voices": f"Piper questions ({len(QUESTIONS)} tuned on, "
-                                   f"{len(HELD_OUT_QUESTIONS) + len(FRESH_QUESTIONS) + len(UNSEEN_QUESTIONS) + len(LATER_QUESTIONS)} held out) "
+                                   f"{sum(map(len, (HELD_OUT_QUESTIONS, FRESH_QUESTIONS, UNSEEN_QUESTIONS, LATER_QUESTIONS)))}"
+                                   " held out) "
                                    f"at length scales {list(SPEAKING_RATES)} + LibriVox clips (5) + the fresh, "
                                    f"unseen and later questions said by {len(espeak_voices())} espeak-ng voices"}}

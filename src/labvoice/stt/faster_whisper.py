@@ -145,11 +145,9 @@ class FasterWhisperTranscriber:
                 looped = looped or segment.compression_ratio > COMPRESSION_RATIO_THRESHOLD
                 continue
             heard = True
-            if isinstance(segment, BeamReadings):
-                yield TranscriptSegment(segment.text.strip(), segment.no_speech_prob, segment.avg_logprob,
-                                        segment.readings, segment.ending_logprob)
-            else:
-                yield TranscriptSegment(segment.text.strip(), segment.no_speech_prob, segment.avg_logprob)
+            beam, ending = ((segment.readings, segment.ending_logprob) if isinstance(segment, BeamReadings)
+                            else ((), None))
+            yield TranscriptSegment(segment.text.strip(), segment.no_speech_prob, segment.avg_logprob, beam, ending)
         if looped and not heard and hints and not cancel.cancelled:
             # tiny.en sometimes goes on with the prompt's list of names instead ("mr. sst, stsb, db, db, db...",
             # measured on espeak-ng voices, docs/hearing.md): hear it once more without the prompt

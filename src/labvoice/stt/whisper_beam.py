@@ -123,30 +123,35 @@ def ending_logprob(tokenizer, tokens: list[int], logits) -> float | None:
     of the first halves whose first guess read as finished, 24 of 46 had one of the two below 0.45, against 1
     of 63 whole questions (docs/listening_voices.md). `logits`: the scores over the vocabulary at each step."""
     ids = [t for t in tokens if t < tokenizer.eot]
-    pieces = [tokenizer.decode([t]) for t in ids]
-    starts = [i for i, piece in enumerate(pieces) if piece.startswith(" ") and piece.strip(".,?!;: ")]
-    if not starts and pieces and pieces[0].strip(".,?!;: "):
-        starts = [0]
-    if not starts:
+    start = _last_word_start(tokenizer, ids)
+    if start is None:
         return None
-    last_word = "".join(pieces[starts[-1]:])
-    steps = [] if any(ch.isdigit() for ch in last_word) else [starts[-1]]
-    if pieces[-1].strip() in SENTENCE_MARKS:
-        steps.append(len(ids) - 1)
-    marks = [ids[0] for ids in (tokenizer.encode(mark) for mark in SENTENCE_MARKS) if len(ids) == 1]
     found = []
-    for step in steps:
-        if step >= len(logits):
-            continue
-        scores = np.asarray(logits[step], dtype=np.float64).reshape(-1)
-        top = scores.max()
-        logprobs = scores - top - np.log(np.exp(scores - top).sum())
-        if step == len(ids) - 1 and step != starts[-1]:
-            # the sentence ends here whichever mark it gets: "?" and "." often share the probability
-            found.append(float(np.log(np.exp(logprobs[marks]).sum())))
-        else:
-            found.append(float(logprobs[ids[step]]))
+    if start < len(logits) and not any(ch.isdigit() for ch in tokenizer.decode(ids[start:])):
+        found.append(float(_log_softmax(logits[start])[ids[start]]))
+    if tokenizer.decode(ids[-1:]).strip() in SENTENCE_MARKS and len(ids) - 1 < len(logits):
+        # the sentence ends here whichever mark it gets: "?" and "." often share the probability
+        marks = [encoded[0] for encoded in (tokenizer.encode(mark) for mark in SENTENCE_MARKS) if len(encoded) == 1]
+        found.append(float(np.log(np.exp(_log_softmax(logits[len(ids) - 1])[marks]).sum())))
     return min(found) if found else None
+
+
+def _last_word_start(tokenizer, ids: list[int]) -> int | None:
+    """Index of the last word's first token: the last token that begins with a space and holds more than
+    punctuation (the first token, holding more, when none does); None when no token holds a word. Decodes
+    from the end back, so only the last word's tokens are decoded."""
+    for index in range(len(ids) - 1, -1, -1):
+        piece = tokenizer.decode(ids[index:index + 1])
+        if piece.startswith(" ") and piece.strip(".,?!;: "):
+            return index
+    return 0 if ids and tokenizer.decode(ids[:1]).strip(".,?!;: ") else None
+
+
+def _log_softmax(scores) -> np.ndarray:
+    """Log-probabilities from the decoder's scores over the vocabulary at one step."""
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    top = scores.max()
+    return scores - top - np.log(np.exp(scores - top).sum())
 
 
 def respelled(tokenizer, tokens: list[int], logits: list[np.ndarray], words: tuple[str, ...],
@@ -168,7 +173,7 @@ def respelled(tokenizer, tokens: list[int], logits: list[np.ndarray], words: tup
         if said.startswith(" ") or start == 0:
             scores = logits[start] if start < len(logits) else None
             if scores is not None and plain and not any(ch.isdigit() for ch in said):
-                logprobs = scores - (np.log(np.exp(scores - scores.max()).sum()) + scores.max())
+                logprobs = _log_softmax(scores)
                 chosen = logprobs[ids[start]]
                 near = [(float(logprobs[token]), word) for word, token in offered.items()
                         if word != plain and logprobs[token] >= chosen - within]
