@@ -284,3 +284,21 @@ def test_half_a_question_written_as_a_finished_one_is_held_by_its_unsure_ending(
     heard = hear_utterance(whisper_transcriber, whole.audio, None)
     assert heard.ending_certainty is not None and heard.ending_certainty > UNSURE_ENDING_LOGPROB, heard
     assert not unsure_words(heard)
+
+
+def test_an_espeak_ng_half_question_written_as_finished_is_held_by_its_unsure_ending(whisper_transcriber):
+    """The same through a voice other than the app's own: espeak-ng en-us+m3 stops after "took" for 0.55 s;
+    tiny.en writes the half as a finished sentence of whose last word it was unsure, and the whole question's
+    ending as sure."""
+    from labvoice.evaluation.hearing_voices import VOICES, speak_paused
+    from labvoice.pipeline.hearing import hear_utterance
+    from labvoice.listening.words import UNSURE_ENDING_LOGPROB, unsure_words
+
+    voice = next(v for v in VOICES if v.espeak == "en-us+m3")
+    question = "Which runs on breast cancer took longer than an hour?"
+    paused = speak_paused(question, voice, 6, 0.55, 1.0)
+    said = hear_utterance(whisper_transcriber, paused.audio[:int((paused.pause[0] + 0.2) * RATE)], None)
+    assert not ends_unfinished(said.ending), said
+    assert said.ending_certainty is not None and said.ending_certainty < UNSURE_ENDING_LOGPROB and unsure_words(said)
+    heard = hear_utterance(whisper_transcriber, speak_paused(question, voice, None, 0.0, 1.0).audio, None)
+    assert heard.ending_certainty is not None and heard.ending_certainty > UNSURE_ENDING_LOGPROB, heard
